@@ -1,0 +1,47 @@
+#pragma once
+// Internal to adapter/registry: what every resource handler gets, and the
+// handler entry points (one file per API resource).
+#include <memory>
+#include <string>
+
+#include "adapter/auth/auth.h"
+#include "adapter/http/message.h"
+#include "adapter/registry/errors.h"
+#include "adapter/registry/registry.h"
+#include "adapter/registry/route.h"
+#include "cache/store.h"
+
+namespace pier::registry {
+
+struct Context {
+  std::shared_ptr<Store> store;
+  std::shared_ptr<auth::Authorizer> authorizer;
+  RegistryOptions options;
+
+  // public_url + path (or just path when no public URL is configured).
+  std::string Url(std::string_view path) const { return options.public_url + std::string(path); }
+};
+
+// A request that passed routing, name validation and authorization.
+struct Call {
+  const http::Request& req;
+  const Route& route;
+  const auth::Identity& who;
+};
+
+http::Exchange HandleBlob(const Context& ctx, const Call& call);
+http::Exchange HandleUploadStart(const Context& ctx, const Call& call);
+http::Exchange HandleUpload(const Context& ctx, const Call& call);
+http::Exchange HandleManifest(const Context& ctx, const Call& call);
+http::Exchange HandleTags(const Context& ctx, const Call& call);
+http::Exchange HandleCatalog(const Context& ctx, const Call& call);
+http::Exchange HandleReferrers(const Context& ctx, const Call& call);
+
+// Shared helpers.
+http::Response Empty(int status);  // no body, common headers
+// Parses the `n` query parameter: nullopt when absent; InvalidArgument when not a number.
+Result<std::optional<size_t>> ParseLimit(const http::Request& req);
+// `<url>; rel="next"` value for a Link header.
+std::string NextLink(const Context& ctx, std::string_view path, size_t n, std::string_view last);
+
+}  // namespace pier::registry

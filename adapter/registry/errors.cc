@@ -1,0 +1,33 @@
+#include "adapter/registry/errors.h"
+
+#include <nlohmann/json.hpp>
+
+namespace pier::registry {
+
+void AddCommonHeaders(http::Response& r) { r.Set("Docker-Distribution-API-Version", "registry/2.0"); }
+
+http::Response OciError(int status, std::string_view code, std::string_view message, std::string_view detail) {
+  nlohmann::json e = {{"code", code}, {"message", message}};
+  if (!detail.empty()) e["detail"] = detail;
+  http::Response r;
+  r.status = status;
+  r.body = nlohmann::json{{"errors", nlohmann::json::array({e})}}.dump();
+  r.Set("Content-Type", "application/json");
+  AddCommonHeaders(r);
+  return r;
+}
+
+http::Response FromStatus(const Status& s, std::string_view not_found_code) {
+  switch (s.code()) {
+    case Code::kNotFound: return OciError(404, not_found_code, s.message());
+    case Code::kInvalidArgument: return OciError(400, "BLOB_UPLOAD_INVALID", s.message());
+    case Code::kDigestMismatch: return OciError(400, "DIGEST_INVALID", s.message());
+    case Code::kSizeInvalid: return OciError(400, "SIZE_INVALID", s.message());
+    case Code::kOutOfRange: return OciError(416, "BLOB_UPLOAD_INVALID", s.message());
+    case Code::kFailedPrecondition: return OciError(409, "BLOB_UPLOAD_INVALID", s.message());
+    case Code::kUnsupported: return OciError(400, "UNSUPPORTED", s.message());
+    default: return OciError(500, "UNKNOWN", "internal error", s.message());
+  }
+}
+
+}  // namespace pier::registry

@@ -1,0 +1,65 @@
+#include "adapter/registry/ranges.h"
+
+#include <charconv>
+
+namespace pier::registry {
+namespace {
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+bool ParseU64(std::string_view s, uint64_t* out) {
+  s = Trim(s);
+  if (s.empty() || s.size() > 19) return false;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
+  return ec == std::errc() && p == s.data() + s.size();
+}
+
+}  // namespace
+
+Result<ByteRange> ParseRangeHeader(std::string_view value, uint64_t size) {
+  value = Trim(value);
+  if (value.substr(0, 6) != "bytes=") return Status::InvalidArgument("range unit must be bytes");
+  std::string_view spec = Trim(value.substr(6));
+  if (spec.find(',') != std::string_view::npos) return Status::InvalidArgument("multiple ranges");
+  size_t dash = spec.find('-');
+  if (dash == std::string_view::npos) return Status::InvalidArgument("malformed range");
+  std::string_view a = spec.substr(0, dash), b = spec.substr(dash + 1);
+  uint64_t first = 0, last = 0;
+  if (Trim(a).empty()) {  // suffix range: the last n bytes
+    uint64_t n = 0;
+    if (!ParseU64(b, &n)) return Status::InvalidArgument("malformed range");
+    if (n == 0 || size == 0) return Status::OutOfRange("unsatisfiable range");
+    if (n > size) n = size;
+    return ByteRange{size - n, n};
+  }
+  if (!ParseU64(a, &first)) return Status::InvalidArgument("malformed range");
+  if (Trim(b).empty()) {
+    last = size == 0 ? 0 : size - 1;
+  } else if (!ParseU64(b, &last) || last < first) {
+    return Status::InvalidArgument("malformed range");
+  }
+  if (first >= size) return Status::OutOfRange("unsatisfiable range");
+  if (last >= size) last = size - 1;
+  return ByteRange{first, last - first + 1};
+}
+
+Result<ChunkRange> ParseContentRange(std::string_view value) {
+  value = Trim(value);
+  if (value.substr(0, 6) == "bytes=") value.remove_prefix(6);
+  else if (value.substr(0, 6) == "bytes ") value.remove_prefix(6);
+  size_t slash = value.find('/');
+  if (slash != std::string_view::npos) value = value.substr(0, slash);
+  size_t dash = value.find('-');
+  if (dash == std::string_view::npos) return Status::InvalidArgument("Content-Range must be <start>-<end>");
+  ChunkRange r;
+  if (!ParseU64(value.substr(0, dash), &r.first) || !ParseU64(value.substr(dash + 1), &r.last) || r.last < r.first) {
+    return Status::InvalidArgument("Content-Range must be <start>-<end> with end >= start");
+  }
+  return r;
+}
+
+}  // namespace pier::registry

@@ -1,0 +1,176 @@
+// Dispatch: route → name validation → authentication → authorization →
+// resource handler; plus the access log line for every request.
+#include "adapter/registry/registry.h"
+
+#include <chrono>
+
+#include "adapter/registry/context.h"
+#include "cache/log.h"
+#include "cache/names.h"
+
+namespace pier::registry {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+unsigned RequiredActions(RouteKind kind, std::string_view method) {
+  switch (kind) {
+    case RouteKind::kBase:
+    case RouteKind::kCatalog:
+    case RouteKind::kNone: return 0;
+    case RouteKind::kUploadStart:
+    case RouteKind::kUpload: return auth::kPush;
+    case RouteKind::kManifest:
+    case RouteKind::kBlob:
+      if (method == "DELETE") return auth::kDelete;
+      if (method == "PUT") return auth::kPush;
+      return auth::kPull;
+    case RouteKind::kTags:
+    case RouteKind::kReferrers: return auth::kPull;
+  }
+  return 0;
+}
+
+bool MethodAllowed(RouteKind kind, std::string_view m) {
+  bool read = m == "GET" || m == "HEAD";
+  switch (kind) {
+    case RouteKind::kBase:
+    case RouteKind::kCatalog:
+    case RouteKind::kTags:
+    case RouteKind::kReferrers: return read;
+    case RouteKind::kManifest: return read || m == "PUT" || m == "DELETE";
+    case RouteKind::kBlob: return read || m == "DELETE";
+    case RouteKind::kUploadStart: return m == "POST";
+    case RouteKind::kUpload: return m == "GET" || m == "PATCH" || m == "PUT" || m == "DELETE";
+    case RouteKind::kNone: return false;
+  }
+  return false;
+}
+
+}  // namespace
+
+struct RegistryHandler::Impl {
+  Context ctx;
+
+  http::Response Challenge(std::string_view message) const {
+    http::Response r = OciError(401, "UNAUTHORIZED", message);
+    r.Set("WWW-Authenticate", "Basic realm=\"" + ctx.options.realm + "\"");
+    return r;
+  }
+
+  http::Exchange Dispatch(const http::Request& req) {
+    if (req.path == "/healthz" || req.path == "/readyz") {
+      http::Response r;
+      r.body = "ok\n";
+      r.Set("Content-Type", "text/plain");
+      return http::Reply(std::move(r));
+    }
+    Route route = ParseRoute(req.path);
+    if (route.kind == RouteKind::kNone) {
+      if (req.path.rfind("/v2/", 0) == 0) return http::Reply(OciError(404, "NAME_UNKNOWN", "unknown registry path"));
+      http::Response r;
+      r.status = 404;
+      r.body = "404 page not found\n";
+      r.Set("Content-Type", "text/plain");
+      return http::Reply(std::move(r));
+    }
+    if (!MethodAllowed(route.kind, req.method)) {
+      return http::Reply(OciError(405, "UNSUPPORTED", "method " + req.method + " not allowed here"));
+    }
+    bool has_name = route.kind != RouteKind::kBase && route.kind != RouteKind::kCatalog;
+    if (has_name && !IsValidRepositoryName(route.name)) {
+      return http::Reply(OciError(400, "NAME_INVALID", "invalid repository name", route.name.substr(0, 300)));
+    }
+
+    Result<auth::Identity> who = ctx.authorizer->Authenticate(req.Header("authorization"));
+    if (!who.ok()) return http::Reply(Challenge("authentication required: " + who.status().message()));
+    if (ctx.authorizer->enabled() && who->anonymous && route.kind == RouteKind::kBase) {
+      return http::Reply(Challenge("authentication required"));
+    }
+    unsigned need = RequiredActions(route.kind, req.method);
+    if (need != 0 && !ctx.authorizer->Allowed(*who, route.name, need)) {
+      if (who->anonymous) return http::Reply(Challenge("authentication required"));
+      return http::Reply(OciError(403, "DENIED", "requested access to the resource is denied"));
+    }
+
+    Call call{req, route, *who};
+    switch (route.kind) {
+      case RouteKind::kBase: {
+        http::Response r = Empty(200);
+        r.body = "{}";
+        r.Set("Content-Type", "application/json");
+        return http::Reply(std::move(r));
+      }
+      case RouteKind::kCatalog: return HandleCatalog(ctx, call);
+      case RouteKind::kTags: return HandleTags(ctx, call);
+      case RouteKind::kManifest: return HandleManifest(ctx, call);
+      case RouteKind::kBlob: return HandleBlob(ctx, call);
+      case RouteKind::kUploadStart: return HandleUploadStart(ctx, call);
+      case RouteKind::kUpload: return HandleUpload(ctx, call);
+      case RouteKind::kReferrers: return HandleReferrers(ctx, call);
+      case RouteKind::kNone: break;
+    }
+    return http::Reply(OciError(404, "NAME_UNKNOWN", "unknown registry path"));
+  }
+};
+
+RegistryHandler::RegistryHandler(std::shared_ptr<Store> store, std::shared_ptr<auth::Authorizer> authorizer,
+                                 RegistryOptions options)
+    : impl_(std::make_shared<Impl>()) {
+  impl_->ctx.store = std::move(store);
+  impl_->ctx.authorizer = std::move(authorizer);
+  // A trailing slash would double up with the "/v2/..." paths appended to it.
+  while (!options.public_url.empty() && options.public_url.back() == '/') options.public_url.pop_back();
+  impl_->ctx.options = std::move(options);
+}
+
+http::Exchange RegistryHandler::Begin(const http::Request& req) {
+  auto start = Clock::now();
+  http::Exchange ex = impl_->Dispatch(req);
+  if (!impl_->ctx.options.access_log) return ex;
+
+  // One access-log line per request, written when the response is decided.
+  auto log_line = [method = req.method, path = req.path, remote = req.remote, start](const http::Response& r) {
+    auto us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start).count();
+    log::Info("request", {{"method", method},
+                          {"path", path},
+                          {"status", std::to_string(r.status)},
+                          {"remote", remote},
+                          {"duration_ms", std::to_string(us / 1000.0)}});
+  };
+  if (ex.immediate) {
+    log_line(*ex.immediate);
+    return ex;
+  }
+  ex.finish = [inner = std::move(ex.finish), log_line](http::BodyResult body) {
+    http::Response r = inner(std::move(body));
+    log_line(r);
+    return r;
+  };
+  return ex;
+}
+
+http::Response Empty(int status) {
+  http::Response r;
+  r.status = status;
+  AddCommonHeaders(r);
+  return r;
+}
+
+Result<std::optional<size_t>> ParseLimit(const http::Request& req) {
+  auto n = req.Query("n");
+  if (!n) return std::optional<size_t>();
+  if (n->empty() || n->size() > 9) return Status::InvalidArgument("n must be a non-negative integer");
+  size_t v = 0;
+  for (char c : *n) {
+    if (c < '0' || c > '9') return Status::InvalidArgument("n must be a non-negative integer");
+    v = v * 10 + static_cast<size_t>(c - '0');
+  }
+  return std::optional<size_t>(v);
+}
+
+std::string NextLink(const Context& ctx, std::string_view path, size_t n, std::string_view last) {
+  return "<" + ctx.Url(path) + "?n=" + std::to_string(n) + "&last=" + http::PercentEncode(last) + ">; rel=\"next\"";
+}
+
+}  // namespace pier::registry

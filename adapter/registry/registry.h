@@ -1,0 +1,36 @@
+#pragma once
+// RegistryHandler: the OCI Distribution API (v1.1) over a Store, with
+// authentication and per-repository authorization on every route, plus
+// /healthz and /readyz.
+#include <memory>
+#include <string>
+
+#include "adapter/auth/auth.h"
+#include "adapter/http/message.h"
+#include "cache/store.h"
+
+namespace pier::registry {
+
+struct RegistryOptions {
+  // When Pier is reached through a proxy under another host or a path
+  // prefix, e.g. "https://example.com/pier": Location and Link headers are
+  // then absolute URLs under it. Empty: relative "/v2/..." URLs.
+  std::string public_url;
+  std::string realm = "pier";  // Basic realm in WWW-Authenticate
+  bool access_log = true;
+  // Largest manifest accepted (the spec asks for at least 4 MiB).
+  uint64_t manifest_limit = 4 * 1024 * 1024;
+};
+
+class RegistryHandler : public http::Handler {
+ public:
+  RegistryHandler(std::shared_ptr<Store> store, std::shared_ptr<auth::Authorizer> authorizer,
+                  RegistryOptions options);
+  http::Exchange Begin(const http::Request& request) override;
+
+ private:
+  struct Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace pier::registry

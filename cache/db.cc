@@ -1,0 +1,114 @@
+#include "cache/db.h"
+
+#include <rocksdb/options.h>
+
+#include <algorithm>
+
+#include "cache/keys.h"
+
+namespace pier {
+namespace {
+
+constexpr std::array<const char*, kNumCfs> kCfNames = {keys::kBlobs,     keys::kLinks, keys::kBlobRepos,
+                                                       keys::kManifests, keys::kTags,  keys::kReferrers,
+                                                       keys::kUploads,   keys::kRepos};
+
+rocksdb::Slice ToSlice(std::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
+
+// Our column families plus any others already in the database (other
+// components may keep state there): RocksDB refuses to open a subset.
+std::vector<std::string> ColumnFamiliesToOpen(const std::filesystem::path& dir) {
+  std::vector<std::string> names;
+  rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), dir.string(), &names);  // empty if no DB yet
+  auto add = [&](const std::string& n) {
+    if (std::find(names.begin(), names.end(), n) == names.end()) names.push_back(n);
+  };
+  add(rocksdb::kDefaultColumnFamilyName);
+  for (const char* n : kCfNames) add(n);
+  return names;
+}
+
+}  // namespace
+
+Status FromRocks(const rocksdb::Status& s) {
+  if (s.ok()) return Status::OK();
+  if (s.IsNotFound()) return Status::NotFound(s.ToString());
+  if (s.IsCorruption()) return Status::Corruption(s.ToString());
+  if (s.IsIOError()) return Status::IOError(s.ToString());
+  if (s.IsInvalidArgument()) return Status::InvalidArgument(s.ToString());
+  return Status::Internal(s.ToString());
+}
+
+Result<std::unique_ptr<Db>> Db::Open(const std::filesystem::path& dir, bool read_only) {
+  rocksdb::Options options;
+  options.create_if_missing = !read_only;
+  options.create_missing_column_families = !read_only;
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (const auto& name : ColumnFamiliesToOpen(dir)) {
+    descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions(options));
+  }
+  auto db = std::make_unique<Db>(Token());
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s =
+      read_only ? rocksdb::DB::OpenForReadOnly(options, dir.string(), descriptors, &db->all_handles_, &raw)
+                : rocksdb::DB::Open(options, dir.string(), descriptors, &db->all_handles_, &raw);
+  if (!s.ok()) return FromRocks(s);
+  db->db_.reset(raw);
+  for (size_t i = 0; i < descriptors.size(); ++i) {
+    auto it = std::find(kCfNames.begin(), kCfNames.end(), descriptors[i].name);
+    if (it != kCfNames.end()) db->handles_[static_cast<size_t>(it - kCfNames.begin())] = db->all_handles_[i];
+  }
+  return db;
+}
+
+Db::~Db() {
+  if (db_ == nullptr) return;
+  for (auto* h : all_handles_) db_->DestroyColumnFamilyHandle(h);
+  (void)db_->Close();  // nothing useful to do with a close error at shutdown
+}
+
+Result<std::string> Db::Get(Cf cf, std::string_view key) const {
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), handle(cf), ToSlice(key), &value);
+  if (!s.ok()) return FromRocks(s);
+  return value;
+}
+
+Result<bool> Db::Has(Cf cf, std::string_view key) const {
+  auto v = Get(cf, key);
+  if (v.ok()) return true;
+  if (v.status().code() == Code::kNotFound) return false;
+  return v.status();
+}
+
+Status Db::Write(rocksdb::WriteBatch* batch) {
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  return FromRocks(db_->Write(wo, batch));
+}
+
+Status Db::Scan(Cf cf, std::string_view prefix, std::string_view after, const Visitor& fn) const {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), handle(cf)));
+  if (after.empty()) {
+    it->Seek(ToSlice(prefix));
+  } else {
+    it->Seek(ToSlice(after));
+    if (it->Valid() && it->key() == ToSlice(after)) it->Next();
+  }
+  for (; it->Valid(); it->Next()) {
+    std::string_view key(it->key().data(), it->key().size());
+    if (!key.starts_with(prefix)) break;
+    if (!fn(key, std::string_view(it->value().data(), it->value().size()))) break;
+  }
+  return FromRocks(it->status());
+}
+
+void BatchPut(Db& db, rocksdb::WriteBatch* b, Cf cf, std::string_view key, std::string_view value) {
+  b->Put(db.handle(cf), ToSlice(key), ToSlice(value));
+}
+
+void BatchDelete(Db& db, rocksdb::WriteBatch* b, Cf cf, std::string_view key) {
+  b->Delete(db.handle(cf), ToSlice(key));
+}
+
+}  // namespace pier

@@ -1,0 +1,53 @@
+#pragma once
+// Content digests. Pier stores and verifies sha256 only; other registered
+// algorithms (sha512) parse as syntactically valid but are Unsupported.
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "cache/status.h"
+
+namespace pier {
+
+struct Digest {
+  std::string algorithm;  // "sha256"
+  std::string hex;        // 64 lowercase hex chars
+
+  // "sha256:<hex>"
+  std::string str() const { return algorithm + ":" + hex; }
+  bool operator==(const Digest&) const = default;
+
+  // Parses "algorithm:encoded". InvalidArgument when malformed (bad
+  // charset, wrong length), Unsupported for a well-formed non-sha256 digest.
+  static Result<Digest> Parse(std::string_view text);
+};
+
+// Incremental SHA-256 (OpenSSL EVP). Not copyable; cheap to move.
+class Sha256 {
+ public:
+  Sha256();
+  ~Sha256();
+  Sha256(Sha256&&) noexcept;
+  Sha256& operator=(Sha256&&) noexcept;
+  Sha256(const Sha256&) = delete;
+  Sha256& operator=(const Sha256&) = delete;
+
+  void Update(std::span<const char> data);
+  void Update(std::string_view data) { Update(std::span<const char>(data.data(), data.size())); }
+  // Disambiguates std::string, which converts to both of the above.
+  void Update(const std::string& data) { Update(std::string_view(data)); }
+  // Returns the sha256 digest of everything passed to Update. The hasher
+  // must not be used afterwards.
+  Digest Finish();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// sha256 of a buffer in one call.
+Digest Sha256Of(std::string_view data);
+
+}  // namespace pier

@@ -1,0 +1,47 @@
+#pragma once
+// RocksDB column families and key encodings: the one place that says what
+// is stored where. Repository names never contain '\0' (names.h forbids all
+// but [a-z0-9._/-]), so '\0' separates the parts of compound keys and keeps
+// prefix scans exact and lexically ordered.
+//
+// column family    key                               value
+// blobs            <digest>                          BlobRecord (size, created, origin)
+// links            <repo>\0<digest>                  ""   repo may read this blob
+// blob_repos       <digest>\0<repo>                  ""   reverse of links: refcount
+// manifests        <repo>\0<digest>                  ManifestRecord (media type, subject, bytes)
+// tags             <repo>\0<tag>                     <digest>
+// referrers        <repo>\0<subject>\0<digest>       descriptor JSON
+// uploads          <uuid>                            UploadRecord (repo, offset, started)
+// repos            <repo>                            ""   catalog
+//
+// <digest> is the full "sha256:<hex>" string. The encodings of BlobRecord,
+// UploadRecord and ManifestRecord are in records.h; descriptor JSON is
+// DescriptorJson() of manifest.h.
+#include <string>
+#include <string_view>
+
+namespace pier::keys {
+
+inline constexpr char kBlobs[] = "blobs";
+inline constexpr char kLinks[] = "links";
+inline constexpr char kBlobRepos[] = "blob_repos";
+inline constexpr char kManifests[] = "manifests";
+inline constexpr char kTags[] = "tags";
+inline constexpr char kReferrers[] = "referrers";
+inline constexpr char kUploads[] = "uploads";
+inline constexpr char kRepos[] = "repos";
+
+inline std::string Join(std::string_view a, std::string_view b) {
+  std::string k;
+  k.reserve(a.size() + 1 + b.size());
+  k.append(a).push_back('\0');
+  k.append(b);
+  return k;
+}
+inline std::string Join(std::string_view a, std::string_view b, std::string_view c) {
+  return Join(Join(a, b), c);
+}
+// Prefix that selects every key beginning with "<a>\0".
+inline std::string Prefix(std::string_view a) { return Join(a, ""); }
+
+}  // namespace pier::keys

@@ -1,0 +1,46 @@
+#pragma once
+// Value encodings of the RocksDB records named in keys.h. Binary, versioned
+// by a leading byte so a later layout can be told apart:
+//
+//   BlobRecord      0x01 | size u64le | created i64le | origin u8
+//   UploadRecord    0x01 | offset u64le | started i64le | repo (rest)
+//   ManifestRecord  0x01 | u32le len | media type | u32le len | subject | bytes (rest)
+//
+// (subject is "" when the manifest has none). Decode returns false on any
+// value that is not exactly one of these.
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace pier::records {
+
+enum class Origin : uint8_t { kLocal = 0, kCached = 1 };
+
+struct BlobRecord {
+  uint64_t size = 0;
+  int64_t created_unix = 0;
+  Origin origin = Origin::kLocal;
+};
+
+struct UploadRecord {
+  std::string repo;
+  uint64_t offset = 0;  // committed (fsync'ed and acknowledged) bytes
+  int64_t started_unix = 0;
+};
+
+struct ManifestRecord {
+  std::string media_type;
+  std::string subject;  // digest string, or empty
+  std::string bytes;
+};
+
+std::string Encode(const BlobRecord& r);
+std::string Encode(const UploadRecord& r);
+std::string Encode(const ManifestRecord& r);
+bool Decode(std::string_view in, BlobRecord* r);
+bool Decode(std::string_view in, UploadRecord* r);
+bool Decode(std::string_view in, ManifestRecord* r);
+
+int64_t NowUnix();
+
+}  // namespace pier::records

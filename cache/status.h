@@ -1,0 +1,77 @@
+#pragma once
+// Status and Result<T>: how errors cross module boundaries in Pier.
+// No exceptions leave a module; a function that can fail returns a Status
+// (or a Result<T> holding either a value or a non-OK Status).
+#include <cassert>
+#include <optional>
+#include <string>
+#include <utility>
+
+namespace pier {
+
+enum class Code {
+  kOk = 0,
+  kNotFound,         // the thing asked for does not exist
+  kInvalidArgument,  // caller input is malformed (name, digest, range, JSON...)
+  kDigestMismatch,   // content does not hash to the digest it claims
+  kSizeInvalid,      // declared size disagrees with content
+  kOutOfRange,       // offset/range does not fit (e.g. a chunk that leaves a gap)
+  kAlreadyExists,
+  kFailedPrecondition,  // state forbids the operation (e.g. upload busy)
+  kUnsupported,      // valid but not supported (e.g. sha512, schema1)
+  kCorruption,       // stored data is damaged
+  kIOError,          // the OS said no
+  kInternal,
+};
+
+class Status {
+ public:
+  Status() = default;  // OK
+  Status(Code code, std::string message) : code_(code), message_(std::move(message)) {}
+
+  static Status OK() { return Status(); }
+  static Status NotFound(std::string m) { return {Code::kNotFound, std::move(m)}; }
+  static Status InvalidArgument(std::string m) { return {Code::kInvalidArgument, std::move(m)}; }
+  static Status DigestMismatch(std::string m) { return {Code::kDigestMismatch, std::move(m)}; }
+  static Status SizeInvalid(std::string m) { return {Code::kSizeInvalid, std::move(m)}; }
+  static Status OutOfRange(std::string m) { return {Code::kOutOfRange, std::move(m)}; }
+  static Status AlreadyExists(std::string m) { return {Code::kAlreadyExists, std::move(m)}; }
+  static Status FailedPrecondition(std::string m) { return {Code::kFailedPrecondition, std::move(m)}; }
+  static Status Unsupported(std::string m) { return {Code::kUnsupported, std::move(m)}; }
+  static Status Corruption(std::string m) { return {Code::kCorruption, std::move(m)}; }
+  static Status IOError(std::string m) { return {Code::kIOError, std::move(m)}; }
+  static Status Internal(std::string m) { return {Code::kInternal, std::move(m)}; }
+
+  bool ok() const { return code_ == Code::kOk; }
+  Code code() const { return code_; }
+  const std::string& message() const { return message_; }
+  std::string ToString() const;
+
+ private:
+  Code code_ = Code::kOk;
+  std::string message_;
+};
+
+// Either a value or a non-OK Status. Access value() only when ok().
+template <class T>
+class Result {
+ public:
+  Result(T value) : value_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(Status status) : status_(std::move(status)) { assert(!status_.ok()); }  // NOLINT
+
+  bool ok() const { return status_.ok(); }
+  const Status& status() const { return status_; }
+  T& value() & { assert(ok()); return *value_; }
+  const T& value() const& { assert(ok()); return *value_; }
+  T&& value() && { assert(ok()); return std::move(*value_); }
+  T* operator->() { return &value(); }
+  const T* operator->() const { return &value(); }
+  T& operator*() & { return value(); }
+  const T& operator*() const& { return value(); }
+
+ private:
+  Status status_;
+  std::optional<T> value_;
+};
+
+}  // namespace pier

@@ -1,0 +1,159 @@
+#pragma once
+// Store: Pier's content-addressed registry storage. Blob bytes live in
+// files named by digest (layout.h), everything else in RocksDB (keys.h).
+//
+// Promises:
+//  - One file per digest for the whole store; repositories hold links.
+//  - A repository reads only blobs it links to (uploaded, mounted, or
+//    referenced by manifests it was given) and manifests pushed to it.
+//  - A commit (blob, manifest, tag) is one synced RocksDB WriteBatch issued
+//    after the bytes are durable: a crash leaves the old state or the new.
+//  - Upload sessions survive restarts; their committed offset is the last
+//    Flush()ed (acknowledged) byte.
+//  - Open() runs recovery: half-written upload bytes past the committed
+//    offset are truncated, orphaned files removed, stale sessions expired.
+// Thread-safe: every method may be called concurrently.
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cache/digest.h"
+#include "cache/file.h"
+#include "cache/manifest.h"
+#include "cache/status.h"
+
+namespace pier {
+
+struct BlobInfo {
+  Digest digest;
+  uint64_t size = 0;
+  int64_t created_unix = 0;
+};
+
+struct UploadState {
+  std::string uuid;
+  std::string repo;
+  uint64_t offset = 0;  // committed (durable, acknowledged) bytes
+  int64_t started_unix = 0;
+};
+
+struct StoredManifest {
+  Digest digest;
+  std::string media_type;
+  std::string bytes;
+  std::optional<Digest> subject;
+};
+
+struct Page {
+  std::vector<std::string> items;
+  bool more = false;  // there are items after the last one returned
+};
+
+// Appends bytes to one upload session. Obtained from Store::OpenWriter; only
+// one writer per session exists at a time. Destroying a writer without
+// Flush/Commit discards the unacknowledged bytes (as Abort()). A writer may
+// outlive the Store that made it (it keeps the store's state alive).
+class UploadWriter {
+ public:
+  virtual ~UploadWriter() = default;
+  // Appends to the session (page-cache write, hashed on the way). Fast:
+  // callable from an I/O thread.
+  virtual Status Append(std::span<const char> data) = 0;
+  // Makes everything appended durable and records the new committed offset.
+  virtual Status Flush() = 0;
+  // Flushes, verifies the content hashes to `expected` (DigestMismatch
+  // otherwise, and the session is deleted), moves the bytes into the blob
+  // store and links the blob to the session's repository; ends the session.
+  virtual Result<BlobInfo> Commit(const Digest& expected) = 0;
+  // Drops bytes appended since the last Flush.
+  virtual void Abort() = 0;
+  // Bytes in the session including unflushed appends.
+  virtual uint64_t size() const = 0;
+};
+
+class Store {
+ public:
+  struct Options {
+    std::filesystem::path root;
+    // Upload sessions idle for longer than this are removed at startup.
+    int64_t upload_max_age_seconds = 7 * 24 * 3600;
+  };
+
+  // Opens (creating if needed) the store at options.root and runs recovery.
+  static Result<std::unique_ptr<Store>> Open(const Options& options);
+  virtual ~Store() = default;
+
+  // --- blobs ---
+  // NotFound unless `repo` links to the blob.
+  virtual Result<BlobInfo> StatBlob(std::string_view repo, const Digest& d) = 0;
+  // Opens the blob for reading (fd positioned anywhere; use pread/sendfile).
+  virtual Result<UniqueFd> OpenBlob(std::string_view repo, const Digest& d, BlobInfo* info) = 0;
+  // Removes the repository's link; when no repository links the blob any
+  // more its file and record are deleted at once. NotFound if not linked.
+  virtual Status DeleteBlob(std::string_view repo, const Digest& d) = 0;
+  // Links a blob that `from` links to into `repo`. NotFound if `from`
+  // does not have it.
+  virtual Result<BlobInfo> MountBlob(std::string_view repo, std::string_view from, const Digest& d) = 0;
+
+  // --- uploads ---
+  virtual Result<UploadState> StartUpload(std::string_view repo) = 0;
+  // NotFound if unknown or belonging to another repository.
+  virtual Result<UploadState> GetUpload(std::string_view repo, std::string_view uuid) = 0;
+  // Opens the session for appending. When `expected_offset` is set it must
+  // equal the committed size, else OutOfRange. FailedPrecondition if another
+  // writer is active on the session.
+  virtual Result<std::unique_ptr<UploadWriter>> OpenWriter(std::string_view repo, std::string_view uuid,
+                                                           std::optional<uint64_t> expected_offset) = 0;
+  virtual Status CancelUpload(std::string_view repo, std::string_view uuid) = 0;
+
+  // --- manifests and tags ---
+  // `reference` is a tag or a digest string. NotFound when absent.
+  virtual Result<StoredManifest> GetManifest(std::string_view repo, std::string_view reference) = 0;
+  // Verifies every blob the manifest references is linked to `repo` and every
+  // child manifest exists in `repo` (NotFound naming the first missing one),
+  // then stores it, points `tag` (if any) at it and records it as a referrer
+  // of its subject, all in one batch. Returns the manifest digest.
+  virtual Result<Digest> PutManifest(std::string_view repo, std::optional<std::string_view> tag,
+                                     std::string_view media_type, std::string_view bytes,
+                                     const ParsedManifest& parsed) = 0;
+  // Deletes the manifest, every tag pointing at it and its referrer entry.
+  virtual Status DeleteManifest(std::string_view repo, const Digest& d) = 0;
+  virtual Status DeleteTag(std::string_view repo, std::string_view tag) = 0;
+  // Tags sorted lexically, after `last` (exclusive), at most n (0: all).
+  virtual Result<Page> ListTags(std::string_view repo, std::string_view last, size_t n) = 0;
+  // Repositories sorted lexically after `last`, at most n (0: all), only those
+  // for which `visible(repo)` is true.
+  virtual Result<Page> ListRepositories(std::string_view last, size_t n,
+                                        const std::function<bool(std::string_view)>& visible) = 0;
+  virtual bool RepositoryExists(std::string_view repo) = 0;
+  // Manifests in `repo` whose subject is `subject`, optionally only those
+  // with the given artifact type.
+  virtual Result<std::vector<Descriptor>> ListReferrers(std::string_view repo, const Digest& subject,
+                                                        std::string_view artifact_type) = 0;
+
+  // --- maintenance ---
+  struct Stats {
+    uint64_t blobs = 0;
+    uint64_t blob_bytes = 0;
+    uint64_t uploads = 0;
+  };
+  virtual Stats GetStats() = 0;
+};
+
+// Checks a data folder offline: every blob file hashes to its name and has a
+// record with the right size, every record has its file, every link and
+// manifest points at something that exists. Problems are listed one per line.
+struct FsckReport {
+  uint64_t blobs_checked = 0;
+  uint64_t manifests_checked = 0;
+  std::vector<std::string> problems;
+};
+Result<FsckReport> Fsck(const std::filesystem::path& root);
+
+}  // namespace pier

@@ -1,0 +1,154 @@
+// Blobs: commit of verified uploads, stat/open, links (mount) and deletion.
+// Every change to a digest's file or records holds that digest's stripe of
+// blob_locks, so a delete never removes a file a commit is about to link.
+#include <filesystem>
+
+#include "cache/keys.h"
+#include "cache/store_impl.h"
+
+namespace pier::internal {
+namespace {
+
+std::string LinkKey(std::string_view repo, const Digest& d) { return keys::Join(repo, d.str()); }
+std::string ReverseKey(const Digest& d, std::string_view repo) { return keys::Join(d.str(), repo); }
+
+Result<records::BlobRecord> LoadBlobRecord(const Db& db, const Digest& d) {
+  auto v = db.Get(Cf::kBlobs, d.str());
+  if (!v.ok()) return v.status();
+  records::BlobRecord r;
+  if (!records::Decode(*v, &r)) return Status::Corruption("bad blob record for " + d.str());
+  return r;
+}
+
+BlobInfo ToInfo(const Digest& d, const records::BlobRecord& r) { return BlobInfo{d, r.size, r.created_unix}; }
+
+void AddLink(Db& db, rocksdb::WriteBatch* b, std::string_view repo, const Digest& d) {
+  BatchPut(db, b, Cf::kLinks, LinkKey(repo, d), "");
+  BatchPut(db, b, Cf::kBlobRepos, ReverseKey(d, repo), "");
+  BatchPut(db, b, Cf::kRepos, repo, "");
+}
+
+// True when some repository other than `repo` still links to `d`.
+Result<bool> LinkedElsewhere(const Db& db, const Digest& d, std::string_view repo) {
+  const std::string prefix = keys::Prefix(d.str());
+  bool found = false;
+  Status s = db.Scan(Cf::kBlobRepos, prefix, "", [&](std::string_view key, std::string_view) {
+    found = key.substr(prefix.size()) != repo;
+    return !found;
+  });
+  if (!s.ok()) return s;
+  return found;
+}
+
+// Renames the upload file to its blob path, durably.
+Status PlaceBlobFile(StoreState& st, const std::string& uuid, const Digest& d) {
+  const auto path = st.layout.BlobPath(d);
+  const auto shard = path.parent_path();
+  std::error_code ec;
+  if (!std::filesystem::exists(shard, ec)) {
+    if (Status s = MakeDirs(shard); !s.ok()) return s;
+    if (Status s = FsyncDir(st.layout.BlobsDir()); !s.ok()) return s;
+  }
+  if (Status s = RenameFile(st.layout.UploadPath(uuid), path); !s.ok()) return s;
+  return FsyncDir(shard);
+}
+
+}  // namespace
+
+Result<BlobInfo> CommitBlob(StoreState& st, const std::string& uuid, const std::string& repo, const Digest& d,
+                            uint64_t size) {
+  std::lock_guard lock(st.blob_locks.For(d.hex));
+  Db& db = *st.db;
+  auto existing = LoadBlobRecord(db, d);
+  if (!existing.ok() && existing.status().code() != Code::kNotFound) return existing.status();
+  const bool new_record = !existing.ok();
+  if (!new_record && existing->size != size) {
+    return Status::Corruption("stored blob " + d.str() + " has a different size");
+  }
+  // Global dedup: with the file in place the upload copy is dropped. A file
+  // without a record (a crash before the batch) holds the same bytes and a
+  // record without a file (damage) is repaired: the rename replaces either.
+  std::error_code ec;
+  const bool keep_existing_file = !new_record && std::filesystem::exists(st.layout.BlobPath(d), ec);
+  if (!keep_existing_file) {
+    if (Status s = PlaceBlobFile(st, uuid, d); !s.ok()) return s;
+  }
+  const records::BlobRecord rec =
+      new_record ? records::BlobRecord{size, records::NowUnix(), records::Origin::kLocal} : *existing;
+  rocksdb::WriteBatch batch;
+  if (new_record) BatchPut(db, &batch, Cf::kBlobs, d.str(), records::Encode(rec));
+  AddLink(db, &batch, repo, d);
+  BatchDelete(db, &batch, Cf::kUploads, uuid);
+  if (Status s = db.Write(&batch); !s.ok()) return s;
+  if (keep_existing_file) (void)RemoveFile(st.layout.UploadPath(uuid));
+  st.sessions.DropHash(uuid);
+  st.upload_count.fetch_sub(1);
+  if (new_record) {
+    st.blob_count.fetch_add(1);
+    st.blob_bytes.fetch_add(size);
+  }
+  return ToInfo(d, rec);
+}
+
+Result<BlobInfo> StoreImpl::StatLinkedBlob(std::string_view repo, const Digest& d) {
+  if (Status s = CheckRepo(repo); !s.ok()) return s;
+  if (Status s = CheckBlobDigest(d); !s.ok()) return s;
+  auto linked = st_->db->Has(Cf::kLinks, LinkKey(repo, d));
+  if (!linked.ok()) return linked.status();
+  if (!*linked) return Status::NotFound("blob " + d.str() + " unknown to repository");
+  auto rec = LoadBlobRecord(*st_->db, d);
+  if (!rec.ok()) return rec.status();
+  return ToInfo(d, *rec);
+}
+
+Result<BlobInfo> StoreImpl::StatBlob(std::string_view repo, const Digest& d) {
+  return StatLinkedBlob(repo, d);
+}
+
+Result<UniqueFd> StoreImpl::OpenBlob(std::string_view repo, const Digest& d, BlobInfo* info) {
+  auto stat = StatLinkedBlob(repo, d);
+  if (!stat.ok()) return stat.status();
+  // No lock needed: an fd opened before a concurrent delete keeps the bytes.
+  auto fd = OpenForRead(st_->layout.BlobPath(d));
+  if (!fd.ok()) return fd.status();
+  if (info != nullptr) *info = *stat;
+  return fd;
+}
+
+Status StoreImpl::DeleteBlob(std::string_view repo, const Digest& d) {
+  if (Status s = CheckRepo(repo); !s.ok()) return s;
+  if (Status s = CheckBlobDigest(d); !s.ok()) return s;
+  std::lock_guard lock(st_->blob_locks.For(d.hex));
+  Db& db = *st_->db;
+  auto linked = db.Has(Cf::kLinks, LinkKey(repo, d));
+  if (!linked.ok()) return linked.status();
+  if (!*linked) return Status::NotFound("blob " + d.str() + " unknown to repository");
+  auto elsewhere = LinkedElsewhere(db, d, repo);
+  if (!elsewhere.ok()) return elsewhere.status();
+  auto rec = LoadBlobRecord(db, d);
+  const bool last = !*elsewhere && rec.ok();
+  rocksdb::WriteBatch batch;
+  BatchDelete(db, &batch, Cf::kLinks, LinkKey(repo, d));
+  BatchDelete(db, &batch, Cf::kBlobRepos, ReverseKey(d, repo));
+  if (last) BatchDelete(db, &batch, Cf::kBlobs, d.str());
+  if (Status s = db.Write(&batch); !s.ok()) return s;
+  if (!last) return Status::OK();
+  // Records first, file second: a crash in between leaves an orphan file,
+  // which recovery removes, never a record without its file.
+  st_->blob_count.fetch_sub(1);
+  st_->blob_bytes.fetch_sub(rec->size);
+  return RemoveFile(st_->layout.BlobPath(d));
+}
+
+Result<BlobInfo> StoreImpl::MountBlob(std::string_view repo, std::string_view from, const Digest& d) {
+  if (Status s = CheckRepo(repo); !s.ok()) return s;
+  std::lock_guard lock(st_->blob_locks.For(d.hex));
+  auto info = StatLinkedBlob(from, d);
+  if (!info.ok() || repo == from) return info;
+  rocksdb::WriteBatch batch;
+  AddLink(*st_->db, &batch, repo, d);
+  if (Status s = st_->db->Write(&batch); !s.ok()) return s;
+  return info;
+}
+
+}  // namespace pier::internal

@@ -1,0 +1,172 @@
+#pragma once
+// Internals of the Store shared by its .cc files: the state every operation
+// works on (StoreState), the in-memory session table and lock stripes, and
+// StoreImpl, the Store implementation. Not for use outside cache/.
+#include <array>
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+#include "cache/db.h"
+#include "cache/digest.h"
+#include "cache/layout.h"
+#include "cache/records.h"
+#include "cache/store.h"
+
+namespace pier::internal {
+
+// A fixed set of mutexes picked by key hash: per-key exclusion without a
+// map of mutexes that would need its own lifetime management.
+class StripedMutex {
+ public:
+  std::mutex& For(std::string_view key) { return mu_[std::hash<std::string_view>()(key) % mu_.size()]; }
+
+ private:
+  std::array<std::mutex, 64> mu_;
+};
+
+// The running hash of an upload: sha256 of its first `offset` bytes.
+struct HashState {
+  Sha256 sha;
+  uint64_t offset = 0;
+};
+
+// Process memory about upload sessions (RocksDB holds the durable part):
+// which sessions have a writer right now, and the running hash of idle ones
+// so a chunked upload never re-reads what it already hashed.
+class SessionTable {
+ public:
+  // Claims the session's single writer slot; false if already taken.
+  bool TryAcquire(const std::string& uuid);
+  void Release(const std::string& uuid);
+  // Removes and returns the saved hash when it covers exactly `offset` bytes.
+  std::optional<HashState> TakeHash(const std::string& uuid, uint64_t offset);
+  void PutHash(const std::string& uuid, HashState h);
+  void DropHash(const std::string& uuid);
+
+ private:
+  std::mutex mu_;
+  std::unordered_set<std::string> busy_;
+  std::unordered_map<std::string, HashState> hashes_;
+};
+
+// RAII writer slot of one session (see SessionTable::TryAcquire).
+class SessionClaim {
+ public:
+  SessionClaim() = default;
+  SessionClaim(SessionTable* table, std::string uuid) : table_(table), uuid_(std::move(uuid)) {}
+  ~SessionClaim() { reset(); }
+  SessionClaim(SessionClaim&& o) noexcept
+      : table_(std::exchange(o.table_, nullptr)), uuid_(std::move(o.uuid_)) {}
+  SessionClaim& operator=(SessionClaim&& o) noexcept {
+    if (this != &o) {
+      reset();
+      table_ = std::exchange(o.table_, nullptr);
+      uuid_ = std::move(o.uuid_);
+    }
+    return *this;
+  }
+  const std::string& uuid() const { return uuid_; }
+  void reset() {
+    if (table_ != nullptr) table_->Release(uuid_);
+    table_ = nullptr;
+  }
+
+ private:
+  SessionTable* table_ = nullptr;
+  std::string uuid_;
+};
+
+// Everything a store operation needs. Shared by StoreImpl and its upload
+// writers, so a writer that outlives the Store object stays valid.
+struct StoreState {
+  StoreState(Store::Options o, std::unique_ptr<Db> d)
+      : options(std::move(o)), layout(options.root), db(std::move(d)) {}
+
+  Store::Options options;
+  Layout layout;
+  std::unique_ptr<Db> db;
+  StripedMutex blob_locks;      // by digest: blob commit, delete and mount
+  StripedMutex manifest_locks;  // by repository: manifest and tag changes
+  SessionTable sessions;
+  // Kept in step with the blobs and uploads column families (GetStats).
+  std::atomic<uint64_t> blob_count{0};
+  std::atomic<uint64_t> blob_bytes{0};
+  std::atomic<uint64_t> upload_count{0};
+};
+
+// --- shared operations (each defined in the .cc named after it) ---
+
+// store_blobs.cc: moves the verified, fsync'ed upload file of `uuid` into the
+// blob store (or drops it if the digest is already stored), links the blob
+// to `repo` and ends the session, in one batch.
+Result<BlobInfo> CommitBlob(StoreState& st, const std::string& uuid, const std::string& repo, const Digest& d,
+                            uint64_t size);
+// store_uploads.cc: deletes a session's record, file and saved hash.
+Status DropSession(StoreState& st, const std::string& uuid);
+// store_uploads.cc: the record of `uuid` if it belongs to `repo`, else NotFound.
+Result<records::UploadRecord> LoadUpload(StoreState& st, std::string_view repo, std::string_view uuid);
+// upload_writer.cc
+std::unique_ptr<UploadWriter> NewUploadWriter(std::shared_ptr<StoreState> st, SessionClaim claim,
+                                              records::UploadRecord record, UniqueFd fd, HashState hash);
+// upload_writer.cc: extends `h` with the bytes of `fd` from h.offset to `end`.
+Status HashFileRange(int fd, HashState* h, uint64_t end);
+// recovery.cc: the startup pass (see store.h) and the counters for GetStats.
+Status Recover(StoreState& st);
+
+// Validation shared by the entry points; InvalidArgument/NotFound as the
+// Store contract says.
+Status CheckRepo(std::string_view repo);
+Status CheckBlobDigest(const Digest& d);
+
+class StoreImpl final : public Store {
+ public:
+  explicit StoreImpl(std::shared_ptr<StoreState> st) : st_(std::move(st)) {}
+
+  // store_blobs.cc
+  Result<BlobInfo> StatBlob(std::string_view repo, const Digest& d) override;
+  Result<UniqueFd> OpenBlob(std::string_view repo, const Digest& d, BlobInfo* info) override;
+  Status DeleteBlob(std::string_view repo, const Digest& d) override;
+  Result<BlobInfo> MountBlob(std::string_view repo, std::string_view from, const Digest& d) override;
+
+  // store_uploads.cc
+  Result<UploadState> StartUpload(std::string_view repo) override;
+  Result<UploadState> GetUpload(std::string_view repo, std::string_view uuid) override;
+  Result<std::unique_ptr<UploadWriter>> OpenWriter(std::string_view repo, std::string_view uuid,
+                                                   std::optional<uint64_t> expected_offset) override;
+  Status CancelUpload(std::string_view repo, std::string_view uuid) override;
+
+  // store_manifests.cc
+  Result<StoredManifest> GetManifest(std::string_view repo, std::string_view reference) override;
+  Result<Digest> PutManifest(std::string_view repo, std::optional<std::string_view> tag,
+                             std::string_view media_type, std::string_view bytes,
+                             const ParsedManifest& parsed) override;
+  Status DeleteManifest(std::string_view repo, const Digest& d) override;
+  Status DeleteTag(std::string_view repo, std::string_view tag) override;
+
+  // store_lists.cc
+  Result<Page> ListTags(std::string_view repo, std::string_view last, size_t n) override;
+  Result<Page> ListRepositories(std::string_view last, size_t n,
+                                const std::function<bool(std::string_view)>& visible) override;
+  bool RepositoryExists(std::string_view repo) override;
+  Result<std::vector<Descriptor>> ListReferrers(std::string_view repo, const Digest& subject,
+                                                std::string_view artifact_type) override;
+
+  // store_open.cc
+  Stats GetStats() override;
+
+ private:
+  Result<BlobInfo> StatLinkedBlob(std::string_view repo, const Digest& d);
+
+  std::shared_ptr<StoreState> st_;
+};
+
+}  // namespace pier::internal

@@ -1,0 +1,140 @@
+// Manifests and tags of one repository. Changes hold the repository's
+// stripe of manifest_locks so a delete's tag scan cannot miss a tag that a
+// concurrent put adds.
+#include "cache/keys.h"
+#include "cache/names.h"
+#include "cache/store_impl.h"
+
+namespace pier::internal {
+namespace {
+
+std::string ManifestKey(std::string_view repo, const Digest& d) { return keys::Join(repo, d.str()); }
+
+Result<records::ManifestRecord> LoadManifest(const Db& db, std::string_view repo, const Digest& d) {
+  auto v = db.Get(Cf::kManifests, ManifestKey(repo, d));
+  if (!v.ok()) {
+    if (v.status().code() == Code::kNotFound) return Status::NotFound("manifest " + d.str() + " unknown");
+    return v.status();
+  }
+  records::ManifestRecord r;
+  if (!records::Decode(*v, &r)) return Status::Corruption("bad manifest record " + d.str());
+  return r;
+}
+
+// A tag resolves through the tags column family; a digest stands for itself.
+Result<Digest> ResolveReference(const Db& db, std::string_view repo, std::string_view reference) {
+  if (LooksLikeDigest(reference)) return Digest::Parse(reference);
+  if (!IsValidTag(reference)) return Status::InvalidArgument("invalid tag");
+  auto v = db.Get(Cf::kTags, keys::Join(repo, reference));
+  if (!v.ok()) {
+    if (v.status().code() == Code::kNotFound)
+      return Status::NotFound("tag " + std::string(reference) + " unknown");
+    return v.status();
+  }
+  auto d = Digest::Parse(*v);
+  if (!d.ok()) return Status::Corruption("tag " + std::string(reference) + " holds a bad digest");
+  return d;
+}
+
+// Everything the manifest needs must already be in the repository.
+Status CheckReferences(const Db& db, std::string_view repo, const ParsedManifest& parsed) {
+  for (const auto& b : parsed.blobs) {
+    if (!b.urls.empty()) continue;  // foreign layer: fetched from its urls, not from us
+    auto linked = db.Has(Cf::kLinks, keys::Join(repo, b.digest.str()));
+    if (!linked.ok()) return linked.status();
+    if (!*linked) return Status::NotFound("blob " + b.digest.str() + " unknown to repository");
+  }
+  for (const auto& m : parsed.manifests) {
+    auto present = db.Has(Cf::kManifests, ManifestKey(repo, m.digest));
+    if (!present.ok()) return present.status();
+    if (!*present) return Status::NotFound("manifest " + m.digest.str() + " unknown to repository");
+  }
+  return Status::OK();
+}
+
+std::string ReferrerJson(const Digest& d, std::string_view media_type, size_t size,
+                         const ParsedManifest& parsed) {
+  Descriptor desc;
+  desc.media_type = media_type;
+  desc.digest = d;
+  desc.size = static_cast<int64_t>(size);
+  desc.artifact_type = parsed.artifact_type;
+  desc.annotations_json = parsed.annotations_json;
+  return DescriptorJson(desc);
+}
+
+}  // namespace
+
+Result<StoredManifest> StoreImpl::GetManifest(std::string_view repo, std::string_view reference) {
+  if (Status s = CheckRepo(repo); !s.ok()) return s;
+  auto d = ResolveReference(*st_->db, repo, reference);
+  if (!d.ok()) return d.status();
+  auto rec = LoadManifest(*st_->db, repo, *d);
+  if (!rec.ok()) return rec.status();
+  StoredManifest out{*d, std::move(rec->media_type), std::move(rec->bytes), std::nullopt};
+  if (!rec->subject.empty()) {
+    auto subject = Digest::Parse(rec->subject);
+    if (!subject.ok()) return Status::Corruption("manifest " + d->str() + " has a bad subject");
+    out.subject = std::move(subject).value();
+  }
+  return out;
+}
+
+Result<Digest> StoreImpl::PutManifest(std::string_view repo, std::optional<std::string_view> tag,
+                                      std::string_view media_type, std::string_view bytes,
+                                      const ParsedManifest& parsed) {
+  if (Status s = CheckRepo(repo); !s.ok()) return s;
+  if (tag && !IsValidTag(*tag)) return Status::InvalidArgument("invalid tag");
+  const Digest d = Sha256Of(bytes);
+  const std::string_view mt = media_type.empty() ? std::string_view(parsed.media_type) : media_type;
+  std::lock_guard lock(st_->manifest_locks.For(repo));
+  Db& db = *st_->db;
+  if (Status s = CheckReferences(db, repo, parsed); !s.ok()) return s;
+  records::ManifestRecord rec{std::string(mt), parsed.subject ? parsed.subject->digest.str() : "",
+                              std::string(bytes)};
+  rocksdb::WriteBatch batch;
+  BatchPut(db, &batch, Cf::kManifests, ManifestKey(repo, d), records::Encode(rec));
+  if (tag) BatchPut(db, &batch, Cf::kTags, keys::Join(repo, *tag), d.str());
+  if (parsed.subject) {
+    BatchPut(db, &batch, Cf::kReferrers, keys::Join(repo, rec.subject, d.str()),
+             ReferrerJson(d, mt, bytes.size(), parsed));
+  }
+  BatchPut(db, &batch, Cf::kRepos, repo, "");
+  if (Status s = db.Write(&batch); !s.ok()) return s;
+  return d;
+}
+
+Status StoreImpl::DeleteManifest(std::string_view repo, const Digest& d) {
+  if (Status s = CheckRepo(repo); !s.ok()) return s;
+  if (Status s = CheckBlobDigest(d); !s.ok()) return s;
+  std::lock_guard lock(st_->manifest_locks.For(repo));
+  Db& db = *st_->db;
+  auto rec = LoadManifest(db, repo, d);
+  if (!rec.ok()) return rec.status();
+  rocksdb::WriteBatch batch;
+  BatchDelete(db, &batch, Cf::kManifests, ManifestKey(repo, d));
+  const std::string target = d.str();
+  Status scan = db.Scan(Cf::kTags, keys::Prefix(repo), "", [&](std::string_view key, std::string_view value) {
+    if (value == target) BatchDelete(db, &batch, Cf::kTags, key);
+    return true;
+  });
+  if (!scan.ok()) return scan;
+  if (!rec->subject.empty()) BatchDelete(db, &batch, Cf::kReferrers, keys::Join(repo, rec->subject, target));
+  return db.Write(&batch);
+}
+
+Status StoreImpl::DeleteTag(std::string_view repo, std::string_view tag) {
+  if (Status s = CheckRepo(repo); !s.ok()) return s;
+  if (!IsValidTag(tag)) return Status::InvalidArgument("invalid tag");
+  std::lock_guard lock(st_->manifest_locks.For(repo));
+  Db& db = *st_->db;
+  const std::string key = keys::Join(repo, tag);
+  auto present = db.Has(Cf::kTags, key);
+  if (!present.ok()) return present.status();
+  if (!*present) return Status::NotFound("tag " + std::string(tag) + " unknown");
+  rocksdb::WriteBatch batch;
+  BatchDelete(db, &batch, Cf::kTags, key);
+  return db.Write(&batch);
+}
+
+}  // namespace pier::internal

@@ -1,0 +1,42 @@
+#include "cache/names.h"
+#include "cache/store_impl.h"
+
+namespace pier {
+
+Result<std::unique_ptr<Store>> Store::Open(const Options& options) {
+  Layout layout(options.root);
+  for (const auto& dir : {layout.MetaDir(), layout.BlobsDir(), layout.UploadsDir()}) {
+    if (Status s = MakeDirs(dir); !s.ok()) return s;
+  }
+  auto db = Db::Open(layout.MetaDir(), /*read_only=*/false);
+  if (!db.ok()) return db.status();
+  auto st = std::make_shared<internal::StoreState>(options, std::move(db).value());
+  if (Status s = internal::Recover(*st); !s.ok()) return s;
+  return std::unique_ptr<Store>(std::make_unique<internal::StoreImpl>(std::move(st)));
+}
+
+namespace internal {
+
+Store::Stats StoreImpl::GetStats() {
+  Stats s;
+  s.blobs = st_->blob_count.load();
+  s.blob_bytes = st_->blob_bytes.load();
+  s.uploads = st_->upload_count.load();
+  return s;
+}
+
+Status CheckRepo(std::string_view repo) {
+  if (!IsValidRepositoryName(repo)) return Status::InvalidArgument("invalid repository name");
+  return Status::OK();
+}
+
+Status CheckBlobDigest(const Digest& d) {
+  // Digests reach the store parsed; anything else cannot name a stored blob
+  // and must not be turned into a path.
+  if (d.algorithm != "sha256") return Status::Unsupported("only sha256 digests are stored");
+  if (Result<Digest> p = Digest::Parse(d.str()); !p.ok()) return p.status();
+  return Status::OK();
+}
+
+}  // namespace internal
+}  // namespace pier

@@ -1,0 +1,147 @@
+#include "cmd/pier/config.h"
+
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+namespace pier {
+namespace {
+
+using json = nlohmann::json;
+
+Status CheckKeys(const json& obj, const std::string& where, const std::set<std::string>& allowed) {
+  if (!obj.is_object()) return Status::InvalidArgument(where + ": must be an object");
+  for (const auto& [k, v] : obj.items()) {
+    if (!allowed.count(k)) return Status::InvalidArgument((where.empty() ? "" : where + ".") + k + ": unknown key");
+  }
+  return Status::OK();
+}
+
+template <class T>
+Status Get(const json& obj, const char* key, const std::string& where, T* out) {
+  auto it = obj.find(key);
+  if (it == obj.end()) return Status::OK();
+  std::string path = (where.empty() ? "" : where + ".") + key;
+  if constexpr (std::is_same_v<T, std::string>) {
+    if (!it->is_string()) return Status::InvalidArgument(path + ": must be a string");
+  } else if constexpr (std::is_same_v<T, bool>) {
+    if (!it->is_boolean()) return Status::InvalidArgument(path + ": must be true or false");
+  } else {
+    if (!it->is_number_integer()) return Status::InvalidArgument(path + ": must be an integer");
+    if (it->template get<int64_t>() < 0) return Status::InvalidArgument(path + ": must not be negative");
+  }
+  *out = it->template get<T>();
+  return Status::OK();
+}
+
+#define PIER_TRY(expr)          \
+  do {                          \
+    Status _s = (expr);         \
+    if (!_s.ok()) return _s;    \
+  } while (0)
+
+Status ParseAcl(const json& arr, Config* cfg) {
+  if (!arr.is_array()) return Status::InvalidArgument("auth.acl: must be an array");
+  cfg->acl.clear();
+  for (size_t i = 0; i < arr.size(); ++i) {
+    std::string where = "auth.acl[" + std::to_string(i) + "]";
+    const json& r = arr[i];
+    PIER_TRY(CheckKeys(r, where, {"subject", "repository", "actions"}));
+    auth::AclRule rule;
+    PIER_TRY(Get(r, "subject", where, &rule.subject));
+    PIER_TRY(Get(r, "repository", where, &rule.repository));
+    if (rule.subject.empty()) return Status::InvalidArgument(where + ".subject: required");
+    if (!r.contains("actions") || !r["actions"].is_array()) {
+      return Status::InvalidArgument(where + ".actions: must be an array of pull/push/delete");
+    }
+    std::vector<std::string> words;
+    for (const auto& w : r["actions"]) {
+      if (!w.is_string()) return Status::InvalidArgument(where + ".actions: must be strings");
+      words.push_back(w.get<std::string>());
+    }
+    Result<unsigned> bits = auth::ParseActions(words);
+    if (!bits.ok()) return Status::InvalidArgument(where + ".actions: " + bits.status().message());
+    rule.actions = *bits;
+    cfg->acl.push_back(std::move(rule));
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+Status ParseConfig(std::string_view text, Config* cfg) {
+  json j = json::parse(text, nullptr, false);
+  if (j.is_discarded()) return Status::InvalidArgument("config is not valid JSON");
+  PIER_TRY(CheckKeys(j, "", {"listen", "data", "public_url", "tls", "auth", "uploads", "http", "log"}));
+  PIER_TRY(Get(j, "listen", "", &cfg->listen));
+  PIER_TRY(Get(j, "data", "", &cfg->data));
+  PIER_TRY(Get(j, "public_url", "", &cfg->public_url));
+  if (j.contains("tls")) {
+    const json& t = j["tls"];
+    PIER_TRY(CheckKeys(t, "tls", {"cert", "key"}));
+    PIER_TRY(Get(t, "cert", "tls", &cfg->tls_cert));
+    PIER_TRY(Get(t, "key", "tls", &cfg->tls_key));
+  }
+  if (j.contains("auth")) {
+    const json& a = j["auth"];
+    PIER_TRY(CheckKeys(a, "auth", {"htpasswd", "realm", "anonymous_pull", "acl"}));
+    PIER_TRY(Get(a, "htpasswd", "auth", &cfg->htpasswd));
+    PIER_TRY(Get(a, "realm", "auth", &cfg->realm));
+    PIER_TRY(Get(a, "anonymous_pull", "auth", &cfg->anonymous_pull));
+    if (a.contains("acl")) PIER_TRY(ParseAcl(a["acl"], cfg));
+  }
+  if (j.contains("uploads")) {
+    const json& u = j["uploads"];
+    PIER_TRY(CheckKeys(u, "uploads", {"max_age_hours"}));
+    PIER_TRY(Get(u, "max_age_hours", "uploads", &cfg->upload_max_age_hours));
+  }
+  if (j.contains("http")) {
+    const json& h = j["http"];
+    PIER_TRY(CheckKeys(h, "http", {"io_threads", "blocking_threads", "idle_timeout_seconds", "io_timeout_seconds",
+                                   "header_limit_bytes"}));
+    PIER_TRY(Get(h, "io_threads", "http", &cfg->io_threads));
+    PIER_TRY(Get(h, "blocking_threads", "http", &cfg->blocking_threads));
+    PIER_TRY(Get(h, "idle_timeout_seconds", "http", &cfg->idle_timeout_seconds));
+    PIER_TRY(Get(h, "io_timeout_seconds", "http", &cfg->io_timeout_seconds));
+    PIER_TRY(Get(h, "header_limit_bytes", "http", &cfg->header_limit_bytes));
+  }
+  if (j.contains("log")) {
+    const json& l = j["log"];
+    PIER_TRY(CheckKeys(l, "log", {"level", "access"}));
+    PIER_TRY(Get(l, "level", "log", &cfg->log_level));
+    PIER_TRY(Get(l, "access", "log", &cfg->access_log));
+  }
+  return Status::OK();
+}
+
+Status LoadConfigFile(const std::string& path, Config* cfg) {
+  std::ifstream in(path);
+  if (!in) return Status::NotFound("cannot read config file " + path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  Status s = ParseConfig(ss.str(), cfg);
+  if (!s.ok()) return Status::InvalidArgument(path + ": " + s.message());
+  return s;
+}
+
+Status SplitListen(std::string_view listen, std::string* host, uint16_t* port) {
+  size_t colon = listen.rfind(':');
+  if (colon == std::string_view::npos) return Status::InvalidArgument("listen must be ADDR:PORT");
+  std::string_view h = listen.substr(0, colon), p = listen.substr(colon + 1);
+  if (h.size() >= 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
+  if (h.empty()) h = "0.0.0.0";
+  if (p.empty() || p.size() > 5) return Status::InvalidArgument("listen port must be 0-65535");
+  unsigned v = 0;
+  for (char c : p) {
+    if (c < '0' || c > '9') return Status::InvalidArgument("listen port must be 0-65535");
+    v = v * 10 + static_cast<unsigned>(c - '0');
+  }
+  if (v > 65535) return Status::InvalidArgument("listen port must be 0-65535");
+  *host = std::string(h);
+  *port = static_cast<uint16_t>(v);
+  return Status::OK();
+}
+
+}  // namespace pier

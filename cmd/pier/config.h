@@ -1,0 +1,53 @@
+#pragma once
+// Pier's configuration: a JSON file, overridden by command-line flags.
+// Unknown keys are an error naming the key, so a typo never silently falls
+// back to a default. Example (every key optional):
+// {
+//   "listen": "0.0.0.0:5000",
+//   "data": "./pier-data",
+//   "public_url": "",                          // absolute base for Location/Link
+//   "tls": {"cert": "", "key": ""},
+//   "auth": {"htpasswd": "", "realm": "pier", "anonymous_pull": false,
+//            "acl": [{"subject": "ci", "repository": "team/**", "actions": ["pull", "push"]}]},
+//   "uploads": {"max_age_hours": 168},
+//   "http": {"io_threads": 0, "blocking_threads": 16, "idle_timeout_seconds": 120,
+//            "io_timeout_seconds": 60, "header_limit_bytes": 65536},
+//   "log": {"level": "info", "access": true}
+// }
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "adapter/auth/auth.h"
+#include "cache/status.h"
+
+namespace pier {
+
+struct Config {
+  std::string listen = "0.0.0.0:5000";
+  std::string data = "./pier-data";
+  std::string public_url;
+  std::string tls_cert, tls_key;
+  std::string htpasswd;
+  std::string realm = "pier";
+  bool anonymous_pull = false;
+  std::vector<auth::AclRule> acl;
+  int64_t upload_max_age_hours = 168;
+  int io_threads = 0;
+  int blocking_threads = 16;
+  int idle_timeout_seconds = 120;
+  int io_timeout_seconds = 60;
+  uint32_t header_limit_bytes = 64 * 1024;
+  std::string log_level = "info";
+  bool access_log = true;
+};
+
+// Parses config JSON text into `cfg` (keys absent keep their values).
+// InvalidArgument with the offending key path ("auth.acl[1].actions").
+Status ParseConfig(std::string_view json_text, Config* cfg);
+Status LoadConfigFile(const std::string& path, Config* cfg);
+
+// Splits "host:port", "[v6]:port" or ":port". InvalidArgument when malformed.
+Status SplitListen(std::string_view listen, std::string* host, uint16_t* port);
+
+}  // namespace pier

@@ -1,0 +1,205 @@
+// The `pier` command: serve, fsck, --version, --help.
+#include <signal.h>
+
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "adapter/auth/auth.h"
+#include "adapter/http/server.h"
+#include "adapter/registry/registry.h"
+#include "cache/log.h"
+#include "cache/store.h"
+#include "cmd/pier/config.h"
+
+namespace {
+
+constexpr const char* kUsage =
+    "pier - a registry that stores every blob once and replicates to slow registries\n"
+    "\n"
+    "usage:\n"
+    "  pier serve [--listen ADDR:PORT] [--data DIR] [--config FILE]\n"
+    "             [--tls-cert FILE --tls-key FILE] [--htpasswd FILE] [--public-url URL]\n"
+    "  pier fsck --data DIR\n"
+    "  pier --version\n"
+    "  pier COMMAND --help\n";
+
+constexpr const char* kServeUsage =
+    "usage: pier serve [flags]\n"
+    "  --listen ADDR:PORT   address to listen on (default 0.0.0.0:5000)\n"
+    "  --data DIR           data folder: RocksDB + blobs (default ./pier-data)\n"
+    "  --config FILE        JSON config; flags override it (see README)\n"
+    "  --tls-cert FILE      PEM certificate; with --tls-key serves HTTPS\n"
+    "  --tls-key FILE       PEM private key\n"
+    "  --htpasswd FILE      enable Basic auth with this htpasswd file (bcrypt)\n"
+    "  --public-url URL     absolute base URL for Location/Link headers\n";
+
+constexpr const char* kFsckUsage =
+    "usage: pier fsck --data DIR\n"
+    "  Verifies every blob hashes to its name and the metadata agrees.\n"
+    "  Exits 0 when clean, 1 when damage was found, 2 on usage errors.\n";
+
+// Parses "--flag value" / "--flag=value" pairs; false on a stray argument.
+bool ParseFlags(int argc, char** argv, int first, std::map<std::string, std::string>* flags, bool* help) {
+  for (int i = first; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--help" || a == "-h") {
+      *help = true;
+      continue;
+    }
+    if (a.rfind("--", 0) != 0) {
+      std::fprintf(stderr, "unexpected argument: %s\n", a.c_str());
+      return false;
+    }
+    size_t eq = a.find('=');
+    if (eq != std::string::npos) {
+      (*flags)[a.substr(2, eq - 2)] = a.substr(eq + 1);
+    } else if (i + 1 < argc) {
+      (*flags)[a.substr(2)] = argv[++i];
+    } else {
+      std::fprintf(stderr, "flag %s needs a value\n", a.c_str());
+      return false;
+    }
+  }
+  return true;
+}
+
+int Fail(const std::string& what) {
+  pier::log::Error(what);
+  return 1;
+}
+
+int Serve(int argc, char** argv) {
+  std::map<std::string, std::string> flags;
+  bool help = false;
+  if (!ParseFlags(argc, argv, 2, &flags, &help)) return 2;
+  if (help) {
+    std::fputs(kServeUsage, stdout);
+    return 0;
+  }
+  pier::Config cfg;
+  if (flags.count("config")) {
+    pier::Status s = pier::LoadConfigFile(flags["config"], &cfg);
+    if (!s.ok()) return Fail("config: " + s.message());
+  }
+  for (const auto& [k, v] : flags) {
+    if (k == "config") continue;
+    if (k == "listen") cfg.listen = v;
+    else if (k == "data") cfg.data = v;
+    else if (k == "tls-cert") cfg.tls_cert = v;
+    else if (k == "tls-key") cfg.tls_key = v;
+    else if (k == "htpasswd") cfg.htpasswd = v;
+    else if (k == "public-url") cfg.public_url = v;
+    else {
+      std::fprintf(stderr, "unknown flag --%s\n%s", k.c_str(), kServeUsage);
+      return 2;
+    }
+  }
+  pier::log::Level level;
+  if (!pier::log::ParseLevel(cfg.log_level, &level)) return Fail("config: log.level must be debug|info|warn|error");
+  pier::log::SetLevel(level);
+
+  pier::http::ServerOptions so;
+  if (pier::Status s = pier::SplitListen(cfg.listen, &so.address, &so.port); !s.ok()) {
+    return Fail("config: listen: " + s.message());
+  }
+  if (cfg.tls_cert.empty() != cfg.tls_key.empty()) return Fail("config: TLS needs both a certificate and a key");
+  so.tls_cert_file = cfg.tls_cert;
+  so.tls_key_file = cfg.tls_key;
+  so.io_threads = cfg.io_threads;
+  so.blocking_threads = cfg.blocking_threads > 0 ? cfg.blocking_threads : 16;
+  so.idle_timeout_seconds = cfg.idle_timeout_seconds;
+  so.io_timeout_seconds = cfg.io_timeout_seconds;
+  so.header_limit = cfg.header_limit_bytes;
+
+  std::optional<pier::auth::Htpasswd> users;
+  if (!cfg.htpasswd.empty()) {
+    auto h = pier::auth::Htpasswd::Load(cfg.htpasswd);
+    if (!h.ok()) return Fail("htpasswd: " + h.status().message());
+    users = std::move(*h);
+  }
+  auto authorizer = std::make_shared<pier::auth::Authorizer>(std::move(users), cfg.acl, cfg.anonymous_pull);
+
+  pier::Store::Options store_options;
+  store_options.root = cfg.data;
+  store_options.upload_max_age_seconds = cfg.upload_max_age_hours * 3600;
+  auto store = pier::Store::Open(store_options);
+  if (!store.ok()) return Fail("store: " + store.status().message());
+  std::shared_ptr<pier::Store> shared_store = std::move(*store);
+
+  pier::registry::RegistryOptions ro;
+  ro.public_url = cfg.public_url;
+  ro.realm = cfg.realm;
+  ro.access_log = cfg.access_log;
+  auto handler = std::make_shared<pier::registry::RegistryHandler>(shared_store, authorizer, ro);
+
+  // Block the stop signals before any thread starts so only sigwait sees them.
+  sigset_t stop;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGINT);
+  sigaddset(&stop, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  auto server = pier::http::Server::Start(so, handler);
+  if (!server.ok()) return Fail("listen " + cfg.listen + ": " + server.status().message());
+  pier::log::Info("pier listening", {{"address", so.address},
+                                     {"port", std::to_string((*server)->port())},
+                                     {"data", cfg.data},
+                                     {"tls", so.tls_cert_file.empty() ? "off" : "on"},
+                                     {"auth", authorizer->enabled() ? "htpasswd" : "off"},
+                                     {"version", PIER_VERSION}});
+  int sig = 0;
+  sigwait(&stop, &sig);
+  pier::log::Info("shutting down", {{"signal", strsignal(sig)}});
+  (*server)->Stop();
+  return 0;
+}
+
+int Fsck(int argc, char** argv) {
+  std::map<std::string, std::string> flags;
+  bool help = false;
+  if (!ParseFlags(argc, argv, 2, &flags, &help)) return 2;
+  if (help) {
+    std::fputs(kFsckUsage, stdout);
+    return 0;
+  }
+  if (!flags.count("data") || flags.size() != 1) {
+    std::fputs(kFsckUsage, stderr);
+    return 2;
+  }
+  auto report = pier::Fsck(flags["data"]);
+  if (!report.ok()) {
+    std::fprintf(stderr, "fsck: %s\n", report.status().message().c_str());
+    return 1;
+  }
+  for (const auto& p : report->problems) std::printf("DAMAGE %s\n", p.c_str());
+  std::printf("checked %llu blobs, %llu manifests: %zu problem(s)\n",
+              static_cast<unsigned long long>(report->blobs_checked),
+              static_cast<unsigned long long>(report->manifests_checked), report->problems.size());
+  return report->problems.empty() ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::fputs(kUsage, stderr);
+    return 2;
+  }
+  std::string cmd = argv[1];
+  if (cmd == "--version" || cmd == "version") {
+    std::printf("pier %s\n", PIER_VERSION);
+    return 0;
+  }
+  if (cmd == "--help" || cmd == "-h" || cmd == "help") {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
+  if (cmd == "serve") return Serve(argc, argv);
+  if (cmd == "fsck") return Fsck(argc, argv);
+  std::fprintf(stderr, "unknown command: %s\n%s", cmd.c_str(), kUsage);
+  return 2;
+}

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages Pier builds with and tests against.
+# Skips apt entirely when everything is already installed.
+set -euo pipefail
+PACKAGES=(
+  build-essential cmake ninja-build ccache pkg-config git
+  librocksdb-dev libboost-dev libboost-system-dev libssl-dev libzstd-dev
+  nlohmann-json3-dev prometheus-cpp-dev libgtest-dev libgmock-dev libcrypt-dev
+  docker-registry skopeo curl jq openssl apache2-utils python3 ca-certificates procps
+)
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
+echo "installing: ${missing[*]}"
+$SUDO apt-get update -q
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"

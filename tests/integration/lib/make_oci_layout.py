@@ -1,0 +1,96 @@
+#!/usr/bin/env python3
+"""Writes OCI image layouts for tests: real gzip'ed tar layers of random
+content, so skopeo and registries treat them as ordinary images.
+
+usage: make_oci_layout.py DIR KIND [--layers N] [--size BYTES] [--seed S]
+  KIND: image      one linux/amd64 image tagged "v1"
+        index      a two-platform index (amd64, arm64) tagged "multi"
+        artifact   an image tagged "v1" plus an OCI artifact whose subject is
+                   that image (artifactType application/vnd.pier.test.sbom),
+                   tagged "sbom"
+"""
+import argparse, gzip, hashlib, io, json, os, random, tarfile, time
+
+def blob(root, data):
+    d = hashlib.sha256(data).hexdigest()
+    p = os.path.join(root, "blobs", "sha256", d)
+    if not os.path.exists(p):
+        with open(p, "wb") as f:
+            f.write(data)
+    return {"digest": "sha256:" + d, "size": len(data)}
+
+def layer(rng, size, name):
+    payload = rng.randbytes(size)
+    tb = io.BytesIO()
+    with tarfile.open(fileobj=tb, mode="w") as t:
+        info = tarfile.TarInfo(name)
+        info.size = len(payload)
+        info.mtime = 0
+        t.addfile(info, io.BytesIO(payload))
+    return gzip.compress(tb.getvalue(), compresslevel=1, mtime=0), hashlib.sha256(tb.getvalue()).hexdigest()
+
+def image(root, rng, layers, size, arch):
+    descs, diffs = [], []
+    for i in range(layers):
+        gz, diff = layer(rng, size, f"{arch}-layer-{i}.bin")
+        d = blob(root, gz)
+        d["mediaType"] = "application/vnd.oci.image.layer.v1.tar+gzip"
+        descs.append(d)
+        diffs.append("sha256:" + diff)
+    config = json.dumps({"architecture": arch, "os": "linux",
+                         "config": {"Labels": {"pier.test": "yes"}},
+                         "rootfs": {"type": "layers", "diff_ids": diffs}}).encode()
+    c = blob(root, config)
+    c["mediaType"] = "application/vnd.oci.image.config.v1+json"
+    m = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                    "config": c, "layers": descs}).encode()
+    md = blob(root, m)
+    md["mediaType"] = "application/vnd.oci.image.manifest.v1+json"
+    return md
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("dir")
+    ap.add_argument("kind", choices=["image", "index", "artifact"])
+    ap.add_argument("--layers", type=int, default=2)
+    ap.add_argument("--size", type=int, default=100_000)
+    ap.add_argument("--seed", type=int, default=int(time.time() * 1000))
+    a = ap.parse_args()
+    rng = random.Random(a.seed)
+    root = a.dir
+    os.makedirs(os.path.join(root, "blobs", "sha256"), exist_ok=True)
+    with open(os.path.join(root, "oci-layout"), "w") as f:
+        json.dump({"imageLayoutVersion": "1.0.0"}, f)
+    entries = []
+    if a.kind in ("image", "artifact"):
+        m = image(root, rng, a.layers, a.size, "amd64")
+        entries.append(dict(m, annotations={"org.opencontainers.image.ref.name": "v1"}))
+        if a.kind == "artifact":
+            empty = blob(root, b"{}")
+            empty["mediaType"] = "application/vnd.oci.empty.v1+json"
+            sbom = blob(root, json.dumps({"sbom": rng.random()}).encode())
+            sbom["mediaType"] = "application/spdx+json"
+            art = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                              "artifactType": "application/vnd.pier.test.sbom",
+                              "config": empty, "layers": [sbom],
+                              "subject": {"mediaType": m["mediaType"], "digest": m["digest"], "size": m["size"]},
+                              "annotations": {"org.example.kind": "sbom"}}).encode()
+            ad = blob(root, art)
+            ad["mediaType"] = "application/vnd.oci.image.manifest.v1+json"
+            entries.append(dict(ad, annotations={"org.opencontainers.image.ref.name": "sbom"}))
+    else:
+        children = []
+        for arch in ("amd64", "arm64"):
+            m = image(root, rng, a.layers, a.size, arch)
+            m["platform"] = {"architecture": arch, "os": "linux"}
+            children.append(m)
+        idx = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+                          "manifests": children}).encode()
+        d = blob(root, idx)
+        d["mediaType"] = "application/vnd.oci.image.index.v1+json"
+        entries.append(dict(d, annotations={"org.opencontainers.image.ref.name": "multi"}))
+    with open(os.path.join(root, "index.json"), "w") as f:
+        json.dump({"schemaVersion": 2, "manifests": entries}, f)
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,69 @@
+#include "cache/names.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "cache/layout.h"
+
+namespace pier {
+namespace {
+
+TEST(RepositoryName, Valid) {
+  for (const char* ok : {"a", "library/ubuntu", "a/b/c", "a.b", "a_b", "a__b", "a-b", "a--b", "a---b", "0",
+                         "my-org/my.app_v2/x"}) {
+    EXPECT_TRUE(IsValidRepositoryName(ok)) << ok;
+  }
+}
+
+TEST(RepositoryName, Invalid) {
+  for (const char* bad :
+       {"",   "../x", "a/../b", "..", ".",    "A",    "Library/ubuntu", "a___b", "a-",  "-a",   "a_",
+        "_a", "a.",   "a/",     "/a", "a//b", "a.-b", "a_.b",           "a b",   "a:b", "a\\b", "é"}) {
+    EXPECT_FALSE(IsValidRepositoryName(bad)) << bad;
+  }
+  EXPECT_FALSE(IsValidRepositoryName(std::string_view("a\0b", 3)));
+}
+
+TEST(RepositoryName, LengthLimit) {
+  EXPECT_TRUE(IsValidRepositoryName(std::string(255, 'a')));
+  EXPECT_FALSE(IsValidRepositoryName(std::string(256, 'a')));
+  EXPECT_FALSE(IsValidRepositoryName(std::string(300, 'a')));
+  std::string many;
+  for (int i = 0; i < 100; ++i) many += "ab/";
+  many += "c";  // 301 characters of valid components
+  EXPECT_FALSE(IsValidRepositoryName(many));
+}
+
+TEST(Tag, ValidAndInvalid) {
+  for (const char* ok : {"latest", "v1.0.0", "_x", "A-b_c.d", "1"}) EXPECT_TRUE(IsValidTag(ok)) << ok;
+  for (const char* bad : {"", "-x", ".x", "a b", "a/b", "a:b", "a+b"}) EXPECT_FALSE(IsValidTag(bad)) << bad;
+  EXPECT_TRUE(IsValidTag(std::string(128, 'a')));
+  EXPECT_FALSE(IsValidTag(std::string(129, 'a')));
+}
+
+TEST(Reference, LooksLikeDigest) {
+  EXPECT_TRUE(LooksLikeDigest("sha256:abc"));
+  EXPECT_TRUE(LooksLikeDigest("x:"));
+  EXPECT_FALSE(LooksLikeDigest("latest"));
+}
+
+TEST(UploadId, NewIdsAreValidV4AndDistinct) {
+  std::string a = NewUploadId();
+  std::string b = NewUploadId();
+  EXPECT_TRUE(IsValidUploadId(a)) << a;
+  EXPECT_NE(a, b);
+  EXPECT_EQ(a[14], '4');
+  EXPECT_NE(std::string("89ab").find(a[19]), std::string::npos);
+}
+
+TEST(UploadId, Invalid) {
+  for (const char* bad : {"", "x", "../../etc/passwd", "0123456789abcdef0123456789abcdef0123",
+                          "01234567-89AB-4def-8123-456789abcdef", "01234567-89ab-4def-8123-456789abcde/"}) {
+    EXPECT_FALSE(IsValidUploadId(bad)) << bad;
+  }
+  EXPECT_TRUE(IsValidUploadId("01234567-89ab-4def-8123-456789abcdef"));
+}
+
+}  // namespace
+}  // namespace pier

@@ -1,0 +1,110 @@
+#pragma once
+// Helpers shared by the cache unit tests: a scratch directory per test and
+// short ways to push blobs and read files.
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+
+#include "cache/digest.h"
+#include "cache/store.h"
+
+namespace pier::testing {
+
+// A fresh directory under /tmp, removed with everything in it.
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "pier-cache-XXXXXX").string();
+    path_ = ::mkdtemp(tmpl.data()) != nullptr ? std::filesystem::path(tmpl) : std::filesystem::path();
+  }
+  ~TempDir() {
+    std::error_code ec;
+    if (!path_.empty()) std::filesystem::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+inline std::string ReadFile(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+inline void WriteFile(const std::filesystem::path& p, const std::string& content) {
+  std::filesystem::create_directories(p.parent_path());
+  std::ofstream out(p, std::ios::binary | std::ios::trunc);
+  out << content;
+}
+
+inline std::string ReadFd(int fd) {
+  std::string out;
+  char buf[4096];
+  uint64_t off = 0;
+  while (true) {
+    auto n = ReadAt(fd, off, buf);
+    if (!n.ok() || *n == 0) break;
+    out.append(buf, *n);
+    off += *n;
+  }
+  return out;
+}
+
+// Regular files below `dir`, recursively.
+inline size_t CountFiles(const std::filesystem::path& dir) {
+  size_t n = 0;
+  std::error_code ec;
+  for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
+       it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    if (it->is_regular_file()) ++n;
+  }
+  return n;
+}
+
+inline std::span<const char> Bytes(const std::string& s) { return std::span<const char>(s.data(), s.size()); }
+
+// Monolithic push: start, append everything, commit with its sha256.
+inline Result<BlobInfo> PushBlob(Store& store, std::string_view repo, const std::string& content) {
+  auto up = store.StartUpload(repo);
+  if (!up.ok()) return up.status();
+  auto w = store.OpenWriter(repo, up->uuid, 0);
+  if (!w.ok()) return w.status();
+  if (Status s = (*w)->Append(Bytes(content)); !s.ok()) return s;
+  return (*w)->Commit(Sha256Of(content));
+}
+
+// A fixture owning a store in a scratch directory.
+class StoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_FALSE(dir_.path().empty());
+    Reopen();
+  }
+
+  void Reopen(int64_t upload_max_age_seconds = 7 * 24 * 3600) {
+    store_.reset();  // RocksDB allows one open instance per directory
+    Store::Options opts;
+    opts.root = dir_.path();
+    opts.upload_max_age_seconds = upload_max_age_seconds;
+    auto s = Store::Open(opts);
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    store_ = std::move(s).value();
+  }
+
+  std::filesystem::path root() const { return dir_.path(); }
+
+  TempDir dir_;
+  std::unique_ptr<Store> store_;
+};
+
+}  // namespace pier::testing

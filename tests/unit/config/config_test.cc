@@ -1,0 +1,56 @@
+#include "cmd/pier/config.h"
+
+#include <gtest/gtest.h>
+
+namespace pier {
+namespace {
+
+TEST(Config, FullExample) {
+  Config c;
+  Status s = ParseConfig(R"({"listen":"127.0.0.1:6000","data":"/tmp/x","public_url":"https://h/p",
+    "tls":{"cert":"c.pem","key":"k.pem"},
+    "auth":{"htpasswd":"/etc/h","realm":"r","anonymous_pull":true,
+            "acl":[{"subject":"ci","repository":"team/**","actions":["pull","push"]}]},
+    "uploads":{"max_age_hours":2},"http":{"io_threads":3,"io_timeout_seconds":5},
+    "log":{"level":"debug","access":false}})",
+                         &c);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(c.listen, "127.0.0.1:6000");
+  EXPECT_EQ(c.data, "/tmp/x");
+  EXPECT_EQ(c.tls_key, "k.pem");
+  EXPECT_TRUE(c.anonymous_pull);
+  ASSERT_EQ(c.acl.size(), 1u);
+  EXPECT_EQ(c.acl[0].actions, auth::kPull | auth::kPush);
+  EXPECT_EQ(c.upload_max_age_hours, 2);
+  EXPECT_EQ(c.io_threads, 3);
+  EXPECT_FALSE(c.access_log);
+}
+
+TEST(Config, ErrorsNameTheField) {
+  Config c;
+  Status s = ParseConfig(R"({"lisen":"x"})", &c);
+  EXPECT_NE(s.message().find("lisen"), std::string::npos);
+  s = ParseConfig(R"({"auth":{"acl":[{"subject":"a","repository":"*","actions":["fly"]}]}})", &c);
+  EXPECT_NE(s.message().find("auth.acl[0].actions"), std::string::npos) << s.message();
+  s = ParseConfig(R"({"http":{"io_threads":"two"}})", &c);
+  EXPECT_NE(s.message().find("http.io_threads"), std::string::npos);
+  EXPECT_FALSE(ParseConfig("{", &c).ok());
+}
+
+TEST(Config, SplitListen) {
+  std::string h;
+  uint16_t p = 0;
+  ASSERT_TRUE(SplitListen("0.0.0.0:5000", &h, &p).ok());
+  EXPECT_EQ(h, "0.0.0.0");
+  EXPECT_EQ(p, 5000);
+  ASSERT_TRUE(SplitListen("[::1]:80", &h, &p).ok());
+  EXPECT_EQ(h, "::1");
+  ASSERT_TRUE(SplitListen(":7", &h, &p).ok());
+  EXPECT_EQ(h, "0.0.0.0");
+  EXPECT_FALSE(SplitListen("nohost", &h, &p).ok());
+  EXPECT_FALSE(SplitListen("a:70000", &h, &p).ok());
+  EXPECT_FALSE(SplitListen("a:x", &h, &p).ok());
+}
+
+}  // namespace
+}  // namespace pier

@@ -1,0 +1,1275 @@
+// End-to-end tests of the HTTP server over real sockets on 127.0.0.1 with a
+// small blocking client (POSIX sockets, OpenSSL for TLS). Every client
+// socket has a receive timeout so no test can hang; waits on the server side
+// use condition variables with deadlines.
+#include "adapter/http/server.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <poll.h>
+#include <sys/inotify.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <filesystem>
+#include <functional>
+#include <mutex>
+#include <random>
+#include <stdexcept>
+#include <thread>
+
+namespace pier::http {
+namespace {
+
+using namespace std::chrono_literals;
+
+// ---- a tiny blocking HTTP client ------------------------------------------
+
+struct RawResponse {
+  int status = 0;
+  std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
+  std::string body;
+
+  std::string Header(std::string_view name) const {
+    for (const auto& [n, v] : headers)
+      if (n == name) return v;
+    return "";
+  }
+  bool HasHeader(std::string_view name) const {
+    for (const auto& [n, v] : headers)
+      if (n == name) return true;
+    return false;
+  }
+};
+
+std::string Lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+class Client {
+ public:
+  explicit Client(uint16_t port, SSL_CTX* tls = nullptr, int timeout_seconds = 10) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (fd_ < 0) return;
+    timeval tv{timeout_seconds, 0};
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    ::setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    int one = 1;
+    ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    ::inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
+    if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return;
+    if (tls) {
+      ssl_ = SSL_new(tls);
+      SSL_set_fd(ssl_, fd_);
+      if (SSL_connect(ssl_) != 1) return;
+    }
+    connected_ = true;
+  }
+  ~Client() {
+    if (ssl_) SSL_free(ssl_);
+    if (fd_ >= 0) ::close(fd_);
+  }
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  bool connected() const { return connected_; }
+
+  bool Send(std::string_view data) {
+    while (!data.empty()) {
+      ssize_t n = ssl_ ? SSL_write(ssl_, data.data(), static_cast<int>(data.size()))
+                       : ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
+      if (n <= 0) return false;
+      data.remove_prefix(static_cast<size_t>(n));
+    }
+    return true;
+  }
+
+  void ShutdownWrite() { ::shutdown(fd_, SHUT_WR); }
+
+  // Reads one response. `head`: the response has no body whatever it says.
+  std::optional<RawResponse> Read(bool head = false) {
+    size_t end;
+    while ((end = buffer_.find("\r\n\r\n")) == std::string::npos) {
+      if (Fill() <= 0) return std::nullopt;
+    }
+    std::string header = buffer_.substr(0, end);
+    buffer_.erase(0, end + 4);
+    RawResponse r;
+    size_t line_end = header.find("\r\n");
+    std::string status_line = header.substr(0, line_end);
+    if (status_line.rfind("HTTP/1.", 0) != 0 || status_line.size() < 12) return std::nullopt;
+    r.status = std::stoi(status_line.substr(9, 3));
+    size_t pos = line_end == std::string::npos ? header.size() : line_end + 2;
+    while (pos < header.size()) {
+      size_t next = header.find("\r\n", pos);
+      if (next == std::string::npos) next = header.size();
+      std::string line = header.substr(pos, next - pos);
+      size_t colon = line.find(':');
+      if (colon != std::string::npos) {
+        size_t v = line.find_first_not_of(" \t", colon + 1);
+        r.headers.emplace_back(Lower(line.substr(0, colon)), v == std::string::npos ? "" : line.substr(v));
+      }
+      pos = next + 2;
+    }
+    if (head || r.status < 200 || r.status == 204 || r.status == 304) return r;
+    if (r.HasHeader("content-length")) {
+      size_t length = std::stoull(r.Header("content-length"));
+      while (buffer_.size() < length) {
+        if (Fill() <= 0) return std::nullopt;
+      }
+      r.body = buffer_.substr(0, length);
+      buffer_.erase(0, length);
+    } else {
+      while (Fill() > 0) {
+      }
+      r.body = std::move(buffer_);
+      buffer_.clear();
+    }
+    return r;
+  }
+
+  // Reads until the server closes. Returns what arrived meanwhile, or
+  // nullopt if the connection stayed open until the receive timeout.
+  std::optional<std::string> ReadToClose() {
+    for (;;) {
+      ssize_t n = Fill();
+      if (n == 0) break;
+      if (n < 0) {
+        if (errno == ECONNRESET || errno == EPIPE) break;
+        return std::nullopt;
+      }
+    }
+    std::string rest = std::move(buffer_);
+    buffer_.clear();
+    return rest;
+  }
+
+ private:
+  ssize_t Fill() {
+    char chunk[64 * 1024];
+    ssize_t n;
+    if (ssl_) {
+      int r = SSL_read(ssl_, chunk, sizeof chunk);
+      if (r > 0) {
+        n = r;
+      } else {
+        int err = SSL_get_error(ssl_, r);
+        if (err == SSL_ERROR_ZERO_RETURN) return 0;
+        if (err == SSL_ERROR_SYSCALL && errno == 0) return 0;  // EOF without close_notify
+        if (errno == 0) errno = ECONNRESET;
+        return -1;
+      }
+    } else {
+      n = ::recv(fd_, chunk, sizeof chunk, 0);
+    }
+    if (n > 0) buffer_.append(chunk, static_cast<size_t>(n));
+    return n;
+  }
+
+  int fd_ = -1;
+  SSL* ssl_ = nullptr;
+  bool connected_ = false;
+  std::string buffer_;
+};
+
+std::string RandomBytes(size_t n, uint32_t seed = 7) {
+  std::mt19937 rng(seed);
+  std::string s(n, '\0');
+  for (auto& c : s) c = static_cast<char>(rng());
+  return s;
+}
+
+// ---- the handler under test -------------------------------------------------
+
+class TestHandler : public Handler {
+ public:
+  Exchange Begin(const Request& request) override {
+    {
+      std::lock_guard lock(mu);
+      requests.push_back(request);
+      begin_threads.push_back(std::this_thread::get_id());
+    }
+    return begin(request);
+  }
+
+  Request LastRequest() {
+    std::lock_guard lock(mu);
+    return requests.empty() ? Request() : requests.back();
+  }
+  size_t RequestCount() {
+    std::lock_guard lock(mu);
+    return requests.size();
+  }
+
+  std::function<Exchange(const Request&)> begin = [](const Request&) { return Reply(Response()); };
+  std::mutex mu;
+  std::vector<Request> requests;
+  std::vector<std::thread::id> begin_threads;
+};
+
+// Records what Finish saw; lets the test wait for it.
+struct FinishProbe {
+  std::mutex mu;
+  std::condition_variable cv;
+  int calls = 0;
+  Status status;
+  std::string buffered;
+  uint64_t bytes = 0;
+  std::thread::id thread;
+
+  void Record(const BodyResult& result) {
+    std::lock_guard lock(mu);
+    ++calls;
+    status = result.status;
+    buffered = result.buffered;
+    bytes = result.bytes;
+    thread = std::this_thread::get_id();
+    cv.notify_all();
+  }
+  bool WaitCalled(std::chrono::seconds timeout = 10s) {
+    std::unique_lock lock(mu);
+    return cv.wait_for(lock, timeout, [this] { return calls > 0; });
+  }
+};
+
+class CollectingSink : public BodySink {
+ public:
+  Status Write(std::span<const char> data) override {
+    std::lock_guard lock(mu);
+    ++writes;
+    received.append(data.data(), data.size());
+    if (fail_after && received.size() >= fail_after) return Status::IOError("disk full");
+    return Status::OK();
+  }
+  std::string Received() {
+    std::lock_guard lock(mu);
+    return received;
+  }
+
+  std::mutex mu;
+  std::string received;
+  int writes = 0;
+  size_t fail_after = 0;  // 0: never fail
+};
+
+Response Text(int status, std::string body) {
+  Response r;
+  r.status = status;
+  r.Set("Content-Type", "text/plain");
+  r.body = std::move(body);
+  return r;
+}
+
+class ServerTest : public ::testing::Test {
+ protected:
+  ServerOptions Options() {
+    ServerOptions o;
+    o.address = "127.0.0.1";
+    o.port = 0;
+    o.io_threads = 2;
+    o.blocking_threads = 2;
+    o.io_timeout_seconds = 10;
+    o.idle_timeout_seconds = 10;
+    return o;
+  }
+  void StartServer(ServerOptions o) {
+    auto started = Server::Start(o, handler_);
+    ASSERT_TRUE(started.ok()) << started.status().ToString();
+    server_ = std::move(started.value());
+    ASSERT_NE(server_->port(), 0);
+  }
+  void StartServer() { StartServer(Options()); }
+  void TearDown() override {
+    if (server_) server_->Stop();
+  }
+  uint16_t port() const { return server_->port(); }
+
+  std::shared_ptr<TestHandler> handler_ = std::make_shared<TestHandler>();
+  std::unique_ptr<Server> server_;
+};
+
+// ---- basics --------------------------------------------------------------------
+
+TEST_F(ServerTest, GetWithStringBody) {
+  handler_->begin = [](const Request&) {
+    Response r = Text(200, "hello world");
+    r.Set("Docker-Distribution-API-Version", "registry/2.0");
+    return Reply(std::move(r));
+  };
+  StartServer();
+  Client c(port());
+  ASSERT_TRUE(c.connected());
+  ASSERT_TRUE(c.Send("GET /v2/library%2Fbusy%20box/tags/list?n=10&last=a%2Fb HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto r = c.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "hello world");
+  EXPECT_EQ(r->Header("content-length"), "11");
+  EXPECT_EQ(r->Header("content-type"), "text/plain");
+  EXPECT_EQ(r->Header("docker-distribution-api-version"), "registry/2.0");
+  EXPECT_FALSE(r->HasHeader("connection"));  // HTTP/1.1 keep-alive is implicit
+
+  Request req = handler_->LastRequest();
+  EXPECT_EQ(req.method, "GET");
+  EXPECT_EQ(req.target, "/v2/library%2Fbusy%20box/tags/list?n=10&last=a%2Fb");
+  EXPECT_EQ(req.path, "/v2/library/busy box/tags/list");
+  EXPECT_EQ(req.query, "n=10&last=a%2Fb");
+  EXPECT_EQ(req.Query("last"), "a/b");
+  EXPECT_EQ(req.Query("n"), "10");
+  EXPECT_FALSE(req.content_length.has_value());
+  EXPECT_FALSE(req.chunked);
+  EXPECT_FALSE(req.tls);
+  EXPECT_EQ(req.remote.rfind("127.0.0.1:", 0), 0u) << req.remote;
+}
+
+TEST_F(ServerTest, HeadWithHeadLengthSendsNoBody) {
+  handler_->begin = [](const Request& req) {
+    Response r;
+    if (req.method == "HEAD") {
+      r.head_length = 123456;
+      r.Set("Docker-Content-Digest", "sha256:abc");
+    } else {
+      r.body = "second";
+    }
+    return Reply(std::move(r));
+  };
+  StartServer();
+  Client c(port());
+  ASSERT_TRUE(c.Send("HEAD /v2/a/blobs/sha256:abc HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto r = c.Read(/*head=*/true);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->Header("content-length"), "123456");
+  EXPECT_EQ(r->Header("docker-content-digest"), "sha256:abc");
+  // No body bytes may follow: the next response on the connection parses.
+  ASSERT_TRUE(c.Send("GET /x HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto r2 = c.Read();
+  ASSERT_TRUE(r2);
+  EXPECT_EQ(r2->body, "second");
+}
+
+TEST_F(ServerTest, HeadWithoutHeadLengthAnnouncesBodySize) {
+  handler_->begin = [](const Request&) { return Reply(Text(200, "0123456789")); };
+  StartServer();
+  Client c(port());
+  ASSERT_TRUE(c.Send("HEAD /x HTTP/1.1\r\nHost: x\r\n\r\nGET /y HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto r = c.Read(true);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->Header("content-length"), "10");
+  auto r2 = c.Read();
+  ASSERT_TRUE(r2);
+  EXPECT_EQ(r2->body, "0123456789");
+}
+
+TEST_F(ServerTest, NoContentHasNoContentLength) {
+  handler_->begin = [](const Request&) {
+    Response r;
+    r.status = 204;
+    return Reply(std::move(r));
+  };
+  StartServer();
+  Client c(port());
+  ASSERT_TRUE(c.Send("DELETE /x HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto r = c.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 204);
+  EXPECT_FALSE(r->HasHeader("content-length"));
+}
+
+TEST_F(ServerTest, RepeatedHeadersStaySeparate) {
+  handler_->begin = [](const Request&) { return Reply(Response()); };
+  StartServer();
+  Client c(port());
+  ASSERT_TRUE(c.Send(
+      "GET /v2/a/manifests/latest HTTP/1.1\r\nHost: x\r\n"
+      "Accept: application/vnd.oci.image.manifest.v1+json\r\n"
+      "ACCEPT: application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.v2+json\r\n"
+      "X-Custom: One\r\n"
+      "accept: application/vnd.docker.distribution.manifest.list.v2+json\r\n\r\n"));
+  ASSERT_TRUE(c.Read());
+  Request req = handler_->LastRequest();
+  std::vector<std::string> expected = {
+      "application/vnd.oci.image.manifest.v1+json", "application/vnd.oci.image.index.v1+json",
+      "application/vnd.docker.distribution.manifest.v2+json",
+      "application/vnd.docker.distribution.manifest.list.v2+json"};
+  EXPECT_EQ(req.HeaderList("Accept"), expected);
+  ASSERT_EQ(req.headers.size(), 5u);
+  EXPECT_EQ(req.headers[0].first, "host");
+  EXPECT_EQ(req.headers[1].first, "accept");
+  EXPECT_EQ(req.headers[2].first, "accept");
+  EXPECT_EQ(req.headers[3], (std::pair<std::string, std::string>("x-custom", "One")));
+  EXPECT_EQ(req.headers[4].first, "accept");
+  EXPECT_EQ(req.Header("x-custom"), "One");
+}
+
+TEST_F(ServerTest, QueryIsRawAndDecodedOnDemand) {
+  StartServer();
+  Client c(port());
+  ASSERT_TRUE(c.Send("GET /v2/_catalog?n=2&last=a%2Fb+c&scope=repository%3Afoo%3Apull HTTP/1.1\r\nHost: x\r\n\r\n"));
+  ASSERT_TRUE(c.Read());
+  Request req = handler_->LastRequest();
+  EXPECT_EQ(req.path, "/v2/_catalog");
+  EXPECT_EQ(req.query, "n=2&last=a%2Fb+c&scope=repository%3Afoo%3Apull");
+  EXPECT_EQ(req.Query("last"), "a/b+c");
+  EXPECT_EQ(req.Query("scope"), "repository:foo:pull");
+  EXPECT_EQ(req.Query("n"), "2");
+}
+
+TEST_F(ServerTest, KeepAliveServesSeveralRequestsOnOneConnection) {
+  int counter = 0;
+  handler_->begin = [&counter](const Request& req) { return Reply(Text(200, req.path + "#" + std::to_string(++counter))); };
+  StartServer();
+  Client c(port());
+  ASSERT_TRUE(c.Send("GET /a HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto r1 = c.Read();
+  ASSERT_TRUE(r1);
+  EXPECT_EQ(r1->body, "/a#1");
+  ASSERT_TRUE(c.Send("GET /b HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto r2 = c.Read();
+  ASSERT_TRUE(r2);
+  EXPECT_EQ(r2->body, "/b#2");
+  EXPECT_EQ(handler_->requests[0].remote, handler_->requests[1].remote);  // same connection
+  // Connection: close is honoured.
+  ASSERT_TRUE(c.Send("GET /c HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+  auto r3 = c.Read();
+  ASSERT_TRUE(r3);
+  EXPECT_EQ(r3->body, "/c#3");
+  EXPECT_EQ(Lower(r3->Header("connection")), "close");
+  EXPECT_EQ(c.ReadToClose(), "");
+}
+
+TEST_F(ServerTest, PipelinedRequestsAreAnsweredInOrder) {
+  handler_->begin = [](const Request& req) { return Reply(Text(200, req.path)); };
+  StartServer();
+  Client c(port());
+  ASSERT_TRUE(c.Send("GET /1 HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\n\r\nGET /3 HTTP/1.1\r\nHost: x\r\n\r\n"));
+  for (std::string want : {"/1", "/2", "/3"}) {
+    auto r = c.Read();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->body, want);
+  }
+}
+
+TEST_F(ServerTest, Http10ClosesUnlessKeepAliveAsked) {
+  handler_->begin = [](const Request&) { return Reply(Text(200, "ok")); };
+  StartServer();
+  {
+    Client c(port());
+    ASSERT_TRUE(c.Send("GET /a HTTP/1.0\r\n\r\n"));
+    auto r = c.Read();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->body, "ok");
+    EXPECT_EQ(c.ReadToClose(), "");
+  }
+  Client c(port());
+  ASSERT_TRUE(c.Send("GET /a HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"));
+  auto r = c.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(Lower(r->Header("connection")), "keep-alive");
+  ASSERT_TRUE(c.Send("GET /b HTTP/1.0\r\n\r\n"));
+  EXPECT_TRUE(c.Read());
+}
+
+TEST_F(ServerTest, ResponseCloseClosesConnection) {
+  handler_->begin = [](const Request&) {
+    Response r = Text(200, "bye");
+    r.close = true;
+    return Reply(std::move(r));
+  };
+  StartServer();
+  Client c(port());
+  ASSERT_TRUE(c.Send("GET /a HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto r = c.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(Lower(r->Header("connection")), "close");
+  EXPECT_EQ(c.ReadToClose(), "");
+}
+
+// ---- request bodies -----------------------------------------------------------------
+
+Exchange Buffering(FinishProbe* probe, uint64_t limit) {
+  Exchange e;
+  e.mode = BodyMode::kBuffer;
+  e.buffer_limit = limit;
+  e.finish = [probe](BodyResult result) {
+    probe->Record(result);
+    if (!result.status.ok()) {
+      Response r = Text(413, result.status.ToString());
+      return r;
+    }
+    return Text(201, result.buffered);
+  };
+  return e;
+}
+
+TEST_F(ServerTest, BufferedBodyUnderLimit) {
+  FinishProbe probe;
+  handler_->begin = [&probe](const Request&) { return Buffering(&probe, 100); };
+  StartServer();
+  Client c(port());
+  ASSERT_TRUE(c.Send("PUT /v2/a/manifests/v1 HTTP/1.1\r\nHost: x\r\nContent-Length: 17\r\n\r\n{\"schemaVersion\":2"));
+  // 17 bytes announced, 18 sent: the last byte starts the next "request".
+  auto r = c.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 201);
+  EXPECT_EQ(r->body, "{\"schemaVersion\":");
+  EXPECT_EQ(probe.bytes, 17u);
+  EXPECT_TRUE(probe.status.ok());
+  EXPECT_EQ(handler_->LastRequest().content_length, 17u);
+
+  Client c2(port());
+  ASSERT_TRUE(c2.Send("PUT /x HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n" + std::string(100, 'z')));
+  auto r2 = c2.Read();
+  ASSERT_TRUE(r2);
+  EXPECT_EQ(r2->status, 201);
+  EXPECT_EQ(r2->body, std::string(100, 'z'));
+  // The connection stays usable.
+  ASSERT_TRUE(c2.Send("PUT /x HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"));
+  auto r3 = c2.Read();
+  ASSERT_TRUE(r3);
+  EXPECT_EQ(r3->status, 201);
+  EXPECT_EQ(r3->body, "");
+}
+
+TEST_F(ServerTest, BufferedBodyOverLimitByContentLength) {
+  FinishProbe probe;
+  handler_->begin = [&probe](const Request&) { return Buffering(&probe, 10); };
+  StartServer();
+  Client c(port());
+  ASSERT_TRUE(c.Send("PUT /x HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n" + std::string(100000, 'a')));
+  auto r = c.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 413);
+  EXPECT_EQ(Lower(r->Header("connection")), "close");
+  ASSERT_TRUE(c.ReadToClose());
+  EXPECT_EQ(probe.calls, 1);
+  EXPECT_EQ(probe.status.code(), Code::kSizeInvalid);
+}
+
+TEST_F(ServerTest, BufferedBodyOverLimitChunked) {
+  FinishProbe probe;
+  handler_->begin = [&probe](const Request&) { return Buffering(&probe, 10); };
+  StartServer();
+  Client c(port());
+  ASSERT_TRUE(c.Send("PUT /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                     "8\r\n12345678\r\n8\r\n12345678\r\n0\r\n\r\n"));
+  auto r = c.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 413);
+  EXPECT_EQ(Lower(r->Header("connection")), "close");
+  ASSERT_TRUE(c.ReadToClose());
+  EXPECT_EQ(probe.calls, 1);
+  EXPECT_EQ(probe.status.code(), Code::kSizeInvalid);
+  EXPECT_TRUE(handler_->LastRequest().chunked);
+}
+
+TEST_F(ServerTest, IgnoredBodyIsDrainedAndConnectionKept) {
+  FinishProbe probe;
+  handler_->begin = [&probe](const Request&) {
+    Exchange e;
+    e.finish = [&probe](BodyResult result) {
+      probe.Record(result);
+      return Text(202, "ignored");
+    };
+    return e;
+  };
+  StartServer();
+  Client c(port());
+  ASSERT_TRUE(c.Send("POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n" + std::string(5000, 'q')));
+  auto r = c.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 202);
+  EXPECT_EQ(probe.bytes, 5000u);
+  EXPECT_TRUE(probe.status.ok());
+  ASSERT_TRUE(c.Send("POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"));
+  auto r2 = c.Read();
+  ASSERT_TRUE(r2);
+  EXPECT_EQ(r2->status, 202);
+}
+
+Exchange Streaming(std::shared_ptr<CollectingSink> sink, FinishProbe* probe) {
+  Exchange e;
+  e.mode = BodyMode::kStream;
+  e.sink = sink;
+  e.finish = [probe, sink](BodyResult result) {
+    probe->Record(result);
+    if (!result.status.ok()) return Text(400, result.status.ToString());
+    return Text(201, std::to_string(sink->Received().size()));
+  };
+  return e;
+}
+
+TEST_F(ServerTest, StreamedBodyWithContentLength) {
+  auto sink = std::make_shared<CollectingSink>();
+  FinishProbe probe;
+  handler_->begin = [&](const Request&) { return Streaming(sink, &probe); };
+  StartServer();
+  const std::string body = RandomBytes(3 * 1024 * 1024 + 17);
+  Client c(port());
+  ASSERT_TRUE(c.Send("PATCH /v2/a/blobs/uploads/u1 HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\n"
+                     "Content-Length: " +
+                     std::to_string(body.size()) + "\r\n\r\n"));
+  ASSERT_TRUE(c.Send(body));
+  auto r = c.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 201);
+  EXPECT_EQ(r->body, std::to_string(body.size()));
+  EXPECT_TRUE(sink->Received() == body);
+  EXPECT_GT(sink->writes, 1);
+  EXPECT_EQ(probe.bytes, body.size());
+  EXPECT_TRUE(probe.status.ok());
+  EXPECT_EQ(probe.calls, 1);
+}
+
+std::string Chunked(const std::string& body, std::vector<size_t> sizes) {
+  std::string out;
+  size_t pos = 0;
+  size_t i = 0;
+  while (pos < body.size()) {
+    size_t n = std::min(sizes[i++ % sizes.size()], body.size() - pos);
+    char hex[32];
+    std::snprintf(hex, sizeof hex, "%zx", n);
+    out += hex;
+    if (i == 2) out += ";ext=1";  // a chunk extension
+    out += "\r\n";
+    out.append(body, pos, n);
+    out += "\r\n";
+    pos += n;
+  }
+  out += "0\r\n\r\n";
+  return out;
+}
+
+TEST_F(ServerTest, StreamedBodyChunked) {
+  auto sink = std::make_shared<CollectingSink>();
+  FinishProbe probe;
+  handler_->begin = [&](const Request&) { return Streaming(sink, &probe); };
+  StartServer();
+  const std::string body = RandomBytes(700 * 1024 + 3, 11);
+  Client c(port());
+  ASSERT_TRUE(c.Send("PATCH /u HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" +
+                     Chunked(body, {1, 4096, 300000, 77, 65536})));
+  auto r = c.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 201);
+  EXPECT_TRUE(sink->Received() == body);
+  EXPECT_EQ(probe.bytes, body.size());
+  Request req = handler_->LastRequest();
+  EXPECT_TRUE(req.chunked);
+  EXPECT_FALSE(req.content_length.has_value());
+  // Keep-alive after a chunked body.
+  ASSERT_TRUE(c.Send("PATCH /u HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc"));
+  auto r2 = c.Read();
+  ASSERT_TRUE(r2);
+  EXPECT_EQ(r2->status, 201);
+}
+
+TEST_F(ServerTest, MalformedChunkedBodyIsAnsweredAndClosed) {
+  auto sink = std::make_shared<CollectingSink>();
+  FinishProbe probe;
+  handler_->begin = [&](const Request&) { return Streaming(sink, &probe); };
+  StartServer();
+  Client c(port());
+  ASSERT_TRUE(c.Send("PATCH /u HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\nzz\r\n"));
+  auto r = c.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 400);
+  EXPECT_EQ(Lower(r->Header("connection")), "close");
+  EXPECT_EQ(probe.calls, 1);
+  EXPECT_EQ(probe.status.code(), Code::kInvalidArgument);
+}
+
+TEST_F(ServerTest, SinkErrorStopsReadingAndClosesAfterAnswer) {
+  auto sink = std::make_shared<CollectingSink>();
+  sink->fail_after = 1;
+  FinishProbe probe;
+  handler_->begin = [&](const Request&) { return Streaming(sink, &probe); };
+  StartServer();
+  Client c(port());
+  const std::string body = RandomBytes(2 * 1024 * 1024);
+  ASSERT_TRUE(c.Send("PATCH /u HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n"));
+  // The server may stop reading (and close) before all of it is sent.
+  c.Send(body);
+  auto r = c.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 400);
+  EXPECT_EQ(Lower(r->Header("connection")), "close");
+  EXPECT_EQ(sink->writes, 1);
+  EXPECT_EQ(probe.status.code(), Code::kIOError);
+  EXPECT_EQ(probe.calls, 1);
+}
+
+TEST_F(ServerTest, ExpectContinueGetsInterimResponse) {
+  FinishProbe probe;
+  handler_->begin = [&probe](const Request&) { return Buffering(&probe, 1000); };
+  StartServer();
+  Client c(port());
+  ASSERT_TRUE(c.Send("PUT /x HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n"));
+  auto interim = c.Read();
+  ASSERT_TRUE(interim);
+  EXPECT_EQ(interim->status, 100);
+  ASSERT_TRUE(c.Send("12345"));
+  auto r = c.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 201);
+  EXPECT_EQ(r->body, "12345");
+}
+
+TEST_F(ServerTest, ExpectContinueWithImmediateAnswerSkipsInterimAndCloses) {
+  handler_->begin = [](const Request&) { return Reply(Text(401, "unauthorized")); };
+  StartServer();
+  Client c(port());
+  ASSERT_TRUE(c.Send("PUT /x HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n"));
+  auto r = c.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 401);
+  EXPECT_EQ(Lower(r->Header("connection")), "close");
+  c.ShutdownWrite();
+  EXPECT_EQ(c.ReadToClose(), "");
+}
+
+TEST_F(ServerTest, ImmediateAnswerToBodyClosesConnection) {
+  handler_->begin = [](const Request&) { return Reply(Text(401, "no")); };
+  StartServer();
+  Client c(port());
+  const std::string body(3 * 1024 * 1024, 'x');
+  ASSERT_TRUE(c.Send("PUT /x HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n"));
+  c.Send(body);  // may fail if the server already gave up on us
+  auto r = c.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 401);
+  EXPECT_EQ(Lower(r->Header("connection")), "close");
+}
+
+TEST_F(ServerTest, StalledBodyTimesOutAndServerKeepsServing) {
+  auto sink = std::make_shared<CollectingSink>();
+  FinishProbe probe;
+  handler_->begin = [&](const Request& req) {
+    if (req.method == "GET") return Reply(Text(200, "alive"));
+    return Streaming(sink, &probe);
+  };
+  ServerOptions o = Options();
+  o.io_timeout_seconds = 1;
+  StartServer(o);
+  Client c(port());
+  ASSERT_TRUE(c.Send("PATCH /u HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n" + std::string(500, 'h')));
+  ASSERT_TRUE(probe.WaitCalled());
+  EXPECT_FALSE(probe.status.ok());
+  EXPECT_EQ(probe.bytes, 500u);
+  EXPECT_EQ(sink->Received(), std::string(500, 'h'));
+  EXPECT_EQ(c.ReadToClose(), "");  // closed, no response
+
+  Client c2(port());
+  ASSERT_TRUE(c2.Send("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto r = c2.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body, "alive");
+  EXPECT_EQ(probe.calls, 1);
+}
+
+TEST_F(ServerTest, IdleConnectionIsClosed) {
+  ServerOptions o = Options();
+  o.idle_timeout_seconds = 1;
+  StartServer(o);
+  Client c(port());
+  ASSERT_TRUE(c.Send("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+  ASSERT_TRUE(c.Read());
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(c.ReadToClose(), "");
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 8s);
+}
+
+// ---- blocking finish -------------------------------------------------------------------
+
+TEST_F(ServerTest, BlockingFinishRunsOffTheIoThread) {
+  FinishProbe probe;
+  handler_->begin = [&probe](const Request&) {
+    Exchange e = Buffering(&probe, 100);
+    e.blocking = true;
+    return e;
+  };
+  StartServer();
+  Client c(port());
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(c.Send("PUT /x HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nbody"));
+    auto r = c.Read();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 201);
+    EXPECT_EQ(r->body, "body");
+  }
+  std::lock_guard lock(handler_->mu);
+  for (auto id : handler_->begin_threads) EXPECT_NE(id, probe.thread);
+}
+
+TEST_F(ServerTest, BlockingFinishWithoutBody) {
+  std::atomic<int> calls{0};
+  handler_->begin = [&calls](const Request&) {
+    Exchange e;
+    e.blocking = true;
+    e.finish = [&calls](BodyResult) {
+      ++calls;
+      return Text(200, "done");
+    };
+    return e;
+  };
+  StartServer();
+  Client c(port());
+  ASSERT_TRUE(c.Send("GET /x HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto r = c.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body, "done");
+  EXPECT_EQ(calls.load(), 1);
+}
+
+// ---- file bodies ------------------------------------------------------------------------
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string templ = (std::filesystem::temp_directory_path() / "pier-http-test-XXXXXX").string();
+    if (::mkdtemp(templ.data()) == nullptr) throw std::runtime_error("mkdtemp");
+    path_ = templ;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+std::filesystem::path WriteFile(const TempDir& dir, const std::string& name, const std::string& data) {
+  auto path = dir.path() / name;
+  FILE* f = std::fopen(path.c_str(), "wb");
+  if (f == nullptr) throw std::runtime_error("fopen");
+  std::fwrite(data.data(), 1, data.size(), f);
+  std::fclose(f);
+  return path;
+}
+
+// GET /file?offset=&length= answers from the file; HEAD too.
+Exchange FileExchange(const std::filesystem::path& path, const Request& req, uint64_t size) {
+  Response r;
+  r.Set("Content-Type", "application/octet-stream");
+  FileRange range;
+  range.fd = UniqueFd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  range.offset = req.Query("offset") ? std::stoull(*req.Query("offset")) : 0;
+  range.length = req.Query("length") ? std::stoull(*req.Query("length")) : size;
+  if (range.offset != 0) r.status = 206;
+  r.file = std::move(range);
+  return Reply(std::move(r));
+}
+
+TEST_F(ServerTest, FileResponseViaSendfile) {
+  TempDir dir;
+  const std::string data = RandomBytes(5 * 1024 * 1024 + 123, 3);
+  auto path = WriteFile(dir, "blob", data);
+  handler_->begin = [&](const Request& req) { return FileExchange(path, req, data.size()); };
+  StartServer();
+  Client c(port());
+  ASSERT_TRUE(c.Send("GET /blob HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto r = c.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->Header("content-length"), std::to_string(data.size()));
+  EXPECT_TRUE(r->body == data);
+
+  ASSERT_TRUE(c.Send("GET /blob?offset=1000&length=5000 HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto r2 = c.Read();
+  ASSERT_TRUE(r2);
+  EXPECT_EQ(r2->status, 206);
+  EXPECT_EQ(r2->Header("content-length"), "5000");
+  EXPECT_TRUE(r2->body == data.substr(1000, 5000));
+
+  ASSERT_TRUE(c.Send("HEAD /blob HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto r3 = c.Read(true);
+  ASSERT_TRUE(r3);
+  EXPECT_EQ(r3->Header("content-length"), std::to_string(data.size()));
+
+  ASSERT_TRUE(c.Send("GET /blob?offset=7&length=0 HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto r4 = c.Read();
+  ASSERT_TRUE(r4);
+  EXPECT_EQ(r4->Header("content-length"), "0");
+  EXPECT_EQ(r4->body, "");
+}
+
+TEST_F(ServerTest, ClientThatStopsReadingAFileIsDropped) {
+  TempDir dir;
+  auto path = dir.path() / "big";
+  {
+    // 256 MiB, sparse: far more than the socket buffers hold.
+    UniqueFd fd(::open(path.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0644));
+    ASSERT_TRUE(fd.valid());
+    ASSERT_EQ(::ftruncate(fd.get(), 256 << 20), 0);
+  }
+  // The server closes the file when it gives up on the connection.
+  UniqueFd notify(::inotify_init1(IN_CLOEXEC | IN_NONBLOCK));
+  ASSERT_TRUE(notify.valid());
+  ASSERT_GE(::inotify_add_watch(notify.get(), path.c_str(), IN_CLOSE_NOWRITE), 0);
+  handler_->begin = [&](const Request& req) {
+    if (req.path == "/ping") return Reply(Text(200, "pong"));
+    return FileExchange(path, req, 256 << 20);
+  };
+  ServerOptions o = Options();
+  o.io_timeout_seconds = 1;
+  StartServer(o);
+  Client c(port());
+  ASSERT_TRUE(c.Send("GET /big HTTP/1.1\r\nHost: x\r\n\r\n"));
+  pollfd p{notify.get(), POLLIN, 0};
+  ASSERT_EQ(::poll(&p, 1, 10000), 1) << "the server never closed the file";
+
+  Client c2(port());
+  ASSERT_TRUE(c2.Send("GET /ping HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto r = c2.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body, "pong");
+}
+
+TEST_F(ServerTest, TruncatedFileClosesConnection) {
+  TempDir dir;
+  auto path = WriteFile(dir, "blob", "short");
+  handler_->begin = [&](const Request& req) { return FileExchange(path, req, 1000); };
+  StartServer();
+  Client c(port());
+  ASSERT_TRUE(c.Send("GET /blob HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto rest = c.ReadToClose();
+  ASSERT_TRUE(rest);
+  EXPECT_NE(rest->find("Content-Length: 1000"), std::string::npos);
+  EXPECT_TRUE(rest->ends_with("short"));
+}
+
+// ---- errors and robustness ------------------------------------------------------------
+
+TEST_F(ServerTest, OversizedHeaderGets431) {
+  ServerOptions o = Options();
+  o.header_limit = 1024;
+  StartServer(o);
+  Client c(port());
+  ASSERT_TRUE(c.Send("GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(4096, 'b') + "\r\n\r\n"));
+  auto r = c.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 431);
+  EXPECT_EQ(Lower(r->Header("connection")), "close");
+  EXPECT_EQ(handler_->RequestCount(), 0u);
+  EXPECT_TRUE(c.ReadToClose());
+
+  Client c2(port());
+  ASSERT_TRUE(c2.Send("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto r2 = c2.Read();
+  ASSERT_TRUE(r2);
+  EXPECT_EQ(r2->status, 200);
+}
+
+TEST_F(ServerTest, MalformedRequestsGet400) {
+  StartServer();
+  for (std::string bad : {"GET /x HTTP/1.1\r\nBad Header\r\n\r\n", "GET /v2/%zz HTTP/1.1\r\nHost: x\r\n\r\n",
+                          "GET /v2/a%00b HTTP/1.1\r\nHost: x\r\n\r\n", "GET x HTTP/1.1\r\nHost: x\r\n\r\n",
+                          "GET / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+                          "\x01\x02garbage\r\n\r\n"}) {
+    Client c(port());
+    ASSERT_TRUE(c.Send(bad));
+    auto r = c.Read();
+    ASSERT_TRUE(r) << bad;
+    EXPECT_EQ(r->status, 400) << bad;
+    EXPECT_EQ(Lower(r->Header("connection")), "close") << bad;
+    EXPECT_TRUE(c.ReadToClose()) << bad;
+  }
+  EXPECT_EQ(handler_->RequestCount(), 0u);
+  Client c(port());
+  ASSERT_TRUE(c.Send("GET /http://x HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto r = c.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(handler_->LastRequest().path, "/http://x");
+}
+
+TEST_F(ServerTest, AbsoluteFormTargetKeepsPath) {
+  StartServer();
+  Client c(port());
+  ASSERT_TRUE(c.Send("GET http://example.com/v2/?a=b HTTP/1.1\r\nHost: example.com\r\n\r\n"));
+  auto r = c.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(handler_->LastRequest().path, "/v2/");
+  EXPECT_EQ(handler_->LastRequest().query, "a=b");
+}
+
+TEST_F(ServerTest, ThrowingHandlerGets500AndServerSurvives) {
+  std::atomic<int> finishes{0};
+  handler_->begin = [&finishes](const Request& req) -> Exchange {
+    if (req.path == "/begin") throw std::runtime_error("boom");
+    if (req.path == "/int") throw 42;
+    if (req.path == "/finish" || req.path == "/blocking") {
+      Exchange e;
+      e.mode = BodyMode::kBuffer;
+      e.buffer_limit = 100;
+      e.blocking = req.path == "/blocking";
+      e.finish = [&finishes](BodyResult) -> Response {
+        ++finishes;
+        throw std::runtime_error("finish boom");
+      };
+      return e;
+    }
+    if (req.path == "/sink") {
+      struct ThrowingSink : BodySink {
+        Status Write(std::span<const char>) override { throw std::runtime_error("sink boom"); }
+      };
+      Exchange e;
+      e.mode = BodyMode::kStream;
+      e.sink = std::make_shared<ThrowingSink>();
+      e.finish = [&finishes](BodyResult result) {
+        ++finishes;
+        return Text(result.status.ok() ? 200 : 500, result.status.ToString());
+      };
+      return e;
+    }
+    return Reply(Text(200, "fine"));
+  };
+  StartServer();
+  for (std::string path : {"/begin", "/int", "/finish", "/blocking"}) {
+    Client c(port());
+    ASSERT_TRUE(c.Send("POST " + path + " HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi"));
+    auto r = c.Read();
+    ASSERT_TRUE(r) << path;
+    EXPECT_EQ(r->status, 500) << path;
+    EXPECT_EQ(r->body, R"({"errors":[{"code":"UNKNOWN","message":"internal error"}]})") << path;
+    EXPECT_EQ(r->Header("content-type"), "application/json");
+  }
+  {
+    Client c(port());
+    ASSERT_TRUE(c.Send("POST /sink HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi"));
+    auto r = c.Read();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 500);
+    EXPECT_NE(r->body.find("sink boom"), std::string::npos) << r->body;
+  }
+  EXPECT_EQ(finishes.load(), 3);
+  Client c(port());
+  ASSERT_TRUE(c.Send("GET /ok HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto r = c.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body, "fine");
+}
+
+TEST_F(ServerTest, BadResponseHeadersAreDropped) {
+  handler_->begin = [](const Request&) {
+    Response r = Text(200, "x");
+    r.Set("X-Evil", "a\r\nInjected: yes");
+    r.Set("Bad Name", "v");
+    r.Set("Content-Length", "999");
+    r.Set("X-Good", "ok");
+    return Reply(std::move(r));
+  };
+  StartServer();
+  Client c(port());
+  ASSERT_TRUE(c.Send("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto r = c.Read();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body, "x");
+  EXPECT_EQ(r->Header("content-length"), "1");
+  EXPECT_FALSE(r->HasHeader("injected"));
+  EXPECT_FALSE(r->HasHeader("x-evil"));
+  EXPECT_EQ(r->Header("x-good"), "ok");
+}
+
+TEST_F(ServerTest, ClientDisconnectsAreHarmless) {
+  StartServer();
+  for (int i = 0; i < 5; ++i) {
+    Client c(port());
+    ASSERT_TRUE(c.Send("GET /x HTTP/1.1\r\nHo"));  // and goes away mid-header
+  }
+  {
+    Client c(port());  // connects and goes away silently
+  }
+  Client c(port());
+  ASSERT_TRUE(c.Send("GET /x HTTP/1.1\r\nHost: x\r\n\r\n"));
+  EXPECT_TRUE(c.Read());
+}
+
+TEST_F(ServerTest, StopClosesLiveConnectionsAndUnblocksWait) {
+  StartServer();
+  Client idle(port());
+  ASSERT_TRUE(idle.connected());
+  Client c(port());
+  ASSERT_TRUE(c.Send("GET /x HTTP/1.1\r\nHost: x\r\n\r\n"));
+  ASSERT_TRUE(c.Read());
+  std::thread waiter([this] { server_->Wait(); });
+  auto start = std::chrono::steady_clock::now();
+  server_->Stop();
+  waiter.join();
+  server_->Stop();  // idempotent
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
+  EXPECT_TRUE(idle.ReadToClose());
+  EXPECT_TRUE(c.ReadToClose());
+  server_->Wait();  // returns at once once stopped
+}
+
+TEST(ServerStartTest, BindFailuresAreStatuses) {
+  auto handler = std::make_shared<TestHandler>();
+  ServerOptions o;
+  o.address = "127.0.0.1";
+  o.port = 0;
+  o.io_threads = 1;
+  auto first = Server::Start(o, handler);
+  ASSERT_TRUE(first.ok());
+  o.port = first.value()->port();
+  auto second = Server::Start(o, handler);
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), Code::kIOError) << second.status().ToString();
+
+  o.port = 0;
+  o.address = "not-an-address";
+  auto bad = Server::Start(o, handler);
+  ASSERT_FALSE(bad.ok());
+
+  o.address = "::1";
+  auto v6 = Server::Start(o, handler);
+  if (v6.ok()) {
+    EXPECT_NE(v6.value()->port(), 0);  // hosts without IPv6 fail to bind: fine
+  }
+
+  o.address = "127.0.0.1";
+  o.tls_cert_file = "/nonexistent/cert.pem";
+  o.tls_key_file = "/nonexistent/key.pem";
+  auto tls = Server::Start(o, handler);
+  ASSERT_FALSE(tls.ok());
+  o.tls_key_file.clear();
+  auto half = Server::Start(o, handler);
+  ASSERT_FALSE(half.ok());
+}
+
+// ---- TLS ------------------------------------------------------------------------------------
+
+// Writes a fresh self-signed P-256 certificate and key as PEM files.
+void MakeSelfSigned(const std::filesystem::path& cert, const std::filesystem::path& key) {
+  EVP_PKEY* pkey = EVP_EC_gen("P-256");
+  ASSERT_NE(pkey, nullptr);
+  X509* x = X509_new();
+  X509_set_version(x, 2);
+  ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+  X509_gmtime_adj(X509_getm_notBefore(x), -60);
+  X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+  X509_set_pubkey(x, pkey);
+  X509_NAME* name = X509_get_subject_name(x);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("localhost"), -1, -1, 0);
+  X509_set_issuer_name(x, name);
+  ASSERT_GT(X509_sign(x, pkey, EVP_sha256()), 0);
+  FILE* f = std::fopen(cert.c_str(), "wb");
+  ASSERT_NE(f, nullptr);
+  PEM_write_X509(f, x);
+  std::fclose(f);
+  f = std::fopen(key.c_str(), "wb");
+  ASSERT_NE(f, nullptr);
+  PEM_write_PrivateKey(f, pkey, nullptr, nullptr, 0, nullptr, nullptr);
+  std::fclose(f);
+  X509_free(x);
+  EVP_PKEY_free(pkey);
+}
+
+TEST_F(ServerTest, Tls) {
+  TempDir dir;
+  auto cert = dir.path() / "cert.pem";
+  auto key = dir.path() / "key.pem";
+  MakeSelfSigned(cert, key);
+  const std::string data = RandomBytes(1024 * 1024 + 5, 9);
+  auto blob = WriteFile(dir, "blob", data);
+  FinishProbe probe;
+  handler_->begin = [&](const Request& req) {
+    if (req.path == "/blob") return FileExchange(blob, req, data.size());
+    if (req.method == "PUT") return Buffering(&probe, 1 << 20);
+    return Reply(Text(200, req.tls ? "secure" : "plain"));
+  };
+  ServerOptions o = Options();
+  o.tls_cert_file = cert.string();
+  o.tls_key_file = key.string();
+  StartServer(o);
+
+  SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+  ASSERT_NE(ctx, nullptr);
+  {
+    Client c(port(), ctx);
+    ASSERT_TRUE(c.connected());
+    ASSERT_TRUE(c.Send("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+    auto r = c.Read();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200);
+    EXPECT_EQ(r->body, "secure");
+    EXPECT_TRUE(handler_->LastRequest().tls);
+
+    ASSERT_TRUE(c.Send("GET /blob?offset=10&length=700000 HTTP/1.1\r\nHost: x\r\n\r\n"));
+    auto r2 = c.Read();
+    ASSERT_TRUE(r2);
+    EXPECT_TRUE(r2->body == data.substr(10, 700000));
+    ASSERT_TRUE(c.Send("GET /blob HTTP/1.1\r\nHost: x\r\n\r\n"));
+    auto r3 = c.Read();
+    ASSERT_TRUE(r3);
+    EXPECT_TRUE(r3->body == data);
+
+    ASSERT_TRUE(c.Send("PUT /m HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\nExpect: 100-continue\r\n\r\n"));
+    auto interim = c.Read();
+    ASSERT_TRUE(interim);
+    EXPECT_EQ(interim->status, 100);
+    ASSERT_TRUE(c.Send("abcdef"));
+    auto r4 = c.Read();
+    ASSERT_TRUE(r4);
+    EXPECT_EQ(r4->status, 201);
+    EXPECT_EQ(r4->body, "abcdef");
+
+    ASSERT_TRUE(c.Send("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+    ASSERT_TRUE(c.Read());
+    EXPECT_TRUE(c.ReadToClose());
+  }
+  {
+    // A plain-HTTP client on the TLS port gets nowhere, and the server goes on.
+    Client c(port());
+    ASSERT_TRUE(c.Send("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+    EXPECT_TRUE(c.ReadToClose());
+  }
+  {
+    Client c(port(), ctx);
+    ASSERT_TRUE(c.connected());
+    ASSERT_TRUE(c.Send("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+    auto r = c.Read();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->body, "secure");
+  }
+  SSL_CTX_free(ctx);
+}
+
+TEST(ServerTlsTest, MismatchedKeyFailsToStart) {
+  TempDir dir;
+  MakeSelfSigned(dir.path() / "a.pem", dir.path() / "a.key");
+  MakeSelfSigned(dir.path() / "b.pem", dir.path() / "b.key");
+  ServerOptions o;
+  o.address = "127.0.0.1";
+  o.port = 0;
+  o.io_threads = 1;
+  o.tls_cert_file = (dir.path() / "a.pem").string();
+  o.tls_key_file = (dir.path() / "b.key").string();
+  auto s = Server::Start(o, std::make_shared<TestHandler>());
+  ASSERT_FALSE(s.ok());
+  o.tls_key_file = (dir.path() / "a.key").string();
+  auto ok = Server::Start(o, std::make_shared<TestHandler>());
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+}
+
+}  // namespace
+}  // namespace pier::http

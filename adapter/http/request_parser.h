@@ -5,14 +5,13 @@
 // buffer, like http::buffer_body: when the buffer is full the read stops
 // with http::error::need_buffer.
 #include <algorithm>
+#include <boost/beast/http/basic_parser.hpp>
+#include <boost/beast/http/error.hpp>
 #include <cstdint>
 #include <cstring>
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <boost/beast/http/basic_parser.hpp>
-#include <boost/beast/http/error.hpp>
 
 namespace pier::http::internal {
 
@@ -62,7 +61,9 @@ class RequestParser final : public boost::beast::http::basic_parser<true> {
   void on_body_init_impl(const boost::optional<std::uint64_t>&, error_code&) override {}
   size_t on_body_impl(string_view body, error_code& ec) override { return Take(body, ec); }
   void on_chunk_header_impl(std::uint64_t, string_view, error_code&) override {}
-  size_t on_chunk_body_impl(std::uint64_t, string_view body, error_code& ec) override { return Take(body, ec); }
+  size_t on_chunk_body_impl(std::uint64_t, string_view body, error_code& ec) override {
+    return Take(body, ec);
+  }
   void on_finish_impl(error_code&) override {}
 
   size_t Take(string_view body, error_code& ec) {

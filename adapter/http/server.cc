@@ -8,12 +8,6 @@
 #include <openssl/ssl.h>
 
 #include <algorithm>
-#include <condition_variable>
-#include <mutex>
-#include <optional>
-#include <thread>
-#include <vector>
-
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -21,6 +15,11 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <condition_variable>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
 
 #include "adapter/http/session.h"
 #include "cache/log.h"
@@ -40,7 +39,8 @@ class ServerImpl final : public Server {
 
   Status Init() {
     if (!handler_) return Status::InvalidArgument("http server: no handler");
-    int io_threads = options_.io_threads > 0 ? options_.io_threads : static_cast<int>(std::thread::hardware_concurrency());
+    int io_threads =
+        options_.io_threads > 0 ? options_.io_threads : static_cast<int>(std::thread::hardware_concurrency());
     io_threads = std::max(io_threads, 1);
     ioc_.emplace(io_threads);
 
@@ -54,11 +54,13 @@ class ServerImpl final : public Server {
     const tcp::endpoint endpoint(address, options_.port);
     const std::string where = options_.address + ":" + std::to_string(options_.port);
     acceptor_.emplace(*ioc_);
-    if (acceptor_->open(endpoint.protocol(), ec); ec) return Status::IOError("http server: socket: " + ec.message());
+    if (acceptor_->open(endpoint.protocol(), ec); ec)
+      return Status::IOError("http server: socket: " + ec.message());
     if (acceptor_->set_option(net::socket_base::reuse_address(true), ec); ec) {
       return Status::IOError("http server: SO_REUSEADDR: " + ec.message());
     }
-    if (acceptor_->bind(endpoint, ec); ec) return Status::IOError("http server: bind " + where + ": " + ec.message());
+    if (acceptor_->bind(endpoint, ec); ec)
+      return Status::IOError("http server: bind " + where + ": " + ec.message());
     if (acceptor_->listen(net::socket_base::max_listen_connections, ec); ec) {
       return Status::IOError("http server: listen " + where + ": " + ec.message());
     }
@@ -126,12 +128,14 @@ class ServerImpl final : public Server {
     }
     tls_.emplace(net::ssl::context::tls_server);
     tls_->set_options(net::ssl::context::default_workarounds | net::ssl::context::no_sslv2 |
-                      net::ssl::context::no_sslv3 | net::ssl::context::no_tlsv1 | net::ssl::context::no_tlsv1_1 |
-                      net::ssl::context::no_compression | net::ssl::context::single_dh_use);
+                      net::ssl::context::no_sslv3 | net::ssl::context::no_tlsv1 |
+                      net::ssl::context::no_tlsv1_1 | net::ssl::context::no_compression |
+                      net::ssl::context::single_dh_use);
     SSL_CTX_set_min_proto_version(tls_->native_handle(), TLS1_2_VERSION);
     error_code ec;
     tls_->use_certificate_chain_file(options_.tls_cert_file, ec);
-    if (ec) return Status::IOError("http server: TLS certificate " + options_.tls_cert_file + ": " + ec.message());
+    if (ec)
+      return Status::IOError("http server: TLS certificate " + options_.tls_cert_file + ": " + ec.message());
     tls_->use_private_key_file(options_.tls_key_file, net::ssl::context::pem, ec);
     if (ec) return Status::IOError("http server: TLS key " + options_.tls_key_file + ": " + ec.message());
     if (SSL_CTX_check_private_key(tls_->native_handle()) != 1) {
@@ -192,7 +196,8 @@ class ServerImpl final : public Server {
 
 }  // namespace
 
-Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& options, std::shared_ptr<Handler> handler) {
+Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& options,
+                                              std::shared_ptr<Handler> handler) {
   try {
     auto server = std::make_unique<ServerImpl>(options, std::move(handler));
     if (Status s = server->Init(); !s.ok()) return s;

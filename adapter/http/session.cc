@@ -12,12 +12,6 @@
 #include "adapter/http/session.h"
 
 #include <algorithm>
-#include <cerrno>
-#include <optional>
-#include <string>
-#include <type_traits>
-#include <utility>
-
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl/stream.hpp>
@@ -26,6 +20,11 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <cerrno>
+#include <optional>
+#include <string>
+#include <type_traits>
+#include <utility>
 
 #include "adapter/http/file_io.h"
 #include "adapter/http/request_parser.h"
@@ -69,7 +68,8 @@ Response InternalError() {
 
 // Calls the handler's finish; an exception becomes a 500. `what` names the
 // request for the log.
-Response RunFinish(const std::function<Response(BodyResult)>& finish, BodyResult result, const std::string& what) {
+Response RunFinish(const std::function<Response(BodyResult)>& finish, BodyResult result,
+                   const std::string& what) {
   if (!finish) return InternalError();
   try {
     return finish(std::move(result));
@@ -82,7 +82,8 @@ Response RunFinish(const std::function<Response(BodyResult)>& finish, BodyResult
 }
 
 bool IsHttpError(const beast::error_code& ec) {
-  static const boost::system::error_category& kCategory = bhttp::make_error_code(bhttp::error::bad_target).category();
+  static const boost::system::error_category& kCategory =
+      bhttp::make_error_code(bhttp::error::bad_target).category();
   return ec.category() == kCategory;
 }
 
@@ -104,9 +105,9 @@ bool ValidFieldName(std::string_view name) {
   if (name.empty()) return false;
   for (char c : name) {
     auto u = static_cast<unsigned char>(c);
-    if (u <= 32 || u >= 127 || c == ':' || c == '"' || c == '(' || c == ')' || c == ',' || c == '/' || c == ';' ||
-        c == '<' || c == '=' || c == '>' || c == '?' || c == '@' || c == '[' || c == '\\' || c == ']' || c == '{' ||
-        c == '}')
+    if (u <= 32 || u >= 127 || c == ':' || c == '"' || c == '(' || c == ')' || c == ',' || c == '/' ||
+        c == ';' || c == '<' || c == '=' || c == '>' || c == '?' || c == '@' || c == '[' || c == '\\' ||
+        c == ']' || c == '{' || c == '}')
       return false;
   }
   return true;
@@ -251,8 +252,8 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
                            : exchange_.mode == BodyMode::kIgnore ? kIgnoreLimit
                                                                  : UINT64_MAX;
     if (length && *length > limit) {
-      return FailBody(Status::SizeInvalid("request body of " + std::to_string(*length) + " bytes exceeds limit of " +
-                                          std::to_string(limit)));
+      return FailBody(Status::SizeInvalid("request body of " + std::to_string(*length) +
+                                          " bytes exceeds limit of " + std::to_string(limit)));
     }
     if (exchange_.mode == BodyMode::kStream && !exchange_.sink) {
       return FailBody(Status::Internal("no body sink"));
@@ -317,7 +318,8 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
       Status status = Consume(std::span<const char>(body_buffer_.get(), got));
       if (!status.ok()) return FailBody(std::move(status));
     }
-    if (IsProtocolError(ec)) return FailBody(Status::InvalidArgument("malformed request body: " + ec.message()));
+    if (IsProtocolError(ec))
+      return FailBody(Status::InvalidArgument("malformed request body: " + ec.message()));
     if (ec) return LoseBody(ec);
     if (parser_->is_done()) return Finish();
     ReadBody();
@@ -331,7 +333,8 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
         return Status::OK();
       case BodyMode::kBuffer:
         if (result_.bytes > exchange_.buffer_limit) {
-          return Status::SizeInvalid("request body exceeds limit of " + std::to_string(exchange_.buffer_limit));
+          return Status::SizeInvalid("request body exceeds limit of " +
+                                     std::to_string(exchange_.buffer_limit));
         }
         result_.buffered.append(piece.data(), piece.size());
         return Status::OK();
@@ -372,14 +375,15 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
     const bool blocking = exchange_.blocking;
     exchange_.sink.reset();
     if (!blocking) return OnFinished(RunFinish(finish, std::move(result), Label()));
-    net::post(*config_->blocking, [self = Self(), executor = stream_.get_executor(), finish = std::move(finish),
-                                   result = std::move(result), label = Label()]() mutable {
-      Response response = RunFinish(finish, std::move(result), label);
-      finish = nullptr;  // release handler state off the I/O thread
-      net::post(executor, [self = std::move(self), response = std::move(response)]() mutable {
-        self->OnFinished(std::move(response));
-      });
-    });
+    net::post(*config_->blocking,
+              [self = Self(), executor = stream_.get_executor(), finish = std::move(finish),
+               result = std::move(result), label = Label()]() mutable {
+                Response response = RunFinish(finish, std::move(result), label);
+                finish = nullptr;  // release handler state off the I/O thread
+                net::post(executor, [self = std::move(self), response = std::move(response)]() mutable {
+                  self->OnFinished(std::move(response));
+                });
+              });
   }
 
   void OnFinished(Response response) {
@@ -461,7 +465,8 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
     if (!head && !no_body && !r.file) response_->body() = std::move(r.body);
     response_->keep_alive(!close_);
     Expire(config_->io_timeout);
-    bhttp::async_write(stream_, *response_, [self = Self()](beast::error_code ec, size_t) { self->OnWritten(ec); });
+    bhttp::async_write(stream_, *response_,
+                       [self = Self()](beast::error_code ec, size_t) { self->OnWritten(ec); });
   }
 
   // Plain TCP: sendfile(2) straight from the page cache to the socket.
@@ -473,14 +478,17 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
     uint64_t turn = kSendTurn;
     while (file_->length > 0) {
       if (turn == 0) return WaitWritable();  // let other connections run
-      int64_t n = SendFileSome(socket.native_handle(), file_->fd.get(), &file_->offset, std::min(file_->length, turn));
+      int64_t n = SendFileSome(socket.native_handle(), file_->fd.get(), &file_->offset,
+                               std::min(file_->length, turn));
       if (n > 0) {
         file_->length -= static_cast<uint64_t>(n);
         turn -= static_cast<uint64_t>(n);
         continue;
       }
       if (n == -EAGAIN || n == -EWOULDBLOCK) return WaitWritable();
-      if (n == 0) log::Error("http file body ended early", {{"request", Label()}, {"missing", std::to_string(file_->length)}});
+      if (n == 0)
+        log::Error("http file body ended early",
+                   {{"request", Label()}, {"missing", std::to_string(file_->length)}});
       return Drop();  // error, or the file is shorter than promised
     }
     OnWritten({});

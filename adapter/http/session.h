@@ -1,13 +1,12 @@
 #pragma once
 // Internal: what a connection needs from the server, and the entry point
 // that runs one connection (session.cc holds all the Beast templates).
-#include <chrono>
-#include <cstdint>
-#include <memory>
-
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <chrono>
+#include <cstdint>
+#include <memory>
 
 #include "adapter/http/message.h"
 

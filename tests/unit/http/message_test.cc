@@ -21,13 +21,14 @@ TEST(RequestTest, HeaderIsCaseInsensitiveAndFirstWins) {
 }
 
 TEST(RequestTest, HeaderListSplitsAndTrimsEveryLine) {
-  Request r = WithHeaders({{"accept", "application/vnd.oci.image.manifest.v1+json"},
-                           {"accept", " application/vnd.docker.distribution.manifest.v2+json ,application/json, "},
-                           {"other", "x"},
-                           {"accept", "text/plain; q=0.5,\t*/*"}});
+  Request r =
+      WithHeaders({{"accept", "application/vnd.oci.image.manifest.v1+json"},
+                   {"accept", " application/vnd.docker.distribution.manifest.v2+json ,application/json, "},
+                   {"other", "x"},
+                   {"accept", "text/plain; q=0.5,\t*/*"}});
   std::vector<std::string> expected = {"application/vnd.oci.image.manifest.v1+json",
-                                       "application/vnd.docker.distribution.manifest.v2+json", "application/json",
-                                       "text/plain; q=0.5", "*/*"};
+                                       "application/vnd.docker.distribution.manifest.v2+json",
+                                       "application/json", "text/plain; q=0.5", "*/*"};
   EXPECT_EQ(r.HeaderList("Accept"), expected);
   EXPECT_TRUE(r.HeaderList("missing").empty());
 }

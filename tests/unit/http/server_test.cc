@@ -6,6 +6,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <openssl/evp.h>
@@ -16,8 +17,6 @@
 #include <sys/inotify.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <atomic>
 #include <chrono>
@@ -396,18 +395,19 @@ TEST_F(ServerTest, RepeatedHeadersStaySeparate) {
   handler_->begin = [](const Request&) { return Reply(Response()); };
   StartServer();
   Client c(port());
-  ASSERT_TRUE(c.Send(
-      "GET /v2/a/manifests/latest HTTP/1.1\r\nHost: x\r\n"
-      "Accept: application/vnd.oci.image.manifest.v1+json\r\n"
-      "ACCEPT: application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.v2+json\r\n"
-      "X-Custom: One\r\n"
-      "accept: application/vnd.docker.distribution.manifest.list.v2+json\r\n\r\n"));
+  ASSERT_TRUE(
+      c.Send("GET /v2/a/manifests/latest HTTP/1.1\r\nHost: x\r\n"
+             "Accept: application/vnd.oci.image.manifest.v1+json\r\n"
+             "ACCEPT: application/vnd.oci.image.index.v1+json, "
+             "application/vnd.docker.distribution.manifest.v2+json\r\n"
+             "X-Custom: One\r\n"
+             "accept: application/vnd.docker.distribution.manifest.list.v2+json\r\n\r\n"));
   ASSERT_TRUE(c.Read());
   Request req = handler_->LastRequest();
-  std::vector<std::string> expected = {
-      "application/vnd.oci.image.manifest.v1+json", "application/vnd.oci.image.index.v1+json",
-      "application/vnd.docker.distribution.manifest.v2+json",
-      "application/vnd.docker.distribution.manifest.list.v2+json"};
+  std::vector<std::string> expected = {"application/vnd.oci.image.manifest.v1+json",
+                                       "application/vnd.oci.image.index.v1+json",
+                                       "application/vnd.docker.distribution.manifest.v2+json",
+                                       "application/vnd.docker.distribution.manifest.list.v2+json"};
   EXPECT_EQ(req.HeaderList("Accept"), expected);
   ASSERT_EQ(req.headers.size(), 5u);
   EXPECT_EQ(req.headers[0].first, "host");
@@ -421,7 +421,8 @@ TEST_F(ServerTest, RepeatedHeadersStaySeparate) {
 TEST_F(ServerTest, QueryIsRawAndDecodedOnDemand) {
   StartServer();
   Client c(port());
-  ASSERT_TRUE(c.Send("GET /v2/_catalog?n=2&last=a%2Fb+c&scope=repository%3Afoo%3Apull HTTP/1.1\r\nHost: x\r\n\r\n"));
+  ASSERT_TRUE(
+      c.Send("GET /v2/_catalog?n=2&last=a%2Fb+c&scope=repository%3Afoo%3Apull HTTP/1.1\r\nHost: x\r\n\r\n"));
   ASSERT_TRUE(c.Read());
   Request req = handler_->LastRequest();
   EXPECT_EQ(req.path, "/v2/_catalog");
@@ -433,7 +434,9 @@ TEST_F(ServerTest, QueryIsRawAndDecodedOnDemand) {
 
 TEST_F(ServerTest, KeepAliveServesSeveralRequestsOnOneConnection) {
   int counter = 0;
-  handler_->begin = [&counter](const Request& req) { return Reply(Text(200, req.path + "#" + std::to_string(++counter))); };
+  handler_->begin = [&counter](const Request& req) {
+    return Reply(Text(200, req.path + "#" + std::to_string(++counter)));
+  };
   StartServer();
   Client c(port());
   ASSERT_TRUE(c.Send("GET /a HTTP/1.1\r\nHost: x\r\n\r\n"));
@@ -458,7 +461,9 @@ TEST_F(ServerTest, PipelinedRequestsAreAnsweredInOrder) {
   handler_->begin = [](const Request& req) { return Reply(Text(200, req.path)); };
   StartServer();
   Client c(port());
-  ASSERT_TRUE(c.Send("GET /1 HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\n\r\nGET /3 HTTP/1.1\r\nHost: x\r\n\r\n"));
+  ASSERT_TRUE(
+      c.Send("GET /1 HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\n\r\nGET /3 HTTP/1.1\r\nHost: "
+             "x\r\n\r\n"));
   for (std::string want : {"/1", "/2", "/3"}) {
     auto r = c.Read();
     ASSERT_TRUE(r);
@@ -523,7 +528,8 @@ TEST_F(ServerTest, BufferedBodyUnderLimit) {
   handler_->begin = [&probe](const Request&) { return Buffering(&probe, 100); };
   StartServer();
   Client c(port());
-  ASSERT_TRUE(c.Send("PUT /v2/a/manifests/v1 HTTP/1.1\r\nHost: x\r\nContent-Length: 17\r\n\r\n{\"schemaVersion\":2"));
+  ASSERT_TRUE(
+      c.Send("PUT /v2/a/manifests/v1 HTTP/1.1\r\nHost: x\r\nContent-Length: 17\r\n\r\n{\"schemaVersion\":2"));
   // 17 bytes announced, 18 sent: the last byte starts the next "request".
   auto r = c.Read();
   ASSERT_TRUE(r);
@@ -552,7 +558,8 @@ TEST_F(ServerTest, BufferedBodyOverLimitByContentLength) {
   handler_->begin = [&probe](const Request&) { return Buffering(&probe, 10); };
   StartServer();
   Client c(port());
-  ASSERT_TRUE(c.Send("PUT /x HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n" + std::string(100000, 'a')));
+  ASSERT_TRUE(
+      c.Send("PUT /x HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n" + std::string(100000, 'a')));
   auto r = c.Read();
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 413);
@@ -567,8 +574,9 @@ TEST_F(ServerTest, BufferedBodyOverLimitChunked) {
   handler_->begin = [&probe](const Request&) { return Buffering(&probe, 10); };
   StartServer();
   Client c(port());
-  ASSERT_TRUE(c.Send("PUT /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
-                     "8\r\n12345678\r\n8\r\n12345678\r\n0\r\n\r\n"));
+  ASSERT_TRUE(
+      c.Send("PUT /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+             "8\r\n12345678\r\n8\r\n12345678\r\n0\r\n\r\n"));
   auto r = c.Read();
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 413);
@@ -622,9 +630,10 @@ TEST_F(ServerTest, StreamedBodyWithContentLength) {
   StartServer();
   const std::string body = RandomBytes(3 * 1024 * 1024 + 17);
   Client c(port());
-  ASSERT_TRUE(c.Send("PATCH /v2/a/blobs/uploads/u1 HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\n"
-                     "Content-Length: " +
-                     std::to_string(body.size()) + "\r\n\r\n"));
+  ASSERT_TRUE(
+      c.Send("PATCH /v2/a/blobs/uploads/u1 HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\n"
+             "Content-Length: " +
+             std::to_string(body.size()) + "\r\n\r\n"));
   ASSERT_TRUE(c.Send(body));
   auto r = c.Read();
   ASSERT_TRUE(r);
@@ -703,7 +712,8 @@ TEST_F(ServerTest, SinkErrorStopsReadingAndClosesAfterAnswer) {
   StartServer();
   Client c(port());
   const std::string body = RandomBytes(2 * 1024 * 1024);
-  ASSERT_TRUE(c.Send("PATCH /u HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n"));
+  ASSERT_TRUE(
+      c.Send("PATCH /u HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n"));
   // The server may stop reading (and close) before all of it is sent.
   c.Send(body);
   auto r = c.Read();
@@ -749,7 +759,8 @@ TEST_F(ServerTest, ImmediateAnswerToBodyClosesConnection) {
   StartServer();
   Client c(port());
   const std::string body(3 * 1024 * 1024, 'x');
-  ASSERT_TRUE(c.Send("PUT /x HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n"));
+  ASSERT_TRUE(
+      c.Send("PUT /x HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n"));
   c.Send(body);  // may fail if the server already gave up on us
   auto r = c.Read();
   ASSERT_TRUE(r);
@@ -980,10 +991,10 @@ TEST_F(ServerTest, OversizedHeaderGets431) {
 
 TEST_F(ServerTest, MalformedRequestsGet400) {
   StartServer();
-  for (std::string bad : {"GET /x HTTP/1.1\r\nBad Header\r\n\r\n", "GET /v2/%zz HTTP/1.1\r\nHost: x\r\n\r\n",
-                          "GET /v2/a%00b HTTP/1.1\r\nHost: x\r\n\r\n", "GET x HTTP/1.1\r\nHost: x\r\n\r\n",
-                          "GET / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
-                          "\x01\x02garbage\r\n\r\n"}) {
+  for (std::string bad :
+       {"GET /x HTTP/1.1\r\nBad Header\r\n\r\n", "GET /v2/%zz HTTP/1.1\r\nHost: x\r\n\r\n",
+        "GET /v2/a%00b HTTP/1.1\r\nHost: x\r\n\r\n", "GET x HTTP/1.1\r\nHost: x\r\n\r\n",
+        "GET / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", "\x01\x02garbage\r\n\r\n"}) {
     Client c(port());
     ASSERT_TRUE(c.Send(bad));
     auto r = c.Read();
@@ -1169,7 +1180,8 @@ void MakeSelfSigned(const std::filesystem::path& cert, const std::filesystem::pa
   X509_gmtime_adj(X509_getm_notAfter(x), 3600);
   X509_set_pubkey(x, pkey);
   X509_NAME* name = X509_get_subject_name(x);
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("localhost"), -1, -1, 0);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("localhost"),
+                             -1, -1, 0);
   X509_set_issuer_name(x, name);
   ASSERT_GT(X509_sign(x, pkey, EVP_sha256()), 0);
   FILE* f = std::fopen(cert.c_str(), "wb");

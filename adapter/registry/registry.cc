@@ -3,6 +3,7 @@
 #include "adapter/registry/registry.h"
 
 #include <chrono>
+#include <cstdio>
 
 #include "adapter/registry/context.h"
 #include "cache/log.h"
@@ -132,11 +133,13 @@ http::Exchange RegistryHandler::Begin(const http::Request& req) {
   // One access-log line per request, written when the response is decided.
   auto log_line = [method = req.method, path = req.path, remote = req.remote, start](const http::Response& r) {
     auto us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start).count();
+    char ms[32];
+    std::snprintf(ms, sizeof ms, "%.3f", static_cast<double>(us) / 1000.0);
     log::Info("request", {{"method", method},
                           {"path", path},
                           {"status", std::to_string(r.status)},
                           {"remote", remote},
-                          {"duration_ms", std::to_string(us / 1000.0)}});
+                          {"duration_ms", ms}});
   };
   if (ex.immediate) {
     log_line(*ex.immediate);

@@ -1,0 +1,229 @@
+// Replication policies, see policy.h. Validation mirrors Harbor's policy
+// checks, with the offending field named at the start of each message.
+#include "replication/policy.h"
+
+#include <limits>
+
+#include "cache/names.h"
+#include "replication/cron.h"
+#include "replication/json_fields.h"
+#include "replication/naming.h"
+
+namespace pier::replication {
+namespace {
+
+Status Invalid(std::string_view path, const std::string& what) {
+  return Status::InvalidArgument(std::string(path) + ": " + what);
+}
+
+// src_registry / dest_registry: null, absent id or id 0 → 0 (this instance).
+Status ReadRegistryRef(const nlohmann::json& body, std::string_view name, int64_t* id) {
+  auto it = body.find(name);
+  if (it == body.end()) return Status::OK();
+  if (it->is_null()) {
+    *id = 0;
+    return Status::OK();
+  }
+  if (!it->is_object()) return Invalid(name, "must be an object {\"id\": N} or null (this instance)");
+  int64_t v = 0;
+  if (auto s = ReadInt(*it, "id", FieldPath(name, "id"), 0, std::numeric_limits<int64_t>::max(), &v);
+      !s.ok()) {
+    return s;
+  }
+  *id = v;
+  return Status::OK();
+}
+
+Status ReadTrigger(const nlohmann::json& body, Trigger* trigger) {
+  auto it = body.find("trigger");
+  if (it == body.end()) return Status::OK();
+  if (it->is_null()) {
+    *trigger = Trigger{};
+    return Status::OK();
+  }
+  if (!it->is_object()) return Invalid("trigger", "must be an object {type, trigger_settings{cron}}");
+  Status s;
+  if (!(s = ReadString(*it, "type", "trigger.type", &trigger->type)).ok()) return s;
+  if (HasField(*it, "trigger_settings")) {
+    const auto& settings = (*it)["trigger_settings"];
+    if (!settings.is_object()) return Invalid("trigger.trigger_settings", "must be an object {cron}");
+    if (!(s = ReadString(settings, "cron", "trigger.trigger_settings.cron", &trigger->cron)).ok()) return s;
+  }
+  return Status::OK();
+}
+
+Status Validate(const Policy& p) {
+  if (p.name.empty()) return Invalid("name", "required");
+  if (p.src_registry_id == 0 && p.dest_registry_id == 0) {
+    return Invalid("src_registry",
+                   "exactly one of src_registry / dest_registry must be this instance (null or id 0); "
+                   "both are local");
+  }
+  if (p.src_registry_id != 0 && p.dest_registry_id != 0) {
+    return Invalid("src_registry",
+                   "exactly one of src_registry / dest_registry must be this instance (null or id 0); "
+                   "both are remote (ids " +
+                       std::to_string(p.src_registry_id) + " and " + std::to_string(p.dest_registry_id) +
+                       ")");
+  }
+  if (!p.dest_namespace.empty() && !IsValidRepositoryName(p.dest_namespace)) {
+    return Invalid(
+        "dest_namespace",
+        "\"" + p.dest_namespace + "\" is not a valid repository path (lower-case components joined by '/')");
+  }
+  if (p.dest_namespace_replace_count < -1 || p.dest_namespace_replace_count > 127) {
+    return Invalid("dest_namespace_replace_count", "must be -1 (flatten) or 0..127");
+  }
+  const auto& t = p.trigger;
+  if (t.type != kTriggerManual && t.type != kTriggerScheduled && t.type != kTriggerEventBased) {
+    return Invalid("trigger.type", "must be manual, scheduled or event_based, got \"" + t.type + "\"");
+  }
+  if (t.type == kTriggerScheduled) {
+    if (auto s = CheckHarborCron(t.cron); !s.ok()) return s;
+  }
+  if (p.single_active_replication && t.type == kTriggerEventBased) {
+    return Invalid("single_active_replication", "cannot be used with an event_based trigger");
+  }
+  return ValidateFilters(p.filters);
+}
+
+}  // namespace
+
+Status CheckHarborCron(std::string_view cron, std::string_view path) {
+  if (cron.find_first_not_of(" \t") == std::string_view::npos) {
+    return Invalid(path, "required when the trigger type is scheduled");
+  }
+  auto schedule = CronSchedule::Parse(cron);
+  if (!schedule.ok()) return Invalid(path, schedule.status().message());
+  // Fields are known to be 6 whitespace-separated tokens now.
+  size_t a = cron.find_first_not_of(" \t");
+  size_t b = cron.find_first_of(" \t", a);
+  std::string_view seconds = cron.substr(a, b - a);
+  size_t c = cron.find_first_not_of(" \t", b);
+  size_t d = cron.find_first_of(" \t", c);
+  std::string_view minutes = cron.substr(c, d - c);
+  if (seconds != "0") {
+    return Invalid(path, "the 1st field (seconds) must be 0, got \"" + std::string(seconds) + "\"");
+  }
+  if (minutes == "*") return Invalid(path, "the 2nd field (minutes) must not be *");
+  return Status::OK();
+}
+
+Result<Policy> ParsePolicy(const nlohmann::json& body, const Policy* existing) {
+  try {
+    if (!body.is_object()) return Status::InvalidArgument("body: must be a JSON object");
+    Policy p = existing != nullptr ? *existing : Policy{};
+    Status s;
+    if (!(s = ReadString(body, "name", "name", &p.name)).ok()) return s;
+    if (!(s = ReadString(body, "description", "description", &p.description)).ok()) return s;
+    if (!(s = ReadRegistryRef(body, "src_registry", &p.src_registry_id)).ok()) return s;
+    if (!(s = ReadRegistryRef(body, "dest_registry", &p.dest_registry_id)).ok()) return s;
+    if (!(s = ReadString(body, "dest_namespace", "dest_namespace", &p.dest_namespace)).ok()) return s;
+    int64_t count = p.dest_namespace_replace_count;
+    if (!(s = ReadInt(body, "dest_namespace_replace_count", "dest_namespace_replace_count", -1, 127, &count))
+             .ok()) {
+      return s;
+    }
+    p.dest_namespace_replace_count = static_cast<int>(count);
+    if (!(s = ReadTrigger(body, &p.trigger)).ok()) return s;
+    if (auto it = body.find("filters"); it != body.end()) {
+      auto filters = ParseFilters(*it, "filters");
+      if (!filters.ok()) return filters.status();
+      p.filters = std::move(filters).value();
+    }
+    if (HasField(body, "deletion")) {
+      if (!(s = ReadBool(body, "deletion", "deletion", &p.replicate_deletion)).ok()) return s;
+    } else if (!(s = ReadBool(body, "replicate_deletion", "replicate_deletion", &p.replicate_deletion))
+                    .ok()) {
+      return s;
+    }
+    if (!(s = ReadBool(body, "override", "override", &p.override)).ok()) return s;
+    if (!(s = ReadBool(body, "enabled", "enabled", &p.enabled)).ok()) return s;
+    int64_t speed = p.speed;
+    if (!(s = ReadInt(body, "speed", "speed", std::numeric_limits<int32_t>::min(),
+                      std::numeric_limits<int32_t>::max(), &speed))
+             .ok()) {
+      return Invalid("speed", "must be a 32-bit integer (Kibit/s; 0 or negative means unlimited)");
+    }
+    p.speed = static_cast<int32_t>(speed);
+    if (!(s = ReadBool(body, "copy_by_chunk", "copy_by_chunk", &p.copy_by_chunk)).ok()) return s;
+    if (!(s = ReadBool(body, "single_active_replication", "single_active_replication",
+                       &p.single_active_replication))
+             .ok()) {
+      return s;
+    }
+    if (existing != nullptr) {
+      p.id = existing->id;
+      p.creation_time = existing->creation_time;
+    } else {
+      p.id = 0;
+    }
+    if (!(s = Validate(p)).ok()) return s;
+    return p;
+  } catch (const nlohmann::json::exception& ex) {
+    return Status::InvalidArgument(std::string("body: ") + ex.what());
+  }
+}
+
+nlohmann::json PolicyToJson(const Policy& p) {
+  return {
+      {"id", p.id},
+      {"name", p.name},
+      {"description", p.description},
+      {"src_registry", {{"id", p.src_registry_id}}},
+      {"dest_registry", {{"id", p.dest_registry_id}}},
+      {"dest_namespace", p.dest_namespace},
+      {"dest_namespace_replace_count", p.dest_namespace_replace_count},
+      {"trigger", {{"type", p.trigger.type}, {"trigger_settings", {{"cron", p.trigger.cron}}}}},
+      {"filters", FiltersToJson(p.filters)},
+      {"replicate_deletion", p.replicate_deletion},
+      {"deletion", p.replicate_deletion},
+      {"override", p.override},
+      {"enabled", p.enabled},
+      {"speed", p.speed},
+      {"copy_by_chunk", p.copy_by_chunk},
+      {"single_active_replication", p.single_active_replication},
+      {"creation_time", FormatTime(p.creation_time)},
+      {"update_time", FormatTime(p.update_time)},
+  };
+}
+
+Status CheckPolicyForDestination(const Policy& policy, const Endpoint& dest,
+                                 const std::vector<std::string>& known_source_repos) {
+  // Pull policies land here, and Pier takes any depth.
+  if (!policy.PushMode() || dest.type != kTypeAliAcr) return Status::OK();
+  const std::string why = "policy \"" + policy.name + "\" to ali-acr endpoint \"" + dest.name + "\": ";
+  const auto& ns = policy.dest_namespace;
+  const int count = policy.dest_namespace_replace_count;
+  if (!ns.empty()) {
+    if (RepositoryLevels(ns) != 1) {
+      return Invalid("dest_namespace", why + "namespace \"" + ns +
+                                           "\" has several levels, but ACR personal edition accepts exactly "
+                                           "namespace/repo");
+    }
+    if (count == 0) {
+      for (const auto& f : policy.filters) {
+        if (f.type == kFilterName && f.value.is_string() &&
+            f.value.get_ref<const std::string&>().find('/') != std::string::npos) {
+          return Invalid("dest_namespace_replace_count",
+                         why + "replace count 0 keeps the whole source path under \"" + ns +
+                             "\", and name filter \"" + f.value.get_ref<const std::string&>() +
+                             "\" selects multi-level repositories, which would become 3+ levels; ACR "
+                             "personal edition accepts exactly namespace/repo (use -1 to flatten)");
+        }
+      }
+    }
+  }
+  for (const auto& repo : known_source_repos) {
+    if (!MatchRepository(policy.filters, repo)) continue;
+    auto target = DestinationRepository(repo, ns, count);
+    if (!target.ok()) return Invalid("dest_namespace_replace_count", why + target.status().message());
+    if (auto s = CheckAcrName(*target); !s.ok()) {
+      std::string field = ns.empty() ? "dest_namespace" : "dest_namespace_replace_count";
+      return Invalid(field, why + "source \"" + repo + "\": " + s.message());
+    }
+  }
+  return Status::OK();
+}
+
+}  // namespace pier::replication

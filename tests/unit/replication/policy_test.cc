@@ -1,0 +1,280 @@
+#include "replication/policy.h"
+
+#include <gtest/gtest.h>
+
+namespace pier::replication {
+namespace {
+
+using nlohmann::json;
+
+// The example from reference/harbor.md.
+const char* kHarborExample =
+    R"({"name":"to-acr","src_registry":null,"dest_registry":{"id":3},"dest_namespace":"lgy-images",
+ "dest_namespace_replace_count":-1,
+ "trigger":{"type":"event_based","trigger_settings":{"cron":""}},
+ "filters":[{"type":"name","value":"team/**"},{"type":"tag","value":"v*","decoration":"matches"},
+            {"type":"label","value":["prod"],"decoration":"excludes"},{"type":"resource","value":"image"}],
+ "deletion":false,"override":true,"enabled":true,"speed":-1,"copy_by_chunk":true})";
+
+json Example() { return json::parse(kHarborExample); }
+
+TEST(ParsePolicy, HarborExample) {
+  auto r = ParsePolicy(Example());
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const Policy& p = *r;
+  EXPECT_EQ(p.name, "to-acr");
+  EXPECT_EQ(p.src_registry_id, 0);
+  EXPECT_EQ(p.dest_registry_id, 3);
+  EXPECT_TRUE(p.PushMode());
+  EXPECT_FALSE(p.PullMode());
+  EXPECT_EQ(p.RemoteRegistryId(), 3);
+  EXPECT_EQ(p.dest_namespace, "lgy-images");
+  EXPECT_EQ(p.dest_namespace_replace_count, -1);
+  EXPECT_EQ(p.trigger.type, "event_based");
+  ASSERT_EQ(p.filters.size(), 4u);
+  EXPECT_EQ(p.filters[2].decoration, "excludes");
+  EXPECT_FALSE(p.replicate_deletion);
+  EXPECT_TRUE(p.override);
+  EXPECT_TRUE(p.enabled);
+  EXPECT_EQ(p.speed, -1);
+  EXPECT_EQ(p.BytesPerSecond(), 0);
+  EXPECT_TRUE(p.copy_by_chunk);
+  EXPECT_FALSE(p.single_active_replication);
+
+  auto j = PolicyToJson(p);
+  EXPECT_TRUE(j["src_registry"].is_object());
+  EXPECT_EQ(j["src_registry"]["id"], 0);
+  EXPECT_EQ(j["dest_registry"]["id"], 3);
+  EXPECT_EQ(j["replicate_deletion"], false);
+  EXPECT_EQ(j["trigger"]["trigger_settings"]["cron"], "");
+  EXPECT_EQ(j["filters"].size(), 4u);
+  for (const char* key :
+       {"id", "name", "description", "dest_namespace", "dest_namespace_replace_count", "override", "enabled",
+        "speed", "copy_by_chunk", "single_active_replication", "creation_time", "update_time"}) {
+    EXPECT_TRUE(j.contains(key)) << key;
+  }
+  // The output parses back to the same policy.
+  auto again = ParsePolicy(j);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(PolicyToJson(*again), j);
+}
+
+TEST(ParsePolicy, DefaultsAndPullMode) {
+  auto r = ParsePolicy(json::parse(R"({"name":"pull","src_registry":{"id":5,"name":"ignored","url":"x"}})"));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(r->PullMode());
+  EXPECT_EQ(r->src_registry_id, 5);
+  EXPECT_EQ(r->dest_registry_id, 0);
+  EXPECT_EQ(r->dest_namespace_replace_count, -1);
+  EXPECT_EQ(r->trigger.type, "manual");
+  EXPECT_EQ(r->speed, -1);
+
+  r = ParsePolicy(json::parse(R"({"name":"s","dest_registry":{"id":1},"speed":1024,
+      "trigger":{"type":"scheduled","trigger_settings":{"cron":"0 0 */2 * * *"}}})"));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->BytesPerSecond(), 1024 * 128);
+  EXPECT_EQ(r->trigger.cron, "0 0 */2 * * *");
+  r->speed = 0;
+  EXPECT_EQ(r->BytesPerSecond(), 0);
+}
+
+TEST(ParsePolicy, DeletionQuirk) {
+  auto body = Example();
+  body["deletion"] = true;
+  ASSERT_TRUE(ParsePolicy(body).ok());
+  EXPECT_TRUE(ParsePolicy(body)->replicate_deletion);
+
+  body.erase("deletion");
+  body["replicate_deletion"] = true;
+  EXPECT_TRUE(ParsePolicy(body)->replicate_deletion);
+
+  // Both given: "deletion" (Harbor's input name) wins.
+  body["deletion"] = false;
+  EXPECT_FALSE(ParsePolicy(body)->replicate_deletion);
+  body["deletion"] = true;
+  body["replicate_deletion"] = false;
+  EXPECT_TRUE(ParsePolicy(body)->replicate_deletion);
+
+  body["deletion"] = "yes";
+  auto r = ParsePolicy(body);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message().rfind("deletion: ", 0), 0u) << r.status().message();
+}
+
+struct BadCase {
+  const char* what;
+  json patch;  // merged into the example (null values remove the key)
+  std::string message_start;
+};
+
+TEST(ParsePolicy, RefusalsNameTheField) {
+  const BadCase cases[] = {
+      {"missing name", json{{"name", nullptr}}, "name: required"},
+      {"empty name", json{{"name", ""}}, "name: required"},
+      {"name not string", json{{"name", 1}}, "name: must be a string"},
+      {"both remote", json{{"src_registry", {{"id", 2}}}}, "src_registry: exactly one"},
+      {"both local", json{{"dest_registry", {{"id", 0}}}}, "src_registry: exactly one"},
+      {"both local null", json{{"dest_registry", nullptr}}, "src_registry: exactly one"},
+      {"registry not object", json{{"dest_registry", 3}}, "dest_registry: must be an object"},
+      {"registry id negative", json{{"dest_registry", {{"id", -3}}}}, "dest_registry.id: must be an integer"},
+      {"registry id string", json{{"dest_registry", {{"id", "3"}}}}, "dest_registry.id: must be an integer"},
+      {"cron 5 fields",
+       json{{"trigger", {{"type", "scheduled"}, {"trigger_settings", {{"cron", "0 * * * *"}}}}}},
+       "trigger.trigger_settings.cron: cron \"0 * * * *\" has 5 fields"},
+      {"cron seconds",
+       json{{"trigger", {{"type", "scheduled"}, {"trigger_settings", {{"cron", "5 0 * * * *"}}}}}},
+       "trigger.trigger_settings.cron: the 1st field (seconds) must be 0"},
+      {"cron minutes *",
+       json{{"trigger", {{"type", "scheduled"}, {"trigger_settings", {{"cron", "0 * * * * *"}}}}}},
+       "trigger.trigger_settings.cron: the 2nd field (minutes) must not be *"},
+      {"cron missing", json{{"trigger", {{"type", "scheduled"}}}}, "trigger.trigger_settings.cron: required"},
+      {"cron bad",
+       json{{"trigger", {{"type", "scheduled"}, {"trigger_settings", {{"cron", "0 0 25 * * *"}}}}}},
+       "trigger.trigger_settings.cron: cron \"0 0 25 * * *\": bad hours"},
+      {"cron not string", json{{"trigger", {{"type", "scheduled"}, {"trigger_settings", {{"cron", 5}}}}}},
+       "trigger.trigger_settings.cron: must be a string"},
+      {"trigger type", json{{"trigger", {{"type", "hourly"}}}}, "trigger.type: must be manual, scheduled"},
+      {"trigger shape", json{{"trigger", "manual"}}, "trigger: must be an object"},
+      {"single active + event", json{{"single_active_replication", true}},
+       "single_active_replication: cannot"},
+      {"filter decoration",
+       json{{"filters", json::parse(R"([{"type":"name","value":"a","decoration":"excludes"}])")}},
+       "filters[0].decoration: name filter takes no decoration"},
+      {"filter decoration value",
+       json{{"filters",
+             json::parse(R"([{"type":"tag","value":"a"},{"type":"tag","value":"b","decoration":"not"}])")}},
+       "filters[1].decoration: must be \"matches\" or \"excludes\""},
+      {"speed float", json{{"speed", 1.5}}, "speed: must be a 32-bit integer"},
+      {"speed float whole", json{{"speed", 2.0}}, "speed: must be a 32-bit integer"},
+      {"speed string", json{{"speed", "100"}}, "speed: must be a 32-bit integer"},
+      {"speed too big", json{{"speed", 1LL << 40}}, "speed: must be a 32-bit integer"},
+      {"replace count", json{{"dest_namespace_replace_count", -2}}, "dest_namespace_replace_count: must be"},
+      {"replace count float", json{{"dest_namespace_replace_count", 1.0}},
+       "dest_namespace_replace_count: must be"},
+      {"namespace", json{{"dest_namespace", "Bad Namespace"}},
+       "dest_namespace: \"Bad Namespace\" is not a valid"},
+      {"enabled", json{{"enabled", "true"}}, "enabled: must be true or false"},
+      {"override", json{{"override", 1}}, "override: must be true or false"},
+      {"copy_by_chunk", json{{"copy_by_chunk", "no"}}, "copy_by_chunk: must be true or false"},
+  };
+  for (const auto& c : cases) {
+    auto body = Example();
+    for (auto it = c.patch.begin(); it != c.patch.end(); ++it) {
+      if (it.value().is_null() && std::string(c.what) != "both local null") {
+        body.erase(it.key());
+      } else {
+        body[it.key()] = it.value();
+      }
+    }
+    auto r = ParsePolicy(body);
+    ASSERT_FALSE(r.ok()) << c.what;
+    EXPECT_EQ(r.status().code(), Code::kInvalidArgument) << c.what;
+    EXPECT_EQ(r.status().message().rfind(c.message_start, 0), 0u) << c.what << ": " << r.status().message();
+  }
+  auto r = ParsePolicy(json::array());
+  EXPECT_EQ(r.status().code(), Code::kInvalidArgument);
+}
+
+TEST(ParsePolicy, SingleActiveAllowedWithOtherTriggers) {
+  auto body = Example();
+  body["single_active_replication"] = true;
+  body["trigger"] = {{"type", "manual"}};
+  auto r = ParsePolicy(body);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(r->single_active_replication);
+}
+
+TEST(ParsePolicy, PutMergesOverExisting) {
+  auto created = ParsePolicy(Example());
+  ASSERT_TRUE(created.ok());
+  Policy existing = *created;
+  existing.id = 12;
+  existing.creation_time = std::chrono::system_clock::time_point(std::chrono::seconds(1700000000));
+  auto r =
+      ParsePolicy(json::parse(R"({"id":99,"enabled":false,"speed":800,"creation_time":"x"})"), &existing);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->id, 12);
+  EXPECT_EQ(r->creation_time, existing.creation_time);
+  EXPECT_FALSE(r->enabled);
+  EXPECT_EQ(r->speed, 800);
+  EXPECT_EQ(r->name, "to-acr");
+  EXPECT_EQ(r->filters.size(), 4u);
+  EXPECT_EQ(r->dest_registry_id, 3);
+  // A PUT can still break a rule.
+  r = ParsePolicy(json::parse(R"({"single_active_replication":true})"), &existing);
+  EXPECT_EQ(r.status().message().rfind("single_active_replication: ", 0), 0u);
+  // Switching direction: both sides in the body.
+  r = ParsePolicy(
+      json::parse(R"({"src_registry":{"id":3},"dest_registry":null,"trigger":{"type":"manual"}})"),
+      &existing);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(r->PullMode());
+}
+
+Endpoint Acr() {
+  Endpoint e;
+  e.id = 3;
+  e.name = "acr";
+  e.type = "ali-acr";
+  return e;
+}
+
+Policy PushPolicy(const std::string& ns, int count, const std::string& name_filter = "") {
+  Policy p;
+  p.name = "p";
+  p.dest_registry_id = 3;
+  p.dest_namespace = ns;
+  p.dest_namespace_replace_count = count;
+  if (!name_filter.empty()) p.filters.push_back(Filter{"name", name_filter, ""});
+  return p;
+}
+
+TEST(CheckPolicyForDestination, AcrNaming) {
+  const std::vector<std::string> repos = {"app", "team/app", "team/sub/app"};
+  // Flatten into a one-level namespace: always namespace/repo.
+  EXPECT_TRUE(CheckPolicyForDestination(PushPolicy("lgy-images", -1), Acr(), repos).ok());
+  // Multi-level namespace never fits.
+  auto s = CheckPolicyForDestination(PushPolicy("lgy/images", -1), Acr(), repos);
+  EXPECT_EQ(s.code(), Code::kInvalidArgument);
+  EXPECT_EQ(s.message().rfind("dest_namespace: ", 0), 0u) << s.message();
+  // Count 0 keeps the path: "team/app" would become lgy-images/team/app.
+  s = CheckPolicyForDestination(PushPolicy("lgy-images", 0), Acr(), repos);
+  EXPECT_EQ(s.code(), Code::kInvalidArgument);
+  EXPECT_NE(s.message().find("team/app"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("namespace/repo"), std::string::npos) << s.message();
+  // ... fine when only single-level sources are selected.
+  EXPECT_TRUE(CheckPolicyForDestination(PushPolicy("lgy-images", 0, "app*"), Acr(), repos).ok());
+  // ... refused when the name filter can only select multi-level names, even with no such repo yet.
+  s = CheckPolicyForDestination(PushPolicy("lgy-images", 0, "team/**"), Acr(), {});
+  EXPECT_EQ(s.code(), Code::kInvalidArgument);
+  EXPECT_EQ(s.message().rfind("dest_namespace_replace_count: ", 0), 0u) << s.message();
+  // Count 1: team/app → n/app fits; team/sub/app → n/sub/app does not; app → naming error.
+  EXPECT_TRUE(CheckPolicyForDestination(PushPolicy("n", 1, "team/*"), Acr(), repos).ok());
+  EXPECT_FALSE(CheckPolicyForDestination(PushPolicy("n", 1, "team/**"), Acr(), repos).ok());
+  EXPECT_FALSE(CheckPolicyForDestination(PushPolicy("n", 1, "app"), Acr(), repos).ok());
+  // Empty namespace: names unchanged, so sources must already be namespace/repo.
+  EXPECT_TRUE(CheckPolicyForDestination(PushPolicy("", -1, "team/*"), Acr(), repos).ok());
+  s = CheckPolicyForDestination(PushPolicy("", -1), Acr(), repos);
+  EXPECT_EQ(s.code(), Code::kInvalidArgument);
+  EXPECT_EQ(s.message().rfind("dest_namespace: ", 0), 0u) << s.message();
+  // Other destination types are not constrained.
+  Endpoint plain = Acr();
+  plain.type = "docker-registry";
+  EXPECT_TRUE(CheckPolicyForDestination(PushPolicy("a/b", 0), plain, repos).ok());
+  // Pull policies are not constrained by their (source) endpoint.
+  Policy pull = PushPolicy("a/b", 0);
+  pull.src_registry_id = 3;
+  pull.dest_registry_id = 0;
+  EXPECT_TRUE(CheckPolicyForDestination(pull, Acr(), repos).ok());
+}
+
+TEST(CheckHarborCron, Rules) {
+  EXPECT_TRUE(CheckHarborCron("0 0 * * * *").ok());
+  EXPECT_TRUE(CheckHarborCron("0 */5 * * * *").ok());
+  EXPECT_FALSE(CheckHarborCron("0 * * * * *").ok());
+  EXPECT_FALSE(CheckHarborCron("*/5 0 * * * *").ok());
+  EXPECT_FALSE(CheckHarborCron("  ").ok());
+}
+
+}  // namespace
+}  // namespace pier::replication

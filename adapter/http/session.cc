@@ -305,6 +305,13 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
 
   void ReadBody() {
     if (!body_buffer_) body_buffer_ = std::make_unique_for_overwrite<char[]>(kBodyBufferSize);
+    // A streamed body of known length (blob uploads) skips the parser: reads
+    // go straight from the socket into the 256 KiB buffer, a quarter of the
+    // system calls and one copy less than Beast's 64 KiB parser reads.
+    if (exchange_.mode == BodyMode::kStream && !request_.chunked && request_.content_length) {
+      raw_remaining_ = *request_.content_length;
+      return ReadRawBody();
+    }
     parser_->SetBodyBuffer(body_buffer_.get(), kBodyBufferSize);
     Expire(config_->io_timeout);
     bhttp::async_read_some(stream_, buffer_, *parser_,
@@ -323,6 +330,33 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
     if (ec) return LoseBody(ec);
     if (parser_->is_done()) return Finish();
     ReadBody();
+  }
+
+  void ReadRawBody() {
+    if (buffer_.size() > 0) {  // body bytes that arrived with the header
+      const size_t n = static_cast<size_t>(std::min<uint64_t>(buffer_.size(), raw_remaining_));
+      Status status = Consume(std::span<const char>(static_cast<const char*>(buffer_.data().data()), n));
+      buffer_.consume(n);
+      raw_remaining_ -= n;
+      if (!status.ok()) return FailBody(std::move(status));
+    }
+    if (raw_remaining_ == 0) return Finish();
+    const size_t want = static_cast<size_t>(std::min<uint64_t>(raw_remaining_, kBodyBufferSize));
+    Expire(config_->io_timeout);
+    stream_.async_read_some(net::buffer(body_buffer_.get(), want), [self = Self()](beast::error_code ec, size_t n) {
+      self->OnRawBody(ec, n);
+    });
+  }
+
+  void OnRawBody(beast::error_code ec, size_t n) {
+    if (n > 0) {
+      raw_remaining_ -= n;
+      Status status = Consume(std::span<const char>(body_buffer_.get(), n));
+      if (!status.ok()) return FailBody(std::move(status));
+    }
+    if (ec) return LoseBody(ec);
+    if (raw_remaining_ == 0) return Finish();
+    ReadRawBody();
   }
 
   Status Consume(std::span<const char> piece) {
@@ -614,6 +648,7 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
   bool linger_ = false;             // drain unread input before closing
   bool drop_after_finish_ = false;  // the body was lost: no response, just close
   std::unique_ptr<char[]> body_buffer_;
+  uint64_t raw_remaining_ = 0;  // body bytes still to read on the raw path
 
   // The current response.
   bool close_ = false;

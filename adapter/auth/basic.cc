@@ -6,16 +6,10 @@
 #include <cctype>
 #include <utility>
 
+#include "cache/text.h"
+
 namespace pier::auth {
 namespace {
-
-bool IsSpace(char c) { return c == ' ' || c == '\t'; }
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && IsSpace(s.front())) s.remove_prefix(1);
-  while (!s.empty() && IsSpace(s.back())) s.remove_suffix(1);
-  return s;
-}
 
 int Base64Value(char c) {
   if (c >= 'A' && c <= 'Z') return c - 'A';
@@ -72,16 +66,16 @@ bool DecodeBase64(std::string_view in, std::string* out) {
 }
 
 Result<BasicCredentials> ParseBasicAuthorization(std::string_view value) {
-  value = Trim(value);
+  value = TrimSpaces(value);
   size_t sp = 0;
-  while (sp < value.size() && !IsSpace(value[sp])) ++sp;
+  while (sp < value.size() && !IsSpaceOrTab(value[sp])) ++sp;
   if (!EqualsIgnoreCase(value.substr(0, sp), "Basic")) {
     return Status::InvalidArgument("unsupported authorization scheme; only Basic is accepted");
   }
-  std::string_view token = Trim(value.substr(sp));
+  std::string_view token = TrimSpaces(value.substr(sp));
   if (token.empty()) return Status::InvalidArgument("malformed Basic credentials: missing");
   for (char c : token) {
-    if (IsSpace(c)) return Status::InvalidArgument("malformed Basic credentials");
+    if (IsSpaceOrTab(c)) return Status::InvalidArgument("malformed Basic credentials");
   }
   BasicCredentials creds;
   std::string decoded;

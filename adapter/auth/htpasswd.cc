@@ -10,16 +10,10 @@
 
 #include "adapter/auth/auth.h"
 
+#include "cache/text.h"
+
 namespace pier::auth {
 namespace {
-
-bool IsSpace(char c) { return c == ' ' || c == '\t'; }
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && IsSpace(s.front())) s.remove_prefix(1);
-  while (!s.empty() && IsSpace(s.back())) s.remove_suffix(1);
-  return s;
-}
 
 // The alphabet crypt(3) uses for salts and hashes.
 bool IsCryptChar(char c) {
@@ -108,7 +102,7 @@ Result<Htpasswd> Htpasswd::Parse(std::string_view text) {
     std::string_view line = text.substr(0, nl);
     text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    line = Trim(line);
+    line = TrimSpaces(line);
     if (line.empty() || line[0] == '#') continue;
 
     size_t colon = line.find(':');

@@ -6,16 +6,10 @@
 
 #include "adapter/client/text.h"
 
+#include "cache/text.h"
+
 namespace pier::client {
 namespace {
-
-bool IsSpace(char c) { return c == ' ' || c == '\t'; }
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && IsSpace(s.front())) s.remove_prefix(1);
-  while (!s.empty() && IsSpace(s.back())) s.remove_suffix(1);
-  return s;
-}
 
 // RFC 9110 tchar.
 bool IsTokenChar(char c) {
@@ -49,10 +43,10 @@ class Lexer {
   bool done() const { return i_ >= s_.size(); }
   char peek() const { return done() ? '\0' : s_[i_]; }
   void skip_space() {
-    while (!done() && IsSpace(s_[i_])) ++i_;
+    while (!done() && IsSpaceOrTab(s_[i_])) ++i_;
   }
   void skip_space_and_commas() {
-    while (!done() && (IsSpace(s_[i_]) || s_[i_] == ',')) ++i_;
+    while (!done() && (IsSpaceOrTab(s_[i_]) || s_[i_] == ',')) ++i_;
   }
   std::string_view token() {
     size_t start = i_;
@@ -165,11 +159,11 @@ std::optional<std::string> ParseNextLink(std::string_view header) {
     while (p < params.size()) {
       size_t semi = params.find(';', p);
       std::string_view param =
-          Trim(params.substr(p, semi == std::string_view::npos ? std::string_view::npos : semi - p));
-      while (!param.empty() && param.back() == ',') param = Trim(param.substr(0, param.size() - 1));
+          TrimSpaces(params.substr(p, semi == std::string_view::npos ? std::string_view::npos : semi - p));
+      while (!param.empty() && param.back() == ',') param = TrimSpaces(param.substr(0, param.size() - 1));
       size_t eq = param.find('=');
-      if (eq != std::string_view::npos && EqualsNoCase(Trim(param.substr(0, eq)), "rel")) {
-        std::string_view v = Trim(param.substr(eq + 1));
+      if (eq != std::string_view::npos && EqualsNoCase(TrimSpaces(param.substr(0, eq)), "rel")) {
+        std::string_view v = TrimSpaces(param.substr(eq + 1));
         if (v.size() >= 2 && v.front() == '"' && v.back() == '"') v = v.substr(1, v.size() - 2);
         // rel may list several relation types separated by spaces.
         size_t s = 0;
@@ -191,7 +185,7 @@ std::optional<std::string> ParseNextLink(std::string_view header) {
 }
 
 Result<uint64_t> ParseUploadRange(std::string_view value) {
-  std::string_view v = Trim(value);
+  std::string_view v = TrimSpaces(value);
   if (v.substr(0, 6) == "bytes=") v.remove_prefix(6);
   size_t dash = v.find('-');
   if (dash == std::string_view::npos)
@@ -254,7 +248,7 @@ std::optional<RemoteError> ParseErrorBody(std::string_view body) {
 }
 
 std::optional<uint32_t> ParseRetryAfter(std::string_view value, std::time_t now) {
-  std::string_view v = Trim(value);
+  std::string_view v = TrimSpaces(value);
   uint64_t secs = 0;
   if (ParseU64(v, &secs)) {
     return static_cast<uint32_t>(std::min<uint64_t>(secs, std::numeric_limits<uint32_t>::max()));

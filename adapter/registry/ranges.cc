@@ -2,17 +2,14 @@
 
 #include <charconv>
 
+#include "cache/text.h"
+
 namespace pier::registry {
 namespace {
 
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
 
 bool ParseU64(std::string_view s, uint64_t* out) {
-  s = Trim(s);
+  s = TrimSpaces(s);
   if (s.empty() || s.size() > 19) return false;
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
   return ec == std::errc() && p == s.data() + s.size();
@@ -21,15 +18,15 @@ bool ParseU64(std::string_view s, uint64_t* out) {
 }  // namespace
 
 Result<ByteRange> ParseRangeHeader(std::string_view value, uint64_t size) {
-  value = Trim(value);
+  value = TrimSpaces(value);
   if (value.substr(0, 6) != "bytes=") return Status::InvalidArgument("range unit must be bytes");
-  std::string_view spec = Trim(value.substr(6));
+  std::string_view spec = TrimSpaces(value.substr(6));
   if (spec.find(',') != std::string_view::npos) return Status::InvalidArgument("multiple ranges");
   size_t dash = spec.find('-');
   if (dash == std::string_view::npos) return Status::InvalidArgument("malformed range");
   std::string_view a = spec.substr(0, dash), b = spec.substr(dash + 1);
   uint64_t first = 0, last = 0;
-  if (Trim(a).empty()) {  // suffix range: the last n bytes
+  if (TrimSpaces(a).empty()) {  // suffix range: the last n bytes
     uint64_t n = 0;
     if (!ParseU64(b, &n)) return Status::InvalidArgument("malformed range");
     if (n == 0 || size == 0) return Status::OutOfRange("unsatisfiable range");
@@ -37,7 +34,7 @@ Result<ByteRange> ParseRangeHeader(std::string_view value, uint64_t size) {
     return ByteRange{size - n, n};
   }
   if (!ParseU64(a, &first)) return Status::InvalidArgument("malformed range");
-  if (Trim(b).empty()) {
+  if (TrimSpaces(b).empty()) {
     last = size == 0 ? 0 : size - 1;
   } else if (!ParseU64(b, &last) || last < first) {
     return Status::InvalidArgument("malformed range");
@@ -48,7 +45,7 @@ Result<ByteRange> ParseRangeHeader(std::string_view value, uint64_t size) {
 }
 
 Result<ChunkRange> ParseContentRange(std::string_view value) {
-  value = Trim(value);
+  value = TrimSpaces(value);
   if (value.substr(0, 6) == "bytes=") value.remove_prefix(6);
   else if (value.substr(0, 6) == "bytes ") value.remove_prefix(6);
   size_t slash = value.find('/');

@@ -103,6 +103,22 @@ Status Db::Scan(Cf cf, std::string_view prefix, std::string_view after, const Vi
   return FromRocks(it->status());
 }
 
+Result<rocksdb::ColumnFamilyHandle*> Db::ExtraFamily(std::string_view name) {
+  if (name.empty() || name == rocksdb::kDefaultColumnFamilyName ||
+      std::find(kCfNames.begin(), kCfNames.end(), name) != kCfNames.end()) {
+    return Status::InvalidArgument("column family " + std::string(name) + " is reserved");
+  }
+  std::lock_guard<std::mutex> lock(extra_mu_);
+  for (auto* h : all_handles_) {
+    if (h->GetName() == name) return h;
+  }
+  rocksdb::ColumnFamilyHandle* h = nullptr;
+  rocksdb::Status s = db_->CreateColumnFamily(rocksdb::ColumnFamilyOptions(), std::string(name), &h);
+  if (!s.ok()) return FromRocks(s);
+  all_handles_.push_back(h);
+  return h;
+}
+
 void BatchPut(Db& db, rocksdb::WriteBatch* b, Cf cf, std::string_view key, std::string_view value) {
   b->Put(db.handle(cf), ToSlice(key), ToSlice(value));
 }

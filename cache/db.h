@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -51,10 +52,17 @@ class Db {
   using Visitor = std::function<bool(std::string_view key, std::string_view value)>;
   Status Scan(Cf cf, std::string_view prefix, std::string_view after, const Visitor& fn) const;
 
+  // Column families that are not ours (Cf): the handle of `name`, created
+  // when missing. InvalidArgument for one of ours. The handle lives as long
+  // as this Db.
+  Result<rocksdb::ColumnFamilyHandle*> ExtraFamily(std::string_view name);
+  rocksdb::DB* raw() const { return db_.get(); }
+
  private:
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> all_handles_;  // owned; destroyed before db_
   std::array<rocksdb::ColumnFamilyHandle*, kNumCfs> handles_{};
+  std::mutex extra_mu_;  // guards all_handles_ growth (ExtraFamily)
 };
 
 // Batch helpers taking our Cf enum.

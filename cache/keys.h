@@ -14,6 +14,12 @@
 // uploads          <uuid>                            UploadRecord (repo, offset, started)
 // repos            <repo>                            ""   catalog
 //
+// Column families owned by other components (Store::OpenKeySpace):
+// repl_registries  "next_id"                         last allocated endpoint id (decimal)
+//                  "id/<20-digit zero-padded id>"    endpoint JSON (replication/state_store.cc; secret included)
+// repl_policies    "next_id"                         last allocated policy id (decimal)
+//                  "id/<20-digit zero-padded id>"    policy JSON (replication/state_store.cc)
+//
 // <digest> is the full "sha256:<hex>" string. The encodings of BlobRecord,
 // UploadRecord and ManifestRecord are in records.h; descriptor JSON is
 // DescriptorJson() of manifest.h.
@@ -30,6 +36,8 @@ inline constexpr char kTags[] = "tags";
 inline constexpr char kReferrers[] = "referrers";
 inline constexpr char kUploads[] = "uploads";
 inline constexpr char kRepos[] = "repos";
+inline constexpr char kReplRegistries[] = "repl_registries";
+inline constexpr char kReplPolicies[] = "repl_policies";
 
 inline std::string Join(std::string_view a, std::string_view b) {
   std::string k;

@@ -21,6 +21,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "cache/digest.h"
@@ -75,6 +76,23 @@ class UploadWriter {
   virtual void Abort() = 0;
   // Bytes in the session including unflushed appends.
   virtual uint64_t size() const = 0;
+};
+
+// A column family of the store's RocksDB set aside for another component's
+// small records (replication keeps its endpoints and policies here, see
+// keys.h). Created on first use; every write is synced. Thread-safe.
+class KvSpace {
+ public:
+  virtual ~KvSpace() = default;
+  // NotFound when the key is absent.
+  virtual Result<std::string> Get(std::string_view key) = 0;
+  // Applies every put (value set) and delete (nullopt) atomically.
+  using Op = std::pair<std::string, std::optional<std::string>>;
+  virtual Status Write(const std::vector<Op>& ops) = 0;
+  // Calls fn(key, value) for the keys beginning with `prefix`, in key order;
+  // fn returns false to stop.
+  virtual Status Scan(std::string_view prefix,
+                      const std::function<bool(std::string_view key, std::string_view value)>& fn) = 0;
 };
 
 class Store {
@@ -144,6 +162,12 @@ class Store {
     uint64_t uploads = 0;
   };
   virtual Stats GetStats() = 0;
+
+  // --- other components' records ---
+  // Opens (creating it on first use) the column family `name`, which must
+  // not be one of the store's own (keys.h): InvalidArgument then. The space
+  // may outlive the Store object.
+  virtual Result<std::shared_ptr<KvSpace>> OpenKeySpace(std::string_view name) = 0;
 };
 
 // Checks a data folder offline: every blob file hashes to its name and has a

@@ -163,6 +163,9 @@ class StoreImpl final : public Store {
   // store_open.cc
   Stats GetStats() override;
 
+  // kv.cc
+  Result<std::shared_ptr<KvSpace>> OpenKeySpace(std::string_view name) override;
+
  private:
   Result<BlobInfo> StatLinkedBlob(std::string_view repo, const Digest& d);
 

@@ -69,6 +69,19 @@ Status ParseAcl(const json& arr, Config* cfg) {
   return Status::OK();
 }
 
+Status ParseAdmins(const json& arr, Config* cfg) {
+  if (!arr.is_array()) return Status::InvalidArgument("auth.admins: must be an array of user names");
+  cfg->admins.clear();
+  for (size_t i = 0; i < arr.size(); ++i) {
+    std::string where = "auth.admins[" + std::to_string(i) + "]";
+    if (!arr[i].is_string() || arr[i].get<std::string>().empty()) {
+      return Status::InvalidArgument(where + ": must be a non-empty user name");
+    }
+    cfg->admins.push_back(arr[i].get<std::string>());
+  }
+  return Status::OK();
+}
+
 }  // namespace
 
 Status ParseConfig(std::string_view text, Config* cfg) {
@@ -86,11 +99,12 @@ Status ParseConfig(std::string_view text, Config* cfg) {
   }
   if (j.contains("auth")) {
     const json& a = j["auth"];
-    PIER_TRY(CheckKeys(a, "auth", {"htpasswd", "realm", "anonymous_pull", "acl"}));
+    PIER_TRY(CheckKeys(a, "auth", {"htpasswd", "realm", "anonymous_pull", "acl", "admins"}));
     PIER_TRY(Get(a, "htpasswd", "auth", &cfg->htpasswd));
     PIER_TRY(Get(a, "realm", "auth", &cfg->realm));
     PIER_TRY(Get(a, "anonymous_pull", "auth", &cfg->anonymous_pull));
     if (a.contains("acl")) PIER_TRY(ParseAcl(a["acl"], cfg));
+    if (a.contains("admins")) PIER_TRY(ParseAdmins(a["admins"], cfg));
   }
   if (j.contains("uploads")) {
     const json& u = j["uploads"];

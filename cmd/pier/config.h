@@ -8,7 +8,8 @@
 //   "public_url": "",                          // absolute base for Location/Link
 //   "tls": {"cert": "", "key": ""},
 //   "auth": {"htpasswd": "", "realm": "pier", "anonymous_pull": false,
-//            "acl": [{"subject": "ci", "repository": "team/**", "actions": ["pull", "push"]}]},
+//            "acl": [{"subject": "ci", "repository": "team/**", "actions": ["pull", "push"]}],
+//            "admins": ["admin"]},                // may use the management API (/api/v2.0)
 //   "uploads": {"max_age_hours": 168},
 //   "http": {"io_threads": 0, "blocking_threads": 16, "idle_timeout_seconds": 120,
 //            "io_timeout_seconds": 60, "header_limit_bytes": 65536},
@@ -32,6 +33,9 @@ struct Config {
   std::string realm = "pier";
   bool anonymous_pull = false;
   std::vector<auth::AclRule> acl;
+  // Users allowed on the management API (/api/v2.0) when auth is on. With
+  // auth off (no htpasswd) the API is open, like the registry itself.
+  std::vector<std::string> admins;
   int64_t upload_max_age_hours = 168;
   int io_threads = 0;
   int blocking_threads = 16;

@@ -7,12 +7,14 @@
 #include <string>
 #include <vector>
 
+#include "adapter/api/api.h"
 #include "adapter/auth/auth.h"
 #include "adapter/http/server.h"
 #include "adapter/registry/registry.h"
 #include "cache/log.h"
 #include "cache/store.h"
 #include "cmd/pier/config.h"
+#include "replication/state_store.h"
 
 namespace {
 
@@ -133,7 +135,19 @@ int Serve(int argc, char** argv) {
   ro.public_url = cfg.public_url;
   ro.realm = cfg.realm;
   ro.access_log = cfg.access_log;
-  auto handler = std::make_shared<pier::registry::RegistryHandler>(shared_store, authorizer, ro);
+  auto registry_handler = std::make_shared<pier::registry::RegistryHandler>(shared_store, authorizer, ro);
+
+  // The management API (/api/v2.0): replication endpoints and policies, kept
+  // in the same RocksDB. Open when auth is off, admins only when it is on.
+  auto repl = pier::replication::ReplicationStore::Open(*shared_store);
+  if (!repl.ok()) return Fail("replication state: " + repl.status().message());
+  pier::api::ApiOptions ao;
+  ao.admins = cfg.admins;
+  ao.realm = cfg.realm;
+  ao.access_log = cfg.access_log;
+  auto api_handler = std::make_shared<pier::api::ApiHandler>(
+      std::shared_ptr<pier::replication::ReplicationStore>(std::move(*repl)), shared_store, authorizer, ao);
+  auto handler = std::make_shared<pier::api::PrefixRouter>(api_handler, registry_handler);
 
   // Block the stop signals before any thread starts so only sigwait sees them.
   sigset_t stop;

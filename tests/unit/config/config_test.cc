@@ -37,6 +37,19 @@ TEST(Config, ErrorsNameTheField) {
   EXPECT_FALSE(ParseConfig("{", &c).ok());
 }
 
+TEST(Config, Admins) {
+  Config c;
+  ASSERT_TRUE(ParseConfig(R"({"auth":{"htpasswd":"/etc/h","admins":["root","ops"]}})", &c).ok());
+  ASSERT_EQ(c.admins.size(), 2u);
+  EXPECT_EQ(c.admins[0], "root");
+  EXPECT_EQ(c.admins[1], "ops");
+  Status s = ParseConfig(R"({"auth":{"admins":"root"}})", &c);
+  EXPECT_NE(s.message().find("auth.admins"), std::string::npos) << s.message();
+  s = ParseConfig(R"({"auth":{"admins":["root", 3]}})", &c);
+  EXPECT_NE(s.message().find("auth.admins[1]"), std::string::npos) << s.message();
+  EXPECT_TRUE(Config().admins.empty());
+}
+
 TEST(Config, SplitListen) {
   std::string h;
   uint16_t p = 0;

@@ -1,0 +1,67 @@
+#pragma once
+// The Harbor-compatible management API under /api/v2.0 (reference/harbor.md,
+// Management API): replication endpoints (/registries...), the adapter list
+// and replication policies. Answers are Harbor's JSON objects; errors are
+// Harbor's shape {"errors":[{"code","message"}]}.
+//
+// Auth decision: with auth on (htpasswd configured) every route needs an
+// authenticated user named in `admins` (401 with a Basic challenge when
+// anonymous or wrong credentials, 403 for other users; an empty list means
+// nobody may use the API). With auth off the API is open, like the registry
+// itself (LAN mode).
+// Secrets are never returned ("*****") nor logged.
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "adapter/auth/auth.h"
+#include "adapter/http/message.h"
+#include "cache/store.h"
+#include "replication/registry_endpoint.h"
+#include "replication/state_store.h"
+
+namespace pier::api {
+
+inline constexpr std::string_view kApiPrefix = "/api/v2.0";
+
+// Checks an endpoint is reachable and accepts its credentials (Harbor's
+// health check). The default uses client::RegistryClient::Ping.
+using Pinger = std::function<Status(const replication::Endpoint&)>;
+Status PingEndpoint(const replication::Endpoint& e);
+
+struct ApiOptions {
+  std::vector<std::string> admins;
+  std::string realm = "pier";
+  bool access_log = true;
+  Pinger pinger = PingEndpoint;
+};
+
+class ApiHandler : public http::Handler {
+ public:
+  // `store` supplies the local repository names for the ali-acr policy check.
+  ApiHandler(std::shared_ptr<replication::ReplicationStore> repl, std::shared_ptr<Store> store,
+             std::shared_ptr<auth::Authorizer> authorizer, ApiOptions options);
+  http::Exchange Begin(const http::Request& request) override;
+
+  struct Impl;
+
+ private:
+  std::shared_ptr<Impl> impl_;
+};
+
+// Sends /api/v2.0 and everything under it to `api`, the rest to `fallback`
+// (the registry).
+class PrefixRouter : public http::Handler {
+ public:
+  PrefixRouter(std::shared_ptr<http::Handler> api, std::shared_ptr<http::Handler> fallback)
+      : api_(std::move(api)), fallback_(std::move(fallback)) {}
+  http::Exchange Begin(const http::Request& request) override;
+  static bool IsApiPath(std::string_view path);
+
+ private:
+  std::shared_ptr<http::Handler> api_;
+  std::shared_ptr<http::Handler> fallback_;
+};
+
+}  // namespace pier::api

@@ -1,0 +1,222 @@
+// The management API handler driven in-process (no sockets), with a fake
+// pinger: routing, Harbor error shapes, paging, masking, admin-only auth.
+#include "adapter/api/api.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+
+namespace pier::api {
+namespace {
+
+using nlohmann::json;
+
+struct Answer {
+  http::Response r;
+  json body;
+  std::string Header(std::string_view name) const {
+    for (const auto& [k, v] : r.headers) {
+      if (k == name) return v;
+    }
+    return "";
+  }
+};
+
+class ApiTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "pier-api-XXXXXX").string();
+    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
+    dir_ = tmpl;
+    Store::Options o;
+    o.root = dir_;
+    auto s = Store::Open(o);
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    store_ = std::move(*s);
+    auto r = replication::ReplicationStore::Open(*store_);
+    ASSERT_TRUE(r.ok());
+    repl_ = std::move(*r);
+    Make(std::make_shared<auth::Authorizer>(std::nullopt, std::vector<auth::AclRule>{}, false));
+  }
+  void TearDown() override {
+    handler_.reset();
+    repl_.reset();
+    store_.reset();
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+  void Make(std::shared_ptr<auth::Authorizer> authz) {
+    ApiOptions o;
+    o.admins = {"admin"};
+    o.access_log = false;
+    o.pinger = [this](const replication::Endpoint& e) {
+      ++pings_;
+      return e.url.find("good") != std::string::npos ? Status::OK() : Status::IOError("connection refused");
+    };
+    handler_ = std::make_shared<ApiHandler>(repl_, store_, std::move(authz), o);
+  }
+
+  Answer Do(const std::string& method, const std::string& target, const std::string& body = "",
+            const std::string& authorization = "") {
+    http::Request req;
+    req.method = method;
+    req.target = target;
+    size_t q = target.find('?');
+    req.path = target.substr(0, q);
+    req.query = q == std::string::npos ? "" : target.substr(q + 1);
+    if (!authorization.empty()) req.headers.emplace_back("authorization", authorization);
+    http::Exchange ex = handler_->Begin(req);
+    Answer a;
+    if (ex.immediate) {
+      a.r = std::move(*ex.immediate);
+    } else {
+      EXPECT_TRUE(ex.blocking);
+      http::BodyResult br;
+      br.buffered = body;
+      br.bytes = body.size();
+      a.r = ex.finish(std::move(br));
+    }
+    if (!a.r.body.empty()) a.body = json::parse(a.r.body, nullptr, false);
+    return a;
+  }
+
+  std::string Registry(const std::string& name, const std::string& url) {
+    return json{{"name", name},
+                {"url", url},
+                {"type", "docker-registry"},
+                {"credential", {{"type", "basic"}, {"access_key", "u"}, {"access_secret", "hunter2"}}}}
+        .dump();
+  }
+
+  std::filesystem::path dir_;
+  std::shared_ptr<Store> store_;
+  std::shared_ptr<replication::ReplicationStore> repl_;
+  std::shared_ptr<ApiHandler> handler_;
+  int pings_ = 0;
+};
+
+TEST_F(ApiTest, RegistryLifecycle) {
+  Answer a = Do("POST", "/api/v2.0/registries", Registry("r1", "http://good:5000"));
+  ASSERT_EQ(a.r.status, 201) << a.r.body;
+  EXPECT_EQ(a.Header("Location"), "/api/v2.0/registries/1");
+  EXPECT_EQ(pings_, 1);
+
+  a = Do("POST", "/api/v2.0/registries", Registry("r2", "http://bad:5000"));
+  EXPECT_EQ(a.r.status, 400);
+  EXPECT_EQ(a.body["errors"][0]["code"], "BAD_REQUEST");
+  EXPECT_EQ(a.body["errors"][0]["message"], "the registry is unhealthy");
+
+  a = Do("POST", "/api/v2.0/registries", Registry("r1", "http://good:5000"));
+  EXPECT_EQ(a.r.status, 409);
+
+  a = Do("GET", "/api/v2.0/registries");
+  ASSERT_EQ(a.r.status, 200);
+  EXPECT_EQ(a.Header("X-Total-Count"), "1");
+  EXPECT_EQ(a.Header("Content-Type"), "application/json");
+  EXPECT_EQ(a.body[0]["credential"]["access_secret"], "*****");
+  EXPECT_EQ(a.r.body.find("hunter2"), std::string::npos);
+
+  a = Do("PUT", "/api/v2.0/registries/1", R"({"description":"d"})");
+  EXPECT_EQ(a.r.status, 200) << a.r.body;
+  a = Do("GET", "/api/v2.0/registries/1");
+  EXPECT_EQ(a.body["description"], "d");
+  EXPECT_EQ(Do("GET", "/api/v2.0/registries/1/info").r.status, 200);
+  EXPECT_EQ(Do("GET", "/api/v2.0/registries/9").r.status, 404);
+  EXPECT_EQ(Do("GET", "/api/v2.0/registries/abc").r.status, 400);
+  EXPECT_EQ(Do("PATCH", "/api/v2.0/registries/1").r.status, 405);
+  EXPECT_EQ(Do("GET", "/api/v2.0/nothing").r.status, 404);
+
+  EXPECT_EQ(Do("POST", "/api/v2.0/registries/ping", R"({"id":1})").r.status, 200);
+  EXPECT_EQ(Do("POST", "/api/v2.0/registries/ping", R"({"type":"docker-registry","url":"http://bad"})").r.status,
+            400);
+  a = Do("GET", "/api/v2.0/replication/adapters");
+  EXPECT_TRUE(a.body.is_array());
+
+  EXPECT_EQ(Do("DELETE", "/api/v2.0/registries/1").r.status, 200);
+  EXPECT_EQ(Do("GET", "/api/v2.0/registries").Header("X-Total-Count"), "0");
+}
+
+TEST_F(ApiTest, BadBodiesNameTheField) {
+  Answer a = Do("POST", "/api/v2.0/registries", "{");
+  EXPECT_EQ(a.r.status, 400);
+  a = Do("POST", "/api/v2.0/registries", R"({"url":"http://good","type":"docker-registry"})");
+  EXPECT_EQ(a.r.status, 400);
+  EXPECT_NE(a.body["errors"][0]["message"].get<std::string>().find("name"), std::string::npos);
+  EXPECT_EQ(pings_, 0);
+}
+
+TEST_F(ApiTest, Paging) {
+  for (int i = 0; i < 12; ++i) {
+    ASSERT_EQ(Do("POST", "/api/v2.0/registries", Registry("reg" + std::to_string(i), "http://good")).r.status, 201);
+  }
+  Answer a = Do("GET", "/api/v2.0/registries");
+  EXPECT_EQ(a.body.size(), 10u);
+  EXPECT_EQ(a.Header("X-Total-Count"), "12");
+  EXPECT_NE(a.Header("Link").find("page=2"), std::string::npos);
+  a = Do("GET", "/api/v2.0/registries?page=2&page_size=10");
+  EXPECT_EQ(a.body.size(), 2u);
+  EXPECT_NE(a.Header("Link").find("rel=\"prev\""), std::string::npos);
+  EXPECT_EQ(a.Header("Link").find("rel=\"next\""), std::string::npos);
+  EXPECT_EQ(Do("GET", "/api/v2.0/registries?page_size=101").r.status, 400);
+  a = Do("GET", "/api/v2.0/registries?q=name%3D~reg1");
+  EXPECT_EQ(a.Header("X-Total-Count"), "3");  // reg1, reg10, reg11
+  a = Do("GET", "/api/v2.0/registries?q=name%3Dreg1");
+  EXPECT_EQ(a.Header("X-Total-Count"), "1");
+}
+
+TEST_F(ApiTest, Policies) {
+  ASSERT_EQ(Do("POST", "/api/v2.0/registries", Registry("r1", "http://good")).r.status, 201);
+  json p = json::parse(R"({"name":"p","src_registry":null,"dest_registry":{"id":1},"dest_namespace":"ns",
+    "trigger":{"type":"manual"},"deletion":true})");
+  Answer a = Do("POST", "/api/v2.0/replication/policies", p.dump());
+  ASSERT_EQ(a.r.status, 201) << a.r.body;
+  EXPECT_EQ(a.Header("Location"), "/api/v2.0/replication/policies/1");
+  a = Do("GET", "/api/v2.0/replication/policies/1");
+  ASSERT_EQ(a.r.status, 200);
+  EXPECT_EQ(a.body["replicate_deletion"], true);
+  EXPECT_EQ(a.body["dest_registry"]["name"], "r1");
+  EXPECT_EQ(a.body["dest_registry"]["credential"]["access_secret"], "*****");
+
+  json bad = p;
+  bad["name"] = "q";
+  bad["dest_registry"] = {{"id", 5}};
+  EXPECT_EQ(Do("POST", "/api/v2.0/replication/policies", bad.dump()).r.status, 400);
+  bad = p;
+  bad["name"] = "q";
+  bad["trigger"] = {{"type", "scheduled"}, {"trigger_settings", {{"cron", "bad"}}}};
+  a = Do("POST", "/api/v2.0/replication/policies", bad.dump());
+  EXPECT_EQ(a.r.status, 400);
+  EXPECT_NE(a.body["errors"][0]["message"].get<std::string>().find("trigger.trigger_settings.cron"),
+            std::string::npos);
+
+  EXPECT_EQ(Do("PUT", "/api/v2.0/replication/policies/1", R"({"enabled":false})").r.status, 200);
+  EXPECT_EQ(Do("GET", "/api/v2.0/replication/policies/1").body["enabled"], false);
+  EXPECT_EQ(Do("DELETE", "/api/v2.0/registries/1").r.status, 412);
+  EXPECT_EQ(Do("DELETE", "/api/v2.0/replication/policies/1").r.status, 200);
+  EXPECT_EQ(Do("GET", "/api/v2.0/replication/policies/1").r.status, 404);
+}
+
+TEST_F(ApiTest, AdminsOnlyWhenAuthIsOn) {
+  auto users = auth::Htpasswd::Parse(
+      "admin:$2y$04$vlKVrSdeCrHPJ92CQEHEZOPVf2HKrJjX5.vGhKFm.as.Km2AJixAW\n"
+      "dev:$2y$04$gRzmOh76qMYs2.77eqCXv.y1si1tDzFJRXN2XjHtaaUf7fp4EQuRm\n");
+  ASSERT_TRUE(users.ok()) << users.status().ToString();
+  Make(std::make_shared<auth::Authorizer>(std::move(*users), std::vector<auth::AclRule>{}, true));
+  Answer a = Do("GET", "/api/v2.0/registries");
+  EXPECT_EQ(a.r.status, 401);
+  EXPECT_NE(a.Header("WWW-Authenticate").find("Basic"), std::string::npos);
+  EXPECT_EQ(Do("GET", "/api/v2.0/registries", "", "Basic ZGV2OnB3LWQ=").r.status, 403);
+  EXPECT_EQ(Do("GET", "/api/v2.0/registries", "", "Basic YWRtaW46cHctYQ==").r.status, 200);
+  EXPECT_EQ(Do("GET", "/api/v2.0/registries", "", "Basic YWRtaW46eA==").r.status, 401);
+}
+
+TEST(PrefixRouter, SplitsOnThePrefix) {
+  EXPECT_TRUE(PrefixRouter::IsApiPath("/api/v2.0"));
+  EXPECT_TRUE(PrefixRouter::IsApiPath("/api/v2.0/registries"));
+  EXPECT_FALSE(PrefixRouter::IsApiPath("/api/v2.00"));
+  EXPECT_FALSE(PrefixRouter::IsApiPath("/v2/api/v2.0"));
+}
+
+}  // namespace
+}  // namespace pier::api

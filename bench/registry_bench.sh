@@ -257,6 +257,8 @@ alive() {  # PHASE: fail loudly if a server died during PHASE
     fi
   done
 }
+srvcpu() { python3 "$LIB" cpu-secs "${PID[$1]}"; }  # SIDE -> CPU seconds used so far
+cpudiff() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 mbps() { python3 -c "import sys; print('%.1f' % ($1 / float(sys.argv[1]) / 1e6))" "$2"; }  # BYTES SECONDS
 median() { python3 "$LIB" median "$@"; }
 # Alternate which server goes first from run to run.
@@ -283,10 +285,11 @@ for r in $(seq "$PUSH_RUNS"); do
   log "  run $r dd: $v MB/s   ($(tail -1 "$WORK/dd.out"))"
   for side in $(order "$r"); do
     settle "$BIG"
+    c0=$(srvcpu "$side")
     s=$(python3 "$LIB" push "${BASE[$side]}" "$REPO_NAME" "$BIG" "$BIG_DIGEST") || { alive push; die "push to $side failed"; }
     v=$(mbps "$BIG_BYTES" "$s")
     PUSH[$side]+="$v "
-    log "  run $r $(eval echo \$NAME_$side): ${s}s  $v MB/s"
+    log "  run $r $(eval echo \$NAME_$side): ${s}s  $v MB/s  (server CPU $(cpudiff "$c0" "$(srvcpu "$side")") s)"
   done
 done
 alive push
@@ -312,10 +315,11 @@ declare -A PULL=()
 for r in $(seq "$PULL_RUNS"); do
   for side in $(order "$r"); do
     quiet
+    c0=$(srvcpu "$side")
     s=$(python3 "$LIB" pull "${BASE[$side]}" "$REPO_NAME" "$BIG_DIGEST" "$BIG_BYTES") || { alive pull; die "pull from $side failed"; }
     v=$(mbps "$BIG_BYTES" "$s")
     PULL[$side]+="$v "
-    log "  run $r $(eval echo \$NAME_$side): ${s}s  $v MB/s"
+    log "  run $r $(eval echo \$NAME_$side): ${s}s  $v MB/s  (server CPU $(cpudiff "$c0" "$(srvcpu "$side")") s)"
   done
 done
 alive pull
@@ -337,11 +341,12 @@ for r in $(seq "$CONC_RUNS"); do
   done
   for side in $(order "$r"); do
     settle "${CONC_FILES[@]}"
+    c0=$(srvcpu "$side")
     s=$(python3 "$LIB" concurrent-push "${BASE[$side]}" "$REPO_NAME" "$WORK/conc.list") \
       || { alive "concurrent push"; die "concurrent push to $side failed"; }
     v=$(mbps "$CONC_BYTES" "$s")
     CONC[$side]+="$v "
-    log "  run $r $(eval echo \$NAME_$side): ${s}s  $v MB/s"
+    log "  run $r $(eval echo \$NAME_$side): ${s}s  $v MB/s  (server CPU $(cpudiff "$c0" "$(srvcpu "$side")") s)"
   done
 done
 alive "concurrent push"
@@ -366,6 +371,7 @@ for r in $(seq "$WRK_RUNS"); do
   for side in $(order "$r"); do
     out="$WORK/wrk-$side-$r.txt"
     quiet
+    c0=$(srvcpu "$side")
     wrk -t"$WRK_THREADS" -c"$WRK_CONNS" -d"${WRK_SECONDS}s" --latency -H "Accept: $ACCEPT" \
       "${BASE[$side]}/v2/$REPO_NAME/manifests/latest" >"$out"
     read -r rps p99 non2xx errs reqs < <(python3 "$LIB" parse-wrk "$out")
@@ -374,7 +380,7 @@ for r in $(seq "$WRK_RUNS"); do
     note=""
     [ "$non2xx" = 0 ] || note="  WARNING: $non2xx non-2xx responses"
     [ "$errs" = 0 ] || note="$note  WARNING: $errs socket errors"
-    log "  run $r $(eval echo \$NAME_$side): $rps req/s, p99 $p99 ms ($reqs requests)$note"
+    log "  run $r $(eval echo \$NAME_$side): $rps req/s, p99 $p99 ms ($reqs requests; server CPU $(cpudiff "$c0" "$(srvcpu "$side")") s)$note"
   done
 done
 alive "manifest GETs"
@@ -417,6 +423,12 @@ if [ "$WRITE_RESULTS" = 1 ]; then
     echo "- method: medians of $PUSH_RUNS push runs (1 fresh blob each, and one dd per run; before each: sync, drop caches$([ "$DROP_OK" = 1 ] || echo " (NOT permitted)"), ${SETTLE} s pause, wait up to ${WAIT_IDLE} s for idle CPUs, source file re-read into the page cache), $PULL_RUNS pulls (page cache warm, after one untimed sha256-verified pull), $CONC_RUNS concurrent-push runs, $WRK_RUNS wrk runs of ${WRK_SECONDS}s (after a 2 s warm-up); server order alternates per run. MB = 10^6 bytes. wrk and the server share the $(nproc) cores."
     echo
     cat "$WORK/table.md"
+    echo
+    echo "Reading the figures:"
+    echo
+    echo "- pier answers a blob PUT only once the blob is fsync'ed; registry:2 answers when the bytes are in the page cache, so its push rate is not bounded by the disk."
+    echo "- The disk is a VM disk: dd conv=fsync of 1 GiB has been seen anywhere from ~140 MB/s to ~1.5 GB/s on this machine from one minute to the next, which is why a dd runs next to every push run and the ratio uses the medians of the same run."
+    echo "- Every figure is CPU-sensitive on 2 CPUs shared by client and server; the busiest-sample line above says whether other work was running just before a timed run (work that started during a run is not caught). 'server CPU' below is the server's user+system CPU time during that run."
     echo
     echo "Every run (the table holds the medians):"
     echo

@@ -17,6 +17,7 @@ Subcommands (all print to stdout; errors go to stderr with exit 1):
   parse-dd FILE                           -> "<MB/s>"
   median X...                             -> median
   vmhwm PID                               -> peak RSS in KiB
+  cpu-secs PID                            -> user+system CPU seconds the process has used
   wait-idle MAX_BUSY_PCT DEADLINE_SECONDS -> CPU busy % over the last 1 s sample;
                                              samples until below MAX_BUSY_PCT or the deadline
   table RESULTS_FILE MD_OUT               -> prints the text table, writes markdown to MD_OUT
@@ -402,6 +403,10 @@ def main():
         cmd_median(*a)
     elif c == "vmhwm":
         cmd_vmhwm(*a)
+    elif c == "cpu-secs":
+        with open("/proc/%s/stat" % a[0]) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        print("%.2f" % ((int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")))
     elif c == "wait-idle":
         cmd_wait_idle(*a)
     elif c == "table":

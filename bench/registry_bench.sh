@@ -20,8 +20,9 @@
 #
 # --quick: small sizes for a smoke run (the figures mean little).
 # --settle-seconds N: pause after sync + drop_caches before each write run
-#   (default 5; on the VM disks here dd conv=fsync swings 140-1000 MB/s when
-#   runs follow each other without a pause, and is steady with one).
+#   (default 5). The VM disk here is erratic: dd conv=fsync of 1 GiB has
+#   ranged from ~140 MB/s to ~1.5 GB/s, worst when runs follow each other
+#   without a pause; hence one dd beside every push run.
 # --wait-idle N: before each timed run wait up to N s (default 60) for the CPUs
 #   to be <= 10% busy; the busiest sample is printed, since anything else running
 #   (a compiler, say) skews every figure on a 2-CPU machine.
@@ -34,7 +35,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 LIB="$HERE/lib/benchlib.py"
 REPO_NAME=bench
 
-usage() { sed -n '2,33p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
+usage() { sed -n '2,31p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
 
 PIER=""
 SIZE_MIB=1024

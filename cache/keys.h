@@ -19,6 +19,12 @@
 //                  "id/<20-digit zero-padded id>"    endpoint JSON (replication/state_store.cc; secret included)
 // repl_policies    "next_id"                         last allocated policy id (decimal)
 //                  "id/<20-digit zero-padded id>"    policy JSON (replication/state_store.cc)
+// repl_executions  "next_execution_id", "next_task_id" last allocated ids
+//                  "e/<20-digit exec id>"            execution JSON (replication/execution_store.cc)
+//                  "t/<20-digit exec id>/<20-digit task id>"  task JSON
+//                  "l/<20-digit task id>/<20-digit seq>"      one task log line
+// repl_progress    "u/<20-digit dest id>/<digest>"   upload in progress at a destination (replication/progress_store.cc)
+//                  "k/<20-digit dest id>/<digest>\0<repo>"  "" : the destination holds the blob in repo
 //
 // <digest> is the full "sha256:<hex>" string. The encodings of BlobRecord,
 // UploadRecord and ManifestRecord are in records.h; descriptor JSON is
@@ -38,6 +44,8 @@ inline constexpr char kUploads[] = "uploads";
 inline constexpr char kRepos[] = "repos";
 inline constexpr char kReplRegistries[] = "repl_registries";
 inline constexpr char kReplPolicies[] = "repl_policies";
+inline constexpr char kReplExecutions[] = "repl_executions";
+inline constexpr char kReplProgress[] = "repl_progress";
 
 inline std::string Join(std::string_view a, std::string_view b) {
   std::string k;

@@ -46,6 +46,12 @@ Route Match(const std::vector<std::string>& s) {
     if (s.size() == 2 && s[1] == "adapters") return {HandleAdapters, {"GET"}};
     if (s.size() == 2 && s[1] == "policies") return {HandlePolicies, {"GET", "POST"}};
     if (s.size() == 3 && s[1] == "policies") return {HandlePolicies, {"GET", "PUT", "DELETE"}};
+    if (s[1] == "executions") {
+      if (s.size() == 2) return {HandleExecutions, {"GET", "POST"}};
+      if (s.size() == 3) return {HandleExecutions, {"GET", "PUT"}};
+      if (s.size() == 4 && s[3] == "tasks") return {HandleExecutions, {"GET"}};
+      if (s.size() == 6 && s[3] == "tasks" && s[5] == "log") return {HandleExecutions, {"GET"}};
+    }
   }
   return {};
 }

@@ -21,6 +21,11 @@
 #include "replication/registry_endpoint.h"
 #include "replication/state_store.h"
 
+namespace pier::replication {
+class Engine;
+class ExecutionStore;
+}  // namespace pier::replication
+
 namespace pier::api {
 
 inline constexpr std::string_view kApiPrefix = "/api/v2.0";
@@ -35,6 +40,10 @@ struct ApiOptions {
   std::string realm = "pier";
   bool access_log = true;
   Pinger pinger = PingEndpoint;
+  // Executions (/replication/executions...): absent → those routes answer
+  // 400 "not available". The engine is also told when an endpoint changes.
+  std::shared_ptr<replication::Engine> engine;
+  std::shared_ptr<replication::ExecutionStore> executions;
 };
 
 class ApiHandler : public http::Handler {

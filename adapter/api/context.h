@@ -55,5 +55,6 @@ http::Response PagedResponse(const http::Request& req, const ListQuery& q, std::
 http::Response HandleRegistries(Context& ctx, const ApiCall& call);
 http::Response HandlePolicies(Context& ctx, const ApiCall& call);
 http::Response HandleAdapters(Context& ctx, const ApiCall& call);
+http::Response HandleExecutions(Context& ctx, const ApiCall& call);
 
 }  // namespace pier::api

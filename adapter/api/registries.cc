@@ -4,6 +4,7 @@
 #include "adapter/api/context.h"
 #include "adapter/client/registry_client.h"
 #include "cache/log.h"
+#include "replication/engine.h"
 
 namespace pier::api {
 namespace {
@@ -107,13 +108,17 @@ http::Response One(Context& ctx, const ApiCall& call, int64_t id) {
     auto updated = replication::ApplyEndpointUpdate(*existing, *body);
     if (!updated.ok()) return FromStatus(updated.status());
     updated->id = id;
+    bool moved = updated->url != existing->url;
     auto stored = ctx.repl->UpdateEndpoint(std::move(*updated));
     if (!stored.ok()) return FromStatus(stored.status());
+    // Another URL is another registry: what the engine knew of it is void.
+    if (moved && ctx.options.engine) ctx.options.engine->ForgetDestination(id);
     return EmptyResponse(200);
   }
   // DELETE
   Status s = ctx.repl->DeleteEndpoint(id);
   if (!s.ok()) return FromStatus(s);
+  if (ctx.options.engine) ctx.options.engine->ForgetDestination(id);
   return EmptyResponse(200);
 }
 

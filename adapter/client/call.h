@@ -79,6 +79,16 @@ struct Call {
   // downloads) with the running total for this call. Bytes re-sent after an
   // automatic retry count again: it measures the wire, not the remote state.
   std::function<void(uint64_t bytes)> progress;
+  // When > 0: no connection carries more than this many request bytes in
+  // all. A pooled connection that would exceed it with this request is
+  // closed and a new one opened. The replication engine sets it after a
+  // link cut connections after roughly that many bytes: a registry that
+  // discards an upload session whose PATCH was cut mid-body (registry:2)
+  // then never sees a cut PATCH again.
+  uint64_t connection_byte_budget = 0;
+  // Set by every request: the request bytes the connection it used had
+  // carried in all when the request ended (or broke).
+  uint64_t connection_bytes = 0;
   // Reset when an operation starts; filled when it fails.
   ClientError error;
 };

@@ -160,6 +160,8 @@ class Connection {
 
   const std::string& origin() const { return origin_; }
   Clock::time_point idle_since() const { return idle_since_; }
+  // Request bytes (heads and bodies) written on this connection so far.
+  uint64_t bytes_written() const { return bytes_written_; }
   void MarkIdle() { idle_since_ = Clock::now(); }
 
   // False when the peer closed (or sent something unasked) while idle.
@@ -378,6 +380,7 @@ class Connection {
       if (call.stop.stop_requested()) cancelled_ = true;
       if (cancelled_) return Failed(call, ErrorKind::kCancelled, "send", {});
       Done d = WriteSome(data, n);
+      bytes_written_ += d.n;
       if (d.ec) return Failed(call, ErrorKind::kNetwork, "send", d.ec);
       data += d.n;
       n -= d.n;
@@ -489,6 +492,7 @@ class Connection {
   std::chrono::milliseconds timeout_;
   Clock::time_point idle_since_;
   bool keep_alive_ = false;
+  uint64_t bytes_written_ = 0;
 
   // The exchange in progress (all touched only on the owning thread, inside
   // handlers run by RunUntil/poll).
@@ -531,6 +535,11 @@ class TransportImpl final : public Transport {
     for (int attempt = 0;; ++attempt) {
       if (call.stop.stop_requested()) return Fail(call, ErrorKind::kCancelled, req.method + ": cancelled");
       std::unique_ptr<Connection> conn = TakeIdle(origin);
+      if (conn && call.connection_byte_budget > 0 &&
+          conn->bytes_written() + head.size() + (req.file ? req.file->length : req.body.size()) >
+              call.connection_byte_budget) {
+        conn.reset();  // it would carry more than the link lets a connection carry
+      }
       bool reused = conn != nullptr;
       if (!conn)
         conn =
@@ -550,6 +559,7 @@ class TransportImpl final : public Transport {
                               &reusable);
         }
       }
+      call.connection_bytes = conn->bytes_written();
       if (s.ok()) {
         log::Debug("registry client request", {{"method", req.method},
                                                {"url", origin + std::string(req.url.path())},

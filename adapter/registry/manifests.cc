@@ -104,6 +104,7 @@ http::Response StoreManifest(const Context& ctx, const std::string& name, const 
     }
     return FromStatus(d.status(), "MANIFEST_UNKNOWN");
   }
+  if (ctx.options.on_event) ctx.options.on_event(ManifestEvent{false, name, reference, d->str()});
   http::Response r = Empty(201);
   r.Set("Location", ctx.Url("/v2/" + name + "/manifests/" + d->str()));
   r.Set("Docker-Content-Digest", d->str());
@@ -114,11 +115,13 @@ http::Response StoreManifest(const Context& ctx, const std::string& name, const 
 http::Response Delete(const Context& ctx, const std::string& name, const std::string& reference) {
   if (!LooksLikeDigest(reference)) {
     Status s = ctx.store->DeleteTag(name, reference);
+    if (s.ok() && ctx.options.on_event) ctx.options.on_event(ManifestEvent{true, name, reference, ""});
     return s.ok() ? Empty(202) : FromStatus(s, "MANIFEST_UNKNOWN");
   }
   Result<Digest> d = Digest::Parse(reference);
   if (!d.ok()) return OciError(400, "DIGEST_INVALID", d.status().message());
   Status s = ctx.store->DeleteManifest(name, *d);
+  if (s.ok() && ctx.options.on_event) ctx.options.on_event(ManifestEvent{true, name, reference, d->str()});
   return s.ok() ? Empty(202) : FromStatus(s, "MANIFEST_UNKNOWN");
 }
 

@@ -2,6 +2,7 @@
 // RegistryHandler: the OCI Distribution API (v1.1) over a Store, with
 // authentication and per-repository authorization on every route, plus
 // /healthz and /readyz.
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -10,6 +11,14 @@
 #include "cache/store.h"
 
 namespace pier::registry {
+
+// A change to a repository's manifests, for event-based replication.
+struct ManifestEvent {
+  bool deleted = false;   // false: pushed
+  std::string repository;
+  std::string reference;  // the tag or digest used in the request
+  std::string digest;     // the manifest's digest ("" for a tag deletion)
+};
 
 struct RegistryOptions {
   // When Pier is reached through a proxy under another host or a path
@@ -20,6 +29,9 @@ struct RegistryOptions {
   bool access_log = true;
   // Largest manifest accepted (the spec asks for at least 4 MiB).
   uint64_t manifest_limit = 4 * 1024 * 1024;
+  // Called after a manifest PUT or DELETE succeeded (before the answer is
+  // sent); must be quick and must not throw.
+  std::function<void(const ManifestEvent&)> on_event;
 };
 
 class RegistryHandler : public http::Handler {

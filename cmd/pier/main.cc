@@ -14,6 +14,9 @@
 #include "cache/log.h"
 #include "cache/store.h"
 #include "cmd/pier/config.h"
+#include "replication/engine.h"
+#include "replication/execution_store.h"
+#include "replication/progress_store.h"
 #include "replication/state_store.h"
 
 namespace {
@@ -116,6 +119,14 @@ int Serve(int argc, char** argv) {
   so.io_timeout_seconds = cfg.io_timeout_seconds;
   so.header_limit = cfg.header_limit_bytes;
 
+  // Block the stop signals before any thread starts so only sigwait sees them.
+  sigset_t stop;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGINT);
+  sigaddset(&stop, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
   std::optional<pier::auth::Htpasswd> users;
   if (!cfg.htpasswd.empty()) {
     auto h = pier::auth::Htpasswd::Load(cfg.htpasswd);
@@ -131,31 +142,44 @@ int Serve(int argc, char** argv) {
   if (!store.ok()) return Fail("store: " + store.status().message());
   std::shared_ptr<pier::Store> shared_store = std::move(*store);
 
+  // Replication state lives in the same RocksDB: endpoints and policies,
+  // executions and tasks, and per-destination transfer progress.
+  auto repl = pier::replication::ReplicationStore::Open(*shared_store);
+  if (!repl.ok()) return Fail("replication state: " + repl.status().message());
+  std::shared_ptr<pier::replication::ReplicationStore> shared_repl = std::move(*repl);
+  auto executions = pier::replication::ExecutionStore::Open(*shared_store);
+  if (!executions.ok()) return Fail("replication executions: " + executions.status().message());
+  std::shared_ptr<pier::replication::ExecutionStore> shared_executions = std::move(*executions);
+  auto progress = pier::replication::ProgressStore::Open(*shared_store);
+  if (!progress.ok()) return Fail("replication progress: " + progress.status().message());
+  pier::replication::EngineOptions eo;
+  auto engine = std::make_shared<pier::replication::Engine>(shared_store, shared_repl, shared_executions,
+                                                            std::shared_ptr<pier::replication::ProgressStore>(
+                                                                std::move(*progress)),
+                                                            nullptr, eo);
+
   pier::registry::RegistryOptions ro;
   ro.public_url = cfg.public_url;
   ro.realm = cfg.realm;
   ro.access_log = cfg.access_log;
+  // Event-based replication: a push or delete starts the matching policies.
+  ro.on_event = [weak = std::weak_ptr<pier::replication::Engine>(engine)](const pier::registry::ManifestEvent& ev) {
+    auto e = weak.lock();
+    if (!e) return;
+    if (ev.deleted) e->OnDelete(ev.repository, ev.reference, ev.digest);
+    else e->OnPush(ev.repository, ev.reference, ev.digest);
+  };
   auto registry_handler = std::make_shared<pier::registry::RegistryHandler>(shared_store, authorizer, ro);
 
-  // The management API (/api/v2.0): replication endpoints and policies, kept
-  // in the same RocksDB. Open when auth is off, admins only when it is on.
-  auto repl = pier::replication::ReplicationStore::Open(*shared_store);
-  if (!repl.ok()) return Fail("replication state: " + repl.status().message());
+  // The management API (/api/v2.0): open when auth is off, admins only when it is on.
   pier::api::ApiOptions ao;
   ao.admins = cfg.admins;
   ao.realm = cfg.realm;
   ao.access_log = cfg.access_log;
-  auto api_handler = std::make_shared<pier::api::ApiHandler>(
-      std::shared_ptr<pier::replication::ReplicationStore>(std::move(*repl)), shared_store, authorizer, ao);
+  ao.engine = engine;
+  ao.executions = shared_executions;
+  auto api_handler = std::make_shared<pier::api::ApiHandler>(shared_repl, shared_store, authorizer, ao);
   auto handler = std::make_shared<pier::api::PrefixRouter>(api_handler, registry_handler);
-
-  // Block the stop signals before any thread starts so only sigwait sees them.
-  sigset_t stop;
-  sigemptyset(&stop);
-  sigaddset(&stop, SIGINT);
-  sigaddset(&stop, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
-  signal(SIGPIPE, SIG_IGN);
 
   auto server = pier::http::Server::Start(so, handler);
   if (!server.ok()) return Fail("listen " + cfg.listen + ": " + server.status().message());
@@ -165,10 +189,14 @@ int Serve(int argc, char** argv) {
                                      {"tls", so.tls_cert_file.empty() ? "off" : "on"},
                                      {"auth", authorizer->enabled() ? "htpasswd" : "off"},
                                      {"version", PIER_VERSION}});
+  // Executions a previous run left unfinished continue by themselves.
+  engine->ResumeUnfinished();
   int sig = 0;
   sigwait(&stop, &sig);
   pier::log::Info("shutting down", {{"signal", strsignal(sig)}});
   (*server)->Stop();
+  // Running executions stay InProgress and resume on the next start.
+  engine.reset();
   return 0;
 }
 

@@ -65,3 +65,104 @@ skopeo_() { REGISTRY_AUTH_FILE="$WORK/auth.json" skopeo --policy "$POLICY" "$@";
 
 # status METHOD URL [curl args...]: prints the HTTP status code.
 status() { local m=$1 u=$2; shift 2; curl -s -o /dev/null -w '%{http_code}' -X "$m" "$@" "$u"; }
+
+# --- replication helpers ---
+SLOWLINK_BIN=${SLOWLINK_BIN:-$(dirname "$PIER_BIN")/../../bench/slowlink/slowlink}
+
+# start_slowlink NAME TARGET_PORT [slowlink flags...]: sets LINK_ADDR and
+# LINK_PID; stats in $WORK/NAME.json.
+start_slowlink() {
+  local name=$1 target=$2; shift 2
+  [ -x "$SLOWLINK_BIN" ] || fail "slowlink binary not found at $SLOWLINK_BIN"
+  "$SLOWLINK_BIN" --listen 127.0.0.1:0 --target "127.0.0.1:$target" --stats-file "$WORK/$name.json" "$@" \
+    >"$WORK/$name.out" 2>"$WORK/$name.log" &
+  LINK_PID=$!
+  PIDS+=("$LINK_PID")
+  local deadline=$((SECONDS + 10))
+  until grep -q '^listening ' "$WORK/$name.out" 2>/dev/null; do
+    [ $SECONDS -lt $deadline ] || fail "slowlink $name did not start"
+    sleep 0.05
+  done
+  LINK_ADDR=$(awk '/^listening /{print $2; exit}' "$WORK/$name.out")
+}
+
+# link_stat NAME FIELD: a counter from slowlink's stats file, fresh: asks
+# for a rewrite (SIGUSR1) and waits until the file changed.
+link_stat() {
+  local f="$WORK/$1.json" before deadline=$((SECONDS + 5))
+  before=$(stat -c %Y.%Z.%i "$f")
+  kill -USR1 "$LINK_PID" 2>/dev/null || true
+  while [ "$(stat -c %Y.%Z.%i "$f")" = "$before" ]; do
+    [ $SECONDS -lt $deadline ] || break
+    sleep 0.02
+  done
+  python3 -c "import json,sys;print(json.load(open(sys.argv[1]))[sys.argv[2]])" "$f" "$2"
+}
+
+# link_reset NAME: zeroes slowlink's counters and waits until the file shows it.
+link_reset() {
+  local f="$WORK/$1.json" deadline=$((SECONDS + 5)) r
+  r=$(python3 -c "import json,sys;print(json.load(open(sys.argv[1]))['resets'])" "$f")
+  kill -USR2 "$LINK_PID"
+  until [ "$(python3 -c "import json,sys;print(json.load(open(sys.argv[1]))['resets'])" "$f")" -gt "$r" ]; do
+    [ $SECONDS -lt $deadline ] || fail "slowlink $1 did not reset"
+    sleep 0.02
+  done
+}
+
+# start_docker_registry NAME PORT [htpasswd-file]: a registry:2 with deletes
+# on (and Basic auth when an htpasswd file is given).
+start_docker_registry() {
+  local name=$1 port=$2 htp=${3:-}
+  {
+    echo "version: 0.1"
+    echo "log: {level: info}"
+    echo "storage:"
+    echo "  filesystem: {rootdirectory: $WORK/$name-data}"
+    echo "  delete: {enabled: true}"
+    echo "http: {addr: 127.0.0.1:$port, secret: pier-test-secret}"
+    if [ -n "$htp" ]; then
+      echo "auth:"
+      echo "  htpasswd: {realm: $name, path: $htp}"
+    fi
+  } >"$WORK/$name.yml"
+  spawn "$WORK/$name.log" docker-registry serve "$WORK/$name.yml"
+  wait_http "http://127.0.0.1:$port/v2/"
+}
+
+# api METHOD PATH [curl args...]: the management API of the Pier on
+# $API_BASE; prints the body; fails on HTTP errors.
+api() {
+  local m=$1 p=$2; shift 2
+  curl -sS -f -X "$m" -H 'Content-Type: application/json' "$@" "$API_BASE/api/v2.0$p"
+}
+
+# json_get EXPR: evaluates a Python expression over `j` (the JSON on stdin).
+json_get() { python3 -c "import json,sys;j=json.load(sys.stdin);print($1)"; }
+
+# wait_execution ID [SECONDS]: until the execution ends; prints its status.
+wait_execution() {
+  local id=$1 deadline=$((SECONDS + ${2:-120})) st
+  while :; do
+    st=$(api GET "/replication/executions/$id" | json_get 'j["status"]')
+    [ "$st" != InProgress ] && { echo "$st"; return 0; }
+    [ $SECONDS -lt $deadline ] || fail "execution $id still InProgress after ${2:-120}s"
+    sleep 0.2
+  done
+}
+
+# latest_execution POLICY_ID: the newest execution id of a policy ("" if none).
+latest_execution() {
+  api GET "/replication/executions?policy_id=$1&page_size=1" | json_get 'j[0]["id"] if j else ""'
+}
+
+# wait_new_execution POLICY_ID AFTER_ID [SECONDS]: the id of an execution newer than AFTER_ID.
+wait_new_execution() {
+  local pid=$1 after=$2 deadline=$((SECONDS + ${3:-10})) id
+  while :; do
+    id=$(latest_execution "$pid")
+    if [ -n "$id" ] && [ "$id" -gt "$after" ]; then echo "$id"; return 0; fi
+    [ $SECONDS -lt $deadline ] || fail "no new execution of policy $pid within ${3:-10}s"
+    sleep 0.1
+  done
+}

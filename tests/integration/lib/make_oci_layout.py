@@ -3,6 +3,7 @@
 content, so skopeo and registries treat them as ordinary images.
 
 usage: make_oci_layout.py DIR KIND [--layers N] [--size BYTES] [--seed S]
+                          [--base-seed B] [--app-size BYTES] [--tag T]
   KIND: image      one linux/amd64 image tagged "v1"
         index      a two-platform index (amd64, arm64) tagged "multi"
         artifact   an image tagged "v1" plus an OCI artifact whose subject is
@@ -29,10 +30,15 @@ def layer(rng, size, name):
         t.addfile(info, io.BytesIO(payload))
     return gzip.compress(tb.getvalue(), compresslevel=1, mtime=0), hashlib.sha256(tb.getvalue()).hexdigest()
 
-def image(root, rng, layers, size, arch):
+def image(root, rng, layers, size, arch, base_rng=None, app_size=None):
     descs, diffs = [], []
     for i in range(layers):
-        gz, diff = layer(rng, size, f"{arch}-layer-{i}.bin")
+        # With a base: every layer but the last comes from the base seed (a
+        # shared "JRE"), the last from the image's own seed (the app).
+        last = i == layers - 1
+        r = base_rng if base_rng is not None and not last else rng
+        n = app_size if app_size is not None and last else size
+        gz, diff = layer(r, n, f"{arch}-layer-{i}.bin")
         d = blob(root, gz)
         d["mediaType"] = "application/vnd.oci.image.layer.v1.tar+gzip"
         descs.append(d)
@@ -55,6 +61,10 @@ def main():
     ap.add_argument("--layers", type=int, default=2)
     ap.add_argument("--size", type=int, default=100_000)
     ap.add_argument("--seed", type=int, default=int(time.time() * 1000))
+    ap.add_argument("--base-seed", type=int, default=None,
+                    help="image: all layers but the last from this seed (a shared base)")
+    ap.add_argument("--app-size", type=int, default=None, help="image: size of the last layer")
+    ap.add_argument("--tag", default="v1", help="image: the tag name")
     a = ap.parse_args()
     rng = random.Random(a.seed)
     root = a.dir
@@ -63,8 +73,9 @@ def main():
         json.dump({"imageLayoutVersion": "1.0.0"}, f)
     entries = []
     if a.kind in ("image", "artifact"):
-        m = image(root, rng, a.layers, a.size, "amd64")
-        entries.append(dict(m, annotations={"org.opencontainers.image.ref.name": "v1"}))
+        base = random.Random(a.base_seed) if a.base_seed is not None else None
+        m = image(root, rng, a.layers, a.size, "amd64", base, a.app_size)
+        entries.append(dict(m, annotations={"org.opencontainers.image.ref.name": a.tag}))
         if a.kind == "artifact":
             empty = blob(root, b"{}")
             empty["mediaType"] = "application/vnd.oci.empty.v1+json"

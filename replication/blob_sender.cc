@@ -1,0 +1,244 @@
+#include "replication/blob_sender.h"
+
+#include <algorithm>
+#include <chrono>
+#include <optional>
+
+namespace pier::replication {
+namespace {
+
+using client::ErrorKind;
+
+constexpr uint64_t kMinChunk = 256 << 10;
+constexpr uint64_t kMinLearnedCut = 1 << 20;  // below this a cut is noise, not a link limit
+
+std::string Human(uint64_t n) {
+  char b[32];
+  if (n >= (1u << 20)) std::snprintf(b, sizeof b, "%.1f MiB", static_cast<double>(n) / (1 << 20));
+  else std::snprintf(b, sizeof b, "%llu B", static_cast<unsigned long long>(n));
+  return b;
+}
+
+class Sender {
+ public:
+  Sender(const SendEnv& env, const BlobJob& job) : env_(env), job_(job), digest_(job.digest.str()) {}
+
+  Result<BlobOutcome> Run() {
+    if (env_.progress->IsKnown(env_.dest_id, digest_, job_.dst_repo)) return BlobOutcome::kSkipped;
+    Backoff backoff(env_.retry);
+    for (;;) {
+      if (env_.stop.stop_requested()) return Status::Internal("stopped");
+      bool progressed = false;
+      client::ClientError error;
+      auto r = Attempt(&progressed, &error);
+      if (r.ok()) return r;
+      if (progressed) backoff.Progress();
+      if (env_.stop.stop_requested() || error.kind == ErrorKind::kCancelled) return r.status();
+      env_.observer->OnFailure(env_.dest_name, env_.policy_name, ReasonOf(error.kind));
+      if (!backoff.ShouldRetry(error)) return r.status();
+      Log("blob " + digest_ + ": " + r.status().message() + "; retrying");
+      if (!backoff.Wait(error, env_.stop)) return Status::Internal("stopped");
+    }
+  }
+
+ private:
+  void Log(const std::string& line) const {
+    if (env_.log) env_.log(line);
+  }
+
+  // A Call wired to the stop token, the limiter, the byte counters and the
+  // link's connection budget.
+  struct TrackedCall {
+    client::Call call;
+    uint64_t sent = 0;
+  };
+  void Prepare(TrackedCall& t) {
+    t.call.stop = env_.stop;
+    t.call.limiter = env_.limiter;
+    uint64_t cut = env_.link->cut_after_bytes.load();
+    if (cut > 0) t.call.connection_byte_budget = cut / 4 * 3;
+    t.call.progress = [this, &t](uint64_t total) {
+      uint64_t d = total - t.sent;
+      t.sent = total;
+      env_.observer->OnBytesSent(env_.dest_name, env_.policy_name, d);
+      if (env_.on_bytes) env_.on_bytes(d);
+    };
+  }
+
+  // The destination answered (or not): keeps destination_up current.
+  void Reachability(const client::Call& c) {
+    auto k = c.error.kind;
+    bool down = k == ErrorKind::kNetwork || k == ErrorKind::kTls || k == ErrorKind::kTimeout;
+    if (k != ErrorKind::kCancelled) env_.observer->SetDestinationUp(env_.dest_name, !down);
+  }
+
+  // After a body upload broke: learn the link's connection limit.
+  void Learn(const TrackedCall& t, uint64_t body_len) {
+    auto k = t.call.error.kind;
+    if (k != ErrorKind::kNetwork && k != ErrorKind::kTimeout) return;
+    if (t.sent == 0 || t.sent >= body_len) return;  // not cut mid-body
+    uint64_t carried = t.call.connection_bytes;
+    if (carried < kMinLearnedCut) return;
+    uint64_t cur = env_.link->cut_after_bytes.load();
+    while ((cur == 0 || carried < cur) && !env_.link->cut_after_bytes.compare_exchange_weak(cur, carried)) {
+    }
+    if (cur == 0 || carried < cur) {
+      Log("the link cut a connection after " + Human(carried) + ": from now on each connection carries at most " +
+          Human(carried / 4 * 3));
+    }
+  }
+
+  uint64_t ChunkSize() const {
+    uint64_t chunk = std::max<uint64_t>(env_.chunk_size, kMinChunk);
+    uint64_t cut = env_.link->cut_after_bytes.load();
+    if (cut > 0) {
+      uint64_t fit = cut / 4 * 3;
+      fit = fit > (64u << 10) ? fit - (64u << 10) : fit;  // room for the request head
+      chunk = std::max(kMinChunk, std::min(chunk, fit));
+    }
+    return chunk;
+  }
+
+  template <class T>
+  Result<T> Done(TrackedCall& t, Result<T> r, client::ClientError* error) {
+    Reachability(t.call);
+    if (!r.ok()) *error = t.call.error;
+    return r;
+  }
+
+  Status OpenSource() {
+    if (fd_.valid()) return Status::OK();
+    BlobInfo info;
+    auto fd = env_.store->OpenBlob(job_.src_repo, job_.digest, &info);
+    if (!fd.ok()) return Status(fd.status().code(), "source blob " + digest_ + ": " + fd.status().message());
+    if (info.size != job_.size) job_.size = info.size;
+    fd_ = std::move(*fd);
+    return Status::OK();
+  }
+
+  Status Persist(const client::UploadState& st) {
+    return env_.progress->PutUpload(env_.dest_id, digest_, UploadProgress{job_.dst_repo, st.location, st.offset});
+  }
+
+  Result<BlobOutcome> Finished(BlobOutcome o) {
+    env_.progress->AddKnown(env_.dest_id, digest_, job_.dst_repo, /*upload_done=*/true);
+    return o;
+  }
+
+  Result<BlobOutcome> Attempt(bool* progressed, client::ClientError* error) {
+    // 2. HEAD (once: later attempts know it is missing).
+    if (!headed_) {
+      TrackedCall t;
+      Prepare(t);
+      auto r = Done(t, env_.client->HeadBlob(t.call, job_.dst_repo, job_.digest), error);
+      if (r.ok()) return Finished(BlobOutcome::kSkipped);
+      if (r.status().code() != Code::kNotFound) return r.status();
+      headed_ = true;
+    }
+    if (Status s = OpenSource(); !s.ok()) {
+      error->kind = ErrorKind::kLocal;
+      return s;
+    }
+    // 3. Continue an upload under way.
+    std::optional<client::UploadState> session;
+    if (auto p = env_.progress->GetUpload(env_.dest_id, digest_); p && p->repo == job_.dst_repo) {
+      TrackedCall t;
+      Prepare(t);
+      auto st = Done(t, env_.client->GetUploadStatus(t.call, job_.dst_repo, p->location), error);
+      if (st.ok()) {
+        session = *st;
+        if (st->offset > 0) {
+          if (st->offset > resumed_from_) *progressed = true;
+          resumed_from_ = st->offset;
+          env_.observer->OnResume(env_.dest_name, st->offset);
+          Log("blob " + digest_ + ": resuming the upload at " + std::to_string(st->offset) + " of " +
+              std::to_string(job_.size) + " bytes");
+        }
+      } else if (st.status().code() == Code::kNotFound) {
+        env_.progress->DeleteUpload(env_.dest_id, digest_);
+        if (p->offset > 0) {
+          Log("blob " + digest_ + ": the destination dropped the upload session (" + std::to_string(p->offset) +
+              " bytes acknowledged); starting it again");
+        }
+      } else {
+        return st.status();
+      }
+    }
+    // 4. Mount from a repository known to hold it.
+    if (!session && !mount_tried_) {
+      mount_tried_ = true;
+      for (const std::string& from : env_.progress->KnownRepos(env_.dest_id, digest_)) {
+        if (from == job_.dst_repo) continue;
+        TrackedCall t;
+        Prepare(t);
+        auto m = Done(t, env_.client->MountBlob(t.call, job_.dst_repo, job_.digest, from), error);
+        if (!m.ok()) return m.status();
+        if (m->mounted) return Finished(BlobOutcome::kMounted);
+        session = m->upload;
+        Persist(*session);
+        break;
+      }
+    }
+    // 5. Upload. Small blobs: one request.
+    if (!session && job_.size <= ChunkSize()) {
+      TrackedCall t;
+      Prepare(t);
+      client::FileSlice whole{fd_.get(), 0, job_.size};
+      auto r = Done(t, env_.client->UploadBlob(t.call, job_.dst_repo, job_.digest, whole), error);
+      if (!r.ok()) {
+        Learn(t, job_.size);
+        return r.status();
+      }
+      return Finished(BlobOutcome::kUploaded);
+    }
+    if (!session) {
+      TrackedCall t;
+      Prepare(t);
+      auto st = Done(t, env_.client->StartUpload(t.call, job_.dst_repo), error);
+      if (!st.ok()) return st.status();
+      session = *st;
+      Persist(*session);
+    }
+    for (;;) {
+      uint64_t off = std::min(session->offset, job_.size);
+      uint64_t n = std::min(ChunkSize(), job_.size - off);
+      bool last = off + n == job_.size;
+      client::FileSlice slice{fd_.get(), off, n};
+      TrackedCall t;
+      Prepare(t);
+      if (last) {
+        auto r = Done(t, env_.client->FinishUpload(t.call, job_.dst_repo, session->location, job_.digest,
+                                                     n > 0 ? &slice : nullptr),
+                      error);
+        if (!r.ok()) {
+          Learn(t, n);
+          if (r.status().code() == Code::kDigestMismatch) env_.progress->DeleteUpload(env_.dest_id, digest_);
+          return r.status();
+        }
+        return Finished(BlobOutcome::kUploaded);
+      }
+      auto st = Done(t, env_.client->UploadChunk(t.call, job_.dst_repo, session->location, slice), error);
+      if (!st.ok()) {
+        Learn(t, n);
+        return st.status();
+      }
+      if (st->offset > off) *progressed = true;
+      session = *st;
+      Persist(*session);
+    }
+  }
+
+  const SendEnv& env_;
+  BlobJob job_;
+  std::string digest_;
+  UniqueFd fd_;
+  bool headed_ = false;
+  bool mount_tried_ = false;
+  uint64_t resumed_from_ = 0;
+};
+
+}  // namespace
+
+Result<BlobOutcome> SendBlob(const SendEnv& env, const BlobJob& job) { return Sender(env, job).Run(); }
+
+}  // namespace pier::replication

@@ -1,0 +1,74 @@
+#pragma once
+// SendBlob: makes one blob present in one repository of a destination,
+// sending only what is missing, in this order:
+//   1. the known-blob index says the repository has it: done (skipped);
+//   2. HEAD at the destination: present → recorded, done (skipped);
+//   3. an upload of this digest into this repository was under way (before
+//      a cut or a restart): ask the destination for its Range, continue;
+//   4. the destination holds it in another repository (known index):
+//      cross-repository mount (mounted);
+//   5. upload: small blobs in one request, larger ones in chunks; after
+//      every acknowledged chunk the offset and Location are persisted.
+// Failures are retried with backoff (retry.h) while attempts make progress.
+//
+// Links that cut long connections: when a PATCH breaks mid-body, the
+// bytes its connection had carried are remembered per destination
+// (LinkState) and from then on no connection carries more than 3/4 of
+// that (chunks shrink to fit, a new connection per chunk if need be). That
+// matters because registry:2 (and registries built on it) discard an
+// upload session whose PATCH was cut mid-body — only the Range of an
+// intact session can be resumed; a lost session restarts at byte 0.
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <stop_token>
+#include <string>
+
+#include "adapter/client/registry_client.h"
+#include "cache/digest.h"
+#include "cache/status.h"
+#include "cache/store.h"
+#include "replication/observer.h"
+#include "replication/progress_store.h"
+#include "replication/retry.h"
+
+namespace pier::replication {
+
+// What one destination's link has taught the engine (shared by its workers).
+struct LinkState {
+  // 0: unknown. Else: connections were cut after about this many bytes.
+  std::atomic<uint64_t> cut_after_bytes{0};
+};
+
+struct SendEnv {
+  Store* store = nullptr;  // the source (push mode: this instance)
+  client::RegistryClient* client = nullptr;
+  ProgressStore* progress = nullptr;
+  ReplicationObserver* observer = nullptr;
+  LinkState* link = nullptr;
+  client::RateLimiter* limiter = nullptr;
+  std::stop_token stop;
+  int64_t dest_id = 0;
+  std::string dest_name;
+  std::string policy_name;
+  uint64_t chunk_size = 8 << 20;
+  RetryOptions retry;
+  // Called with every batch of blob bytes sent (after pacing).
+  std::function<void(uint64_t)> on_bytes;
+  // Task log.
+  std::function<void(const std::string&)> log;
+};
+
+struct BlobJob {
+  std::string src_repo;
+  std::string dst_repo;
+  Digest digest;
+  uint64_t size = 0;
+};
+
+// The blob's outcome (never kFailed: a failure is a non-OK Status naming
+// the operation and the destination's answer). A stop request ends it
+// promptly with a non-OK Status; the caller tells it apart by env.stop.
+Result<BlobOutcome> SendBlob(const SendEnv& env, const BlobJob& job);
+
+}  // namespace pier::replication

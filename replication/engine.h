@@ -1,0 +1,97 @@
+#pragma once
+// Engine: runs replication executions for push-mode policies (this
+// instance → a remote registry), persistently and concurrently.
+//
+// What it promises:
+//  - Start() records an execution (Harbor's statuses and fields) and
+//    returns at once; the work happens on engine threads. A disabled policy
+//    is refused (FailedPrecondition → 412); with single_active_replication
+//    a start while another execution of the policy runs is recorded as a
+//    Failed execution "Execution skipped: active replication still in
+//    progress." (Harbor's behaviour).
+//  - Planning lists the local artifacts the policy's filters select (or
+//    just the one an event names) and stores one task per artifact, so a
+//    restart continues exactly the same work: ResumeUnfinished() picks up
+//    every InProgress execution; blobs already at the destination are not
+//    sent again and a blob's upload continues from its persisted offset.
+//  - Per destination: one worker pool (workers_per_destination threads)
+//    for all executions, one shared bandwidth budget (the policy's `speed`
+//    per policy on top), and one upload per digest at a time: a second job
+//    for a digest in flight waits and then mounts or skips.
+//  - Completion order: blob jobs are ordered by their image's remaining
+//    bytes, and an image's manifests are pushed (children of an index by
+//    digest first, then the tags) as soon as its own blobs are there.
+//  - Stop() interrupts blobs in flight; tasks end Stopped.
+//  - Event triggers: OnPush / OnDelete start the enabled event_based
+//    policies whose filters select the artifact, within the call.
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "cache/status.h"
+#include "cache/store.h"
+#include "replication/execution_store.h"
+#include "replication/observer.h"
+#include "replication/progress_store.h"
+#include "replication/retry.h"
+#include "replication/state_store.h"
+
+namespace pier::replication {
+
+struct EngineOptions {
+  size_t workers_per_destination = 4;
+  uint64_t chunk_size = 8 << 20;  // bytes per PATCH; blobs up to this go in one request
+  int no_progress_timeout_seconds = 60;
+  RetryOptions retry;
+  // Total upload budget per destination in bytes/s (0: unlimited); the
+  // policy's speed applies on top of it.
+  uint64_t destination_bytes_per_second = 0;
+};
+
+// Live numbers of a running execution (for the API and `pier replicate`).
+struct LiveProgress {
+  uint64_t bytes_total = 0;    // blob bytes of every task (before skips)
+  uint64_t bytes_sent = 0;     // blob bytes that left (retries count again)
+  uint64_t bytes_pending = 0;  // bytes of blobs not yet at the destination
+  uint64_t blobs_pending = 0;
+  uint64_t blobs_done = 0;
+};
+
+class Engine {
+ public:
+  Engine(std::shared_ptr<Store> store, std::shared_ptr<ReplicationStore> repl,
+         std::shared_ptr<ExecutionStore> executions, std::shared_ptr<ProgressStore> progress,
+         std::shared_ptr<ReplicationObserver> observer, EngineOptions options);
+  ~Engine();  // stops every execution (they stay InProgress and resume on the next start)
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  Result<Execution> Start(int64_t policy_id, std::string_view trigger);
+  // Harbor's PUT /executions/{id}: NotFound; OK (nothing to do) when it
+  // already ended.
+  Status Stop(int64_t execution_id);
+  void ResumeUnfinished();
+
+  // A manifest was pushed to repo (reference = the tag or digest it was
+  // pushed by; digest = its digest) / deleted.
+  void OnPush(std::string_view repo, std::string_view reference, std::string_view digest);
+  void OnDelete(std::string_view repo, std::string_view reference, std::string_view digest);
+
+  std::optional<LiveProgress> Progress(int64_t execution_id) const;
+  // The endpoint changed or went away: drop its connections and what the
+  // engine knew of it.
+  void ForgetDestination(int64_t registry_id);
+
+  struct Impl;
+
+ private:
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace pier::replication

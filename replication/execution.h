@@ -1,0 +1,86 @@
+#pragma once
+// Replication executions and tasks: Harbor's objects field for field
+// (reference/harbor.md, Execution and Task), plus what Pier needs to run a
+// task again after a restart (the artifact it copies, where to).
+//
+// One execution = one run of a policy. One task = one artifact (a manifest
+// or index in a repository, with the tags that point at it) copied or
+// deleted; Harbor groups by repository, Pier by artifact so an image is
+// complete (and its task Succeed) as soon as its own blobs are there.
+#include <chrono>
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cache/status.h"
+
+namespace pier::replication {
+
+inline constexpr std::string_view kStatusPending = "Pending";
+inline constexpr std::string_view kStatusInProgress = "InProgress";
+inline constexpr std::string_view kStatusSucceed = "Succeed";
+inline constexpr std::string_view kStatusFailed = "Failed";
+inline constexpr std::string_view kStatusStopped = "Stopped";
+
+inline constexpr std::string_view kOperationCopy = "copy";
+inline constexpr std::string_view kOperationDeletion = "deletion";
+
+// True for Succeed, Failed and Stopped.
+bool IsFinalStatus(std::string_view status);
+
+struct Execution {
+  int64_t id = 0;
+  int64_t policy_id = 0;
+  std::string status = "InProgress";
+  std::string status_text;
+  std::string trigger = "manual";  // manual | scheduled | event_based
+  std::chrono::system_clock::time_point start_time{};
+  std::chrono::system_clock::time_point end_time{};  // zero until final
+  // Task counts, filled from the tasks when read.
+  int64_t total = 0, failed = 0, succeed = 0, in_progress = 0, stopped = 0;
+  // Pier: the event that started it (event_based), so a restart replans
+  // the same scope: repository and reference ("" = the whole policy).
+  std::string event_repository;
+  std::string event_reference;
+  bool event_deletion = false;
+  // Pier: planning finished and the tasks are stored.
+  bool planned = false;
+  bool stop_requested = false;
+};
+
+struct Task {
+  int64_t id = 0;
+  int64_t execution_id = 0;
+  std::string job_id;
+  std::string status = "Pending";
+  std::string operation = "copy";    // copy | deletion
+  std::string resource_type = "image";  // image | artifact
+  std::string src_resource;  // "library/app:[v1,v2]"
+  std::string dst_resource;  // "ns/app:[v1,v2]"
+  std::chrono::system_clock::time_point start_time{};
+  std::chrono::system_clock::time_point end_time{};
+  // Pier: what to copy.
+  std::string src_repo;
+  std::string digest;  // the artifact's manifest digest
+  std::vector<std::string> tags;
+  std::string dst_repo;
+  std::string status_text;  // why it failed or was skipped
+};
+
+// Harbor's JSON shapes. Times as Harbor prints them (json_fields.h).
+// Execution JSON carries Pier's live progress under "pier" when given.
+nlohmann::json ExecutionToJson(const Execution& e);
+nlohmann::json TaskToJson(const Task& t);
+
+// "repo:[t1,t2]" (or "repo@sha256:..." when untagged).
+std::string ResourceName(std::string_view repo, const std::vector<std::string>& tags, std::string_view digest);
+
+// Internal record encodings (lossless; times in milliseconds).
+std::string EncodeExecution(const Execution& e);
+Result<Execution> DecodeExecution(std::string_view text);
+std::string EncodeTask(const Task& t);
+Result<Task> DecodeTask(std::string_view text);
+
+}  // namespace pier::replication

@@ -1,0 +1,206 @@
+#include "replication/planner.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "cache/manifest.h"
+#include "replication/filter.h"
+#include "replication/naming.h"
+
+namespace pier::replication {
+namespace {
+
+using json = nlohmann::json;
+
+bool HasFilter(const Policy& p, std::string_view type) {
+  return std::any_of(p.filters.begin(), p.filters.end(), [&](const Filter& f) { return f.type == type; });
+}
+
+bool IsImageConfig(std::string_view t) {
+  return t.empty() || t == "application/vnd.oci.image.config.v1+json" ||
+         t == "application/vnd.docker.container.image.v1+json";
+}
+
+// Label names of an image config ("config": {"Labels": {...}}); small reads only.
+std::vector<std::string> ConfigLabels(Store& store, std::string_view repo, const ParsedManifest& m) {
+  std::vector<std::string> out;
+  if (m.blobs.empty() || m.blobs.front().size > (4 << 20)) return out;
+  BlobInfo info;
+  auto fd = store.OpenBlob(repo, m.blobs.front().digest, &info);
+  if (!fd.ok()) return out;
+  std::string text(info.size, '\0');
+  size_t got = 0;
+  while (got < text.size()) {
+    ssize_t r = ::pread(fd->get(), text.data() + got, text.size() - got, static_cast<off_t>(got));
+    if (r <= 0) return out;
+    got += static_cast<size_t>(r);
+  }
+  json j = json::parse(text, nullptr, false);
+  if (!j.is_object()) return out;
+  auto c = j.find("config");
+  if (c == j.end() || !c->is_object()) return out;
+  auto l = c->find("Labels");
+  if (l == c->end() || !l->is_object()) return out;
+  for (auto it = l->begin(); it != l->end(); ++it) out.push_back(it.key());
+  return out;
+}
+
+struct Found {
+  std::string digest;
+  std::vector<std::string> tags;
+};
+
+// Artifacts of `repo` by digest with their tags (tags in name order).
+Result<std::vector<Found>> ListArtifacts(Store& store, const std::string& repo, const PlanScope& scope) {
+  std::vector<Found> out;
+  if (!scope.reference.empty()) {
+    Found f;
+    if (scope.reference.rfind("sha256:", 0) == 0) {
+      f.digest = scope.reference;
+    } else {
+      f.tags.push_back(scope.reference);
+      if (!scope.deletion) {
+        auto m = store.GetManifest(repo, scope.reference);
+        if (!m.ok()) return m.status();
+        f.digest = m->digest.str();
+      }
+    }
+    out.push_back(std::move(f));
+    return out;
+  }
+  auto tags = store.ListTags(repo, "", 0);
+  if (!tags.ok()) return tags.status();
+  std::map<std::string, size_t> index;
+  for (const std::string& tag : tags->items) {
+    auto m = store.GetManifest(repo, tag);
+    if (!m.ok()) continue;  // deleted meanwhile
+    std::string d = m->digest.str();
+    auto [it, fresh] = index.emplace(d, out.size());
+    if (fresh) out.push_back(Found{d, {}});
+    out[it->second].tags.push_back(tag);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string PlatformOf(const std::string& platform_json) {
+  json p = json::parse(platform_json, nullptr, false);
+  if (!p.is_object()) return "";
+  std::string s = p.value("os", "") + "/" + p.value("architecture", "");
+  std::string v = p.value("variant", "");
+  if (!v.empty()) s += "/" + v;
+  return s;
+}
+
+Result<std::vector<Task>> PlanPush(Store& store, const Policy& policy, const Endpoint& dest, const PlanScope& scope) {
+  std::vector<std::string> repos;
+  if (!scope.repository.empty()) {
+    repos.push_back(scope.repository);
+  } else {
+    auto page = store.ListRepositories("", 0, [](std::string_view) { return true; });
+    if (!page.ok()) return page.status();
+    repos = std::move(page->items);
+  }
+  bool labels = HasFilter(policy, kFilterLabel);
+  std::vector<Task> tasks;
+  for (const std::string& repo : repos) {
+    if (!MatchRepository(policy.filters, repo)) continue;
+    auto found = ListArtifacts(store, repo, scope);
+    if (!found.ok()) {
+      if (found.status().code() == Code::kNotFound) continue;  // gone meanwhile
+      return found.status();
+    }
+    std::vector<Artifact> artifacts;
+    for (const Found& f : *found) {
+      Artifact a;
+      a.digest = f.digest;
+      a.tags = f.tags;
+      a.resource_type = "image";
+      if (!scope.deletion) {
+        auto m = store.GetManifest(repo, f.digest);
+        if (!m.ok()) continue;
+        auto parsed = ParseManifest(m->media_type, m->bytes);
+        if (!parsed.ok()) continue;
+        if (!IsIndexMediaType(parsed->media_type) && !IsImageConfig(parsed->artifact_type)) a.resource_type = "artifact";
+        if (labels) a.labels = ConfigLabels(store, repo, *parsed);
+      }
+      artifacts.push_back(std::move(a));
+    }
+    auto dst = DestinationRepository(repo, policy.dest_namespace, policy.dest_namespace_replace_count);
+    Status name_error = dst.ok() ? Status::OK() : dst.status();
+    if (dst.ok() && dest.type == kTypeAliAcr) name_error = CheckAcrName(*dst);
+    for (Artifact& a : FilterArtifacts(policy.filters, artifacts)) {
+      Task t;
+      t.operation = std::string(scope.deletion ? kOperationDeletion : kOperationCopy);
+      t.resource_type = a.resource_type;
+      t.src_repo = repo;
+      t.digest = a.digest;
+      t.tags = a.tags;
+      t.dst_repo = dst.ok() ? *dst : repo;
+      t.src_resource = ResourceName(repo, a.tags, a.digest);
+      t.dst_resource = ResourceName(t.dst_repo, a.tags, a.digest);
+      if (!name_error.ok()) {
+        t.status = std::string(kStatusFailed);
+        t.status_text = "destination name: " + name_error.message();
+      }
+      tasks.push_back(std::move(t));
+    }
+  }
+  return tasks;
+}
+
+Result<PlannedCopy> PrepareCopy(Store& store, const Policy& policy, const Task& task) {
+  auto top = store.GetManifest(task.src_repo, task.digest);
+  if (!top.ok()) return Status(top.status().code(), task.src_resource + ": " + top.status().message());
+  auto parsed = ParseManifest(top->media_type, top->bytes);
+  if (!parsed.ok()) return parsed.status();
+  PlannedCopy out;
+  std::set<std::string> seen;
+  auto add_blobs = [&](const ParsedManifest& m) {
+    for (const Descriptor& d : m.blobs) {
+      if (!d.urls.empty()) continue;  // foreign layer: not ours to send
+      if (!seen.insert(d.digest.str()).second) continue;
+      out.blobs.push_back(BlobJob{task.src_repo, task.dst_repo, d.digest, static_cast<uint64_t>(d.size)});
+    }
+  };
+  add_blobs(*parsed);
+  std::string top_bytes = top->bytes;
+  if (IsIndexMediaType(parsed->media_type)) {
+    std::vector<std::string> platforms = PlatformFilter(policy.filters);
+    std::set<std::string> kept;
+    for (const Descriptor& child : parsed->manifests) {
+      if (!platforms.empty()) {
+        std::string p = child.platform_json ? PlatformOf(*child.platform_json) : "";
+        if (std::find(platforms.begin(), platforms.end(), p) == platforms.end()) continue;
+      }
+      auto cm = store.GetManifest(task.src_repo, child.digest.str());
+      if (!cm.ok()) return Status(cm.status().code(), "child manifest " + child.digest.str() + ": " + cm.status().message());
+      auto cp = ParseManifest(cm->media_type, cm->bytes);
+      if (!cp.ok()) return cp.status();
+      add_blobs(*cp);
+      kept.insert(child.digest.str());
+      out.children.push_back(ManifestToPush{child.digest.str(), child.digest.str(), cm->media_type, cm->bytes});
+    }
+    if (!platforms.empty()) {
+      if (kept.empty()) return Status::NotFound("no child of the index matches the platform filter");
+      // A narrowed index: the same JSON with only the chosen children.
+      json j = json::parse(top->bytes, nullptr, false);
+      json kept_list = json::array();
+      for (const auto& m : j["manifests"]) {
+        if (m.is_object() && kept.count(m.value("digest", ""))) kept_list.push_back(m);
+      }
+      j["manifests"] = kept_list;
+      top_bytes = j.dump();
+    }
+  }
+  std::string digest = top_bytes == top->bytes ? top->digest.str() : Sha256Of(top_bytes).str();
+  out.top = ManifestToPush{digest, digest, top->media_type, std::move(top_bytes)};
+  return out;
+}
+
+}  // namespace pier::replication

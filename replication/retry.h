@@ -1,0 +1,46 @@
+#pragma once
+// Retry policy of the transfer engine: exponential backoff with full
+// jitter, honouring Retry-After (429/503), and a budget of consecutive
+// attempts *without progress* — an attempt that moved the upload forward
+// resets it, so a link that keeps cutting connections but lets bytes
+// through never makes Pier give up (there is no total-time limit).
+#include <chrono>
+#include <cstdint>
+#include <stop_token>
+
+#include "adapter/client/call.h"
+#include "replication/observer.h"
+
+namespace pier::replication {
+
+struct RetryOptions {
+  int max_attempts_without_progress = 6;
+  std::chrono::milliseconds initial{500};
+  std::chrono::milliseconds max{60'000};
+};
+
+class Backoff {
+ public:
+  explicit Backoff(RetryOptions o = {}) : o_(o) {}
+  // Whether another attempt is allowed after a failure with `error`:
+  // transient errors only, and within the budget.
+  bool ShouldRetry(const client::ClientError& error) const;
+  // Sleeps before the next attempt (jittered exponential, or Retry-After
+  // when larger). False when `stop` was requested meanwhile.
+  bool Wait(const client::ClientError& error, const std::stop_token& stop);
+  // The last attempt made progress: the budget starts again.
+  void Progress() { attempts_ = 0; }
+  int attempts() const { return attempts_; }
+
+ private:
+  RetryOptions o_;
+  int attempts_ = 0;
+};
+
+// Sleeps `d` unless `stop` is requested first (then returns false).
+bool SleepFor(std::chrono::milliseconds d, const std::stop_token& stop);
+
+// The observer's failure reason for a client error kind.
+FailureReason ReasonOf(client::ErrorKind kind);
+
+}  // namespace pier::replication

@@ -87,7 +87,8 @@ Status ParseAdmins(const json& arr, Config* cfg) {
 Status ParseConfig(std::string_view text, Config* cfg) {
   json j = json::parse(text, nullptr, false);
   if (j.is_discarded()) return Status::InvalidArgument("config is not valid JSON");
-  PIER_TRY(CheckKeys(j, "", {"listen", "data", "public_url", "tls", "auth", "uploads", "http", "log"}));
+  PIER_TRY(CheckKeys(j, "", {"listen", "data", "public_url", "tls", "auth", "uploads", "http", "log",
+                          "replication"}));
   PIER_TRY(Get(j, "listen", "", &cfg->listen));
   PIER_TRY(Get(j, "data", "", &cfg->data));
   PIER_TRY(Get(j, "public_url", "", &cfg->public_url));
@@ -126,6 +127,11 @@ Status ParseConfig(std::string_view text, Config* cfg) {
     PIER_TRY(CheckKeys(l, "log", {"level", "access"}));
     PIER_TRY(Get(l, "level", "log", &cfg->log_level));
     PIER_TRY(Get(l, "access", "log", &cfg->access_log));
+  }
+  if (j.contains("replication")) {
+    auto seed = replication::ParseSeed(j["replication"], "replication");
+    if (!seed.ok()) return seed.status();
+    cfg->replication = std::move(*seed);
   }
   return Status::OK();
 }

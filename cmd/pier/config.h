@@ -13,7 +13,8 @@
 //   "uploads": {"max_age_hours": 168},
 //   "http": {"io_threads": 0, "blocking_threads": 16, "idle_timeout_seconds": 120,
 //            "io_timeout_seconds": 60, "header_limit_bytes": 65536},
-//   "log": {"level": "info", "access": true}
+//   "log": {"level": "info", "access": true},
+//   "replication": {"registries": [...], "policies": [...]}   // see replication/seed.h
 // }
 #include <cstdint>
 #include <string>
@@ -21,6 +22,7 @@
 
 #include "adapter/auth/auth.h"
 #include "cache/status.h"
+#include "replication/seed.h"
 
 namespace pier {
 
@@ -44,6 +46,8 @@ struct Config {
   uint32_t header_limit_bytes = 64 * 1024;
   std::string log_level = "info";
   bool access_log = true;
+  // Registries and policies upserted at startup; secret files are already read.
+  replication::Seed replication;
 };
 
 // Parses config JSON text into `cfg` (keys absent keep their values).

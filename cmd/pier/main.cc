@@ -141,6 +141,14 @@ int Serve(int argc, char** argv) {
   // in the same RocksDB. Open when auth is off, admins only when it is on.
   auto repl = pier::replication::ReplicationStore::Open(*shared_store);
   if (!repl.ok()) return Fail("replication state: " + repl.status().message());
+  // Registries and policies from the config (the Helm chart's values): the config wins.
+  auto seeded = pier::replication::ApplySeed(cfg.replication, **repl, shared_store.get());
+  if (!seeded.ok()) return Fail("config: " + seeded.status().message());
+  if (!cfg.replication.empty()) {
+    pier::log::Info("replication config applied", {{"created", std::to_string(seeded->created)},
+                                                   {"updated", std::to_string(seeded->updated)},
+                                                   {"unchanged", std::to_string(seeded->unchanged)}});
+  }
   pier::api::ApiOptions ao;
   ao.admins = cfg.admins;
   ao.realm = cfg.realm;

@@ -29,13 +29,14 @@ class Sender {
     for (;;) {
       if (env_.stop.stop_requested()) return Status::Internal("stopped");
       bool progressed = false;
+      session_lost_ = false;
       client::ClientError error;
       auto r = Attempt(&progressed, &error);
       if (r.ok()) return r;
       if (progressed) backoff.Progress();
       if (env_.stop.stop_requested() || error.kind == ErrorKind::kCancelled) return r.status();
       env_.observer->OnFailure(env_.dest_name, env_.policy_name, ReasonOf(error.kind));
-      if (!backoff.ShouldRetry(error)) return r.status();
+      if (!backoff.ShouldRetry(error, session_lost_)) return r.status();
       Log("blob " + digest_ + ": " + r.status().message() + "; retrying");
       if (!backoff.Wait(error, env_.stop)) return Status::Internal("stopped");
     }
@@ -80,12 +81,23 @@ class Sender {
     uint64_t carried = t.call.connection_bytes;
     if (carried < kMinLearnedCut) return;
     uint64_t cur = env_.link->cut_after_bytes.load();
+    // A cut although connections already stay under 3/4 of the last
+    // estimate: the estimate was high; shrink it again.
+    if (cur != 0 && carried >= cur) carried = cur / 4 * 3;
     while ((cur == 0 || carried < cur) && !env_.link->cut_after_bytes.compare_exchange_weak(cur, carried)) {
     }
     if (cur == 0 || carried < cur) {
       Log("the link cut a connection after " + Human(carried) + ": from now on each connection carries at most " +
           Human(carried / 4 * 3));
     }
+  }
+
+  // The destination no longer knows the session (expired, or registry:2
+  // discarding it after a cut PATCH): forget it; the next attempt starts a
+  // new one.
+  void SessionLost() {
+    env_.progress->DeleteUpload(env_.dest_id, digest_);
+    session_lost_ = true;
   }
 
   uint64_t ChunkSize() const {
@@ -213,6 +225,7 @@ class Sender {
         if (!r.ok()) {
           Learn(t, n);
           if (r.status().code() == Code::kDigestMismatch) env_.progress->DeleteUpload(env_.dest_id, digest_);
+          if (r.status().code() == Code::kNotFound) SessionLost();
           return r.status();
         }
         return Finished(BlobOutcome::kUploaded);
@@ -220,6 +233,7 @@ class Sender {
       auto st = Done(t, env_.client->UploadChunk(t.call, job_.dst_repo, session->location, slice), error);
       if (!st.ok()) {
         Learn(t, n);
+        if (st.status().code() == Code::kNotFound) SessionLost();
         return st.status();
       }
       if (st->offset > off) *progressed = true;
@@ -234,6 +248,7 @@ class Sender {
   UniqueFd fd_;
   bool headed_ = false;
   bool mount_tried_ = false;
+  bool session_lost_ = false;
   uint64_t resumed_from_ = 0;
 };
 

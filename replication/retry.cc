@@ -7,8 +7,8 @@
 
 namespace pier::replication {
 
-bool Backoff::ShouldRetry(const client::ClientError& error) const {
-  return error.Transient() && attempts_ + 1 < o_.max_attempts_without_progress;
+bool Backoff::ShouldRetry(const client::ClientError& error, bool also) const {
+  return (error.Transient() || also) && attempts_ + 1 < o_.max_attempts_without_progress;
 }
 
 bool Backoff::Wait(const client::ClientError& error, const std::stop_token& stop) {

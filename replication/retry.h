@@ -24,7 +24,9 @@ class Backoff {
   explicit Backoff(RetryOptions o = {}) : o_(o) {}
   // Whether another attempt is allowed after a failure with `error`:
   // transient errors only, and within the budget.
-  bool ShouldRetry(const client::ClientError& error) const;
+  // `also` makes an otherwise permanent error retryable (e.g. an upload
+  // session the destination dropped: start a new one).
+  bool ShouldRetry(const client::ClientError& error, bool also = false) const;
   // Sleeps before the next attempt (jittered exponential, or Retry-After
   // when larger). False when `stop` was requested meanwhile.
   bool Wait(const client::ClientError& error, const std::stop_token& stop);

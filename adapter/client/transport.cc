@@ -10,7 +10,9 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
+#include <linux/sockios.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -162,6 +164,10 @@ class Connection {
   Clock::time_point idle_since() const { return idle_since_; }
   // Request bytes (heads and bodies) written on this connection so far.
   uint64_t bytes_written() const { return bytes_written_; }
+  // Of those, the bytes the peer's TCP stack acknowledged, as last sampled
+  // (written minus what still sat in our send queue). Unlike bytes_written
+  // this survives a reset that throws away the send queue.
+  uint64_t bytes_acked() const { return bytes_acked_; }
   void MarkIdle() { idle_since_ = Clock::now(); }
 
   // False when the peer closed (or sent something unasked) while idle.
@@ -381,6 +387,7 @@ class Connection {
       if (cancelled_) return Failed(call, ErrorKind::kCancelled, "send", {});
       Done d = WriteSome(data, n);
       bytes_written_ += d.n;
+      SampleAcked();
       if (d.ec) return Failed(call, ErrorKind::kNetwork, "send", d.ec);
       data += d.n;
       n -= d.n;
@@ -493,6 +500,14 @@ class Connection {
   Clock::time_point idle_since_;
   bool keep_alive_ = false;
   uint64_t bytes_written_ = 0;
+  uint64_t bytes_acked_ = 0;
+
+  void SampleAcked() {
+    int queued = 0;
+    if (!sock_.is_open() || ::ioctl(sock_.native_handle(), SIOCOUTQ, &queued) != 0 || queued < 0) return;
+    uint64_t q = static_cast<uint64_t>(queued);
+    if (q <= bytes_written_) bytes_acked_ = std::max(bytes_acked_, bytes_written_ - q);
+  }
 
   // The exchange in progress (all touched only on the owning thread, inside
   // handlers run by RunUntil/poll).
@@ -559,7 +574,7 @@ class TransportImpl final : public Transport {
                               &reusable);
         }
       }
-      call.connection_bytes = conn->bytes_written();
+      call.connection_bytes = conn->bytes_acked();
       if (s.ok()) {
         log::Debug("registry client request", {{"method", req.method},
                                                {"url", origin + std::string(req.url.path())},
@@ -570,7 +585,11 @@ class TransportImpl final : public Transport {
       }
       // A kept-alive connection the server closed meanwhile: once more on a
       // new one, unless an answer had begun (then the request was seen).
-      if (reused && !started && attempt == 0 && call.error.kind == ErrorKind::kNetwork) {
+      // Not after body bytes of a streamed upload went out: the server may
+      // have taken them (a registry that then discards the session must not
+      // see the same chunk again); the caller asks the upload's status.
+      if (reused && !started && attempt == 0 && call.error.kind == ErrorKind::kNetwork &&
+          !(req.file && progress_total > 0)) {
         call.error = ClientError();
         continue;
       }

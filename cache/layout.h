@@ -6,6 +6,7 @@
 //   <root>/blobs/sha256/<hex[0:2]>/<hex>   blob bytes, immutable, named by digest;
 //                                          one file per digest for the whole store
 //   <root>/uploads/<uuid>                  bytes of an upload in progress
+//   <root>/token/token.key, token.crt     the token realm's signing key (auth.token)
 //   <root>/LOCK-pier                       (RocksDB's LOCK lives under meta/)
 //
 // Blob bytes are written to uploads/<uuid> while hashing, fsync'ed,
@@ -27,6 +28,7 @@ class Layout {
   std::filesystem::path MetaDir() const { return root_ / "meta"; }
   std::filesystem::path BlobsDir() const { return root_ / "blobs" / "sha256"; }
   std::filesystem::path UploadsDir() const { return root_ / "uploads"; }
+  std::filesystem::path TokenDir() const { return root_ / "token"; }
   // <root>/blobs/sha256/ab/abcdef...  (digest must be a parsed sha256 Digest)
   std::filesystem::path BlobPath(const Digest& d) const { return BlobsDir() / d.hex.substr(0, 2) / d.hex; }
   // <root>/uploads/<uuid>  (uuid must satisfy IsValidUploadId)

@@ -9,6 +9,8 @@
 // (glob.h) → actions. With auth on and no rules, every authenticated user
 // may do everything and anonymous may do nothing except pull when
 // `anonymous_pull` is set (which also holds with rules present).
+// A caller holding a Pier-issued bearer token (token.h) may do exactly what
+// the token grants, nothing more: the ACL was applied when it was issued.
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -19,6 +21,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "adapter/auth/scope.h"
 #include "cache/status.h"
 
 namespace pier::auth {
@@ -51,6 +54,8 @@ class Htpasswd {
 struct Identity {
   bool anonymous = true;
   std::string user;  // empty when anonymous
+  // Set when the caller presented a bearer token: its access claim.
+  std::shared_ptr<const std::vector<Scope>> grants;
 };
 
 class Authorizer {
@@ -66,7 +71,8 @@ class Authorizer {
   // minutes, because bcrypt costs ~50 ms and clients send Basic on every
   // request.
   Result<Identity> Authenticate(std::string_view authorization) const;
-  // Whether `who` may perform every action in `actions` on `repo`.
+  // Whether `who` may perform every action in `actions` on `repo` (for a
+  // token holder: whether the token grants them).
   bool Allowed(const Identity& who, std::string_view repo, unsigned actions) const;
 
  private:

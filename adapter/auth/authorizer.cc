@@ -75,7 +75,7 @@ Result<Identity> Authorizer::Authenticate(std::string_view authorization) const 
     std::lock_guard<std::mutex> lock(cache_mu_);
     auto it = verified_.find(key);
     if (it != verified_.end()) {
-      if (it->second.second > now) return Identity{false, it->second.first};
+      if (it->second.second > now) return Identity{false, it->second.first, nullptr};
       verified_.erase(it);
     }
   }
@@ -95,11 +95,12 @@ Result<Identity> Authorizer::Authenticate(std::string_view authorization) const 
     }
     verified_[key] = {creds->user, now + kCacheTtlMs};
   }
-  return Identity{false, creds->user};
+  return Identity{false, creds->user, nullptr};
 }
 
 bool Authorizer::Allowed(const Identity& who, std::string_view repo, unsigned actions) const {
   if (!enabled()) return true;
+  if (who.grants) return GrantsCover(*who.grants, repo, actions);
   unsigned granted = 0;
   if (who.anonymous && anonymous_pull_) granted |= kPull;
   if (rules_.empty()) {

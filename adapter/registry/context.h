@@ -37,6 +37,14 @@ http::Exchange HandleTags(const Context& ctx, const Call& call);
 http::Exchange HandleCatalog(const Context& ctx, const Call& call);
 http::Exchange HandleReferrers(const Context& ctx, const Call& call);
 
+// A 401 with the challenge the registry's auth mode calls for: Basic, or
+// Bearer naming the token realm, service and `scope` ("" = none) and, when
+// `insufficient`, error="insufficient_scope" (a token that lacks the right).
+http::Response Challenge(const Context& ctx, const http::Request& req, std::string_view message,
+                         std::string_view scope = {}, bool insufficient = false);
+// The Bearer realm URL for this request (see RegistryOptions::token_realm).
+std::string TokenRealm(const Context& ctx, const http::Request& req);
+
 // Shared helpers.
 http::Response Empty(int status);  // no body, common headers
 // Parses the `n` query parameter: nullopt when absent; InvalidArgument when not a number.

@@ -54,9 +54,7 @@ http::Exchange HandleCatalog(const Context& ctx, const Call& call) {
     more = page->more;
   }
   if (ctx.authorizer->enabled() && call.who.anonymous && repos.empty()) {
-    http::Response r = OciError(401, "UNAUTHORIZED", "authentication required");
-    r.Set("WWW-Authenticate", "Basic realm=\"" + ctx.options.realm + "\"");
-    return http::Reply(std::move(r));
+    return http::Reply(Challenge(ctx, call.req, "authentication required", "registry:catalog:*"));
   }
   http::Response r = Json({{"repositories", repos}});
   if (more) r.Set("Link", NextLink(ctx, "/v2/_catalog", **n, repos.back().get<std::string>()));

@@ -32,6 +32,14 @@ unsigned RequiredActions(RouteKind kind, std::string_view method) {
   return 0;
 }
 
+// The actions a Bearer challenge asks for: push implies pull, as
+// docker-registry's challenges say.
+std::string ScopeActions(unsigned need) {
+  if (need & auth::kPush) return "pull,push";
+  if (need & auth::kDelete) return "delete";
+  return "pull";
+}
+
 bool MethodAllowed(RouteKind kind, std::string_view m) {
   bool read = m == "GET" || m == "HEAD";
   switch (kind) {
@@ -53,10 +61,14 @@ bool MethodAllowed(RouteKind kind, std::string_view m) {
 struct RegistryHandler::Impl {
   Context ctx;
 
-  http::Response Challenge(std::string_view message) const {
-    http::Response r = OciError(401, "UNAUTHORIZED", message);
-    r.Set("WWW-Authenticate", "Basic realm=\"" + ctx.options.realm + "\"");
-    return r;
+  // Basic credentials, or (token realm on) a bearer token Pier issued.
+  Result<auth::Identity> Authenticate(const http::Request& req) const {
+    std::string_view header = req.Header("authorization");
+    std::string_view bearer;
+    if (ctx.options.token && ctx.authorizer->enabled() && auth::ParseBearerAuthorization(header, &bearer)) {
+      return ctx.options.token->Verify(bearer, auth::UnixNow());
+    }
+    return ctx.authorizer->Authenticate(header);
   }
 
   http::Exchange Dispatch(const http::Request& req) {
@@ -83,18 +95,36 @@ struct RegistryHandler::Impl {
       return http::Reply(OciError(400, "NAME_INVALID", "invalid repository name", route.name.substr(0, 300)));
     }
 
-    Result<auth::Identity> who = ctx.authorizer->Authenticate(req.Header("authorization"));
-    if (!who.ok()) return http::Reply(Challenge("authentication required: " + who.status().message()));
-    if (ctx.authorizer->enabled() && who->anonymous && route.kind == RouteKind::kBase) {
-      return http::Reply(Challenge("authentication required"));
-    }
     unsigned need = RequiredActions(route.kind, req.method);
+    std::string scope = route.kind == RouteKind::kCatalog ? "registry:catalog:*"
+                        : need != 0                       ? "repository:" + route.name + ":" + ScopeActions(need)
+                                                          : "";
+    Result<auth::Identity> who = Authenticate(req);
+    if (!who.ok()) {
+      return http::Reply(Challenge(ctx, req, "authentication required: " + who.status().message(), scope));
+    }
+    bool token = who->grants != nullptr;
+    if (ctx.authorizer->enabled() && who->anonymous && !token && route.kind == RouteKind::kBase) {
+      return http::Reply(Challenge(ctx, req, "authentication required"));
+    }
     if (need != 0 && !ctx.authorizer->Allowed(*who, route.name, need)) {
-      if (who->anonymous) return http::Reply(Challenge("authentication required"));
+      // A token lacking the right is answered like docker-registry does, so
+      // clients fetch a wider token; Basic users get the usual 403.
+      if (token) return http::Reply(Challenge(ctx, req, "insufficient scope", scope, true));
+      if (who->anonymous) return http::Reply(Challenge(ctx, req, "authentication required", scope));
       return http::Reply(OciError(403, "DENIED", "requested access to the resource is denied"));
     }
+    // The catalog needs registry:catalog:* in a token; what it lists is then
+    // what the token's subject may pull under the ACL.
+    auth::Identity subject = *who;
+    if (token && route.kind == RouteKind::kCatalog) {
+      if (!auth::GrantsCatalog(*who->grants)) {
+        return http::Reply(Challenge(ctx, req, "insufficient scope", scope, true));
+      }
+      subject.grants = nullptr;
+    }
 
-    Call call{req, route, *who};
+    Call call{req, route, subject};
     switch (route.kind) {
       case RouteKind::kBase: {
         http::Response r = Empty(200);

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "adapter/auth/auth.h"
+#include "adapter/auth/token.h"
 #include "adapter/http/message.h"
 #include "cache/store.h"
 
@@ -26,6 +27,13 @@ struct RegistryOptions {
   // then absolute URLs under it. Empty: relative "/v2/..." URLs.
   std::string public_url;
   std::string realm = "pier";  // Basic realm in WWW-Authenticate
+  // Pier's token realm (auth.token.enabled): 401 challenges become
+  // `Bearer realm=...,service=...,scope=...` and tokens it issued are
+  // accepted next to Basic credentials. Null: Basic only.
+  std::shared_ptr<const auth::TokenService> token;
+  // The realm URL in Bearer challenges. Empty: public_url + "/token", or
+  // without public_url, built from the request's Host.
+  std::string token_realm;
   bool access_log = true;
   // Largest manifest accepted (the spec asks for at least 4 MiB).
   uint64_t manifest_limit = 4 * 1024 * 1024;

@@ -82,6 +82,38 @@ Status ParseAdmins(const json& arr, Config* cfg) {
   return Status::OK();
 }
 
+Status ParseToken(const json& t, TokenConfig* token) {
+  const std::string where = "auth.token";
+  PIER_TRY(CheckKeys(t, where, {"enabled", "issuer", "service", "expiration_seconds", "key", "cert", "realm"}));
+  PIER_TRY(Get(t, "enabled", where, &token->enabled));
+  PIER_TRY(Get(t, "issuer", where, &token->issuer));
+  PIER_TRY(Get(t, "service", where, &token->service));
+  PIER_TRY(Get(t, "expiration_seconds", where, &token->expiration_seconds));
+  PIER_TRY(Get(t, "key", where, &token->key));
+  PIER_TRY(Get(t, "cert", where, &token->cert));
+  PIER_TRY(Get(t, "realm", where, &token->realm));
+  if (token->issuer.empty()) return Status::InvalidArgument(where + ".issuer: must not be empty");
+  if (token->service.empty()) return Status::InvalidArgument(where + ".service: must not be empty");
+  // Quotes would break the WWW-Authenticate challenge they are placed in.
+  for (const auto& [key, value] : {std::pair{"issuer", &token->issuer}, std::pair{"service", &token->service},
+                                   std::pair{"realm", &token->realm}}) {
+    if (value->find_first_of("\"\\\r\n") != std::string::npos) {
+      return Status::InvalidArgument(where + "." + key + ": must not contain quotes, backslashes or newlines");
+    }
+  }
+  if (token->expiration_seconds <= 0 || token->expiration_seconds > 24 * 3600) {
+    return Status::InvalidArgument(where + ".expiration_seconds: must be between 1 and 86400");
+  }
+  if (token->key.empty() != token->cert.empty()) {
+    return Status::InvalidArgument(where + (token->key.empty() ? ".key" : ".cert") +
+                                   ": key and cert must be given together (or both left empty to generate them)");
+  }
+  if (!token->realm.empty() && token->realm.rfind("http://", 0) != 0 && token->realm.rfind("https://", 0) != 0) {
+    return Status::InvalidArgument(where + ".realm: must be an http:// or https:// URL");
+  }
+  return Status::OK();
+}
+
 }  // namespace
 
 Status ParseConfig(std::string_view text, Config* cfg) {
@@ -100,12 +132,13 @@ Status ParseConfig(std::string_view text, Config* cfg) {
   }
   if (j.contains("auth")) {
     const json& a = j["auth"];
-    PIER_TRY(CheckKeys(a, "auth", {"htpasswd", "realm", "anonymous_pull", "acl", "admins"}));
+    PIER_TRY(CheckKeys(a, "auth", {"htpasswd", "realm", "anonymous_pull", "acl", "admins", "token"}));
     PIER_TRY(Get(a, "htpasswd", "auth", &cfg->htpasswd));
     PIER_TRY(Get(a, "realm", "auth", &cfg->realm));
     PIER_TRY(Get(a, "anonymous_pull", "auth", &cfg->anonymous_pull));
     if (a.contains("acl")) PIER_TRY(ParseAcl(a["acl"], cfg));
     if (a.contains("admins")) PIER_TRY(ParseAdmins(a["admins"], cfg));
+    if (a.contains("token")) PIER_TRY(ParseToken(a["token"], &cfg->token));
   }
   if (j.contains("uploads")) {
     const json& u = j["uploads"];

@@ -9,7 +9,9 @@
 //   "tls": {"cert": "", "key": ""},
 //   "auth": {"htpasswd": "", "realm": "pier", "anonymous_pull": false,
 //            "acl": [{"subject": "ci", "repository": "team/**", "actions": ["pull", "push"]}],
-//            "admins": ["admin"]},                // may use the management API (/api/v2.0)
+//            "admins": ["admin"],                 // may use the management API (/api/v2.0)
+//            "token": {"enabled": false, "issuer": "pier", "service": "pier",   // Pier's token realm
+//                      "expiration_seconds": 300, "key": "", "cert": "", "realm": ""}},
 //   "uploads": {"max_age_hours": 168},
 //   "http": {"io_threads": 0, "blocking_threads": 16, "idle_timeout_seconds": 120,
 //            "io_timeout_seconds": 60, "header_limit_bytes": 65536},
@@ -28,6 +30,18 @@
 
 namespace pier {
 
+// Pier's own Docker token realm (GET /token, ES256 JWTs). Empty key and
+// cert: generated under <data>/token/ on first start. Empty realm: the
+// public URL + "/token", or derived from each request's Host.
+struct TokenConfig {
+  bool enabled = false;
+  std::string issuer = "pier";
+  std::string service = "pier";
+  int64_t expiration_seconds = 300;
+  std::string key, cert;
+  std::string realm;
+};
+
 struct Config {
   std::string listen = "0.0.0.0:5000";
   std::string data = "./pier-data";
@@ -40,6 +54,7 @@ struct Config {
   // Users allowed on the management API (/api/v2.0) when auth is on. With
   // auth off (no htpasswd) the API is open, like the registry itself.
   std::vector<std::string> admins;
+  TokenConfig token;
   int64_t upload_max_age_hours = 168;
   int io_threads = 0;
   int blocking_threads = 16;

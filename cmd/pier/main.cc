@@ -12,6 +12,8 @@
 #include "adapter/auth/auth.h"
 #include "adapter/http/server.h"
 #include "adapter/registry/registry.h"
+#include "adapter/registry/token_handler.h"
+#include "cache/layout.h"
 #include "cache/log.h"
 #include "cache/store.h"
 #include "cmd/pier/config.h"
@@ -170,6 +172,27 @@ int Serve(int argc, char** argv) {
                                                             std::shared_ptr<pier::replication::ProgressStore>(
                                                                 std::move(*progress)),
                                                             nullptr, eo);
+  // Pier's own token realm: signing key from the config, or made once under <data>/token/.
+  std::shared_ptr<const pier::auth::TokenService> tokens;
+  if (cfg.token.enabled) {
+    auto key = cfg.token.key.empty() ? pier::auth::TokenKey::LoadOrCreate(pier::Layout(cfg.data).TokenDir())
+                                     : pier::auth::TokenKey::Load(cfg.token.key, cfg.token.cert);
+    if (!key.ok()) return Fail("auth.token: " + key.status().message());
+    pier::auth::TokenOptions to;
+    to.issuer = cfg.token.issuer;
+    to.service = cfg.token.service;
+    to.expiration_seconds = cfg.token.expiration_seconds;
+    to.admins = cfg.admins;
+    tokens = std::make_shared<const pier::auth::TokenService>(*key, authorizer, to);
+    std::string realm = cfg.token.realm.empty() ? "<public_url or Host>/token" : cfg.token.realm;
+    pier::log::Info("token realm on", {{"cert", (*key)->cert_file().string()},
+                                       {"issuer", to.issuer},
+                                       {"service", to.service},
+                                       {"realm", realm}});
+    if (!authorizer->enabled()) {
+      pier::log::Warn("auth.token is on but auth.htpasswd is not: tokens grant everything");
+    }
+  }
 
   pier::registry::RegistryOptions ro;
   ro.public_url = cfg.public_url;
@@ -182,6 +205,8 @@ int Serve(int argc, char** argv) {
     if (ev.deleted) e->OnDelete(ev.repository, ev.reference, ev.digest);
     else e->OnPush(ev.repository, ev.reference, ev.digest);
   };
+  ro.token = tokens;
+  ro.token_realm = cfg.token.realm;
   auto registry_handler = std::make_shared<pier::registry::RegistryHandler>(shared_store, authorizer, ro);
 
   // The management API (/api/v2.0): open when auth is off, admins only when it is on.
@@ -192,7 +217,12 @@ int Serve(int argc, char** argv) {
   ao.engine = engine;
   ao.executions = shared_executions;
   auto api_handler = std::make_shared<pier::api::ApiHandler>(shared_repl, shared_store, authorizer, ao);
-  auto handler = std::make_shared<pier::api::PrefixRouter>(api_handler, registry_handler);
+  std::shared_ptr<pier::http::Handler> handler =
+      std::make_shared<pier::api::PrefixRouter>(api_handler, registry_handler);
+  if (tokens) {
+    handler = std::make_shared<pier::registry::TokenHandler>(
+        tokens, authorizer, pier::registry::TokenHandlerOptions{cfg.realm, cfg.access_log}, handler);
+  }
 
   auto server = pier::http::Server::Start(so, handler);
   if (!server.ok()) return Fail("listen " + cfg.listen + ": " + server.status().message());
@@ -200,7 +230,7 @@ int Serve(int argc, char** argv) {
                                      {"port", std::to_string((*server)->port())},
                                      {"data", cfg.data},
                                      {"tls", so.tls_cert_file.empty() ? "off" : "on"},
-                                     {"auth", authorizer->enabled() ? "htpasswd" : "off"},
+                                     {"auth", authorizer->enabled() ? (tokens ? "htpasswd+token" : "htpasswd") : "off"},
                                      {"version", PIER_VERSION}});
   // Executions a previous run left unfinished continue by themselves.
   engine->ResumeUnfinished();

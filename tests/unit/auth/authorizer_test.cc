@@ -51,7 +51,7 @@ Htpasswd Users() {
 }
 
 const Identity kAnon{};
-Identity User(std::string name) { return Identity{false, std::move(name)}; }
+Identity User(std::string name) { return Identity{false, std::move(name), nullptr}; }
 
 // ---- ParseActions ----
 

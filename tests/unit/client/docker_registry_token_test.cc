@@ -1,21 +1,17 @@
 // The Docker token flow (what Aliyun ACR runs: 401 Bearer challenge, token
 // realm with Basic credentials, scoped JWTs) against a real docker-registry
 // configured for token auth. The token realm is a small server in the test
-// that signs ES256 JWTs with a throw-away key whose certificate is the
-// registry's rootcertbundle (the certificate travels in the JWT's x5c).
+// that signs ES256 JWTs (with Pier's own token service, adapter/auth/token.h)
+// using a throw-away key whose certificate is the registry's rootcertbundle
+// (the certificate travels in the JWT's x5c).
 #include <gtest/gtest.h>
-#include <openssl/bn.h>
-#include <openssl/ecdsa.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
 
 #include <algorithm>
 #include <cstdio>
-#include <ctime>
 #include <mutex>
 #include <set>
 
+#include "adapter/auth/token.h"
 #include "adapter/client/registry_client.h"
 #include "cache/digest.h"
 #include "tests/unit/client/registry_process.h"
@@ -35,111 +31,38 @@ constexpr char kService[] = "pier-test-registry";
 constexpr char kIssuer[] = "pier-test-issuer";
 constexpr char kAliceBasic[] = "Basic YWxpY2U6c2VjcmV0";  // alice:secret
 
-std::string Base64(const unsigned char* data, size_t n) {
-  std::string out(4 * ((n + 2) / 3) + 1, '\0');
-  int len = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), data, static_cast<int>(n));
-  out.resize(static_cast<size_t>(len));
-  return out;
-}
-
-std::string Base64Url(const std::string& s) {
-  std::string b = Base64(reinterpret_cast<const unsigned char*>(s.data()), s.size());
-  for (char& c : b) {
-    if (c == '+') c = '-';
-    if (c == '/') c = '_';
-  }
-  while (!b.empty() && b.back() == '=') b.pop_back();
-  return b;
-}
-
-// Signs registry tokens: ES256 JWTs with the certificate in x5c.
+// Signs registry tokens with Pier's production token service (ES256 JWTs
+// with the certificate in x5c), granting exactly the scopes given.
 class TokenIssuer {
  public:
   bool Load(const std::filesystem::path& key_file, const std::filesystem::path& cert_file) {
-    FILE* k = std::fopen(key_file.c_str(), "r");
-    if (k == nullptr) return false;
-    key_ = PEM_read_PrivateKey(k, nullptr, nullptr, nullptr);
-    std::fclose(k);
-    FILE* c = std::fopen(cert_file.c_str(), "r");
-    if (c == nullptr) return false;
-    X509* cert = PEM_read_X509(c, nullptr, nullptr, nullptr);
-    std::fclose(c);
-    if (key_ == nullptr || cert == nullptr) return false;
-    unsigned char* der = nullptr;
-    int len = i2d_X509(cert, &der);
-    cert_der_b64_ = Base64(der, static_cast<size_t>(len));
-    OPENSSL_free(der);
-    X509_free(cert);
+    auto key = auth::TokenKey::Load(key_file, cert_file);
+    if (!key.ok()) return false;
+    auth::TokenOptions options;
+    options.issuer = kIssuer;
+    options.service = kService;
+    // Issue() takes the grants as given; the authorizer only matters to Grant().
+    auto open = std::make_shared<auth::Authorizer>(std::nullopt, std::vector<auth::AclRule>{}, false);
+    service_ = std::make_unique<auth::TokenService>(*key, open, options);
     return true;
   }
-  ~TokenIssuer() { EVP_PKEY_free(key_); }
 
   // A token granting `scopes` ("repository:a/b:pull,push", "registry:catalog:*").
   std::string Issue(const std::string& subject, const std::vector<std::string>& scopes) const {
-    std::string header = R"({"typ":"JWT","alg":"ES256","x5c":[")" + cert_der_b64_ + R"("]})";
-    std::string access = "[";
-    for (size_t i = 0; i < scopes.size(); ++i) {
-      const std::string& s = scopes[i];
-      size_t first = s.find(':');
-      size_t last = s.rfind(':');
-      if (first == std::string::npos || first == last) continue;
-      std::string actions = "[";
-      std::string list = s.substr(last + 1);
-      size_t p = 0;
-      while (p <= list.size()) {
-        size_t comma = list.find(',', p);
-        if (actions.size() > 1) actions += ",";
-        actions += "\"" + list.substr(p, comma == std::string::npos ? std::string::npos : comma - p) + "\"";
-        if (comma == std::string::npos) break;
-        p = comma + 1;
-      }
-      actions += "]";
-      if (access.size() > 1) access += ",";
-      access += R"({"type":")" + s.substr(0, first) + R"(","name":")" +
-                s.substr(first + 1, last - first - 1) + R"(","actions":)" + actions + "}";
+    std::vector<auth::Scope> granted;
+    for (const std::string& s : scopes) {
+      auto parsed = auth::ParseScope(s);
+      if (parsed.ok()) granted.push_back(*parsed);
     }
-    access += "]";
-    long now = static_cast<long>(std::time(nullptr));
-    std::string claims = R"({"iss":")" + std::string(kIssuer) + R"(","sub":")" + subject + R"(","aud":")" +
-                         kService + R"(","exp":)" + std::to_string(now + 300) + R"(,"nbf":)" +
-                         std::to_string(now - 10) + R"(,"iat":)" + std::to_string(now) + R"(,"jti":")" +
-                         std::to_string(++serial_) + R"(","access":)" + access + "}";
-    std::string input = Base64Url(header) + "." + Base64Url(claims);
-    return input + "." + Base64Url(Sign(input));
+    auth::Identity who;
+    who.anonymous = false;
+    who.user = subject;
+    auto token = service_->Issue(who, granted, auth::UnixNow());
+    return token.ok() ? token->token : "";
   }
 
  private:
-  // ES256: the DER ECDSA signature re-encoded as r || s, 32 bytes each.
-  std::string Sign(const std::string& input) const {
-    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-    size_t len = 0;
-    std::string der;
-    if (EVP_DigestSignInit(ctx, nullptr, EVP_sha256(), nullptr, key_) == 1 &&
-        EVP_DigestSign(ctx, nullptr, &len, reinterpret_cast<const unsigned char*>(input.data()),
-                       input.size()) == 1) {
-      der.resize(len);
-      EVP_DigestSign(ctx, reinterpret_cast<unsigned char*>(der.data()), &len,
-                     reinterpret_cast<const unsigned char*>(input.data()), input.size());
-      der.resize(len);
-    }
-    EVP_MD_CTX_free(ctx);
-    const unsigned char* p = reinterpret_cast<const unsigned char*>(der.data());
-    ECDSA_SIG* sig = d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(der.size()));
-    std::string raw(64, '\0');
-    if (sig != nullptr) {
-      const BIGNUM* r = nullptr;
-      const BIGNUM* s = nullptr;
-      ECDSA_SIG_get0(sig, &r, &s);
-      BN_bn2binpad(r, reinterpret_cast<unsigned char*>(raw.data()), 32);
-      BN_bn2binpad(s, reinterpret_cast<unsigned char*>(raw.data()) + 32, 32);
-      ECDSA_SIG_free(sig);
-    }
-    return raw;
-  }
-
-  EVP_PKEY* key_ = nullptr;
-  std::string cert_der_b64_;
-  mutable int serial_ = 0;
+  std::unique_ptr<auth::TokenService> service_;
 };
 
 class DockerRegistryTokenTest : public ::testing::Test {

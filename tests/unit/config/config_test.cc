@@ -87,3 +87,51 @@ TEST(Config, SplitListen) {
 
 }  // namespace
 }  // namespace pier
+
+namespace pier {
+namespace {
+
+TEST(Config, TokenRealm) {
+  Config c;
+  EXPECT_FALSE(c.token.enabled);
+  EXPECT_EQ(c.token.issuer, "pier");
+  EXPECT_EQ(c.token.expiration_seconds, 300);
+  Status s = ParseConfig(R"({"auth":{"token":{"enabled":true,"issuer":"i","service":"s","expiration_seconds":60,
+    "key":"/k.pem","cert":"/c.pem","realm":"https://pier.example.com/token"}}})",
+                         &c);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_TRUE(c.token.enabled);
+  EXPECT_EQ(c.token.issuer, "i");
+  EXPECT_EQ(c.token.service, "s");
+  EXPECT_EQ(c.token.expiration_seconds, 60);
+  EXPECT_EQ(c.token.key, "/k.pem");
+  EXPECT_EQ(c.token.cert, "/c.pem");
+  EXPECT_EQ(c.token.realm, "https://pier.example.com/token");
+}
+
+TEST(Config, TokenErrorsNameTheKey) {
+  struct Case {
+    const char* json;
+    const char* key;
+  } cases[] = {
+      {R"({"auth":{"token":{"enable":true}}})", "auth.token.enable"},
+      {R"({"auth":{"token":{"enabled":"yes"}}})", "auth.token.enabled"},
+      {R"({"auth":{"token":{"issuer":""}}})", "auth.token.issuer"},
+      {R"({"auth":{"token":{"service":"a\"b"}}})", "auth.token.service"},
+      {R"({"auth":{"token":{"expiration_seconds":0}}})", "auth.token.expiration_seconds"},
+      {R"({"auth":{"token":{"expiration_seconds":-5}}})", "auth.token.expiration_seconds"},
+      {R"({"auth":{"token":{"key":"/k.pem"}}})", "auth.token.cert"},
+      {R"({"auth":{"token":{"cert":"/c.pem"}}})", "auth.token.key"},
+      {R"({"auth":{"token":{"realm":"pier.example.com/token"}}})", "auth.token.realm"},
+      {R"({"auth":{"token":[]}})", "auth.token"},
+  };
+  for (const Case& k : cases) {
+    Config c;
+    Status s = ParseConfig(k.json, &c);
+    ASSERT_FALSE(s.ok()) << k.json;
+    EXPECT_NE(s.message().find(k.key), std::string::npos) << k.json << " -> " << s.message();
+  }
+}
+
+}  // namespace
+}  // namespace pier

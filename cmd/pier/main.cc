@@ -17,6 +17,7 @@
 #include "cache/log.h"
 #include "cache/store.h"
 #include "cmd/pier/config.h"
+#include "cmd/pier/replicate.h"
 #include "replication/engine.h"
 #include "replication/execution_store.h"
 #include "replication/progress_store.h"
@@ -31,6 +32,7 @@ constexpr const char* kUsage =
     "  pier serve [--listen ADDR:PORT] [--data DIR] [--config FILE]\n"
     "             [--tls-cert FILE --tls-key FILE] [--htpasswd FILE] [--public-url URL]\n"
     "  pier fsck --data DIR\n"
+    "  pier replicate --policy NAME [--server URL] [--user USER]\n"
     "  pier --version\n"
     "  pier COMMAND --help\n";
 
@@ -285,6 +287,16 @@ int main(int argc, char** argv) {
   }
   if (cmd == "serve") return Serve(argc, argv);
   if (cmd == "fsck") return Fsck(argc, argv);
+  if (cmd == "replicate") {
+    std::map<std::string, std::string> flags;
+    bool help = false;
+    if (!ParseFlags(argc, argv, 2, &flags, &help)) return 2;
+    if (help) {
+      std::fputs(pier::cli::kReplicateUsage, stdout);
+      return 0;
+    }
+    return pier::cli::Replicate(flags);
+  }
   std::fprintf(stderr, "unknown command: %s\n%s", cmd.c_str(), kUsage);
   return 2;
 }

@@ -89,6 +89,14 @@ up=$(link_stat link bytes_up)
 [ "$up" -le 16384 ] || fail "an up-to-date policy sent $up bytes"
 pass "manual execution of an up-to-date policy: 2 tasks, $up request bytes, no blob sent"
 
+# The CLI: `pier replicate --policy NAME` runs it and reports the outcome.
+out=$("$PIER_BIN" replicate --policy to-dest --server "$API_BASE" 2>"$WORK/cli.err") || fail "pier replicate failed: $out $(cat "$WORK/cli.err")"
+echo "$out" | grep -q ": Succeed (2 task(s): 2 succeeded" || fail "pier replicate said: $out"
+grep -q "tasks 2/2" "$WORK/cli.err" || fail "no progress line: $(cat "$WORK/cli.err")"
+rc=0; "$PIER_BIN" replicate --policy no-such --server "$API_BASE" 2>/dev/null || rc=$?
+[ $rc = 2 ] || fail "pier replicate of an unknown policy exited $rc"
+pass "pier replicate --policy to-dest: $out"
+
 # Deletion replication: deleting team/app:v1 on Pier deletes it at the destination.
 d1=$(digest_of "$WORK/b1")
 [ "$(status DELETE "$API_BASE/v2/team/app/manifests/$d1")" = 202 ] || fail "delete on Pier refused"

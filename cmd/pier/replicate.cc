@@ -1,0 +1,202 @@
+#include "cmd/pier/replicate.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
+
+#include "adapter/client/transport.h"
+#include "adapter/client/url.h"
+#include "replication/progress_bar.h"
+
+namespace pier::cli {
+namespace {
+
+using json = nlohmann::json;
+
+const char* const kReplicateUsageText =
+    "usage: pier replicate --policy NAME [--server URL] [--user USER] [--password-file FILE] [--insecure]\n"
+    "  Starts a manual execution of the policy on a running Pier and shows its progress.\n"
+    "  --server URL          Pier's base URL (default http://127.0.0.1:5000)\n"
+    "  --user USER           an admin user; the password comes from --password-file or $PIER_PASSWORD\n"
+    "  --insecure            do not verify the server's TLS certificate\n"
+    "  Exit status: 0 Succeed, 1 Failed or Stopped, 2 usage or connection errors.\n";
+
+std::string Base64(const std::string& in) {
+  static const char* t = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  size_t i = 0;
+  for (; i + 2 < in.size(); i += 3) {
+    uint32_t n = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8) | uint8_t(in[i + 2]);
+    for (int k = 18; k >= 0; k -= 6) out += t[(n >> k) & 63];
+  }
+  if (i + 1 == in.size()) {
+    uint32_t n = uint8_t(in[i]) << 16;
+    out += t[(n >> 18) & 63];
+    out += t[(n >> 12) & 63];
+    out += "==";
+  } else if (i + 2 == in.size()) {
+    uint32_t n = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8);
+    out += t[(n >> 18) & 63];
+    out += t[(n >> 12) & 63];
+    out += t[(n >> 6) & 63];
+    out += '=';
+  }
+  return out;
+}
+
+std::string PercentEncode(const std::string& s) {
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      char b[4];
+      std::snprintf(b, sizeof b, "%%%02X", c);
+      out += b;
+    }
+  }
+  return out;
+}
+
+class Api {
+ public:
+  Api(client::Url base, std::unique_ptr<client::Transport> t, std::string auth)
+      : base_(std::move(base)), t_(std::move(t)), auth_(std::move(auth)) {}
+
+  Result<client::HttpResponse> Call(const std::string& method, const std::string& path, const std::string& body) {
+    auto url = base_.Resolve(std::string(base_.path() == "/" ? "" : base_.path()) + "/api/v2.0" + path);
+    if (!url.ok()) return url.status();
+    client::HttpRequest req;
+    req.method = method;
+    req.url = *url;
+    req.body = body;
+    if (!body.empty()) req.headers.emplace_back("Content-Type", "application/json");
+    if (!auth_.empty()) req.headers.emplace_back("Authorization", auth_);
+    client::Call call;
+    return t_->Send(req, call);
+  }
+
+ private:
+  client::Url base_;
+  std::unique_ptr<client::Transport> t_;
+  std::string auth_;
+};
+
+std::string ErrorText(const client::HttpResponse& r) {
+  json j = json::parse(r.body, nullptr, false);
+  if (j.is_object() && j.contains("errors") && j["errors"].is_array() && !j["errors"].empty()) {
+    return std::to_string(r.status) + " " + j["errors"][0].value("message", "");
+  }
+  return "HTTP " + std::to_string(r.status);
+}
+
+int Die(const std::string& what, int code) {
+  std::fprintf(stderr, "pier replicate: %s\n", what.c_str());
+  return code;
+}
+
+}  // namespace
+
+const char* const kReplicateUsage = kReplicateUsageText;
+
+int Replicate(const std::map<std::string, std::string>& flags) {
+  for (const auto& [k, v] : flags) {
+    if (k != "policy" && k != "server" && k != "user" && k != "password-file" && k != "insecure") {
+      return Die("unknown flag --" + k + "\n" + kReplicateUsageText, 2);
+    }
+  }
+  auto pit = flags.find("policy");
+  if (pit == flags.end() || pit->second.empty()) return Die(std::string("--policy is required\n") + kReplicateUsageText, 2);
+  std::string server = flags.count("server") ? flags.at("server") : "http://127.0.0.1:5000";
+  auto base = client::Url::Parse(server);
+  if (!base.ok()) return Die("--server: " + base.status().message(), 2);
+  std::string auth;
+  if (flags.count("user")) {
+    std::string password;
+    if (flags.count("password-file")) {
+      std::ifstream in(flags.at("password-file"));
+      if (!in) return Die("--password-file: cannot read " + flags.at("password-file"), 2);
+      std::getline(in, password);
+    } else if (const char* p = std::getenv("PIER_PASSWORD")) {
+      password = p;
+    }
+    auth = "Basic " + Base64(flags.at("user") + ":" + password);
+  }
+  client::TransportOptions to;
+  to.insecure = flags.count("insecure") && flags.at("insecure") != "false";
+  to.user_agent = "pier-replicate";
+  auto transport = client::Transport::Create(to);
+  if (!transport.ok()) return Die(transport.status().message(), 2);
+  Api api(*base, std::move(*transport), auth);
+
+  // The policy by exact name.
+  auto list = api.Call("GET", "/replication/policies?page_size=100&name=" + PercentEncode(pit->second), "");
+  if (!list.ok()) return Die(server + ": " + list.status().message(), 2);
+  if (list->status != 200) return Die("listing policies: " + ErrorText(*list), 2);
+  int64_t policy_id = 0;
+  json policies = json::parse(list->body, nullptr, false);
+  if (policies.is_array()) {
+    for (const auto& p : policies) {
+      if (p.is_object() && p.value("name", "") == pit->second) policy_id = p.value("id", int64_t{0});
+    }
+  }
+  if (policy_id == 0) return Die("no policy named " + pit->second, 2);
+
+  auto started = api.Call("POST", "/replication/executions", json{{"policy_id", policy_id}}.dump());
+  if (!started.ok()) return Die(started.status().message(), 2);
+  if (started->status != 201) return Die("starting " + pit->second + ": " + ErrorText(*started), 1);
+  std::string loc = started->Header("location");
+  std::string exec_id = loc.substr(loc.find_last_of('/') + 1);
+  std::fprintf(stderr, "execution %s of policy %s started\n", exec_id.c_str(), pit->second.c_str());
+
+  bool tty = ::isatty(STDERR_FILENO) == 1;
+  auto t0 = std::chrono::steady_clock::now();
+  auto last_print = t0 - std::chrono::seconds(10);
+  replication::RateMeter meter(5);
+  replication::ProgressView view;
+  for (;;) {
+    auto r = api.Call("GET", "/replication/executions/" + exec_id, "");
+    if (!r.ok()) return Die(r.status().message(), 2);
+    if (r->status != 200) return Die("reading execution " + exec_id + ": " + ErrorText(*r), 2);
+    json e = json::parse(r->body, nullptr, false);
+    if (!e.is_object()) return Die("unreadable execution object", 2);
+    std::string status = e.value("status", "");
+    double now = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    view.tasks_total = e.value("total", int64_t{0});
+    view.tasks_done = e.value("succeed", int64_t{0}) + e.value("failed", int64_t{0}) + e.value("stopped", int64_t{0});
+    if (e.contains("pier") && e["pier"].is_object()) {
+      const json& p = e["pier"];
+      view.bytes_total = p.value("bytes_total", uint64_t{0});
+      view.bytes_pending = p.value("bytes_pending", uint64_t{0});
+      meter.Add(now, p.value("bytes_sent", uint64_t{0}));
+      view.rate = meter.rate();
+    }
+    bool done = status != "InProgress";
+    if (done) view.bytes_pending = 0;
+    auto wall = std::chrono::steady_clock::now();
+    if (tty) {
+      std::fprintf(stderr, "\r%s\x1b[K", replication::FormatProgress(view).c_str());
+    } else if (done || wall - last_print >= std::chrono::seconds(5)) {
+      std::fprintf(stderr, "%s\n", replication::FormatProgress(view).c_str());
+      last_print = wall;
+    }
+    if (done) {
+      if (tty) std::fputc('\n', stderr);
+      std::string text = e.value("status_text", "");
+      std::printf("execution %s: %s%s%s (%lld task(s): %lld succeeded, %lld failed, %lld stopped) in %s\n",
+                  exec_id.c_str(), status.c_str(), text.empty() ? "" : ": ", text.c_str(),
+                  static_cast<long long>(view.tasks_total), static_cast<long long>(e.value("succeed", int64_t{0})),
+                  static_cast<long long>(e.value("failed", int64_t{0})),
+                  static_cast<long long>(e.value("stopped", int64_t{0})), replication::HumanDuration(now).c_str());
+      return status == "Succeed" ? 0 : 1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+}
+
+}  // namespace pier::cli

@@ -9,6 +9,7 @@
 #include "cache/log.h"
 #include "cache/manifest.h"
 #include "replication/bandwidth.h"
+#include "replication/blob_fetcher.h"
 #include "replication/blob_sender.h"
 #include "replication/cron.h"
 #include "replication/filter.h"
@@ -131,9 +132,6 @@ struct Engine::Impl : std::enable_shared_from_this<Engine::Impl> {
     if (!policy->enabled) {
       return Status::FailedPrecondition("the policy " + policy->name + " is disabled");
     }
-    if (!policy->PushMode()) {
-      return Status::Unsupported("pull-mode policies (remote source) are not supported yet");
-    }
     Execution e;
     e.policy_id = policy_id;
     e.trigger = std::string(trigger);
@@ -182,7 +180,8 @@ struct Engine::Impl : std::enable_shared_from_this<Engine::Impl> {
   }
 
   Status Execute(const std::shared_ptr<ExecRun>& run) {
-    auto d = DestinationFor(run->policy.dest_registry_id);
+    // The remote side: the destination in push mode, the source in pull mode.
+    auto d = DestinationFor(run->policy.RemoteRegistryId());
     if (!d.ok()) return d.status();
     run->dest = *d;
     run->limiter = std::make_unique<LimiterChain>(
@@ -190,7 +189,9 @@ struct Engine::Impl : std::enable_shared_from_this<Engine::Impl> {
     std::vector<Task> tasks;
     if (!run->exec.planned) {
       PlanScope scope{run->exec.event_repository, run->exec.event_reference, run->exec.event_deletion};
-      auto planned = PlanPush(*store, run->policy, run->dest->endpoint, scope);
+      auto planned = run->policy.PushMode()
+                         ? PlanPush(*store, run->policy, run->dest->endpoint, scope)
+                         : PlanPull(*run->dest->client, run->policy, scope, run->stop.get_token());
       if (!planned.ok()) return planned.status();
       run->exec.planned = true;
       auto created = executions->CreateTasks(run->exec, std::move(*planned));
@@ -275,17 +276,32 @@ struct Engine::Impl : std::enable_shared_from_this<Engine::Impl> {
       EndTask(run, t, status, text);
     };
     if (t.operation == kOperationDeletion) {
-      Status s = DeleteAtDestination(run, t);
+      Status s = run->policy.PushMode() ? DeleteAtDestination(run, t) : DeleteLocally(t);
       finish(std::string(s.ok() ? kStatusSucceed : kStatusFailed), s.ok() ? "" : s.message());
       return;
     }
-    auto copy = PrepareCopy(*store, run->policy, t);
+    bool push = run->policy.PushMode();
+    auto copy = push ? PrepareCopy(*store, run->policy, t)
+                     : PreparePull(*run->dest->client, run->policy, t, run->stop.get_token());
     if (!copy.ok()) {
       finish(std::string(kStatusFailed), copy.status().message());
       return;
     }
+    if (!push) {
+      // Pull mode: this instance is the destination.
+      std::string ref = t.tags.empty() ? copy->top.reference : t.tags.front();
+      auto have = store->GetManifest(t.dst_repo, ref);
+      if (have.ok() && have->digest.str() == copy->top.digest) {
+        finish(std::string(kStatusSucceed), "already here");
+        return;
+      }
+      if (have.ok() && !run->policy.override) {
+        finish(std::string(kStatusSucceed), "skipped: exists here and override is off");
+        return;
+      }
+    }
     // Manifest HEAD at the destination first: nothing to do when it is there.
-    {
+    if (push) {
       client::Call call;
       call.stop = run->stop.get_token();
       std::string ref = t.tags.empty() ? copy->top.reference : t.tags.front();
@@ -389,7 +405,7 @@ struct Engine::Impl : std::enable_shared_from_this<Engine::Impl> {
     env.on_bytes = [run](uint64_t n) { run->bytes_sent += n; };
     env.log = [this, tr](const std::string& line) { TaskLog(tr->task, line); };
     observer->OnTransferStart(d.endpoint.name);
-    auto r = SendBlob(env, job);
+    auto r = run->policy.PushMode() ? SendBlob(env, job) : FetchBlob(env, job);
     observer->OnTransferEnd(d.endpoint.name);
     std::vector<std::function<void()>> waiters;
     {
@@ -456,6 +472,7 @@ struct Engine::Impl : std::enable_shared_from_this<Engine::Impl> {
   }
 
   Status PushManifests(const std::shared_ptr<ExecRun>& run, const std::shared_ptr<TaskRun>& tr) {
+    if (!run->policy.PushMode()) return StoreManifests(tr);
     auto& c = *run->dest->client;
     const Task& t = tr->task;
     for (const auto& m : tr->copy.children) {
@@ -474,6 +491,56 @@ struct Engine::Impl : std::enable_shared_from_this<Engine::Impl> {
     }
     TaskLog(t, "manifest " + tr->copy.top.digest + " pushed as " + t.dst_resource);
     return Status::OK();
+  }
+
+  // Pull mode: the manifests go into this instance's store, children first;
+  // then the push events fire, so push policies chain (Harbor → Pier → ACR).
+  Status StoreManifests(const std::shared_ptr<TaskRun>& tr) {
+    const Task& t = tr->task;
+    auto put = [&](const ManifestToPush& m, std::optional<std::string_view> tag) -> Status {
+      auto parsed = ParseManifest(m.media_type, m.bytes);
+      if (!parsed.ok()) return parsed.status();
+      auto d = store->PutManifest(t.dst_repo, tag, parsed->media_type, m.bytes, *parsed);
+      return d.ok() ? Status::OK() : d.status();
+    };
+    for (const auto& m : tr->copy.children) {
+      if (Status s = put(m, std::nullopt); !s.ok()) return s;
+    }
+    if (t.tags.empty()) {
+      if (Status s = put(tr->copy.top, std::nullopt); !s.ok()) return s;
+      OnLocalPush(t.dst_repo, tr->copy.top.digest);
+    }
+    for (const auto& tag : t.tags) {
+      if (Status s = put(tr->copy.top, tag); !s.ok()) return s;
+      OnLocalPush(t.dst_repo, tag);
+    }
+    TaskLog(t, "manifest " + tr->copy.top.digest + " stored as " + t.dst_resource);
+    return Status::OK();
+  }
+
+  Status DeleteLocally(const Task& t) {
+    std::vector<std::string> refs = t.tags;
+    if (refs.empty()) refs.push_back(t.digest);
+    for (const auto& ref : refs) {
+      auto m = store->GetManifest(t.dst_repo, ref);
+      if (!m.ok()) continue;  // already gone
+      Status s = store->DeleteManifest(t.dst_repo, m->digest);
+      if (!s.ok() && s.code() != Code::kNotFound) return s;
+      TaskLog(t, "deleted " + t.dst_repo + "@" + m->digest.str());
+    }
+    return Status::OK();
+  }
+
+  // A push on this instance (from a client or from a pull-mode task).
+  void OnLocalPush(std::string_view repo, std::string_view reference) {
+    auto policies = repl->ListPolicies();
+    if (!policies.ok()) return;
+    for (const Policy& p : *policies) {
+      if (!p.enabled || p.trigger.type != kTriggerEventBased || !p.PushMode()) continue;
+      if (!MatchRepository(p.filters, repo)) continue;
+      auto s = Start(p.id, kTriggerEventBased, std::string(repo), std::string(reference), false);
+      if (!s.ok()) log::Warn("event replication did not start", {{"policy", p.name}, {"error", s.status().message()}});
+    }
   }
 
   Status DeleteAtDestination(const std::shared_ptr<ExecRun>& run, const Task& t) {
@@ -639,14 +706,7 @@ void Engine::ResumeUnfinished() {
 
 void Engine::OnPush(std::string_view repo, std::string_view reference, std::string_view digest) {
   (void)digest;
-  auto policies = impl_->repl->ListPolicies();
-  if (!policies.ok()) return;
-  for (const Policy& p : *policies) {
-    if (!p.enabled || p.trigger.type != kTriggerEventBased || !p.PushMode()) continue;
-    if (!MatchRepository(p.filters, repo)) continue;
-    auto s = impl_->Start(p.id, kTriggerEventBased, std::string(repo), std::string(reference), false);
-    if (!s.ok()) log::Warn("event replication did not start", {{"policy", p.name}, {"error", s.status().message()}});
-  }
+  impl_->OnLocalPush(repo, reference);
 }
 
 void Engine::OnDelete(std::string_view repo, std::string_view reference, std::string_view digest) {

@@ -1,6 +1,8 @@
 #pragma once
-// Engine: runs replication executions for push-mode policies (this
-// instance → a remote registry), persistently and concurrently.
+// Engine: runs replication executions, persistently and concurrently, for
+// push-mode policies (this instance → a remote registry) and pull-mode ones
+// (a remote registry → this instance; what they store fires push events, so
+// a pull policy from Harbor chains into an event-based push policy to ACR).
 //
 // What it promises:
 //  - Start() records an execution (Harbor's statuses and fields) and

@@ -154,8 +154,8 @@ Result<std::vector<Task>> PlanPush(Store& store, const Policy& policy, const End
   return tasks;
 }
 
-Result<PlannedCopy> PrepareCopy(Store& store, const Policy& policy, const Task& task) {
-  auto top = store.GetManifest(task.src_repo, task.digest);
+Result<PlannedCopy> PrepareFrom(const ManifestReader& read, const Policy& policy, const Task& task) {
+  auto top = read(task.digest);
   if (!top.ok()) return Status(top.status().code(), task.src_resource + ": " + top.status().message());
   auto parsed = ParseManifest(top->media_type, top->bytes);
   if (!parsed.ok()) return parsed.status();
@@ -178,7 +178,7 @@ Result<PlannedCopy> PrepareCopy(Store& store, const Policy& policy, const Task& 
         std::string p = child.platform_json ? PlatformOf(*child.platform_json) : "";
         if (std::find(platforms.begin(), platforms.end(), p) == platforms.end()) continue;
       }
-      auto cm = store.GetManifest(task.src_repo, child.digest.str());
+      auto cm = read(child.digest.str());
       if (!cm.ok()) return Status(cm.status().code(), "child manifest " + child.digest.str() + ": " + cm.status().message());
       auto cp = ParseManifest(cm->media_type, cm->bytes);
       if (!cp.ok()) return cp.status();
@@ -198,9 +198,19 @@ Result<PlannedCopy> PrepareCopy(Store& store, const Policy& policy, const Task& 
       top_bytes = j.dump();
     }
   }
-  std::string digest = top_bytes == top->bytes ? top->digest.str() : Sha256Of(top_bytes).str();
+  std::string digest = top_bytes == top->bytes ? top->digest : Sha256Of(top_bytes).str();
   out.top = ManifestToPush{digest, digest, top->media_type, std::move(top_bytes)};
   return out;
+}
+
+Result<PlannedCopy> PrepareCopy(Store& store, const Policy& policy, const Task& task) {
+  return PrepareFrom(
+      [&](std::string_view ref) -> Result<RawManifest> {
+        auto m = store.GetManifest(task.src_repo, ref);
+        if (!m.ok()) return m.status();
+        return RawManifest{m->bytes, m->media_type, m->digest.str()};
+      },
+      policy, task);
 }
 
 }  // namespace pier::replication

@@ -13,9 +13,13 @@
 //    policy's platform filter narrows an index: then the index is rewritten
 //    over the chosen children and gets a new digest (said in the README).
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
+#include <stop_token>
+
+#include "adapter/client/registry_client.h"
 #include "cache/status.h"
 #include "cache/store.h"
 #include "replication/blob_sender.h"
@@ -47,6 +51,26 @@ struct PlannedCopy {
 };
 
 Result<PlannedCopy> PrepareCopy(Store& store, const Policy& policy, const Task& task);
+
+// A manifest as read from either side, and the reader PrepareFrom uses.
+struct RawManifest {
+  std::string bytes;
+  std::string media_type;
+  std::string digest;
+};
+using ManifestReader = std::function<Result<RawManifest>(std::string_view reference)>;
+// The work of one copy task, reading manifests (the task's and its index
+// children) with `read`: the common core of PrepareCopy and PreparePull.
+Result<PlannedCopy> PrepareFrom(const ManifestReader& read, const Policy& policy, const Task& task);
+
+// Pull mode (a remote registry → this instance): the same plans, read from
+// the remote side with `client` (catalog, tags, manifest HEADs and GETs).
+// The label filter needs image configs and is not applied in pull mode
+// (refused at planning with a clear message instead of guessing).
+Result<std::vector<Task>> PlanPull(client::RegistryClient& client, const Policy& policy, const PlanScope& scope,
+                                   std::stop_token stop);
+Result<PlannedCopy> PreparePull(client::RegistryClient& client, const Policy& policy, const Task& task,
+                                std::stop_token stop);
 
 // "os/arch[/variant]" of an index child's platform JSON ("" when absent).
 std::string PlatformOf(const std::string& platform_json);

@@ -7,6 +7,7 @@ PACKAGES=(
   librocksdb-dev libboost-dev libboost-system-dev libssl-dev libzstd-dev
   nlohmann-json3-dev prometheus-cpp-dev libgtest-dev libgmock-dev libcrypt-dev
   docker-registry skopeo curl jq openssl apache2-utils python3 ca-certificates procps
+  prometheus
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

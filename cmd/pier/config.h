@@ -13,7 +13,8 @@
 //   "uploads": {"max_age_hours": 168},
 //   "http": {"io_threads": 0, "blocking_threads": 16, "idle_timeout_seconds": 120,
 //            "io_timeout_seconds": 60, "header_limit_bytes": 65536},
-//   "log": {"level": "info", "access": true}
+//   "log": {"level": "info", "access": true},
+//   "metrics": {"enabled": true, "listen": "", "require_auth": false}
 // }
 #include <cstdint>
 #include <string>
@@ -44,6 +45,12 @@ struct Config {
   uint32_t header_limit_bytes = 64 * 1024;
   std::string log_level = "info";
   bool access_log = true;
+  // Prometheus metrics: /metrics on the main port, and also on its own
+  // plain-HTTP port when metrics_listen ("ADDR:PORT") is set. Open unless
+  // metrics_require_auth (then any valid htpasswd user) — see README.
+  bool metrics_enabled = true;
+  std::string metrics_listen;
+  bool metrics_require_auth = false;
 };
 
 // Parses config JSON text into `cfg` (keys absent keep their values).

@@ -14,6 +14,10 @@
 #include "cache/log.h"
 #include "cache/store.h"
 #include "cmd/pier/config.h"
+#include "metrics/endpoint.h"
+#include "metrics/instrument.h"
+#include "metrics/metrics.h"
+#include "replication/observer.h"
 #include "replication/state_store.h"
 
 namespace {
@@ -147,7 +151,33 @@ int Serve(int argc, char** argv) {
   ao.access_log = cfg.access_log;
   auto api_handler = std::make_shared<pier::api::ApiHandler>(
       std::shared_ptr<pier::replication::ReplicationStore>(std::move(*repl)), shared_store, authorizer, ao);
-  auto handler = std::make_shared<pier::api::PrefixRouter>(api_handler, registry_handler);
+  std::shared_ptr<pier::http::Handler> handler =
+      std::make_shared<pier::api::PrefixRouter>(api_handler, registry_handler);
+
+  // Prometheus metrics: /metrics on the main port (and on metrics.listen),
+  // every request counted by route class. `replication_observer` is what the
+  // replication engine reports to (a NullObserver when metrics are off).
+  std::shared_ptr<pier::metrics::Metrics> metrics;
+  std::shared_ptr<pier::replication::ReplicationObserver> replication_observer =
+      std::make_shared<pier::replication::NullObserver>();
+  std::shared_ptr<pier::http::Handler> metrics_endpoint;
+  if (cfg.metrics_enabled) {
+    pier::metrics::MetricsOptions mo;
+    mo.store = shared_store;
+    mo.data_dir = cfg.data;
+    mo.version = PIER_VERSION;
+    mo.revision = PIER_REVISION;
+    metrics = std::make_shared<pier::metrics::Metrics>(mo);
+    replication_observer = metrics->replication();
+    metrics_endpoint = std::make_shared<pier::metrics::MetricsHandler>(metrics->exposition(), authorizer,
+                                                                       cfg.metrics_require_auth, cfg.realm);
+    handler = std::make_shared<pier::metrics::InstrumentedHandler>(
+        std::make_shared<pier::metrics::MetricsRouter>(metrics_endpoint, handler), metrics->http());
+    if (cfg.metrics_require_auth && !authorizer->enabled()) {
+      pier::log::Warn("metrics.require_auth has no effect without auth.htpasswd");
+    }
+  }
+  (void)replication_observer;  // the replication engine (issue #3) takes it from here
 
   // Block the stop signals before any thread starts so only sigwait sees them.
   sigset_t stop;
@@ -159,15 +189,39 @@ int Serve(int argc, char** argv) {
 
   auto server = pier::http::Server::Start(so, handler);
   if (!server.ok()) return Fail("listen " + cfg.listen + ": " + server.status().message());
+  std::unique_ptr<pier::http::Server> metrics_server;
+  if (metrics) {
+    metrics->replication()->StartTicker();
+    if (!cfg.metrics_listen.empty()) {
+      // A small plain-HTTP server answering only /metrics.
+      pier::http::ServerOptions mso;
+      if (pier::Status s = pier::SplitListen(cfg.metrics_listen, &mso.address, &mso.port); !s.ok()) {
+        return Fail("config: metrics.listen: " + s.message());
+      }
+      mso.io_threads = 1;
+      mso.blocking_threads = 1;
+      mso.idle_timeout_seconds = cfg.idle_timeout_seconds;
+      mso.io_timeout_seconds = cfg.io_timeout_seconds;
+      mso.header_limit = cfg.header_limit_bytes;
+      auto started = pier::http::Server::Start(
+          mso, std::make_shared<pier::metrics::InstrumentedHandler>(metrics_endpoint, metrics->http()));
+      if (!started.ok()) return Fail("listen " + cfg.metrics_listen + ": " + started.status().message());
+      metrics_server = std::move(*started);
+      pier::log::Info("metrics listening",
+                      {{"address", mso.address}, {"port", std::to_string(metrics_server->port())}});
+    }
+  }
   pier::log::Info("pier listening", {{"address", so.address},
                                      {"port", std::to_string((*server)->port())},
                                      {"data", cfg.data},
                                      {"tls", so.tls_cert_file.empty() ? "off" : "on"},
                                      {"auth", authorizer->enabled() ? "htpasswd" : "off"},
+                                     {"metrics", metrics ? "/metrics" : "off"},
                                      {"version", PIER_VERSION}});
   int sig = 0;
   sigwait(&stop, &sig);
   pier::log::Info("shutting down", {{"signal", strsignal(sig)}});
+  if (metrics_server) metrics_server->Stop();
   (*server)->Stop();
   return 0;
 }

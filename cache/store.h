@@ -156,10 +156,14 @@ class Store {
                                                         std::string_view artifact_type) = 0;
 
   // --- maintenance ---
+  // Cheap (atomic counters, no I/O): metrics read it at every scrape.
   struct Stats {
-    uint64_t blobs = 0;
-    uint64_t blob_bytes = 0;
-    uint64_t uploads = 0;
+    uint64_t blobs = 0;       // distinct blobs stored
+    uint64_t blob_bytes = 0;  // their total size
+    uint64_t uploads = 0;     // upload sessions open
+    // Since this process started: bytes not stored again because the digest
+    // was already stored (an upload committed as a duplicate, or a mount).
+    uint64_t dedup_saved_bytes = 0;
   };
   virtual Stats GetStats() = 0;
 

@@ -86,6 +86,8 @@ Result<BlobInfo> CommitBlob(StoreState& st, const std::string& uuid, const std::
   if (new_record) {
     st.blob_count.fetch_add(1);
     st.blob_bytes.fetch_add(size);
+  } else if (keep_existing_file) {
+    st.dedup_saved_bytes.fetch_add(size);  // the upload's copy was dropped
   }
   return ToInfo(d, rec);
 }
@@ -148,6 +150,7 @@ Result<BlobInfo> StoreImpl::MountBlob(std::string_view repo, std::string_view fr
   rocksdb::WriteBatch batch;
   AddLink(*st_->db, &batch, repo, d);
   if (Status s = st_->db->Write(&batch); !s.ok()) return s;
+  st_->dedup_saved_bytes.fetch_add(info->size);
   return info;
 }
 

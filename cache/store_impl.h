@@ -101,6 +101,7 @@ struct StoreState {
   std::atomic<uint64_t> blob_count{0};
   std::atomic<uint64_t> blob_bytes{0};
   std::atomic<uint64_t> upload_count{0};
+  std::atomic<uint64_t> dedup_saved_bytes{0};  // process lifetime, not persisted
 };
 
 // --- shared operations (each defined in the .cc named after it) ---

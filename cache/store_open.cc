@@ -22,6 +22,7 @@ Store::Stats StoreImpl::GetStats() {
   s.blobs = st_->blob_count.load();
   s.blob_bytes = st_->blob_bytes.load();
   s.uploads = st_->upload_count.load();
+  s.dedup_saved_bytes = st_->dedup_saved_bytes.load();
   return s;
 }
 

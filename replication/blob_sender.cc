@@ -73,13 +73,16 @@ class Sender {
     if (k != ErrorKind::kCancelled) env_.observer->SetDestinationUp(env_.dest_name, !down);
   }
 
-  // After a body upload broke: learn the link's connection limit.
-  void Learn(const TrackedCall& t, uint64_t body_len) {
+  // After a body upload broke (before any answer: the body was written,
+  // maybe only into the socket buffer): learn the link's connection limit
+  // from the bytes the connection got acknowledged. True when it changed.
+  bool Learn(const TrackedCall& t, uint64_t body_len) {
+    (void)body_len;
     auto k = t.call.error.kind;
-    if (k != ErrorKind::kNetwork && k != ErrorKind::kTimeout) return;
-    if (t.sent == 0 || t.sent >= body_len) return;  // not cut mid-body
+    if (k != ErrorKind::kNetwork && k != ErrorKind::kTimeout) return false;
+    if (t.sent == 0 || t.call.error.http_status != 0) return false;  // nothing sent, or it answered
     uint64_t carried = t.call.connection_bytes;
-    if (carried < kMinLearnedCut) return;
+    if (carried < kMinLearnedCut) return false;
     uint64_t cur = env_.link->cut_after_bytes.load();
     // A cut although connections already stay under 3/4 of the last
     // estimate: the estimate was high; shrink it again.
@@ -89,7 +92,9 @@ class Sender {
     if (cur == 0 || carried < cur) {
       Log("the link cut a connection after " + Human(carried) + ": from now on each connection carries at most " +
           Human(carried / 4 * 3));
+      return true;
     }
+    return false;
   }
 
   // The destination no longer knows the session (expired, or registry:2
@@ -198,7 +203,7 @@ class Sender {
       client::FileSlice whole{fd_.get(), 0, job_.size};
       auto r = Done(t, env_.client->UploadBlob(t.call, job_.dst_repo, job_.digest, whole), error);
       if (!r.ok()) {
-        Learn(t, job_.size);
+        if (Learn(t, job_.size)) *progressed = true;
         return r.status();
       }
       return Finished(BlobOutcome::kUploaded);
@@ -223,7 +228,7 @@ class Sender {
                                                      n > 0 ? &slice : nullptr),
                       error);
         if (!r.ok()) {
-          Learn(t, n);
+          if (Learn(t, n)) *progressed = true;
           if (r.status().code() == Code::kDigestMismatch) env_.progress->DeleteUpload(env_.dest_id, digest_);
           if (r.status().code() == Code::kNotFound) SessionLost();
           return r.status();
@@ -232,7 +237,7 @@ class Sender {
       }
       auto st = Done(t, env_.client->UploadChunk(t.call, job_.dst_repo, session->location, slice), error);
       if (!st.ok()) {
-        Learn(t, n);
+        if (Learn(t, n)) *progressed = true;
         if (st.status().code() == Code::kNotFound) SessionLost();
         return st.status();
       }

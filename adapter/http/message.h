@@ -84,6 +84,15 @@ struct BodyResult {
 
 enum class BodyMode { kIgnore, kBuffer, kStream };
 
+// How an exchange ended (Exchange::on_end): what metrics and access logs
+// want to know once the last byte is out, not when the Response is decided.
+struct ExchangeEnd {
+  int status = 0;               // status of the response written; 0 when none was
+  bool completed = false;       // the whole response was handed to the socket
+  uint64_t request_bytes = 0;   // request body bytes read
+  uint64_t response_bytes = 0;  // response body bytes written (headers excluded)
+};
+
 struct Exchange {
   BodyMode mode = BodyMode::kIgnore;
   uint64_t buffer_limit = 0;       // kBuffer: larger bodies fail with SizeInvalid
@@ -94,6 +103,11 @@ struct Exchange {
   // closes the connection if a body was announced). Finish is not called.
   std::optional<Response> immediate;
   std::function<Response(BodyResult)> finish;
+  // Optional. Called exactly once when the exchange is over: after the
+  // response's last byte was written, or when the connection ended first
+  // (client gone, timeout, server stopping). Runs on the connection's I/O
+  // thread (or the one destroying it): must be cheap and must not throw.
+  std::function<void(const ExchangeEnd&)> on_end;
 };
 
 class Handler {

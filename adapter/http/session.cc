@@ -132,6 +132,9 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
       : config_(std::move(config)),
         stream_(MakeStream(std::move(socket), *config_)),
         timer_(stream_.get_executor()) {}
+  // A connection torn down with an exchange open (server stopping) still
+  // reports its end.
+  ~Session() { EndExchange(false); }
 
   void Run() {
     net::dispatch(stream_.get_executor(), [self = Self()] { self->Start(); });
@@ -190,6 +193,7 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
     close_after_ = false;
     linger_ = false;
     drop_after_finish_ = false;
+    end_ = ExchangeEnd();
     version_ = 11;
     parser_.emplace();
     parser_->header_limit(config_->header_limit);
@@ -232,6 +236,8 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
       log::Error("http handler threw", {{"request", Label()}});
       exchange_ = Reply(InternalError());
     }
+    on_end_ = std::move(exchange_.on_end);
+    exchange_.on_end = nullptr;
 
     if (exchange_.immediate) {
       Response r = std::move(*exchange_.immediate);
@@ -404,6 +410,7 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
     body_buffer_.reset();
     auto finish = std::move(exchange_.finish);
     exchange_.finish = nullptr;
+    end_.request_bytes = result_.bytes;
     BodyResult result = std::move(result_);
     result_ = BodyResult();
     const bool blocking = exchange_.blocking;
@@ -467,6 +474,7 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
     // 1xx and 204 carry no Content-Length; 304 only the one the handler gave.
     const bool no_body = status < 200 || status == 204 || status == 304;
     std::optional<uint64_t> length;
+    end_.status = static_cast<int>(status);
     if (status == 304) {
       length = r.head_length;
     } else if (status >= 200 && status != 204) {
@@ -479,6 +487,7 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
       FillHeader(*file_header_, r, status);
       file_header_->content_length(r.file->length);
       file_header_->keep_alive(!close_);
+      body_total_ = r.file->length;
       file_ = std::move(r.file);
       file_serializer_.emplace(*file_header_);
       Expire(config_->io_timeout);
@@ -496,7 +505,11 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
     response_.emplace();
     FillHeader(*response_, r, status);
     if (length) response_->content_length(*length);
-    if (!head && !no_body && !r.file) response_->body() = std::move(r.body);
+    body_total_ = 0;
+    if (!head && !no_body && !r.file) {
+      body_total_ = r.body.size();
+      response_->body() = std::move(r.body);
+    }
     response_->keep_alive(!close_);
     Expire(config_->io_timeout);
     bhttp::async_write(stream_, *response_,
@@ -569,6 +582,8 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
   }
 
   void OnWritten(beast::error_code ec) {
+    if (!ec) end_.response_bytes = body_total_;
+    EndExchange(!ec);
     response_.reset();
     file_serializer_.reset();
     file_header_.reset();
@@ -578,6 +593,19 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
     if (close_) return Close();
     first_request_ = false;
     ReadRequest();
+  }
+
+  // Reports the current exchange's end to its on_end, once.
+  void EndExchange(bool completed) {
+    if (!on_end_) return;
+    auto on_end = std::move(on_end_);
+    on_end_ = nullptr;
+    end_.completed = completed;
+    try {
+      on_end(end_);
+    } catch (...) {
+      log::Error("http on_end threw", {{"request", Label()}});
+    }
   }
 
   // ---- ending the connection ---------------------------------------------------
@@ -621,6 +649,8 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
   }
 
   void Drop() {
+    if (file_) end_.response_bytes = body_total_ - file_->length;  // sent before the drop
+    EndExchange(false);
     ++wait_generation_;
     timer_.cancel();
     body_buffer_.reset();
@@ -657,6 +687,11 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
   std::optional<bhttp::response_serializer<bhttp::empty_body>> file_serializer_;
   std::optional<FileRange> file_;  // offset/length advance as the body goes out
   uint64_t wait_generation_ = 0;
+  uint64_t body_total_ = 0;  // body bytes the current response carries
+
+  // How the current exchange ends (Exchange::on_end).
+  std::function<void(const ExchangeEnd&)> on_end_;
+  ExchangeEnd end_;
 
   // Lingering close.
   Clock::time_point linger_deadline_;

@@ -120,7 +120,7 @@ Status ParseConfig(std::string_view text, Config* cfg) {
   json j = json::parse(text, nullptr, false);
   if (j.is_discarded()) return Status::InvalidArgument("config is not valid JSON");
   PIER_TRY(CheckKeys(j, "", {"listen", "data", "public_url", "tls", "auth", "uploads", "http", "log",
-                          "replication"}));
+                          "replication", "metrics"}));
   PIER_TRY(Get(j, "listen", "", &cfg->listen));
   PIER_TRY(Get(j, "data", "", &cfg->data));
   PIER_TRY(Get(j, "public_url", "", &cfg->public_url));
@@ -187,6 +187,19 @@ Status ParseConfig(std::string_view text, Config* cfg) {
     auto seed = replication::ParseSeed(seed_part, "replication");
     if (!seed.ok()) return seed.status();
     cfg->replication = std::move(*seed);
+  }
+  if (j.contains("metrics")) {
+    const json& m = j["metrics"];
+    PIER_TRY(CheckKeys(m, "metrics", {"enabled", "listen", "require_auth"}));
+    PIER_TRY(Get(m, "enabled", "metrics", &cfg->metrics_enabled));
+    PIER_TRY(Get(m, "listen", "metrics", &cfg->metrics_listen));
+    PIER_TRY(Get(m, "require_auth", "metrics", &cfg->metrics_require_auth));
+    if (!cfg->metrics_listen.empty()) {
+      std::string host;
+      uint16_t port = 0;
+      Status s = SplitListen(cfg->metrics_listen, &host, &port);
+      if (!s.ok()) return Status::InvalidArgument("metrics.listen: " + s.message());
+    }
   }
   return Status::OK();
 }

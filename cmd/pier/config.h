@@ -19,6 +19,7 @@
 //   "replication": {"registries": [...], "policies": [...],
 //                   "engine": {"workers_per_destination": 4, "chunk_size_bytes": 8388608,
 //                              "no_progress_timeout_seconds": 60, "bandwidth_bytes_per_second": 0}}   // see replication/seed.h
+//   "metrics": {"enabled": true, "listen": "", "require_auth": false}
 // }
 #include <cstdint>
 #include <string>
@@ -70,6 +71,12 @@ struct Config {
   int64_t repl_chunk_size_bytes = 8 << 20;
   int repl_no_progress_timeout_seconds = 60;
   int64_t repl_bandwidth_bytes_per_second = 0;  // per destination; 0 = unlimited
+  // Prometheus metrics: /metrics on the main port, and also on its own
+  // plain-HTTP port when metrics_listen ("ADDR:PORT") is set. Open unless
+  // metrics_require_auth (then any valid htpasswd user) — see README.
+  bool metrics_enabled = true;
+  std::string metrics_listen;
+  bool metrics_require_auth = false;
 };
 
 // Parses config JSON text into `cfg` (keys absent keep their values).

@@ -21,6 +21,10 @@
 #include "replication/engine.h"
 #include "replication/execution_store.h"
 #include "replication/progress_store.h"
+#include "metrics/endpoint.h"
+#include "metrics/instrument.h"
+#include "metrics/metrics.h"
+#include "replication/observer.h"
 #include "replication/state_store.h"
 
 namespace {
@@ -165,6 +169,20 @@ int Serve(int argc, char** argv) {
   std::shared_ptr<pier::replication::ExecutionStore> shared_executions = std::move(*executions);
   auto progress = pier::replication::ProgressStore::Open(*shared_store);
   if (!progress.ok()) return Fail("replication progress: " + progress.status().message());
+  // Prometheus metrics; `replication_observer` is what the replication
+  // engine reports to (a NullObserver when metrics are off).
+  std::shared_ptr<pier::metrics::Metrics> metrics;
+  std::shared_ptr<pier::replication::ReplicationObserver> replication_observer =
+      std::make_shared<pier::replication::NullObserver>();
+  if (cfg.metrics_enabled) {
+    pier::metrics::MetricsOptions mo;
+    mo.store = shared_store;
+    mo.data_dir = cfg.data;
+    mo.version = PIER_VERSION;
+    mo.revision = PIER_REVISION;
+    metrics = std::make_shared<pier::metrics::Metrics>(mo);
+    replication_observer = metrics->replication();
+  }
   pier::replication::EngineOptions eo;
   eo.workers_per_destination = static_cast<size_t>(cfg.repl_workers_per_destination);
   eo.chunk_size = static_cast<uint64_t>(cfg.repl_chunk_size_bytes);
@@ -173,7 +191,7 @@ int Serve(int argc, char** argv) {
   auto engine = std::make_shared<pier::replication::Engine>(shared_store, shared_repl, shared_executions,
                                                             std::shared_ptr<pier::replication::ProgressStore>(
                                                                 std::move(*progress)),
-                                                            nullptr, eo);
+                                                            replication_observer, eo);
   // Pier's own token realm: signing key from the config, or made once under <data>/token/.
   std::shared_ptr<const pier::auth::TokenService> tokens;
   if (cfg.token.enabled) {
@@ -225,20 +243,55 @@ int Serve(int argc, char** argv) {
     handler = std::make_shared<pier::registry::TokenHandler>(
         tokens, authorizer, pier::registry::TokenHandlerOptions{cfg.realm, cfg.access_log}, handler);
   }
+  // /metrics on the main port (and on metrics.listen); every request counted by route class.
+  std::shared_ptr<pier::http::Handler> metrics_endpoint;
+  if (metrics) {
+    metrics_endpoint = std::make_shared<pier::metrics::MetricsHandler>(metrics->exposition(), authorizer,
+                                                                       cfg.metrics_require_auth, cfg.realm);
+    handler = std::make_shared<pier::metrics::InstrumentedHandler>(
+        std::make_shared<pier::metrics::MetricsRouter>(metrics_endpoint, handler), metrics->http());
+    if (cfg.metrics_require_auth && !authorizer->enabled()) {
+      pier::log::Warn("metrics.require_auth has no effect without auth.htpasswd");
+    }
+  }
 
   auto server = pier::http::Server::Start(so, handler);
   if (!server.ok()) return Fail("listen " + cfg.listen + ": " + server.status().message());
+  std::unique_ptr<pier::http::Server> metrics_server;
+  if (metrics) {
+    metrics->replication()->StartTicker();
+    if (!cfg.metrics_listen.empty()) {
+      // A small plain-HTTP server answering only /metrics.
+      pier::http::ServerOptions mso;
+      if (pier::Status s = pier::SplitListen(cfg.metrics_listen, &mso.address, &mso.port); !s.ok()) {
+        return Fail("config: metrics.listen: " + s.message());
+      }
+      mso.io_threads = 1;
+      mso.blocking_threads = 1;
+      mso.idle_timeout_seconds = cfg.idle_timeout_seconds;
+      mso.io_timeout_seconds = cfg.io_timeout_seconds;
+      mso.header_limit = cfg.header_limit_bytes;
+      auto started = pier::http::Server::Start(
+          mso, std::make_shared<pier::metrics::InstrumentedHandler>(metrics_endpoint, metrics->http()));
+      if (!started.ok()) return Fail("listen " + cfg.metrics_listen + ": " + started.status().message());
+      metrics_server = std::move(*started);
+      pier::log::Info("metrics listening",
+                      {{"address", mso.address}, {"port", std::to_string(metrics_server->port())}});
+    }
+  }
   pier::log::Info("pier listening", {{"address", so.address},
                                      {"port", std::to_string((*server)->port())},
                                      {"data", cfg.data},
                                      {"tls", so.tls_cert_file.empty() ? "off" : "on"},
                                      {"auth", authorizer->enabled() ? (tokens ? "htpasswd+token" : "htpasswd") : "off"},
+                                     {"metrics", metrics ? "/metrics" : "off"},
                                      {"version", PIER_VERSION}});
   // Executions a previous run left unfinished continue by themselves.
   engine->ResumeUnfinished();
   int sig = 0;
   sigwait(&stop, &sig);
   pier::log::Info("shutting down", {{"signal", strsignal(sig)}});
+  if (metrics_server) metrics_server->Stop();
   (*server)->Stop();
   // Running executions stay InProgress and resume on the next start.
   engine.reset();

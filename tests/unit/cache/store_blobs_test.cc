@@ -77,6 +77,8 @@ TEST_F(BlobStoreTest, GlobalDedupKeepsOneFile) {
   EXPECT_TRUE(store_->StatBlob("team/b", Sha256Of(content)).ok());
   EXPECT_EQ(store_->GetStats().blobs, 1u);
   EXPECT_EQ(store_->GetStats().blob_bytes, content.size());
+  // The two duplicate uploads were not stored again.
+  EXPECT_EQ(store_->GetStats().dedup_saved_bytes, 2 * content.size());
 }
 
 TEST_F(BlobStoreTest, PushRepairsAMissingFile) {
@@ -87,6 +89,7 @@ TEST_F(BlobStoreTest, PushRepairsAMissingFile) {
   ASSERT_TRUE(PushBlob(*store_, "b", content).ok());
   EXPECT_EQ(testing::ReadFile(path), content);
   EXPECT_EQ(store_->GetStats().blobs, 1u);
+  EXPECT_EQ(store_->GetStats().dedup_saved_bytes, 0u);  // the bytes were stored again
 }
 
 TEST_F(BlobStoreTest, DigestMismatchLeavesNothing) {
@@ -151,8 +154,10 @@ TEST_F(BlobStoreTest, MountLinksWithoutCopy) {
   EXPECT_TRUE(store_->StatBlob("dst", d).ok());
   EXPECT_TRUE(store_->RepositoryExists("dst"));
   EXPECT_EQ(CountFiles(root() / "blobs"), 1u);
+  EXPECT_EQ(store_->GetStats().dedup_saved_bytes, content.size());
   EXPECT_EQ(store_->MountBlob("x", "nowhere", d).status().code(), Code::kNotFound);
   EXPECT_EQ(store_->MountBlob("x", "src", Sha256Of("other")).status().code(), Code::kNotFound);
+  EXPECT_EQ(store_->GetStats().dedup_saved_bytes, content.size());  // failed mounts save nothing
   EXPECT_FALSE(store_->RepositoryExists("x"));
   // Deleting from the source keeps the mounted copy readable.
   ASSERT_TRUE(store_->DeleteBlob("src", d).ok());

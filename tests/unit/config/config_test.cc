@@ -37,6 +37,25 @@ TEST(Config, ErrorsNameTheField) {
   EXPECT_FALSE(ParseConfig("{", &c).ok());
 }
 
+TEST(Config, Metrics) {
+  Config c;
+  EXPECT_TRUE(c.metrics_enabled);  // on by default, /metrics on the main port only
+  EXPECT_EQ(c.metrics_listen, "");
+  EXPECT_FALSE(c.metrics_require_auth);
+  Status s = ParseConfig(R"({"metrics":{"enabled":false,"listen":"127.0.0.1:9100","require_auth":true}})", &c);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_FALSE(c.metrics_enabled);
+  EXPECT_EQ(c.metrics_listen, "127.0.0.1:9100");
+  EXPECT_TRUE(c.metrics_require_auth);
+
+  s = ParseConfig(R"({"metrics":{"listen":"nonsense"}})", &c);
+  EXPECT_NE(s.message().find("metrics.listen"), std::string::npos) << s.message();
+  s = ParseConfig(R"({"metrics":{"enabled":"yes"}})", &c);
+  EXPECT_NE(s.message().find("metrics.enabled"), std::string::npos) << s.message();
+  s = ParseConfig(R"({"metrics":{"port":9100}})", &c);
+  EXPECT_NE(s.message().find("metrics.port"), std::string::npos) << s.message();
+}
+
 TEST(Config, Admins) {
   Config c;
   ASSERT_TRUE(ParseConfig(R"({"auth":{"htpasswd":"/etc/h","admins":["root","ops"]}})", &c).ok());

@@ -1133,6 +1133,135 @@ TEST_F(ServerTest, StopClosesLiveConnectionsAndUnblocksWait) {
   server_->Wait();  // returns at once once stopped
 }
 
+// ---- on_end: how an exchange ended ------------------------------------------------
+
+// Collects ExchangeEnd reports; the server may report just after the client
+// has read the response, so tests wait for them.
+struct EndProbe {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<ExchangeEnd> ends;
+
+  std::function<void(const ExchangeEnd&)> Callback() {
+    return [this](const ExchangeEnd& e) {
+      std::lock_guard lock(mu);
+      ends.push_back(e);
+      cv.notify_all();
+    };
+  }
+  // The n-th report (1-based), waiting up to 10 s for it.
+  std::optional<ExchangeEnd> Wait(size_t n) {
+    std::unique_lock lock(mu);
+    if (!cv.wait_for(lock, 10s, [&] { return ends.size() >= n; })) return std::nullopt;
+    return ends[n - 1];
+  }
+  size_t Count() {
+    std::lock_guard lock(mu);
+    return ends.size();
+  }
+};
+
+TEST_F(ServerTest, OnEndReportsStatusAndBodyBytes) {
+  TempDir dir;
+  const std::string data = RandomBytes(3 * 1024 * 1024 + 5, 9);
+  auto path = WriteFile(dir, "blob", data);
+  FinishProbe finish_probe;
+  EndProbe probe;
+  handler_->begin = [&](const Request& req) {
+    Exchange e = req.path == "/blob" ? FileExchange(path, req, data.size()) : Buffering(&finish_probe, 100);
+    e.on_end = probe.Callback();
+    return e;
+  };
+  StartServer();
+  Client c(port());
+  ASSERT_TRUE(c.Send("PUT /x HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\nhello world"));
+  ASSERT_TRUE(c.Read());
+  auto put = probe.Wait(1);
+  ASSERT_TRUE(put);
+  EXPECT_EQ(put->status, 201);
+  EXPECT_TRUE(put->completed);
+  EXPECT_EQ(put->request_bytes, 11u);
+  EXPECT_EQ(put->response_bytes, 11u);  // the echoed body
+
+  ASSERT_TRUE(c.Send("GET /blob HTTP/1.1\r\nHost: x\r\n\r\n"));
+  ASSERT_TRUE(c.Read());
+  auto get = probe.Wait(2);
+  ASSERT_TRUE(get);
+  EXPECT_EQ(get->status, 200);
+  EXPECT_TRUE(get->completed);
+  EXPECT_EQ(get->request_bytes, 0u);
+  EXPECT_EQ(get->response_bytes, data.size());
+
+  ASSERT_TRUE(c.Send("HEAD /blob HTTP/1.1\r\nHost: x\r\n\r\n"));
+  ASSERT_TRUE(c.Read(/*head=*/true));
+  auto head = probe.Wait(3);
+  ASSERT_TRUE(head);
+  EXPECT_EQ(head->status, 200);
+  EXPECT_EQ(head->response_bytes, 0u);  // HEAD announces a length but sends nothing
+}
+
+TEST_F(ServerTest, OnEndReportsAClientThatLeftMidBody) {
+  FinishProbe finish_probe;
+  EndProbe probe;
+  handler_->begin = [&](const Request&) {
+    Exchange e = Buffering(&finish_probe, 1000);
+    e.on_end = probe.Callback();
+    return e;
+  };
+  StartServer();
+  {
+    Client c(port());
+    ASSERT_TRUE(c.Send("PUT /x HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n0123456789"));
+  }  // gone before the rest of the body
+  auto end = probe.Wait(1);
+  ASSERT_TRUE(end);
+  EXPECT_FALSE(end->completed);
+  EXPECT_EQ(end->status, 0);  // no response was written
+  EXPECT_EQ(end->request_bytes, 10u);
+  EXPECT_EQ(probe.Count(), 1u);  // exactly once
+}
+
+TEST_F(ServerTest, OnEndRunsForImmediateAnswersAndWhenStopping) {
+  EndProbe probe;
+  std::atomic<bool> hold{false};
+  handler_->begin = [&](const Request& req) {
+    if (req.path == "/slow") {
+      // Never finishes on its own: the body is streamed into a sink and the
+      // client sends only part of it.
+      Exchange e;
+      e.mode = BodyMode::kStream;
+      e.sink = std::make_shared<CollectingSink>();
+      e.finish = [](BodyResult) { return Text(200, "late"); };
+      e.on_end = probe.Callback();
+      hold = true;
+      return e;
+    }
+    Exchange e = Reply(Text(404, "nope"));
+    e.on_end = probe.Callback();
+    return e;
+  };
+  StartServer();
+  Client c(port());
+  ASSERT_TRUE(c.Send("GET /missing HTTP/1.1\r\nHost: x\r\n\r\n"));
+  ASSERT_TRUE(c.Read());
+  auto first = probe.Wait(1);
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->status, 404);
+  EXPECT_TRUE(first->completed);
+  EXPECT_EQ(first->response_bytes, 4u);
+
+  Client slow(port());
+  ASSERT_TRUE(slow.Send("PUT /slow HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nabc"));
+  // Wait until the server has begun the exchange, then stop it.
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (!hold && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(10ms);
+  ASSERT_TRUE(hold);
+  server_->Stop();
+  auto second = probe.Wait(2);
+  ASSERT_TRUE(second);
+  EXPECT_FALSE(second->completed);
+}
+
 TEST(ServerStartTest, BindFailuresAreStatuses) {
   auto handler = std::make_shared<TestHandler>();
   ServerOptions o;

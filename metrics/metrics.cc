@@ -1,0 +1,26 @@
+#include "metrics/metrics.h"
+
+#include <prometheus/gauge.h>
+
+#include "metrics/process_collector.h"
+#include "metrics/store_collector.h"
+
+namespace pier::metrics {
+
+Metrics::Metrics(const MetricsOptions& o)
+    : registry_(std::make_shared<prometheus::Registry>()),
+      http_(std::make_shared<HttpMetrics>(registry_)),
+      replication_(std::make_shared<ReplicationMetrics>(registry_)),
+      exposition_(std::make_shared<Exposition>()) {
+  prometheus::BuildGauge()
+      .Name("pier_build_info")
+      .Help("Always 1; the labels say which Pier build is running.")
+      .Register(*registry_)
+      .Add({{"version", o.version}, {"revision", o.revision}})
+      .Set(1);
+  exposition_->Add(registry_);
+  if (o.store) exposition_->Add(std::make_shared<StoreCollector>(o.store, o.data_dir));
+  exposition_->Add(std::make_shared<ProcessCollector>());
+}
+
+}  // namespace pier::metrics

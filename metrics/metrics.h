@@ -1,0 +1,46 @@
+#pragma once
+// Metrics: everything Pier exports to Prometheus, built once in `pier serve`
+// and handed to the parts that report into it:
+//  - http():        fed by InstrumentedHandler around the top-level handler;
+//  - replication(): the ReplicationObserver to give the replication engine;
+//  - exposition():  what MetricsHandler serves at /metrics.
+// Scrape-time sources (the store's gauges, process_*, pier_build_info) are
+// registered here too. Names follow Prometheus conventions: prefix pier_,
+// base units in the name, _total on counters.
+#include <prometheus/registry.h>
+
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "cache/store.h"
+#include "metrics/exposition.h"
+#include "metrics/http_metrics.h"
+#include "metrics/replication_metrics.h"
+
+namespace pier::metrics {
+
+struct MetricsOptions {
+  std::shared_ptr<Store> store;  // null: no pier_cache_* scrape-time gauges
+  std::filesystem::path data_dir;
+  std::string version = "unknown";
+  std::string revision = "unknown";
+};
+
+class Metrics {
+ public:
+  explicit Metrics(const MetricsOptions& options);
+
+  const std::shared_ptr<HttpMetrics>& http() const { return http_; }
+  const std::shared_ptr<ReplicationMetrics>& replication() const { return replication_; }
+  const std::shared_ptr<Exposition>& exposition() const { return exposition_; }
+  prometheus::Registry& registry() { return *registry_; }
+
+ private:
+  std::shared_ptr<prometheus::Registry> registry_;
+  std::shared_ptr<HttpMetrics> http_;
+  std::shared_ptr<ReplicationMetrics> replication_;
+  std::shared_ptr<Exposition> exposition_;
+};
+
+}  // namespace pier::metrics

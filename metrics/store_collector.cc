@@ -1,0 +1,36 @@
+#include "metrics/store_collector.h"
+
+#include <sys/statvfs.h>
+
+#include "metrics/exposition.h"
+
+namespace pier::metrics {
+
+std::vector<prometheus::MetricFamily> StoreCollector::Collect() const {
+  std::vector<prometheus::MetricFamily> out;
+  const Store::Stats stats = store_->GetStats();
+  auto gauge = [&](const char* name, const char* help, double v) {
+    out.push_back(GaugeFamily(name, help));
+    Sample(&out.back(), v);
+  };
+  gauge("pier_cache_stored_bytes", "Bytes of distinct blobs in the store (each digest counted once).",
+        static_cast<double>(stats.blob_bytes));
+  gauge("pier_cache_stored_blobs", "Distinct blobs in the store.", static_cast<double>(stats.blobs));
+  out.push_back(CounterFamily("pier_cache_dedup_saved_bytes_total",
+                              "Bytes not stored again because the digest was already stored "
+                              "(duplicate upload or cross-repository mount), since start."));
+  Sample(&out.back(), static_cast<double>(stats.dedup_saved_bytes));
+  gauge("pier_cache_uploads_in_progress", "Blob upload sessions open.", static_cast<double>(stats.uploads));
+
+  struct statvfs vfs {};
+  if (::statvfs(data_dir_.c_str(), &vfs) == 0) {
+    const double unit = static_cast<double>(vfs.f_frsize);
+    gauge("pier_cache_disk_free_bytes", "Bytes available to Pier on the data folder's filesystem.",
+          static_cast<double>(vfs.f_bavail) * unit);
+    gauge("pier_cache_disk_size_bytes", "Size of the data folder's filesystem in bytes.",
+          static_cast<double>(vfs.f_blocks) * unit);
+  }
+  return out;
+}
+
+}  // namespace pier::metrics

@@ -1,0 +1,34 @@
+#pragma once
+// StoreCollector: the cache's gauges, read when /metrics is scraped (no
+// polling in between): Store::GetStats() (atomic counters kept in step with
+// commits and deletes, loaded at startup) and statvfs(2) of the data folder.
+//
+//   pier_cache_stored_bytes          gauge    bytes of distinct blobs stored
+//   pier_cache_stored_blobs          gauge    distinct blobs stored
+//   pier_cache_dedup_saved_bytes_total counter bytes not stored again (duplicate upload or mount)
+//   pier_cache_uploads_in_progress   gauge    upload sessions open
+//   pier_cache_disk_free_bytes       gauge    space available to Pier on the data folder's filesystem
+//   pier_cache_disk_size_bytes       gauge    size of that filesystem
+// The disk gauges are left out of a scrape if statvfs fails.
+#include <prometheus/collectable.h>
+
+#include <filesystem>
+#include <memory>
+#include <vector>
+
+#include "cache/store.h"
+
+namespace pier::metrics {
+
+class StoreCollector : public prometheus::Collectable {
+ public:
+  StoreCollector(std::shared_ptr<Store> store, std::filesystem::path data_dir)
+      : store_(std::move(store)), data_dir_(std::move(data_dir)) {}
+  std::vector<prometheus::MetricFamily> Collect() const override;
+
+ private:
+  std::shared_ptr<Store> store_;
+  std::filesystem::path data_dir_;
+};
+
+}  // namespace pier::metrics

@@ -1,0 +1,104 @@
+// Scrape-time collectors: the store's gauges over a real Store, process_*
+// from /proc, and the /proc parsers on tricky input.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include "metrics/metrics.h"
+#include "metrics/process_collector.h"
+#include "metrics/store_collector.h"
+#include "tests/unit/cache/test_util.h"
+#include "tests/unit/metrics/text_util.h"
+
+namespace pier::metrics {
+namespace {
+
+using testing::Type;
+using testing::Value;
+
+TEST(StoreCollector, ReportsTheStoreAndItsDisk) {
+  pier::testing::TempDir dir;
+  Store::Options o;
+  o.root = dir.path();
+  auto opened = Store::Open(o);
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  std::shared_ptr<Store> store = std::move(*opened);
+  Metrics m(MetricsOptions{store, dir.path(), "v", "r"});
+
+  std::string t = m.exposition()->Text();
+  EXPECT_EQ(Value(t, "pier_cache_stored_blobs"), 0);
+  EXPECT_EQ(Value(t, "pier_cache_stored_bytes"), 0);
+
+  const std::string layer(1000, 'x');
+  ASSERT_TRUE(pier::testing::PushBlob(*store, "team/a", layer).ok());
+  ASSERT_TRUE(pier::testing::PushBlob(*store, "team/b", layer).ok());  // a duplicate
+  ASSERT_TRUE(pier::testing::PushBlob(*store, "team/a", "small").ok());
+  ASSERT_TRUE(store->StartUpload("team/c").ok());  // left open
+
+  t = m.exposition()->Text();
+  EXPECT_EQ(Value(t, "pier_cache_stored_blobs"), 2);
+  EXPECT_EQ(Value(t, "pier_cache_stored_bytes"), 1005);
+  EXPECT_EQ(Value(t, "pier_cache_dedup_saved_bytes_total"), 1000);
+  EXPECT_EQ(Value(t, "pier_cache_uploads_in_progress"), 1);
+  EXPECT_EQ(Type(t, "pier_cache_stored_bytes"), "gauge");
+  EXPECT_EQ(Type(t, "pier_cache_dedup_saved_bytes_total"), "counter");
+  const auto free_bytes = Value(t, "pier_cache_disk_free_bytes");
+  const auto size_bytes = Value(t, "pier_cache_disk_size_bytes");
+  ASSERT_TRUE(free_bytes && size_bytes) << t;
+  EXPECT_GT(*size_bytes, 0);
+  EXPECT_LE(*free_bytes, *size_bytes);
+}
+
+TEST(StoreCollector, DiskGaugesAreLeftOutWhenTheFolderIsGone) {
+  pier::testing::TempDir dir;
+  Store::Options o;
+  o.root = dir.path() / "store";
+  auto opened = Store::Open(o);
+  ASSERT_TRUE(opened.ok());
+  StoreCollector c(std::shared_ptr<Store>(std::move(*opened)), dir.path() / "missing");
+  bool disk = false, blobs = false;
+  for (const auto& f : c.Collect()) {
+    disk = disk || f.name == "pier_cache_disk_free_bytes";
+    blobs = blobs || f.name == "pier_cache_stored_blobs";
+  }
+  EXPECT_FALSE(disk);
+  EXPECT_TRUE(blobs);
+}
+
+TEST(ProcStat, ParsesFieldsAfterAnAwkwardCommandName) {
+  // proc(5): pid (comm) state ppid pgrp session tty tpgid flags minflt
+  // cminflt majflt cmajflt utime stime cutime cstime priority nice threads
+  // itrealvalue starttime vsize rss ...
+  const std::string text =
+      "4242 (pier (x) y) S 1 4242 4242 0 -1 4194560 100 0 0 0 250 75 0 0 20 0 9 0 123456 987654321 2048 "
+      "18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0\n";
+  auto s = ParseProcStat(text);
+  ASSERT_TRUE(s.has_value());
+  EXPECT_EQ(s->utime_ticks, 250u);
+  EXPECT_EQ(s->stime_ticks, 75u);
+  EXPECT_EQ(s->start_ticks, 123456u);
+  EXPECT_EQ(s->vsize_bytes, 987654321u);
+  EXPECT_EQ(s->rss_pages, 2048u);
+  EXPECT_FALSE(ParseProcStat("4242 (pier) S 1 2 3").has_value());
+  EXPECT_FALSE(ParseProcStat("garbage").has_value());
+  EXPECT_EQ(ParseBootTime("cpu 1 2 3\nbtime 1700000000\nprocesses 5\n"), 1700000000u);
+  EXPECT_FALSE(ParseBootTime("cpu 1 2 3\n").has_value());
+}
+
+TEST(ProcessCollector, ReportsThisProcess) {
+  Metrics m(MetricsOptions{});
+  const std::string t = m.exposition()->Text();
+  EXPECT_EQ(Type(t, "process_cpu_seconds_total"), "counter");
+  EXPECT_GE(*Value(t, "process_cpu_seconds_total"), 0);
+  EXPECT_GT(*Value(t, "process_resident_memory_bytes"), 1024 * 1024);
+  EXPECT_GE(*Value(t, "process_virtual_memory_bytes"), *Value(t, "process_resident_memory_bytes"));
+  EXPECT_GE(*Value(t, "process_open_fds"), 1);
+  EXPECT_GT(*Value(t, "process_max_fds"), 0);
+  // Started within the last day, and not in the future.
+  const double start = *Value(t, "process_start_time_seconds");
+  const double now = static_cast<double>(::time(nullptr));
+  EXPECT_LE(start, now + 1);
+  EXPECT_GT(start, now - 86400);
+}
+
+}  // namespace
+}  // namespace pier::metrics

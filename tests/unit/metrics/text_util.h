@@ -1,0 +1,51 @@
+#pragma once
+// Reads values back out of Prometheus text exposition, so tests check what a
+// scraper would see rather than prometheus-cpp's internals.
+#include <cstdlib>
+#include <limits>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <string_view>
+
+namespace pier::metrics::testing {
+
+// The value of the sample written exactly as `series` (name plus its label
+// set in the serializer's order, e.g. `pier_x{a="1",b="2"}`), or nullopt.
+inline std::optional<double> Value(const std::string& text, std::string_view series) {
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.size() > series.size() && line.compare(0, series.size(), series) == 0 &&
+        line[series.size()] == ' ') {
+      const std::string v = line.substr(series.size() + 1);
+      if (v == "+Inf") return std::numeric_limits<double>::infinity();
+      return std::strtod(v.c_str(), nullptr);
+    }
+  }
+  return std::nullopt;
+}
+
+// The "# TYPE" of a family, or "" if absent.
+inline std::string Type(const std::string& text, std::string_view family) {
+  const std::string prefix = "# TYPE " + std::string(family) + " ";
+  const size_t at = text.find(prefix);
+  if (at == std::string::npos) return "";
+  const size_t end = text.find('\n', at);
+  return text.substr(at + prefix.size(), end - at - prefix.size());
+}
+
+// Every sample line that starts with `name` (name followed by '{' or ' ').
+inline std::string Lines(const std::string& text, std::string_view name) {
+  std::istringstream in(text);
+  std::string line, out;
+  while (std::getline(in, line)) {
+    if (line.compare(0, name.size(), name) == 0 && line.size() > name.size() &&
+        (line[name.size()] == '{' || line[name.size()] == ' ')) {
+      out += line + "\n";
+    }
+  }
+  return out;
+}
+
+}  // namespace pier::metrics::testing

@@ -55,6 +55,16 @@ log=$(curl -sf "$API_BASE/api/v2.0/replication/executions/$e1/tasks/$task_id/log
 echo "$log" | grep -q "uploaded" || fail "task log lacks blob outcomes: $log"
 pass "execution, task and task log in Harbor's shapes"
 
+# What the engine reported reached Prometheus's text.
+m=$(curl -sf "$API_BASE/metrics")
+echo "$m" | grep -E '^pier_replication_blobs_total\{.*destination="dest".*outcome="uploaded".*\} [1-9]' >/dev/null \
+  || fail "no uploaded blobs in /metrics: $(echo "$m" | grep pier_replication_blobs || true)"
+sent=$(echo "$m" | awk '/^pier_replication_sent_bytes_total\{/{print $2}' | head -1)
+python3 -c "import sys; sys.exit(0 if float('${sent:-0}') >= 1200000 else 1)" || fail "sent bytes metric: ${sent:-none}"
+echo "$m" | grep -E '^pier_replication_executions_finished_total\{.*status="Succeed".*\} 1' >/dev/null \
+  || fail "no finished execution in /metrics"
+pass "replication metrics: blobs by outcome, $sent bytes sent, executions by status"
+
 # Build 2 changes only the app layer: only it (plus config and manifest) crosses.
 link_reset link
 skopeo_ copy --dest-tls-verify=false "oci:$WORK/b2:v2" "docker://127.0.0.1:$pier_port/team/app:v2" >/dev/null

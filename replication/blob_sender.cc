@@ -81,7 +81,12 @@ class Sender {
     auto k = t.call.error.kind;
     if (k != ErrorKind::kNetwork && k != ErrorKind::kTimeout) return false;
     if (t.sent == 0 || t.call.error.http_status != 0) return false;  // nothing sent, or it answered
-    uint64_t carried = t.call.connection_bytes;
+    // The cut lies between what the peer acknowledged (sampled at our last
+    // write) and what we wrote: kernel buffers (megabytes on loopback) can
+    // hold the whole tail, so the acknowledged count may be far too low.
+    // Take the high end; if it is still too high the next cut shrinks it
+    // (each costs at most one chunk), which beats crawling in tiny chunks.
+    uint64_t carried = std::max(t.call.connection_bytes, t.sent);
     if (carried < kMinLearnedCut) return false;
     uint64_t cur = env_.link->cut_after_bytes.load();
     // A cut although connections already stay under 3/4 of the last

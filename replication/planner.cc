@@ -97,6 +97,24 @@ std::string PlatformOf(const std::string& platform_json) {
   return s;
 }
 
+Task MakeTask(const std::string& repo, const Artifact& a, const std::string& dst_repo, bool deletion,
+              const Status& name_error) {
+  Task t;
+  t.operation = std::string(deletion ? kOperationDeletion : kOperationCopy);
+  t.resource_type = a.resource_type;
+  t.src_repo = repo;
+  t.digest = a.digest;
+  t.tags = a.tags;
+  t.dst_repo = dst_repo;
+  t.src_resource = ResourceName(repo, a.tags, a.digest);
+  t.dst_resource = ResourceName(t.dst_repo, a.tags, a.digest);
+  if (!name_error.ok()) {
+    t.status = std::string(kStatusFailed);
+    t.status_text = "destination name: " + name_error.message();
+  }
+  return t;
+}
+
 Result<std::vector<Task>> PlanPush(Store& store, const Policy& policy, const Endpoint& dest, const PlanScope& scope) {
   std::vector<std::string> repos;
   if (!scope.repository.empty()) {
@@ -134,21 +152,8 @@ Result<std::vector<Task>> PlanPush(Store& store, const Policy& policy, const End
     auto dst = DestinationRepository(repo, policy.dest_namespace, policy.dest_namespace_replace_count);
     Status name_error = dst.ok() ? Status::OK() : dst.status();
     if (dst.ok() && dest.type == kTypeAliAcr) name_error = CheckAcrName(*dst);
-    for (Artifact& a : FilterArtifacts(policy.filters, artifacts)) {
-      Task t;
-      t.operation = std::string(scope.deletion ? kOperationDeletion : kOperationCopy);
-      t.resource_type = a.resource_type;
-      t.src_repo = repo;
-      t.digest = a.digest;
-      t.tags = a.tags;
-      t.dst_repo = dst.ok() ? *dst : repo;
-      t.src_resource = ResourceName(repo, a.tags, a.digest);
-      t.dst_resource = ResourceName(t.dst_repo, a.tags, a.digest);
-      if (!name_error.ok()) {
-        t.status = std::string(kStatusFailed);
-        t.status_text = "destination name: " + name_error.message();
-      }
-      tasks.push_back(std::move(t));
+    for (const Artifact& a : FilterArtifacts(policy.filters, artifacts)) {
+      tasks.push_back(MakeTask(repo, a, dst.ok() ? *dst : repo, scope.deletion, name_error));
     }
   }
   return tasks;

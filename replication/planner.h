@@ -24,6 +24,7 @@
 #include "cache/store.h"
 #include "replication/blob_sender.h"
 #include "replication/execution.h"
+#include "replication/filter.h"
 #include "replication/policy.h"
 #include "replication/registry_endpoint.h"
 
@@ -34,6 +35,11 @@ struct PlanScope {
   std::string reference;   // a tag or digest within it ("" = all tags)
   bool deletion = false;   // the event deleted it: plan deletion tasks
 };
+
+// One planned task for artifact `a` of `repo`; Failed with the reason when
+// the destination name could not be built (name_error).
+Task MakeTask(const std::string& repo, const Artifact& a, const std::string& dst_repo, bool deletion,
+              const Status& name_error);
 
 Result<std::vector<Task>> PlanPush(Store& store, const Policy& policy, const Endpoint& dest, const PlanScope& scope);
 

@@ -68,21 +68,9 @@ Result<std::vector<Task>> PlanPull(client::RegistryClient& c, const Policy& poli
       if (tag.rfind("sha256:", 0) != 0) artifacts[it->second].tags.push_back(tag);
     }
     auto dst = DestinationRepository(repo, policy.dest_namespace, policy.dest_namespace_replace_count);
-    for (Artifact& a : FilterArtifacts(policy.filters, artifacts)) {
-      Task t;
-      t.operation = std::string(scope.deletion ? kOperationDeletion : kOperationCopy);
-      t.resource_type = a.resource_type;
-      t.src_repo = repo;
-      t.digest = a.digest;
-      t.tags = a.tags;
-      t.dst_repo = dst.ok() ? *dst : repo;
-      t.src_resource = ResourceName(repo, a.tags, a.digest);
-      t.dst_resource = ResourceName(t.dst_repo, a.tags, a.digest);
-      if (!dst.ok()) {
-        t.status = std::string(kStatusFailed);
-        t.status_text = "destination name: " + dst.status().message();
-      }
-      tasks.push_back(std::move(t));
+    Status name_error = dst.ok() ? Status::OK() : dst.status();
+    for (const Artifact& a : FilterArtifacts(policy.filters, artifacts)) {
+      tasks.push_back(MakeTask(repo, a, dst.ok() ? *dst : repo, scope.deletion, name_error));
     }
   }
   return tasks;

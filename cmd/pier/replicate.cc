@@ -1,5 +1,6 @@
 #include "cmd/pier/replicate.h"
 
+#include <openssl/evp.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -27,25 +28,10 @@ const char* const kReplicateUsageText =
     "  Exit status: 0 Succeed, 1 Failed or Stopped, 2 usage or connection errors.\n";
 
 std::string Base64(const std::string& in) {
-  static const char* t = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    uint32_t n = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8) | uint8_t(in[i + 2]);
-    for (int k = 18; k >= 0; k -= 6) out += t[(n >> k) & 63];
-  }
-  if (i + 1 == in.size()) {
-    uint32_t n = uint8_t(in[i]) << 16;
-    out += t[(n >> 18) & 63];
-    out += t[(n >> 12) & 63];
-    out += "==";
-  } else if (i + 2 == in.size()) {
-    uint32_t n = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8);
-    out += t[(n >> 18) & 63];
-    out += t[(n >> 12) & 63];
-    out += t[(n >> 6) & 63];
-    out += '=';
-  }
+  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
+  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
+  out.resize(static_cast<size_t>(n));
   return out;
 }
 

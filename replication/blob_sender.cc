@@ -77,8 +77,20 @@ class Sender {
   void Learn(const TrackedCall& t, uint64_t body_len) {
     auto k = t.call.error.kind;
     if (k != ErrorKind::kNetwork && k != ErrorKind::kTimeout) return;
-    if (t.sent == 0 || t.sent >= body_len) return;  // not cut mid-body
+    if (t.sent == 0) return;  // broke before the body: not a cut mid-body
+    // "sent" counts bytes handed to the socket: over a slow link the kernel
+    // buffers hold the tail of the body (megabytes on loopback), so a cut
+    // shortly before the end surfaces as a reset while waiting for the
+    // answer, with everything "sent" and the acknowledged count sampled long
+    // before the cut. A reset is still a cut then, somewhere below the
+    // bytes written: take the body's length as the estimate (if high, the
+    // next cut shrinks it below). A timeout after the whole body is a slow
+    // server, not a link limit.
     uint64_t carried = t.call.connection_bytes;
+    if (t.sent >= body_len) {
+      if (k != ErrorKind::kNetwork) return;
+      carried = std::max(carried, body_len);
+    }
     if (carried < kMinLearnedCut) return;
     uint64_t cur = env_.link->cut_after_bytes.load();
     // A cut although connections already stay under 3/4 of the last

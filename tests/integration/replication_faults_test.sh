@@ -77,6 +77,21 @@ resent=$((up - need))
 [ "$cuts" -ge 1 ] || fail "the link never cut a connection (bytes_up=$up)"
 [ "$resent" -le $((cuts * 8 * MiB)) ] || fail "$resent bytes resent for $cuts cut(s): more than one 8 MiB chunk per cut"
 pass "40 MB layer through a link that cuts every connection after 4 MB: $cuts cut(s), $resent bytes resent (≤ one chunk per cut)"
+
+# 1b. A blob just over the cut and under one chunk goes up in one request; at
+# 4 MB/s the kernel buffer holds its tail when the link cuts, so the cut shows
+# as a reset while waiting for the answer. It must still teach the engine the
+# link's limit (it used to retry the same request until it gave up).
+start_slowlink cut2 "$dest_port" --cut-after 4000000 --rate 4000000
+reg=$(add_registry "http://$LINK_ADDR")
+pol=$(add_policy cuts2 "$reg" "cut2/**" manual)
+python3 "$LIB_DIR/make_oci_layout.py" "$WORK/edge" image --layers 1 --size 4000000 --seed 42
+skopeo_ copy --dest-tls-verify=false "oci:$WORK/edge:v1" "docker://127.0.0.1:$pier_port/cut2/edge:v1" >/dev/null
+e=$(run_policy "$pol")
+[ "$(wait_execution "$e" 120)" = Succeed ] || { show_tasks "$e"; fail "a blob just over the cut did not get through"; }
+cuts=$(link_stat cut2 connections_cut)
+[ "$cuts" -le 2 ] || fail "$cuts cuts for one blob just over the cut (the engine did not learn the limit)"
+pass "a $(blob_bytes "$WORK/edge")-byte blob through a link that cuts after 4 MB: $cuts cut(s)"
 stop_pid "$PIER_PID"
 
 # ---- 2. SIGKILL mid-blob, restart, resume ------------------------------------

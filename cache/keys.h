@@ -46,6 +46,7 @@ inline constexpr char kReplRegistries[] = "repl_registries";
 inline constexpr char kReplPolicies[] = "repl_policies";
 inline constexpr char kReplExecutions[] = "repl_executions";
 inline constexpr char kReplProgress[] = "repl_progress";
+inline constexpr char kReplEvents[] = "repl_events";
 
 inline std::string Join(std::string_view a, std::string_view b) {
   std::string k;

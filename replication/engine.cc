@@ -721,6 +721,30 @@ void Engine::OnDelete(std::string_view repo, std::string_view reference, std::st
   }
 }
 
+namespace {
+// "http://h:5000/" → "h:5000".
+std::string HostPort(std::string_view url) {
+  if (auto p = url.find("://"); p != std::string_view::npos) url.remove_prefix(p + 3);
+  return std::string(url.substr(0, url.find('/')));
+}
+}  // namespace
+
+void Engine::OnHarborEvent(std::string_view repo, std::string_view reference, bool deletion,
+                           std::string_view source_host) {
+  auto policies = impl_->repl->ListPolicies();
+  if (!policies.ok()) return;
+  for (const Policy& p : *policies) {
+    if (!p.enabled || p.trigger.type != kTriggerEventBased || !p.PullMode()) continue;
+    if (deletion && !p.replicate_deletion) continue;
+    auto src = impl_->repl->GetEndpoint(p.src_registry_id);
+    if (!src.ok() || src->type != kTypeHarbor) continue;
+    if (!source_host.empty() && HostPort(src->url) != source_host) continue;
+    if (!MatchRepository(p.filters, repo)) continue;
+    auto s = impl_->Start(p.id, kTriggerEventBased, std::string(repo), std::string(reference), deletion);
+    if (!s.ok()) log::Warn("webhook replication did not start", {{"policy", p.name}, {"error", s.status().message()}});
+  }
+}
+
 std::optional<LiveProgress> Engine::Progress(int64_t execution_id) const {
   std::lock_guard lock(impl_->mu);
   auto it = impl_->runs.find(execution_id);

@@ -85,6 +85,12 @@ class Engine {
   void OnPush(std::string_view repo, std::string_view reference, std::string_view digest);
   void OnDelete(std::string_view repo, std::string_view reference, std::string_view digest);
 
+  // A Harbor webhook event: starts the enabled event-based pull policies
+  // whose source is a `harbor` endpoint on `source_host` (any harbor
+  // endpoint when empty) and whose filters select the repository.
+  void OnHarborEvent(std::string_view repo, std::string_view reference, bool deletion,
+                     std::string_view source_host);
+
   std::optional<LiveProgress> Progress(int64_t execution_id) const;
   // The endpoint changed or went away: drop its connections and what the
   // engine knew of it.

@@ -120,7 +120,7 @@ Status ParseConfig(std::string_view text, Config* cfg) {
   json j = json::parse(text, nullptr, false);
   if (j.is_discarded()) return Status::InvalidArgument("config is not valid JSON");
   PIER_TRY(CheckKeys(j, "", {"listen", "data", "public_url", "tls", "auth", "uploads", "http", "log",
-                          "replication", "metrics"}));
+                          "replication", "metrics", "webhooks"}));
   PIER_TRY(Get(j, "listen", "", &cfg->listen));
   PIER_TRY(Get(j, "data", "", &cfg->data));
   PIER_TRY(Get(j, "public_url", "", &cfg->public_url));
@@ -187,6 +187,14 @@ Status ParseConfig(std::string_view text, Config* cfg) {
     auto seed = replication::ParseSeed(seed_part, "replication");
     if (!seed.ok()) return seed.status();
     cfg->replication = std::move(*seed);
+  }
+  if (j.contains("webhooks")) {
+    const json& w = j["webhooks"];
+    PIER_TRY(CheckKeys(w, "webhooks", {"harbor"}));
+    if (w.contains("harbor")) {
+      PIER_TRY(CheckKeys(w["harbor"], "webhooks.harbor", {"authorization"}));
+      PIER_TRY(Get(w["harbor"], "authorization", "webhooks.harbor", &cfg->harbor_webhook_authorization));
+    }
   }
   if (j.contains("metrics")) {
     const json& m = j["metrics"];

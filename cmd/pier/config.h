@@ -20,6 +20,7 @@
 //                   "engine": {"workers_per_destination": 4, "chunk_size_bytes": 8388608,
 //                              "no_progress_timeout_seconds": 60, "bandwidth_bytes_per_second": 0}}   // see replication/seed.h
 //   "metrics": {"enabled": true, "listen": "", "require_auth": false}
+//   "webhooks": {"harbor": {"authorization": ""}}   // POST /webhooks/harbor when set
 // }
 #include <cstdint>
 #include <string>
@@ -74,6 +75,8 @@ struct Config {
   // Prometheus metrics: /metrics on the main port, and also on its own
   // plain-HTTP port when metrics_listen ("ADDR:PORT") is set. Open unless
   // metrics_require_auth (then any valid htpasswd user) — see README.
+  // The Authorization value Harbor's webhook policy sends; empty: no intake.
+  std::string harbor_webhook_authorization;
   bool metrics_enabled = true;
   std::string metrics_listen;
   bool metrics_require_auth = false;

@@ -9,11 +9,13 @@
 #include <vector>
 
 #include "adapter/api/api.h"
+#include "adapter/api/webhook.h"
 #include "adapter/auth/auth.h"
 #include "adapter/http/server.h"
 #include "adapter/registry/registry.h"
 #include "adapter/registry/token_handler.h"
 #include "cache/layout.h"
+#include "cache/keys.h"
 #include "cache/log.h"
 #include "cache/store.h"
 #include "cmd/pier/config.h"
@@ -242,6 +244,13 @@ int Serve(int argc, char** argv) {
   if (tokens) {
     handler = std::make_shared<pier::registry::TokenHandler>(
         tokens, authorizer, pier::registry::TokenHandlerOptions{cfg.realm, cfg.access_log}, handler);
+  }
+  // Harbor webhooks (POST /webhooks/harbor) start event-based pull policies.
+  if (!cfg.harbor_webhook_authorization.empty()) {
+    auto seen = shared_store->OpenKeySpace(pier::keys::kReplEvents);
+    if (!seen.ok()) return Fail("webhook state: " + seen.status().message());
+    handler = std::make_shared<pier::api::WebhookHandler>(cfg.harbor_webhook_authorization, *seen, engine,
+                                                          cfg.access_log, handler);
   }
   // /metrics on the main port (and on metrics.listen); every request counted by route class.
   std::shared_ptr<pier::http::Handler> metrics_endpoint;

@@ -1,0 +1,96 @@
+#include "replication/harbor_webhook.h"
+
+#include <nlohmann/json.hpp>
+
+#include "cache/text.h"
+
+namespace pier::replication {
+namespace {
+
+using json = nlohmann::json;
+
+Status Invalid(const std::string& field, const std::string& what) {
+  return Status::InvalidArgument(field + ": " + what);
+}
+
+// CloudEvents type → Harbor's event type.
+std::string FromCloudType(std::string_view t) {
+  if (t == "harbor.artifact.pushed") return "PUSH_ARTIFACT";
+  if (t == "harbor.artifact.deleted") return "DELETE_ARTIFACT";
+  if (t == "harbor.tag.created") return "CREATE_TAG";
+  if (t == "harbor.tag.deleted") return "DELETE_TAG";
+  return "";
+}
+
+bool Known(std::string_view t) {
+  return t == "PUSH_ARTIFACT" || t == "DELETE_ARTIFACT" || t == "CREATE_TAG" || t == "DELETE_TAG";
+}
+
+std::string Str(const json& o, const char* k) {
+  auto it = o.find(k);
+  return it != o.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+}  // namespace
+
+Result<std::vector<HarborEvent>> ParseHarborWebhook(std::string_view content_type, std::string_view body) {
+  json j = json::parse(body, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return Status::InvalidArgument("body: not a JSON object");
+  bool cloud = content_type.find("cloudevents") != std::string_view::npos || j.contains("specversion");
+  std::string type;
+  std::string id;
+  int64_t occur_at = 0;
+  const json* data = nullptr;
+  if (cloud) {
+    type = FromCloudType(Str(j, "type"));
+    if (type.empty()) return Invalid("type", "not an artifact or tag event Pier handles");
+    id = Str(j, "id");
+    auto d = j.find("data");
+    if (d == j.end() || !d->is_object()) return Invalid("data", "required, an object");
+    data = &*d;
+  } else {
+    type = Str(j, "type");
+    if (!Known(type)) return Invalid("type", "must be PUSH_ARTIFACT, DELETE_ARTIFACT, CREATE_TAG or DELETE_TAG");
+    auto o = j.find("occur_at");
+    if (o != j.end() && o->is_number_integer()) occur_at = o->get<int64_t>();
+    auto d = j.find("event_data");
+    if (d == j.end() || !d->is_object()) return Invalid("event_data", "required, an object");
+    data = &*d;
+  }
+  const std::string prefix = cloud ? "data" : "event_data";
+  auto repo = data->find("repository");
+  if (repo == data->end() || !repo->is_object()) return Invalid(prefix + ".repository", "required, an object");
+  std::string full = Str(*repo, "repo_full_name");
+  if (full.empty()) {
+    std::string ns = Str(*repo, "namespace"), name = Str(*repo, "name");
+    if (!ns.empty() && !name.empty()) full = ns + "/" + name;
+  }
+  if (full.empty()) return Invalid(prefix + ".repository.repo_full_name", "required");
+  auto res = data->find("resources");
+  if (res == data->end() || !res->is_array() || res->empty()) {
+    return Invalid(prefix + ".resources", "required, a non-empty array");
+  }
+  std::vector<HarborEvent> out;
+  for (size_t i = 0; i < res->size(); ++i) {
+    const json& r = (*res)[i];
+    std::string at = prefix + ".resources[" + std::to_string(i) + "]";
+    if (!r.is_object()) return Invalid(at, "must be an object");
+    HarborEvent e;
+    e.type = type;
+    e.repository = full;
+    e.digest = Str(r, "digest");
+    e.reference = Str(r, "tag");
+    if (e.reference.empty()) e.reference = e.digest;
+    if (e.reference.empty()) return Invalid(at + ".tag", "a tag or a digest is required");
+    e.occur_at = occur_at;
+    std::string url = Str(r, "resource_url");
+    if (auto p = url.find("://"); p != std::string::npos) url = url.substr(p + 3);
+    e.source_host = url.substr(0, url.find('/'));
+    e.id = !id.empty() ? id + "#" + std::to_string(i)
+                       : type + "|" + std::to_string(occur_at) + "|" + full + "|" + e.reference + "|" + e.digest;
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+}  // namespace pier::replication

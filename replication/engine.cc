@@ -13,6 +13,7 @@
 #include "replication/blob_sender.h"
 #include "replication/cron.h"
 #include "replication/filter.h"
+#include "replication/image_gate.h"
 #include "replication/json_fields.h"
 #include "replication/naming.h"
 #include "replication/planner.h"
@@ -38,6 +39,7 @@ struct Destination {
   LinkState link;
   std::mutex mu;
   std::map<std::string, std::vector<std::function<void()>>> inflight;  // digest → waiting jobs
+  std::unique_ptr<ImageGate> gate;   // one image after another on the link
   std::unique_ptr<WorkerPool> pool;  // last member: its threads stop before the rest goes
 };
 
@@ -111,6 +113,7 @@ struct Engine::Impl : std::enable_shared_from_this<Engine::Impl> {
     d->endpoint = *ep;
     d->client = std::move(*c);
     d->bandwidth.SetRate(options.destination_bytes_per_second);
+    d->gate = std::make_unique<ImageGate>(options.image_overlap_bytes);
     d->pool = std::make_unique<WorkerPool>(options.workers_per_destination);
     // A replaced destination keeps running its queued jobs until they end;
     // it is retired, not destroyed, so no pool thread ever joins itself.
@@ -183,7 +186,10 @@ struct Engine::Impl : std::enable_shared_from_this<Engine::Impl> {
     // The remote side: the destination in push mode, the source in pull mode.
     auto d = DestinationFor(run->policy.RemoteRegistryId());
     if (!d.ok()) return d.status();
-    run->dest = *d;
+    {
+      std::lock_guard lock(run->mu);
+      run->dest = *d;
+    }
     run->limiter = std::make_unique<LimiterChain>(
         std::vector<client::RateLimiter*>{&run->dest->bandwidth, &run->policy_bandwidth});
     std::vector<Task> tasks;
@@ -346,7 +352,10 @@ struct Engine::Impl : std::enable_shared_from_this<Engine::Impl> {
       CompleteTask(tr);
       return;
     }
-    for (const auto& b : tr->copy.blobs) Submit(tr, b);
+    auto self = shared_from_this();
+    run->dest->gate->Enter(tr->task.id, bytes, run->stop.get_token(), [self, tr] {
+      for (const auto& b : tr->copy.blobs) self->Submit(tr, b);
+    });
   }
 
   bool AllTagsThere(const std::shared_ptr<ExecRun>& run, const Task& t, const std::string& digest) {
@@ -415,6 +424,9 @@ struct Engine::Impl : std::enable_shared_from_this<Engine::Impl> {
       d.inflight.erase(it);
     }
     for (auto& w : waiters) w();
+    // Credited only now: bytes written to a socket may still sit in buffers
+    // on the way (megabytes on a slow link), so "sent" is not "arrived".
+    d.gate->Sent(tr->task.id, job.size);
     BlobFinished(tr, job, r.ok() ? Result<BlobOutcome>(*r) : Result<BlobOutcome>(r.status()), t0);
   }
 
@@ -445,6 +457,7 @@ struct Engine::Impl : std::enable_shared_from_this<Engine::Impl> {
 
   void CompleteTask(const std::shared_ptr<TaskRun>& tr) {
     auto& run = tr->exec;
+    run->dest->gate->Leave(tr->task.id);
     auto finish = [&](const std::string& status, const std::string& text) {
       observer->OnTaskFinish(run->policy.name, status, Since(tr->started));
       EndTask(run, tr->task, status, text);
@@ -607,6 +620,17 @@ struct Engine::Impl : std::enable_shared_from_this<Engine::Impl> {
     }
   }
 
+  // A stopped execution's waiting images must not queue behind other executions.
+  // run->dest is set once by the runner thread; before that no task has entered.
+  void WakeGate(const std::shared_ptr<ExecRun>& run) {
+    std::shared_ptr<Destination> d;
+    {
+      std::lock_guard lock(run->mu);
+      d = run->dest;
+    }
+    if (d) d->gate->Wake();
+  }
+
   void Shutdown() {
     std::vector<std::shared_ptr<ExecRun>> active;
     {
@@ -620,6 +644,7 @@ struct Engine::Impl : std::enable_shared_from_this<Engine::Impl> {
       r->shutdown = true;
       r->stop.request_stop();
     }
+    for (auto& r : active) WakeGate(r);
     // Runners end once their queued jobs have run (each returns at once).
     for (;;) {
       std::vector<std::thread> done;
@@ -680,6 +705,7 @@ Status Engine::Stop(int64_t execution_id) {
     run->exec.stop_requested = true;
   }
   run->stop.request_stop();
+  impl_->WakeGate(run);
   return Status::OK();
 }
 

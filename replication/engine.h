@@ -54,6 +54,9 @@ struct EngineOptions {
   // Total upload budget per destination in bytes/s (0: unlimited); the
   // policy's speed applies on top of it.
   uint64_t destination_bytes_per_second = 0;
+  // Images go onto a destination's link one after another: the next image
+  // starts once those before it have at most this many bytes left to send.
+  uint64_t image_overlap_bytes = 1 << 20;
 };
 
 // Live numbers of a running execution (for the API and `pier replicate`).

@@ -166,11 +166,15 @@ Status ParseConfig(std::string_view text, Config* cfg) {
     const json& e = j["replication"]["engine"];
     const char* w = "replication.engine";
     PIER_TRY(CheckKeys(e, w, {"workers_per_destination", "chunk_size_bytes", "no_progress_timeout_seconds",
-                             "bandwidth_bytes_per_second"}));
+                             "bandwidth_bytes_per_second", "image_overlap_bytes"}));
     PIER_TRY(Get(e, "workers_per_destination", w, &cfg->repl_workers_per_destination));
     PIER_TRY(Get(e, "chunk_size_bytes", w, &cfg->repl_chunk_size_bytes));
     PIER_TRY(Get(e, "no_progress_timeout_seconds", w, &cfg->repl_no_progress_timeout_seconds));
     PIER_TRY(Get(e, "bandwidth_bytes_per_second", w, &cfg->repl_bandwidth_bytes_per_second));
+    PIER_TRY(Get(e, "image_overlap_bytes", w, &cfg->repl_image_overlap_bytes));
+    if (cfg->repl_image_overlap_bytes < 0) {
+      return Status::InvalidArgument("replication.engine.image_overlap_bytes: must not be negative");
+    }
     if (cfg->repl_workers_per_destination < 1 || cfg->repl_workers_per_destination > 64) {
       return Status::InvalidArgument("replication.engine.workers_per_destination: must be 1..64");
     }

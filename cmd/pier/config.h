@@ -18,7 +18,8 @@
 //   "log": {"level": "info", "access": true},
 //   "replication": {"registries": [...], "policies": [...],
 //                   "engine": {"workers_per_destination": 4, "chunk_size_bytes": 8388608,
-//                              "no_progress_timeout_seconds": 60, "bandwidth_bytes_per_second": 0}}   // see replication/seed.h
+//                              "no_progress_timeout_seconds": 60, "bandwidth_bytes_per_second": 0,
+//                              "image_overlap_bytes": 1048576}}   // see replication/seed.h
 //   "metrics": {"enabled": true, "listen": "", "require_auth": false}
 //   "webhooks": {"harbor": {"authorization": ""}}   // POST /webhooks/harbor when set
 // }
@@ -72,6 +73,7 @@ struct Config {
   int64_t repl_chunk_size_bytes = 8 << 20;
   int repl_no_progress_timeout_seconds = 60;
   int64_t repl_bandwidth_bytes_per_second = 0;  // per destination; 0 = unlimited
+  int64_t repl_image_overlap_bytes = 1 << 20;    // see EngineOptions::image_overlap_bytes
   // Prometheus metrics: /metrics on the main port, and also on its own
   // plain-HTTP port when metrics_listen ("ADDR:PORT") is set. Open unless
   // metrics_require_auth (then any valid htpasswd user) — see README.

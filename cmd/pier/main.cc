@@ -190,6 +190,7 @@ int Serve(int argc, char** argv) {
   eo.chunk_size = static_cast<uint64_t>(cfg.repl_chunk_size_bytes);
   eo.no_progress_timeout_seconds = cfg.repl_no_progress_timeout_seconds;
   eo.destination_bytes_per_second = static_cast<uint64_t>(std::max<int64_t>(0, cfg.repl_bandwidth_bytes_per_second));
+  eo.image_overlap_bytes = static_cast<uint64_t>(cfg.repl_image_overlap_bytes);
   auto engine = std::make_shared<pier::replication::Engine>(shared_store, shared_repl, shared_executions,
                                                             std::shared_ptr<pier::replication::ProgressStore>(
                                                                 std::move(*progress)),

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "cache/direct_appender.h"
 #include "cache/store_impl.h"
 
 namespace pier::internal {
@@ -14,6 +15,9 @@ namespace {
 // while the upload streams and the final fsync has little left to do.
 constexpr uint64_t kWritebackChunk = 8ull << 20;
 constexpr size_t kHashBufferSize = 1 << 20;
+// A writer switches to direct I/O once it has appended this much: small
+// blobs and chunks stay on the cheap buffered path (no buffers, no thread).
+constexpr uint64_t kDirectAfter = 4ull << 20;
 
 class UploadWriterImpl final : public UploadWriter {
  public:
@@ -47,6 +51,8 @@ class UploadWriterImpl final : public UploadWriter {
     return hash_.offset == size_ ? Status::OK() : HashFileRange(fd_.get(), &hash_, size_);
   }
   Status MatchFileSize();
+  // Writes the bytes the direct appender holds; the file then has size_ bytes.
+  Status DrainDirect() { return direct_ ? direct_->Drain() : Status::OK(); }
 
   std::shared_ptr<StoreState> st_;
   SessionClaim claim_;         // declared after st_: released while the table still exists
@@ -56,20 +62,33 @@ class UploadWriterImpl final : public UploadWriter {
   uint64_t size_;            // committed + appended since
   uint64_t writeback_from_;  // start of the range not yet handed to writeback
   bool done_ = false;        // Commit ran: the session is no longer ours
+  uint64_t appended_ = 0;    // bytes appended through this writer
+  bool direct_tried_ = false;
+  std::unique_ptr<DirectAppender> direct_;  // last: waits for its write before fd_ closes
 };
 
 Status UploadWriterImpl::Append(std::span<const char> data) {
   if (done_) return Ended();
   if (data.empty()) return Status::OK();
   if (Status s = CatchUpHash(); !s.ok()) return s;
-  if (Status s = WriteAt(fd_.get(), size_, data); !s.ok()) {
+  if (!direct_ && !direct_tried_ && appended_ >= kDirectAfter) {
+    direct_tried_ = true;
+    direct_ = DirectAppender::Open(fd_.get(), size_, &hash_.sha);
+    if (direct_) StartWriteback(fd_.get(), writeback_from_, size_ - writeback_from_);
+  }
+  if (direct_) {
+    // A failed append leaves bytes of this request in the appender; the
+    // caller fails the request and Abort drops everything since the last Flush.
+    if (Status s = direct_->Append(data); !s.ok()) return s;
+  } else if (Status s = WriteAt(fd_.get(), size_, data); !s.ok()) {
     (void)Truncate(fd_.get(), size_);  // drop a partial write; size_ is unchanged
     return s;
   }
-  hash_.sha.Update(data);
+  if (!direct_) hash_.sha.Update(data);  // else the appender hashes (on its thread)
   size_ += data.size();
+  appended_ += data.size();
   hash_.offset = size_;
-  if (size_ - writeback_from_ >= kWritebackChunk) {
+  if (!direct_ && size_ - writeback_from_ >= kWritebackChunk) {
     StartWriteback(fd_.get(), writeback_from_, size_ - writeback_from_);
     writeback_from_ = size_;
   }
@@ -79,6 +98,7 @@ Status UploadWriterImpl::Append(std::span<const char> data) {
 Status UploadWriterImpl::Flush() {
   if (done_) return Ended();
   if (size_ == rec_.offset) return Status::OK();
+  if (Status s = DrainDirect(); !s.ok()) return s;
   if (Status s = Fsync(fd_.get()); !s.ok()) return s;
   // The first durable bytes also need the file's directory entry durable.
   if (rec_.offset == 0) {
@@ -104,6 +124,8 @@ Status UploadWriterImpl::MatchFileSize() {
 Result<BlobInfo> UploadWriterImpl::Commit(const Digest& expected) {
   if (done_) return Ended();
   if (Status s = CheckBlobDigest(expected); !s.ok()) return s;
+  if (Status s = DrainDirect(); !s.ok()) return s;
+  direct_.reset();
   if (Status s = CatchUpHash(); !s.ok()) return s;
   if (Status s = MatchFileSize(); !s.ok()) return s;
   // No offset update: the commit batch deletes the session record anyway.
@@ -120,6 +142,8 @@ Result<BlobInfo> UploadWriterImpl::Commit(const Digest& expected) {
 
 void UploadWriterImpl::Abort() {
   if (done_ || size_ == rec_.offset) return;
+  direct_.reset();  // waits for its write in flight; its unflushed bytes go
+  direct_tried_ = false;
   (void)Truncate(fd_.get(), rec_.offset);  // best effort; OpenWriter truncates again
   size_ = rec_.offset;
   writeback_from_ = std::min(writeback_from_, size_);

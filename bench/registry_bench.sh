@@ -303,7 +303,7 @@ put dd_mbps "$DD_MBPS"; put dd_count "$SIZE_MIB"
 log "  dd median: $(printf '%.0f' "$DD_MBPS") MB/s"
 
 # ---- (b) pull ----------------------------------------------------------------
-section "(b) pull the $SIZE_MIB MiB blob (GET, curl -o /dev/null; median of $PULL_RUNS; page cache warm after one untimed verifying pull)"
+section "(b) pull the $SIZE_MIB MiB blob (GET with a lean socket client reading 4 MiB at a time, bytes dropped; median of $PULL_RUNS; page cache warm after one untimed curl pull whose sha256 is verified)"
 for side in reg pier; do
   python3 "$LIB" pull "${BASE[$side]}" "$REPO_NAME" "$BIG_DIGEST" "$BIG_BYTES" "$WORK/pulled.bin" >/dev/null \
     || { alive pull; die "verifying pull from $side failed"; }
@@ -317,7 +317,7 @@ for r in $(seq "$PULL_RUNS"); do
   for side in $(order "$r"); do
     quiet
     c0=$(srvcpu "$side")
-    s=$(python3 "$LIB" pull "${BASE[$side]}" "$REPO_NAME" "$BIG_DIGEST" "$BIG_BYTES") || { alive pull; die "pull from $side failed"; }
+    s=$(python3 "$LIB" pull-raw "${BASE[$side]}" "$REPO_NAME" "$BIG_DIGEST" "$BIG_BYTES") || { alive pull; die "pull from $side failed"; }
     v=$(mbps "$BIG_BYTES" "$s")
     PULL[$side]+="$v "
     log "  run $r $(eval echo \$NAME_$side): ${s}s  $v MB/s  (server CPU $(cpudiff "$c0" "$(srvcpu "$side")") s)"

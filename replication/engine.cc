@@ -203,6 +203,10 @@ struct Engine::Impl : std::enable_shared_from_this<Engine::Impl> {
       auto created = executions->CreateTasks(run->exec, std::move(*planned));
       if (!created.ok()) return created.status();
       tasks = std::move(*created);
+      // Failed at planning (destination name, unreadable labels): the reason goes in the task log too.
+      for (const Task& t : tasks) {
+        if (t.status == kStatusFailed) TaskLog(t, t.status + ": " + t.status_text);
+      }
     } else {
       auto listed = executions->ListTasks(run->exec.id);
       if (!listed.ok()) return listed.status();

@@ -9,6 +9,7 @@
 
 #include "cache/manifest.h"
 #include "replication/filter.h"
+#include "replication/labels.h"
 #include "replication/naming.h"
 
 namespace pier::replication {
@@ -16,37 +17,39 @@ namespace {
 
 using json = nlohmann::json;
 
-bool HasFilter(const Policy& p, std::string_view type) {
-  return std::any_of(p.filters.begin(), p.filters.end(), [&](const Filter& f) { return f.type == type; });
-}
-
-bool IsImageConfig(std::string_view t) {
-  return t.empty() || t == "application/vnd.oci.image.config.v1+json" ||
-         t == "application/vnd.docker.container.image.v1+json";
-}
-
-// Label names of an image config ("config": {"Labels": {...}}); small reads only.
-std::vector<std::string> ConfigLabels(Store& store, std::string_view repo, const ParsedManifest& m) {
-  std::vector<std::string> out;
-  if (m.blobs.empty() || m.blobs.front().size > (4 << 20)) return out;
+// A local config blob's bytes (labels only: small reads, at most `max`).
+Result<std::string> ReadLocalConfig(Store& store, std::string_view repo, const Descriptor& d, uint64_t max) {
   BlobInfo info;
-  auto fd = store.OpenBlob(repo, m.blobs.front().digest, &info);
-  if (!fd.ok()) return out;
+  auto fd = store.OpenBlob(repo, d.digest, &info);
+  if (!fd.ok()) return fd.status();
+  if (info.size > max) return Status::OutOfRange("stored config is " + std::to_string(info.size) + " bytes");
   std::string text(info.size, '\0');
   size_t got = 0;
   while (got < text.size()) {
     ssize_t r = ::pread(fd->get(), text.data() + got, text.size() - got, static_cast<off_t>(got));
-    if (r <= 0) return out;
+    if (r < 0) return Status::IOError("reading the stored config");
+    if (r == 0) return Status::Corruption("stored config is shorter than its size");
     got += static_cast<size_t>(r);
   }
-  json j = json::parse(text, nullptr, false);
-  if (!j.is_object()) return out;
-  auto c = j.find("config");
-  if (c == j.end() || !c->is_object()) return out;
-  auto l = c->find("Labels");
-  if (l == c->end() || !l->is_object()) return out;
-  for (auto it = l->begin(); it != l->end(); ++it) out.push_back(it.key());
-  return out;
+  return text;
+}
+
+// Labels of a local artifact (labels.h: config labels; an index: its children's).
+Result<std::vector<std::string>> LocalLabels(Store& store, const std::string& repo, const Policy& policy,
+                                             const std::string& digest) {
+  // Locally a read costs no request: configs up to 4 MiB (pull mode fetches at most kMaxConfigBytes).
+  constexpr uint64_t kMaxLocalConfig = 4 << 20;
+  auto parse = [&](std::string_view ref) -> Result<ParsedManifest> {
+    auto m = store.GetManifest(repo, ref);
+    if (!m.ok()) return m.status();
+    return ParseManifest(m->media_type, m->bytes);
+  };
+  auto top = parse(digest);
+  if (!top.ok()) return top.status();
+  LabelSources from;
+  from.child = [&](const Descriptor& d) { return parse(d.digest.str()); };
+  from.config = [&](const Descriptor& d) { return ReadLocalConfig(store, repo, d, kMaxLocalConfig); };
+  return ArtifactLabels(*top, from, PlatformFilter(policy.filters), kMaxLocalConfig);
 }
 
 struct Found {
@@ -115,6 +118,19 @@ Task MakeTask(const std::string& repo, const Artifact& a, const std::string& dst
   return t;
 }
 
+void AddTasks(std::vector<Task>* out, const std::string& repo, const LabelVerdict& verdict, const std::string& dst_repo,
+              bool deletion, const Status& name_error) {
+  for (const Artifact& a : verdict.kept) out->push_back(MakeTask(repo, a, dst_repo, deletion, name_error));
+  for (const auto& [a, why] : verdict.unreadable) {
+    Task t = MakeTask(repo, a, dst_repo, deletion, name_error);
+    if (name_error.ok()) {
+      t.status = std::string(kStatusFailed);
+      t.status_text = "label filter: " + why.message();
+    }
+    out->push_back(std::move(t));
+  }
+}
+
 Result<std::vector<Task>> PlanPush(Store& store, const Policy& policy, const Endpoint& dest, const PlanScope& scope) {
   std::vector<std::string> repos;
   if (!scope.repository.empty()) {
@@ -124,7 +140,6 @@ Result<std::vector<Task>> PlanPush(Store& store, const Policy& policy, const End
     if (!page.ok()) return page.status();
     repos = std::move(page->items);
   }
-  bool labels = HasFilter(policy, kFilterLabel);
   std::vector<Task> tasks;
   for (const std::string& repo : repos) {
     if (!MatchRepository(policy.filters, repo)) continue;
@@ -145,16 +160,18 @@ Result<std::vector<Task>> PlanPush(Store& store, const Policy& policy, const End
         auto parsed = ParseManifest(m->media_type, m->bytes);
         if (!parsed.ok()) continue;
         if (!IsIndexMediaType(parsed->media_type) && !IsImageConfig(parsed->artifact_type)) a.resource_type = "artifact";
-        if (labels) a.labels = ConfigLabels(store, repo, *parsed);
       }
       artifacts.push_back(std::move(a));
     }
     auto dst = DestinationRepository(repo, policy.dest_namespace, policy.dest_namespace_replace_count);
     Status name_error = dst.ok() ? Status::OK() : dst.status();
     if (dst.ok() && dest.type == kTypeAliAcr) name_error = CheckAcrName(*dst);
-    for (const Artifact& a : FilterArtifacts(policy.filters, artifacts)) {
-      tasks.push_back(MakeTask(repo, a, dst.ok() ? *dst : repo, scope.deletion, name_error));
-    }
+    // A deleted artifact's labels are gone with it: judged as carrying none.
+    auto verdict = FilterWithLabels(policy.filters, artifacts, [&](const Artifact& a) {
+      return scope.deletion ? Result<std::vector<std::string>>(std::vector<std::string>{})
+                            : LocalLabels(store, repo, policy, a.digest);
+    });
+    AddTasks(&tasks, repo, verdict, dst.ok() ? *dst : repo, scope.deletion, name_error);
   }
   return tasks;
 }

@@ -25,6 +25,7 @@
 #include "replication/blob_sender.h"
 #include "replication/execution.h"
 #include "replication/filter.h"
+#include "replication/labels.h"
 #include "replication/policy.h"
 #include "replication/registry_endpoint.h"
 
@@ -40,6 +41,12 @@ struct PlanScope {
 // the destination name could not be built (name_error).
 Task MakeTask(const std::string& repo, const Artifact& a, const std::string& dst_repo, bool deletion,
               const Status& name_error);
+
+// Appends the tasks of one repository's filtered artifacts: one per kept
+// artifact, and a Failed one ("label filter: <why>") per artifact whose
+// labels could not be read (a destination-name error takes precedence).
+void AddTasks(std::vector<Task>* out, const std::string& repo, const LabelVerdict& verdict, const std::string& dst_repo,
+              bool deletion, const Status& name_error);
 
 Result<std::vector<Task>> PlanPush(Store& store, const Policy& policy, const Endpoint& dest, const PlanScope& scope);
 
@@ -71,8 +78,10 @@ Result<PlannedCopy> PrepareFrom(const ManifestReader& read, const Policy& policy
 
 // Pull mode (a remote registry → this instance): the same plans, read from
 // the remote side with `client` (catalog, tags, manifest HEADs and GETs).
-// The label filter needs image configs and is not applied in pull mode
-// (refused at planning with a clear message instead of guessing).
+// With a label filter, the config blob of each candidate that survived the
+// other filters is fetched (at most kMaxConfigBytes; an index: its children's
+// manifests and configs); a candidate whose labels cannot be fetched becomes
+// a Failed task saying why. Without one, no config is fetched.
 Result<std::vector<Task>> PlanPull(client::RegistryClient& client, const Policy& policy, const PlanScope& scope,
                                    std::stop_token stop);
 Result<PlannedCopy> PreparePull(client::RegistryClient& client, const Policy& policy, const Task& task,

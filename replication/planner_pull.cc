@@ -1,20 +1,60 @@
 // Pull-mode planning: what a policy selects on a remote registry.
 #include <algorithm>
 #include <map>
+#include <span>
+#include <string>
 
+#include "cache/manifest.h"
 #include "replication/filter.h"
+#include "replication/labels.h"
 #include "replication/naming.h"
 #include "replication/planner.h"
 
 namespace pier::replication {
+namespace {
+
+// A config blob from the source, refused past kMaxConfigBytes even when
+// its descriptor announced less (the sink stops the download).
+Result<std::string> FetchConfig(client::RegistryClient& c, const std::string& repo, const Descriptor& d,
+                                std::stop_token stop) {
+  std::string text;
+  client::Call call;
+  call.stop = stop;
+  auto got = c.GetBlob(call, repo, d.digest, 0, [&](std::span<const char> bytes) {
+    if (text.size() + bytes.size() > kMaxConfigBytes) {
+      return Status::OutOfRange("larger than the " + std::to_string(kMaxConfigBytes) + " bytes Pier reads for labels");
+    }
+    text.append(bytes.data(), bytes.size());
+    return Status::OK();
+  });
+  if (!got.ok()) return got.status();
+  return text;
+}
+
+Result<ParsedManifest> FetchManifest(client::RegistryClient& c, const std::string& repo, std::string_view ref,
+                                     std::stop_token stop) {
+  client::Call call;
+  call.stop = stop;
+  auto m = c.GetManifest(call, repo, ref);
+  if (!m.ok()) return m.status();
+  return ParseManifest(m->media_type, m->bytes);
+}
+
+// The labels of a remote artifact (labels.h), read from the source registry.
+Result<std::vector<std::string>> RemoteLabels(client::RegistryClient& c, const std::string& repo, const Policy& policy,
+                                              const std::string& digest, std::stop_token stop) {
+  auto top = FetchManifest(c, repo, digest, stop);
+  if (!top.ok()) return Status(top.status().code(), "manifest " + digest + ": " + top.status().message());
+  LabelSources from;
+  from.child = [&](const Descriptor& d) { return FetchManifest(c, repo, d.digest.str(), stop); };
+  from.config = [&](const Descriptor& d) { return FetchConfig(c, repo, d, stop); };
+  return ArtifactLabels(*top, from, PlatformFilter(policy.filters));
+}
+
+}  // namespace
 
 Result<std::vector<Task>> PlanPull(client::RegistryClient& c, const Policy& policy, const PlanScope& scope,
                                    std::stop_token stop) {
-  for (const Filter& f : policy.filters) {
-    if (f.type == kFilterLabel) {
-      return Status::Unsupported("filters: the label filter is not supported for pull-mode policies yet");
-    }
-  }
   std::vector<std::string> repos;
   if (!scope.repository.empty()) {
     repos.push_back(scope.repository);
@@ -69,9 +109,14 @@ Result<std::vector<Task>> PlanPull(client::RegistryClient& c, const Policy& poli
     }
     auto dst = DestinationRepository(repo, policy.dest_namespace, policy.dest_namespace_replace_count);
     Status name_error = dst.ok() ? Status::OK() : dst.status();
-    for (const Artifact& a : FilterArtifacts(policy.filters, artifacts)) {
-      tasks.push_back(MakeTask(repo, a, dst.ok() ? *dst : repo, scope.deletion, name_error));
-    }
+    // A deleted artifact's labels are gone with it: judged as carrying none (as in push mode).
+    auto verdict = FilterWithLabels(policy.filters, artifacts, [&](const Artifact& a) {
+      return scope.deletion ? Result<std::vector<std::string>>(std::vector<std::string>{})
+                            : RemoteLabels(c, repo, policy, a.digest, stop);
+    });
+    // A stop during the fetches is a stop, not a list of failed candidates.
+    if (stop.stop_requested()) return Status::FailedPrecondition("stopped while reading labels");
+    AddTasks(&tasks, repo, verdict, dst.ok() ? *dst : repo, scope.deletion, name_error);
   }
   return tasks;
 }

@@ -65,3 +65,61 @@ e=$(api GET "/replication/executions?policy_id=1&page_size=1" | json_get 'j[0]["
 n=$(api GET "/replication/executions/$e/tasks" | json_get 'sum(1 for t in j if t["status"]=="Succeed")')
 [ "$n" = 2 ] || fail "second pull: $(api GET "/replication/executions/$e/tasks")"
 pass "a second pull finds everything already here"
+
+# The label filter in pull mode: Pier reads each candidate's image config from the source.
+mk() { python3 "$LIB_DIR/make_oci_layout.py" "$@"; }
+mk "$WORK/prod" image --layers 1 --size 40000 --seed 63 --label pier.prod=yes --label team=a
+mk "$WORK/plain" image --layers 1 --size 40000 --seed 64 --no-labels
+mk "$WORK/pmulti" index --layers 1 --size 30000 --seed 65 --label pier.prod=yes
+mk "$WORK/big" image --layers 1 --size 30000 --seed 66 --label pier.prod=yes --config-pad 1100000
+skopeo_ copy --dest-tls-verify=false "oci:$WORK/prod:v1" "docker://127.0.0.1:$src_port/labels/prod:v1" >/dev/null
+skopeo_ copy --dest-tls-verify=false "oci:$WORK/plain:v1" "docker://127.0.0.1:$src_port/labels/plain:v1" >/dev/null
+skopeo_ copy --all --dest-tls-verify=false "oci:$WORK/pmulti:multi" "docker://127.0.0.1:$src_port/labels/pmulti:m" >/dev/null
+skopeo_ copy --dest-tls-verify=false "oci:$WORK/big:v1" "docker://127.0.0.1:$src_port/labels/big:v1" >/dev/null
+want_prod=$(python3 -c "import json;print(json.load(open('$WORK/prod/index.json'))['manifests'][0]['digest'])")
+want_plain=$(python3 -c "import json;print(json.load(open('$WORK/plain/index.json'))['manifests'][0]['digest'])")
+big_config=$(python3 - "$WORK/big" <<'PY'
+import json, os, sys
+r = sys.argv[1]
+m = json.load(open(os.path.join(r, "index.json")))["manifests"][0]["digest"].split(":")[1]
+print(json.load(open(os.path.join(r, "blobs", "sha256", m)))["config"]["digest"])
+PY
+)
+pull_policy() {  # pull_policy NAME NAMESPACE FILTERS_JSON → id
+  api POST /replication/policies -d "{\"name\":\"$1\",\"src_registry\":{\"id\":$harbor},\"dest_registry\":null,
+    \"dest_namespace\":\"$2\",\"dest_namespace_replace_count\":-1,\"trigger\":{\"type\":\"manual\"},\"filters\":$3}" >/dev/null
+  api GET "/replication/policies?name=$1" | json_get "[p['id'] for p in j if p['name']=='$1'][0]"
+}
+tasks_of() {  # tasks_of POLICY_ID → "resource=status" lines, sorted
+  local e
+  e=$(latest_execution "$1")
+  api GET "/replication/executions/$e/tasks" | json_get '"\n".join(sorted(t["src_resource"].split(":")[0].split("@")[0]+"="+t["status"] for t in j))'
+}
+
+labelled=$(pull_policy labelled labelled '[{"type":"name","value":"labels/**"},{"type":"label","value":["pier.prod"]}]')
+"$PIER_BIN" replicate --policy labelled --server "$API_BASE" >"$WORK/labelled.out" 2>&1 &&
+  fail "the oversized config should fail its task: $(cat "$WORK/labelled.out")"
+got=$(tasks_of "$labelled" | tr '\n' ' ')
+[ "$got" = "labels/big=Failed labels/pmulti=Succeed labels/prod=Succeed " ] || fail "label matches tasks: $got"
+got=$(skopeo_ inspect --tls-verify=false --format '{{.Digest}}' "docker://127.0.0.1:$pier_port/labelled/prod:v1")
+[ "$got" = "$want_prod" ] || fail "Pier has $got for labelled/prod:v1, want $want_prod"
+[ "$(status GET "http://127.0.0.1:$pier_port/v2/labelled/pmulti/manifests/m" -H 'Accept: application/vnd.oci.image.index.v1+json')" = 200 ] ||
+  fail "the labelled index was not copied"
+for r in plain big; do
+  [ "$(status GET "http://127.0.0.1:$pier_port/v2/labelled/$r/tags/list")" = 404 ] || fail "labelled/$r was copied"
+done
+e=$(latest_execution "$labelled")
+big_task=$(api GET "/replication/executions/$e/tasks" | json_get '[t for t in j if t["src_resource"].startswith("labels/big")][0]["id"]')
+log=$(curl -sf "$API_BASE/api/v2.0/replication/executions/$e/tasks/$big_task/log")
+echo "$log" | grep -q "label filter: config $big_config is [0-9]* bytes; Pier reads labels from configs of at most 1048576 bytes" ||
+  fail "the failed task's log does not say why: $log"
+pass "pull-mode label filter (matches): the labelled image and index copied, the unlabelled one not, an oversized config a Failed task saying why"
+
+unlabelled=$(pull_policy unlabelled unlabelled '[{"type":"name","value":"labels/p*"},{"type":"label","value":["pier.prod"],"decoration":"excludes"}]')
+"$PIER_BIN" replicate --policy unlabelled --server "$API_BASE" >"$WORK/unlabelled.out" 2>&1 || fail "excludes: $(cat "$WORK/unlabelled.out")"
+got=$(tasks_of "$unlabelled" | tr '\n' ' ')
+[ "$got" = "labels/plain=Succeed " ] || fail "label excludes tasks: $got"
+got=$(skopeo_ inspect --tls-verify=false --format '{{.Digest}}' "docker://127.0.0.1:$pier_port/unlabelled/plain:v1")
+[ "$got" = "$want_plain" ] || fail "Pier has $got for unlabelled/plain:v1"
+[ "$(status GET "http://127.0.0.1:$pier_port/v2/unlabelled/prod/tags/list")" = 404 ] || fail "excludes copied the labelled image"
+pass "pull-mode label filter (excludes): only the unlabelled image copied"

@@ -4,11 +4,15 @@ content, so skopeo and registries treat them as ordinary images.
 
 usage: make_oci_layout.py DIR KIND [--layers N] [--size BYTES] [--seed S]
                           [--base-seed B] [--app-size BYTES] [--tag T]
+                          [--label KEY=VALUE ...] [--no-labels] [--config-pad BYTES]
   KIND: image      one linux/amd64 image tagged "v1"
         index      a two-platform index (amd64, arm64) tagged "multi"
         artifact   an image tagged "v1" plus an OCI artifact whose subject is
                    that image (artifactType application/vnd.pier.test.sbom),
                    tagged "sbom"
+  Every image config carries the label pier.test=yes, unless --label gives
+  its own set (repeatable) or --no-labels gives none. --config-pad adds a
+  field of that many bytes to each config (an oversized config).
 """
 import argparse, gzip, hashlib, io, json, os, random, tarfile, time
 
@@ -30,7 +34,9 @@ def layer(rng, size, name):
         t.addfile(info, io.BytesIO(payload))
     return gzip.compress(tb.getvalue(), compresslevel=1, mtime=0), hashlib.sha256(tb.getvalue()).hexdigest()
 
-def image(root, rng, layers, size, arch, base_rng=None, app_size=None):
+DEFAULT_LABELS = {"pier.test": "yes"}
+
+def image(root, rng, layers, size, arch, base_rng=None, app_size=None, labels=DEFAULT_LABELS, pad=0):
     descs, diffs = [], []
     for i in range(layers):
         # With a base: every layer but the last comes from the base seed (a
@@ -43,9 +49,12 @@ def image(root, rng, layers, size, arch, base_rng=None, app_size=None):
         d["mediaType"] = "application/vnd.oci.image.layer.v1.tar+gzip"
         descs.append(d)
         diffs.append("sha256:" + diff)
-    config = json.dumps({"architecture": arch, "os": "linux",
-                         "config": {"Labels": {"pier.test": "yes"}},
-                         "rootfs": {"type": "layers", "diff_ids": diffs}}).encode()
+    config = {"architecture": arch, "os": "linux",
+              "config": {"Labels": labels} if labels else {},
+              "rootfs": {"type": "layers", "diff_ids": diffs}}
+    if pad:
+        config["pier.pad"] = "x" * pad
+    config = json.dumps(config).encode()
     c = blob(root, config)
     c["mediaType"] = "application/vnd.oci.image.config.v1+json"
     m = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
@@ -65,7 +74,19 @@ def main():
                     help="image: all layers but the last from this seed (a shared base)")
     ap.add_argument("--app-size", type=int, default=None, help="image: size of the last layer")
     ap.add_argument("--tag", default="v1", help="image: the tag name")
+    ap.add_argument("--label", action="append", default=[], metavar="KEY=VALUE",
+                    help="a config label (repeatable); replaces the default pier.test=yes")
+    ap.add_argument("--no-labels", action="store_true", help="image configs without labels")
+    ap.add_argument("--config-pad", type=int, default=0, help="bytes of padding in each image config")
     a = ap.parse_args()
+    labels = dict(DEFAULT_LABELS)
+    if a.label:
+        bad = [l for l in a.label if "=" not in l]
+        if bad:
+            ap.error("--label wants KEY=VALUE, got " + bad[0])
+        labels = dict(l.split("=", 1) for l in a.label)
+    if a.no_labels:
+        labels = {}
     rng = random.Random(a.seed)
     root = a.dir
     os.makedirs(os.path.join(root, "blobs", "sha256"), exist_ok=True)
@@ -74,7 +95,7 @@ def main():
     entries = []
     if a.kind in ("image", "artifact"):
         base = random.Random(a.base_seed) if a.base_seed is not None else None
-        m = image(root, rng, a.layers, a.size, "amd64", base, a.app_size)
+        m = image(root, rng, a.layers, a.size, "amd64", base, a.app_size, labels, a.config_pad)
         entries.append(dict(m, annotations={"org.opencontainers.image.ref.name": a.tag}))
         if a.kind == "artifact":
             empty = blob(root, b"{}")
@@ -92,7 +113,7 @@ def main():
     else:
         children = []
         for arch in ("amd64", "arm64"):
-            m = image(root, rng, a.layers, a.size, arch)
+            m = image(root, rng, a.layers, a.size, arch, labels=labels, pad=a.config_pad)
             m["platform"] = {"architecture": arch, "os": "linux"}
             children.append(m)
         idx = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",

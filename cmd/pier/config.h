@@ -20,7 +20,8 @@
 //                   "engine": {"workers_per_destination": 4, "chunk_size_bytes": 8388608,
 //                              "no_progress_timeout_seconds": 60, "bandwidth_bytes_per_second": 0}}   // see replication/seed.h
 //   "metrics": {"enabled": true, "listen": "", "require_auth": false}
-//   "webhooks": {"harbor": {"authorization": ""}}   // POST /webhooks/harbor when set
+//   "webhooks": {"harbor": {"authorization": ""}}   // POST /webhooks/harbor when set;
+//                                                    // or "authorization_file": a file holding it
 // }
 #include <cstdint>
 #include <string>

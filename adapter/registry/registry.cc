@@ -19,8 +19,11 @@ unsigned RequiredActions(RouteKind kind, std::string_view method) {
     case RouteKind::kBase:
     case RouteKind::kCatalog:
     case RouteKind::kNone: return 0;
-    case RouteKind::kUploadStart:
-    case RouteKind::kUpload: return auth::kPush;
+    case RouteKind::kUploadStart: return auth::kPush;
+    case RouteKind::kUpload:
+      // Reading an upload's status is a pull, as in docker-registry: Harbor
+      // asks for a `pull` token for that GET when it resumes a failed chunk.
+      return method == "GET" ? auth::kPull : auth::kPush;
     case RouteKind::kManifest:
     case RouteKind::kBlob:
       if (method == "DELETE") return auth::kDelete;

@@ -114,6 +114,35 @@ Status ParseToken(const json& t, TokenConfig* token) {
   return Status::OK();
 }
 
+// webhooks.harbor: the shared Authorization value, in clear or (so it can
+// stay out of a ConfigMap) in a mounted file whose trailing newline is dropped.
+Status ParseHarborWebhook(const json& h, Config* cfg) {
+  const std::string where = "webhooks.harbor";
+  PIER_TRY(CheckKeys(h, where, {"authorization", "authorization_file"}));
+  PIER_TRY(Get(h, "authorization", where, &cfg->harbor_webhook_authorization));
+  std::string file;
+  PIER_TRY(Get(h, "authorization_file", where, &file));
+  if (h.contains("authorization_file")) {
+    if (h.contains("authorization")) {
+      return Status::InvalidArgument(where + ".authorization_file: give authorization or authorization_file, not both");
+    }
+    if (file.empty()) return Status::InvalidArgument(where + ".authorization_file: must be a file path");
+    std::ifstream in(file, std::ios::binary);
+    if (!in) return Status::InvalidArgument(where + ".authorization_file: cannot read " + file);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    std::string value = ss.str();
+    if (!value.empty() && value.back() == '\n') value.pop_back();
+    if (!value.empty() && value.back() == '\r') value.pop_back();
+    if (value.empty()) return Status::InvalidArgument(where + ".authorization_file: " + file + " is empty");
+    cfg->harbor_webhook_authorization = std::move(value);
+  }
+  if (cfg->harbor_webhook_authorization.find_first_of("\r\n") != std::string::npos) {
+    return Status::InvalidArgument(where + ".authorization: must be one header line (no newlines)");
+  }
+  return Status::OK();
+}
+
 }  // namespace
 
 Status ParseConfig(std::string_view text, Config* cfg) {
@@ -195,10 +224,7 @@ Status ParseConfig(std::string_view text, Config* cfg) {
   if (j.contains("webhooks")) {
     const json& w = j["webhooks"];
     PIER_TRY(CheckKeys(w, "webhooks", {"harbor"}));
-    if (w.contains("harbor")) {
-      PIER_TRY(CheckKeys(w["harbor"], "webhooks.harbor", {"authorization"}));
-      PIER_TRY(Get(w["harbor"], "authorization", "webhooks.harbor", &cfg->harbor_webhook_authorization));
-    }
+    if (w.contains("harbor")) PIER_TRY(ParseHarborWebhook(w["harbor"], cfg));
   }
   if (j.contains("metrics")) {
     const json& m = j["metrics"];

@@ -21,7 +21,8 @@
 //                              "no_progress_timeout_seconds": 60, "bandwidth_bytes_per_second": 0,
 //                              "image_overlap_bytes": 1048576}}   // see replication/seed.h
 //   "metrics": {"enabled": true, "listen": "", "require_auth": false}
-//   "webhooks": {"harbor": {"authorization": ""}}   // POST /webhooks/harbor when set
+//   "webhooks": {"harbor": {"authorization": ""}}   // POST /webhooks/harbor when set;
+//                                                    // or "authorization_file": a file holding it
 // }
 #include <cstdint>
 #include <string>

@@ -43,13 +43,33 @@ grep -q "persistance" "$WORK/lint.log" || fail "lint error does not name the key
 if "$HELM" lint "$CHART" --set auth.enabeld=true >"$WORK/lint.log" 2>&1; then fail "a misspelt auth key passed helm lint"; fi
 if "$HELM" template t "$CHART" --set auth.enabled=true >"$WORK/t.log" 2>&1; then fail "auth on without users rendered"; fi
 grep -q "auth.enabled needs" "$WORK/t.log" || fail "auth without users: unclear error: $(cat "$WORK/t.log")"
-pass "values.schema.json refuses misspelt keys; auth without users is refused"
+if "$HELM" template t "$CHART" --set webhooks.harbor.enabled=true >"$WORK/t.log" 2>&1; then fail "webhook on without a value rendered"; fi
+grep -q "webhooks.harbor.enabled needs" "$WORK/t.log" || fail "webhook without a value: unclear error: $(cat "$WORK/t.log")"
+if "$HELM" lint "$CHART" --set webhooks.harbor.authorisation=x >"$WORK/lint.log" 2>&1; then fail "a misspelt webhook key passed helm lint"; fi
+pass "values.schema.json refuses misspelt keys; auth without users and a webhook without its value are refused"
 
 "$HELM" template pier "$CHART" --namespace registry >"$WORK/default.yaml" || fail "helm template (default values)"
 "$HELM" template pier "$CHART" --namespace registry -f "$CHART/values-harbor.yaml" >"$WORK/harbor.yaml" ||
   fail "helm template (values-harbor.yaml)"
 python3 "$CHECKS" objects "$WORK/default.yaml" no
 python3 "$CHECKS" objects "$WORK/harbor.yaml" yes
+# The webhook's shared value is in the Secret, never in the ConfigMap; with
+# existingSecret the config still points at the mounted key.
+hook_value=$(python3 -c "import yaml,sys;print(yaml.safe_load(open(sys.argv[1]))['webhooks']['harbor']['authorization'])" "$CHART/values-harbor.yaml")
+[ -n "$hook_value" ] || fail "values-harbor.yaml has no webhooks.harbor.authorization"
+"$HELM" template pier "$CHART" --namespace registry -f "$CHART/values-harbor.yaml" --show-only templates/configmap.yaml >"$WORK/cm.yaml"
+grep -qF "$hook_value" "$WORK/cm.yaml" && fail "the webhook Authorization value is in the ConfigMap"
+grep -q '"authorization_file": "/etc/pier/secrets/webhook-harbor-authorization"' "$WORK/cm.yaml" || fail "ConfigMap lacks the webhook file"
+"$HELM" template pier "$CHART" --namespace registry -f "$CHART/values-harbor.yaml" --show-only templates/secret.yaml >"$WORK/secret.yaml"
+grep -qF "webhook-harbor-authorization: \"$hook_value\"" "$WORK/secret.yaml" || fail "Secret lacks webhook-harbor-authorization"
+"$HELM" template pier "$CHART" --namespace registry --set existingSecret=mine --set webhooks.harbor.enabled=true >"$WORK/existing.yaml" ||
+  fail "helm template with existingSecret and the webhook"
+python3 "$CHECKS" objects "$WORK/existing.yaml" no
+grep -q 'kind: Secret' "$WORK/existing.yaml" && fail "existingSecret: the chart still renders a Secret"
+if "$HELM" template t "$CHART" --set existingSecret=mine --set webhooks.harbor.enabled=true --set webhooks.harbor.authorization=x >"$WORK/t.log" 2>&1; then
+  fail "webhooks.harbor.authorization with existingSecret rendered (it would be ignored)"
+fi
+pass "webhook value: in the Secret, not the ConfigMap; existingSecret keeps the mounted key"
 
 # NOTES.txt renders (helm template skips it): render it as a ConfigMap in a copy.
 cp -r "$CHART" "$WORK/chart"
@@ -60,7 +80,7 @@ printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: notes\ndata:\n  note
 "$HELM" template pier "$WORK/chart" --namespace registry -f "$CHART/values-harbor.yaml" --show-only templates/zz-notes.yaml >"$WORK/notes.txt" ||
   fail "NOTES.txt does not render"
 for want in "skopeo copy" "docker push" "Administration -> Registries -> New Endpoint" "Docker Registry" \
-  "http://pier.registry.svc:5000"; do
+  "http://pier.registry.svc:5000" "http://pier.registry.svc:5000/webhooks/harbor" "webhook-harbor-authorization"; do
   grep -qF "$want" "$WORK/notes.txt" || fail "NOTES.txt lacks '$want'"
 done
 pass "NOTES.txt says how to push and how to register Pier in Harbor"
@@ -105,6 +125,16 @@ curl -sf "${ADMIN[@]}" "$(API /registries)" >"$WORK/regs.json" || fail "GET /reg
 curl -sf "${ADMIN[@]}" "$(API /replication/policies)" >"$WORK/pols.json" || fail "GET /replication/policies as admin"
 ids=$(python3 "$CHECKS" api "$WORK/regs.json" "$WORK/pols.json" "$WORK/harbor/secrets")
 pass "values-harbor.yaml: seeded registries and policies served, secrets masked ($ids)"
+# The webhook intake runs with the value from the mounted Secret file.
+HOOK="http://127.0.0.1:$PORT/webhooks/harbor"
+event='{"type":"PUSH_ARTIFACT","occur_at":1700000000,"operator":"admin","event_data":{"resources":[{"digest":"sha256:'$(printf 'a%.0s' {1..64})'","tag":"v1","resource_url":"harbor.example.com/other/app:v1"}],"repository":{"name":"app","namespace":"other","repo_full_name":"other/app","repo_type":"private"}}}'
+[ "$(status POST "$HOOK" -H 'Content-Type: application/json' -d "$event")" = 401 ] || fail "webhook without Authorization not 401"
+[ "$(status POST "$HOOK" -H 'Authorization: Bearer wrong' -d "$event")" = 401 ] || fail "webhook with a wrong Authorization not 401"
+r=$(curl -sf -X POST "$HOOK" -H "Authorization: $hook_value" -H 'Content-Type: application/json' -d "$event") ||
+  fail "webhook with the Secret's Authorization refused"
+[ "$(echo "$r" | json_get 'j["accepted"]')" = 1 ] || fail "webhook answer: $r"
+grep -qF "$hook_value" "$WORK/harbor.log" && fail "the webhook Authorization value reached the log"
+pass "rendered config: /webhooks/harbor takes Harbor's Authorization from the Secret file (401 otherwise)"
 # htpasswd from the Secret works for pushes too: ci may push to team/, not elsewhere.
 [ "$(status POST "http://127.0.0.1:$PORT/v2/team/app/blobs/uploads/" -u ci:ci-change-me)" = 202 ] ||
   fail "ci cannot start an upload in team/"
@@ -118,8 +148,8 @@ curl -sf "${ADMIN[@]}" "$(API /registries)" >"$WORK/regs.json"
 curl -sf "${ADMIN[@]}" "$(API /replication/policies)" >"$WORK/pols.json"
 [ "$(python3 "$CHECKS" api "$WORK/regs.json" "$WORK/pols.json" "$WORK/harbor/secrets")" = "$ids" ] ||
   fail "ids changed across a restart"
-grep -q 'msg="replication config applied".*created=0.*updated=0.*unchanged=4' "$WORK/harbor.log" ||
-  fail "second start should find all 4 seeded objects unchanged: $(grep 'replication config' "$WORK/harbor.log")"
+grep -q 'msg="replication config applied".*created=0.*updated=0.*unchanged=6' "$WORK/harbor.log" ||
+  fail "second start should find all 6 seeded objects unchanged: $(grep 'replication config' "$WORK/harbor.log")"
 stop_pid "$PIER_PID"
 
 # Changed values win on the next start, ids kept.

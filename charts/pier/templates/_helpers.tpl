@@ -49,6 +49,12 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- if and .Values.auth.enabled (not .Values.existingSecret) (not .Values.auth.users) (not .Values.auth.htpasswd) -}}
 {{- fail "auth.enabled needs auth.users, auth.htpasswd or existingSecret (with an \"htpasswd\" key)" -}}
 {{- end -}}
+{{- if and .Values.webhooks.harbor.enabled (not .Values.existingSecret) (not .Values.webhooks.harbor.authorization) -}}
+{{- fail "webhooks.harbor.enabled needs webhooks.harbor.authorization or existingSecret (with a \"webhook-harbor-authorization\" key)" -}}
+{{- end -}}
+{{- if and .Values.webhooks.harbor.authorization .Values.existingSecret -}}
+{{- fail "webhooks.harbor.authorization is ignored with existingSecret: put it in that Secret under \"webhook-harbor-authorization\"" -}}
+{{- end -}}
 {{- if and .Values.auth.admins (not .Values.auth.enabled) -}}
 {{- fail "auth.admins has no effect without auth.enabled: true" -}}
 {{- end -}}
@@ -81,5 +87,8 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- $regs = append $regs $r -}}
 {{- end -}}
 {{- $_ := set $cfg "replication" (dict "registries" $regs "policies" ($v.replication.policies | default list)) -}}
+{{- if $v.webhooks.harbor.enabled -}}
+{{- $_ := set $cfg "webhooks" (dict "harbor" (dict "authorization_file" "/etc/pier/secrets/webhook-harbor-authorization")) -}}
+{{- end -}}
 {{- toPrettyJson $cfg -}}
 {{- end -}}

@@ -102,6 +102,13 @@ def cmd_objects(path, monitoring):
         for line in str(value).splitlines():
             secret = line.split(":", 1)[1] if key == "htpasswd" else line
             check(secret.strip() == "" or secret not in text, f"ConfigMap carries the secret of {key}")
+    hook = cfg.get("webhooks", {}).get("harbor")
+    if hook is not None:
+        check(hook == {"authorization_file": "/etc/pier/secrets/webhook-harbor-authorization"},
+              f"config: webhooks.harbor must name the mounted Secret file only: {hook}")
+        if objs.get("Secret"):
+            check(secret_values(objs).get("webhook-harbor-authorization"),
+                  "Secret: webhook-harbor-authorization missing")
     for r in cfg.get("replication", {}).get("registries", []):
         cred = r.get("credential", {})
         if cred.get("access_key"):
@@ -265,7 +272,8 @@ def cmd_api(registries_path, policies_path, secrets_dir):
     for r in regs.values():
         check(r["credential"]["access_secret"] == "*****", f"registry {r['name']}: secret masked as *****")
     pols = {p["name"]: p for p in json.loads(raw_pols)}
-    check(set(pols) == {"team-to-acr", "harbor-library-nightly"}, f"seeded policies: {sorted(pols)}")
+    check(set(pols) == {"team-to-acr", "harbor-library-nightly", "harbor-library-events", "library-to-acr"},
+          f"seeded policies: {sorted(pols)}")
     push = pols["team-to-acr"]
     check(push["dest_registry"]["id"] == regs["ali-acr"]["id"] and push["dest_registry"]["name"] == "ali-acr",
           "team-to-acr goes to ali-acr")
@@ -276,6 +284,12 @@ def cmd_api(registries_path, policies_path, secrets_dir):
     check(pull["src_registry"]["id"] == regs["harbor"]["id"] and pull["dest_registry"]["id"] == 0,
           "harbor-library-nightly pulls from harbor")
     check(pull["trigger"]["trigger_settings"]["cron"] == "0 0 2 * * *", "harbor-library-nightly cron")
+    events = pols["harbor-library-events"]
+    check(events["src_registry"]["id"] == regs["harbor"]["id"] and events["dest_registry"]["id"] == 0
+          and events["trigger"]["type"] == "event_based", "harbor-library-events: event-based pull from harbor")
+    chain = pols["library-to-acr"]
+    check(chain["dest_registry"]["id"] == regs["ali-acr"]["id"] and chain["trigger"]["type"] == "event_based",
+          "library-to-acr: event-based push to ali-acr")
     ids = {n: r["id"] for n, r in regs.items()} | {n: p["id"] for n, p in pols.items()}
     print(json.dumps(ids, sort_keys=True))
 

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <fstream>
+
 namespace pier {
 namespace {
 
@@ -153,4 +156,35 @@ TEST(Config, TokenErrorsNameTheKey) {
 }
 
 }  // namespace
+TEST(Config, HarborWebhookAuthorization) {
+  Config c;
+  ASSERT_TRUE(ParseConfig(R"({"webhooks":{"harbor":{"authorization":"Bearer abc"}}})", &c).ok());
+  EXPECT_EQ(c.harbor_webhook_authorization, "Bearer abc");
+
+  // From a file (a mounted Secret key), trailing newline dropped.
+  std::string file = ::testing::TempDir() + "/pier-webhook-auth";
+  {
+    std::ofstream out(file, std::ios::binary);
+    out << "Bearer from-file\n";
+  }
+  Config f;
+  Status s = ParseConfig(R"({"webhooks":{"harbor":{"authorization_file":")" + file + R"("}}})", &f);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(f.harbor_webhook_authorization, "Bearer from-file");
+
+  Config e;
+  s = ParseConfig(R"({"webhooks":{"harbor":{"authorization":"x","authorization_file":")" + file + R"("}}})", &e);
+  EXPECT_NE(s.message().find("webhooks.harbor.authorization_file: give authorization or"), std::string::npos)
+      << s.message();
+  s = ParseConfig(R"({"webhooks":{"harbor":{"authorization_file":"/nonexistent/pier-auth"}}})", &e);
+  EXPECT_NE(s.message().find("webhooks.harbor.authorization_file: cannot read /nonexistent/pier-auth"),
+            std::string::npos)
+      << s.message();
+  s = ParseConfig(R"({"webhooks":{"harbor":{"authorisation":"x"}}})", &e);
+  EXPECT_NE(s.message().find("webhooks.harbor.authorisation: unknown key"), std::string::npos) << s.message();
+  s = ParseConfig(R"({"webhooks":{"harbor":{"authorization":"a\nb"}}})", &e);
+  EXPECT_NE(s.message().find("no newlines"), std::string::npos) << s.message();
+  std::remove(file.c_str());
+}
+
 }  // namespace pier

@@ -149,6 +149,27 @@ TEST_F(TokenModeTest, TokensOpenWhatTheyGrantOnly) {
   EXPECT_EQ(Call("GET", "/v2/team/app/tags/list", {{"authorization", garbage}}).status, 401);
 }
 
+// Harbor resumes a failed chunk with GET on the upload URL and a token it
+// asked for `pull` only (its scope for GET on /blobs/uploads); docker-registry
+// serves that, so Pier must too. Writing to the session still needs push.
+TEST_F(TokenModeTest, UploadStatusNeedsPullOnly) {
+  std::string push = Token("service=svc&scope=repository:team/app:pull,push");
+  http::Response started = Call("POST", "/v2/team/app/blobs/uploads/", {{"authorization", "Bearer " + push}});
+  ASSERT_EQ(started.status, 202) << started.body;
+  std::string location = Header(started, "Location");
+  ASSERT_FALSE(location.empty());
+  std::string pull = Token("service=svc&scope=repository:team/app:pull");
+  http::Response status = Call("GET", location, {{"authorization", "Bearer " + pull}});
+  EXPECT_EQ(status.status, 204) << status.body;
+  EXPECT_EQ(Header(status, "Range"), "0-0");
+  EXPECT_EQ(Header(status, "Location"), location);
+  http::Response patch = Call("PATCH", location, {{"authorization", "Bearer " + pull}}, "abc");
+  EXPECT_EQ(patch.status, 401);
+  EXPECT_NE(Header(patch, "WWW-Authenticate").find(R"(scope="repository:team/app:pull,push")"), std::string::npos);
+  EXPECT_EQ(Call("DELETE", location, {{"authorization", "Bearer " + pull}}).status, 401);
+  EXPECT_EQ(Call("GET", location).status, 401) << "still needs a token";
+}
+
 TEST_F(TokenModeTest, CatalogNeedsTheCatalogGrant) {
   std::string repo_only = Token("scope=repository:team/app:pull");
   EXPECT_EQ(Call("GET", "/v2/_catalog", {{"authorization", "Bearer " + repo_only}}).status, 401);

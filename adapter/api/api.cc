@@ -3,16 +3,14 @@
 #include "adapter/api/api.h"
 
 #include <algorithm>
-#include <chrono>
-#include <cstdio>
 
 #include "adapter/api/context.h"
+#include "adapter/http/access_log.h"
 #include "cache/log.h"
 
 namespace pier::api {
 namespace {
 
-using Clock = std::chrono::steady_clock;
 using Fn = http::Response (*)(Context&, const ApiCall&);
 
 constexpr uint64_t kBodyLimit = 1 << 20;  // 1 MiB: these are small JSON objects
@@ -69,19 +67,7 @@ ApiHandler::ApiHandler(std::shared_ptr<replication::ReplicationStore> repl, std:
 }
 
 http::Exchange ApiHandler::Begin(const http::Request& req) {
-  auto start = Clock::now();
-  auto log_line = [access = impl_->options.access_log, method = req.method, path = req.path,
-                   remote = req.remote, start](const http::Response& r) {
-    if (!access) return;
-    auto us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start).count();
-    char ms[32];
-    std::snprintf(ms, sizeof ms, "%.3f", static_cast<double>(us) / 1000.0);
-    log::Info("request", {{"method", method},
-                          {"path", path},
-                          {"status", std::to_string(r.status)},
-                          {"remote", remote},
-                          {"duration_ms", ms}});
-  };
+  http::AccessLog log_line(req, impl_->options.access_log);
   auto reply = [&](http::Response r) {
     log_line(r);
     return http::Reply(std::move(r));

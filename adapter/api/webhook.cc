@@ -3,6 +3,7 @@
 #include <openssl/crypto.h>
 
 #include "adapter/api/context.h"
+#include "adapter/http/access_log.h"
 #include "cache/log.h"
 #include "replication/engine.h"
 #include "replication/harbor_webhook.h"
@@ -29,14 +30,7 @@ WebhookHandler::WebhookHandler(std::string authorization, std::shared_ptr<KvSpac
 
 http::Exchange WebhookHandler::Begin(const http::Request& req) {
   if (authorization_.empty() || req.path != kHarborWebhookPath) return next_->Begin(req);
-  auto log_line = [access = access_log_, method = req.method, remote = req.remote](const http::Response& r) {
-    if (access) {
-      log::Info("request", {{"method", method},
-                            {"path", std::string(kHarborWebhookPath)},
-                            {"status", std::to_string(r.status)},
-                            {"remote", remote}});
-    }
-  };
+  http::AccessLog log_line(req, access_log_);
   if (req.method != "POST") {
     http::Response r = ApiError(405, "METHOD_NOT_ALLOWED", "POST only");
     log_line(r);

@@ -2,17 +2,15 @@
 // resource handler; plus the access log line for every request.
 #include "adapter/registry/registry.h"
 
-#include <chrono>
-#include <cstdio>
 
 #include "adapter/registry/context.h"
+#include "adapter/http/access_log.h"
 #include "cache/log.h"
 #include "cache/names.h"
 
 namespace pier::registry {
 namespace {
 
-using Clock = std::chrono::steady_clock;
 
 unsigned RequiredActions(RouteKind kind, std::string_view method) {
   switch (kind) {
@@ -159,21 +157,10 @@ RegistryHandler::RegistryHandler(std::shared_ptr<Store> store, std::shared_ptr<a
 }
 
 http::Exchange RegistryHandler::Begin(const http::Request& req) {
-  auto start = Clock::now();
   http::Exchange ex = impl_->Dispatch(req);
   if (!impl_->ctx.options.access_log) return ex;
-
   // One access-log line per request, written when the response is decided.
-  auto log_line = [method = req.method, path = req.path, remote = req.remote, start](const http::Response& r) {
-    auto us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start).count();
-    char ms[32];
-    std::snprintf(ms, sizeof ms, "%.3f", static_cast<double>(us) / 1000.0);
-    log::Info("request", {{"method", method},
-                          {"path", path},
-                          {"status", std::to_string(r.status)},
-                          {"remote", remote},
-                          {"duration_ms", ms}});
-  };
+  http::AccessLog log_line(req, true);
   if (ex.immediate) {
     log_line(*ex.immediate);
     return ex;

@@ -4,20 +4,18 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
-#include <chrono>
-#include <cstdio>
 #include <ctime>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <utility>
 #include <vector>
 
+#include "adapter/http/access_log.h"
 #include "cache/log.h"
 
 namespace pier::registry {
 namespace {
 
-using Clock = std::chrono::steady_clock;
 using Params = std::vector<std::pair<std::string, std::string>>;
 
 constexpr std::string_view kPath = "/token";
@@ -194,20 +192,7 @@ TokenHandler::TokenHandler(std::shared_ptr<const auth::TokenService> tokens,
 
 http::Exchange TokenHandler::Begin(const http::Request& req) {
   if (req.path != kPath) return next_->Begin(req);
-  auto start = Clock::now();
-  auto log_line = [access = options_.access_log, method = req.method, remote = req.remote, start](
-                      const http::Response& r, const std::string& user) {
-    if (!access) return;
-    auto us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start).count();
-    char ms[32];
-    std::snprintf(ms, sizeof ms, "%.3f", static_cast<double>(us) / 1000.0);
-    log::Info("request", {{"method", method},
-                          {"path", std::string(kPath)},
-                          {"status", std::to_string(r.status)},
-                          {"remote", remote},
-                          {"user", user},
-                          {"duration_ms", ms}});
-  };
+  http::AccessLog log_line(req, options_.access_log);
   if (req.method != "GET" && req.method != "POST") {
     http::Response r = JsonError(405, "UNSUPPORTED", "method " + req.method + " not allowed on /token");
     log_line(r, "");

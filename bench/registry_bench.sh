@@ -8,7 +8,8 @@
 #
 # Starts both servers with fresh data folders under one temp dir (on the file
 # system of $TMPDIR, default /tmp) and measures them with the same clients
-# (curl for blobs, wrk for manifests):
+# (curl for pushes, a socket client discarding bodies for timed pulls, wrk
+# for manifests):
 #   (a) one N MiB blob pushed monolithically (POST + PUT ?digest=), MB/s
 #   (b) the same blob pulled back (GET), MB/s
 #   (c) 16 concurrent monolithic pushes of distinct 64 MiB blobs, aggregate MB/s
@@ -303,7 +304,7 @@ put dd_mbps "$DD_MBPS"; put dd_count "$SIZE_MIB"
 log "  dd median: $(printf '%.0f' "$DD_MBPS") MB/s"
 
 # ---- (b) pull ----------------------------------------------------------------
-section "(b) pull the $SIZE_MIB MiB blob (GET with a lean socket client reading 4 MiB at a time, bytes dropped; median of $PULL_RUNS; page cache warm after one untimed curl pull whose sha256 is verified)"
+section "(b) pull the $SIZE_MIB MiB blob (GET with a lean socket client that discards the body in the kernel, recv MSG_TRUNC; median of $PULL_RUNS; page cache warm after one untimed curl pull whose sha256 is verified)"
 for side in reg pier; do
   python3 "$LIB" pull "${BASE[$side]}" "$REPO_NAME" "$BIG_DIGEST" "$BIG_BYTES" "$WORK/pulled.bin" >/dev/null \
     || { alive pull; die "verifying pull from $side failed"; }
@@ -420,7 +421,7 @@ if [ "$WRITE_RESULTS" = 1 ]; then
     echo "- file system of the data folders and dd: $FS_LINE, under \`$TMPBASE\`"
     echo "- registry:2: $REG_VERSION, filesystem storage, delete enabled, inmemory blob descriptor cache, log level error, access log off"
     echo "- pier: $PIER_VERSION, config \`{\"log\":{\"access\":false}}\`"
-    echo "- clients: $(curl --version | head -1 | cut -d' ' -f1-2) for blobs (with \`Expect:\` cleared), $(wrk --version 2>&1 | head -1 | cut -d' ' -f1-2) for manifests"
+    echo "- clients: $(curl --version | head -1 | cut -d' ' -f1-2) for pushes (with \`Expect:\` cleared) and the verifying pull, a Python socket client discarding the body with recv(MSG_TRUNC) for timed pulls, $(wrk --version 2>&1 | head -1 | cut -d' ' -f1-2) for manifests"
     echo "- method: medians of $PUSH_RUNS push runs (1 fresh blob each, and one dd per run; before each: sync, drop caches$([ "$DROP_OK" = 1 ] || echo " (NOT permitted)"), ${SETTLE} s pause, wait up to ${WAIT_IDLE} s for idle CPUs, source file re-read into the page cache), $PULL_RUNS pulls (page cache warm, after one untimed sha256-verified pull), $CONC_RUNS concurrent-push runs, $WRK_RUNS wrk runs of ${WRK_SECONDS}s (after a 2 s warm-up); server order alternates per run. MB = 10^6 bytes. wrk and the server share the $(nproc) cores."
     echo
     cat "$WORK/table.md"

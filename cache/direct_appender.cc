@@ -17,13 +17,12 @@ std::atomic<int> g_active{0};
 
 }  // namespace
 
-struct DirectAppender::Buffer {
+struct DirectAppender::Slot {
   char* data = nullptr;
-  Buffer() {
-    void* p = nullptr;
-    if (posix_memalign(&p, kAlign, kBufferSize) == 0) data = static_cast<char*>(p);
-  }
-  ~Buffer() { std::free(data); }
+  uint64_t at = 0;      // file offset of data[0]
+  size_t hash_from = 0;  // data[hash_from, kBufferSize) still to hash
+  int pending = 0;      // stages (hash, write) not done yet; guarded by mu_
+  ~Slot() { std::free(data); }
 };
 
 std::unique_ptr<DirectAppender> DirectAppender::Open(int fd, uint64_t offset, Sha256* hash) {
@@ -39,70 +38,133 @@ std::unique_ptr<DirectAppender> DirectAppender::Open(int fd, uint64_t offset, Sh
     g_active.fetch_sub(1);
     return nullptr;
   }
-  std::unique_ptr<DirectAppender> a(new DirectAppender(fd, UniqueFd(d)));
-  if (!a->bufs_[0]->data || !a->bufs_[1]->data) return nullptr;
+  std::unique_ptr<DirectAppender> a(new DirectAppender(fd, UniqueFd(d), hash));
+  for (int i = 0; i < kBuffers; ++i) {
+    if (!a->slots_[i].data) return nullptr;
+  }
   // The current buffer starts at the aligned offset below `offset`; the
   // bytes already in the file between the two are read back into it.
   a->base_ = offset / kAlign * kAlign;
   a->len_ = static_cast<size_t>(offset - a->base_);
   a->hashed_ = a->len_;
-  a->hash_ = hash;
   if (a->len_ > 0) {
-    auto n = ReadAt(fd, a->base_, std::span<char>(a->bufs_[0]->data, a->len_));
+    auto n = ReadAt(fd, a->base_, std::span<char>(a->slots_[0].data, a->len_));
     if (!n.ok() || *n != a->len_) return nullptr;
   }
   return a;
 }
 
-DirectAppender::DirectAppender(int fd, UniqueFd direct) : fd_(fd), direct_(std::move(direct)) {
-  bufs_[0] = std::make_unique<Buffer>();
-  bufs_[1] = std::make_unique<Buffer>();
+DirectAppender::DirectAppender(int fd, UniqueFd direct, Sha256* hash)
+    : fd_(fd), direct_(std::move(direct)), hash_(hash), slots_(new Slot[kBuffers]) {
+  for (int i = 0; i < kBuffers; ++i) {
+    void* p = nullptr;
+    if (posix_memalign(&p, kAlign, kBufferSize) == 0) slots_[i].data = static_cast<char*>(p);
+  }
+  hasher_ = std::thread([this] { HashLoop(); });
+  writer_ = std::thread([this] { WriteLoop(); });
 }
 
 DirectAppender::~DirectAppender() {
-  (void)WaitInFlight();
+  for (int i = 0; i < kBuffers; ++i) WaitIdle(i);
+  {
+    std::lock_guard lock(mu_);
+    closing_ = true;
+  }
+  cv_.notify_all();
+  hasher_.join();
+  writer_.join();
   g_active.fetch_sub(1);
 }
 
 Status DirectAppender::Append(std::span<const char> data) {
+  if (Status s = WriteError(); !s.ok()) return s;
   while (!data.empty()) {
     size_t n = std::min(data.size(), kBufferSize - len_);
-    std::memcpy(bufs_[cur_]->data + len_, data.data(), n);
+    std::memcpy(slots_[cur_].data + len_, data.data(), n);
     len_ += n;
     data = data.subspan(n);
-    if (len_ == kBufferSize) {
-      if (Status s = Submit(); !s.ok()) return s;
-    }
+    if (len_ == kBufferSize) Submit();
   }
   return Status::OK();
 }
 
-Status DirectAppender::Submit() {
-  if (Status s = WaitInFlight(); !s.ok()) return s;
-  const char* p = bufs_[cur_]->data;
-  int dfd = direct_.get(), fd = fd_;
-  uint64_t at = base_;
-  size_t from = hashed_;
-  inflight_ = std::async(std::launch::async, [this, dfd, fd, p, at, from] {
-    HashRange(p, from, kBufferSize);
-    return WriteBlock(dfd, fd, p, kBufferSize, at);
-  });
-  cur_ ^= 1;
+void DirectAppender::Submit() {
+  Slot& s = slots_[cur_];
+  s.at = base_;
+  s.hash_from = hashed_;
+  {
+    std::lock_guard lock(mu_);
+    s.pending = 2;
+    to_hash_.push_back(cur_);
+    to_write_.push_back(cur_);
+  }
+  cv_.notify_all();
+  cur_ = (cur_ + 1) % kBuffers;
   base_ += kBufferSize;
   len_ = 0;
   hashed_ = 0;
-  return Status::OK();
+  WaitIdle(cur_);  // the buffer we fill next must be hashed and written
 }
 
-Status DirectAppender::WaitInFlight() {
-  if (!inflight_.valid()) return Status::OK();
-  return inflight_.get();
+void DirectAppender::WaitIdle(int slot) {
+  std::unique_lock lock(mu_);
+  cv_.wait(lock, [&] { return slots_[slot].pending == 0; });
+}
+
+Status DirectAppender::WriteError() {
+  std::lock_guard lock(mu_);
+  return error_;
+}
+
+// One thread, buffers in submission order: the hash sees bytes in order.
+void DirectAppender::HashLoop() {
+  for (;;) {
+    int i;
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [&] { return closing_ || !to_hash_.empty(); });
+      if (to_hash_.empty()) return;
+      i = to_hash_.front();
+      to_hash_.pop_front();
+    }
+    Slot& s = slots_[i];
+    if (hash_ && s.hash_from < kBufferSize) {
+      hash_->Update(std::span<const char>(s.data + s.hash_from, kBufferSize - s.hash_from));
+    }
+    {
+      std::lock_guard lock(mu_);
+      --s.pending;
+    }
+    cv_.notify_all();
+  }
+}
+
+void DirectAppender::WriteLoop() {
+  for (;;) {
+    int i;
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [&] { return closing_ || !to_write_.empty(); });
+      if (to_write_.empty()) return;
+      i = to_write_.front();
+      to_write_.pop_front();
+    }
+    Slot& s = slots_[i];
+    Status st = WriteBlock(direct_.get(), fd_, s.data, kBufferSize, s.at);
+    {
+      std::lock_guard lock(mu_);
+      if (!st.ok() && error_.ok()) error_ = std::move(st);
+      --s.pending;
+    }
+    cv_.notify_all();
+  }
 }
 
 Status DirectAppender::Drain() {
-  if (Status s = WaitInFlight(); !s.ok()) return s;
-  char* p = bufs_[cur_]->data;
-  HashRange(p, hashed_, len_);
+  for (int i = 0; i < kBuffers; ++i) WaitIdle(i);
+  if (Status s = WriteError(); !s.ok()) return s;
+  char* p = slots_[cur_].data;
+  if (hash_ && len_ > hashed_) hash_->Update(std::span<const char>(p + hashed_, len_ - hashed_));
   size_t whole = len_ / kAlign * kAlign;
   if (whole > 0) {
     if (Status s = WriteBlock(direct_.get(), fd_, p, whole, base_); !s.ok()) return s;
@@ -117,13 +179,6 @@ Status DirectAppender::Drain() {
   len_ = tail;
   hashed_ = tail;
   return Status::OK();
-}
-
-// Runs on the background thread for a submitted buffer or on the owner's
-// thread in Drain, never both at once (Submit and Drain wait first), so the
-// hash sees the bytes in order.
-void DirectAppender::HashRange(const char* buf, size_t from, size_t upto) {
-  if (hash_ && upto > from) hash_->Update(std::span<const char>(buf + from, upto - from));
 }
 
 Status DirectAppender::WriteBlock(int direct_fd, int fd, const char* data, size_t n, uint64_t offset) {

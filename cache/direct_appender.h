@@ -3,21 +3,26 @@
 // with O_DIRECT, so a big upload goes from Pier's buffer to the disk without
 // being copied into the page cache (on these machines that copy cost more CPU
 // than hashing the blob) and leaves no gigabyte of dirty pages for the final
-// fsync. Whole aligned buffers are hashed (optionally) and written by a
-// background thread while the caller fills the other buffer, so hashing runs
-// beside the socket reads; Drain writes the unaligned tail through the file's
-// ordinary descriptor.
+// fsync. It is a three-stage pipeline over three aligned buffers: the caller
+// fills one while a hashing thread feeds the previous one to the hash (in
+// order) and a writing thread writes it, so socket reads, SHA-256 and the disk
+// all run at once. Drain writes the unaligned tail through the file's ordinary
+// descriptor.
 //
 // Promises: after Drain returns OK, every appended byte is in the file (not
-// yet fsync'ed: the caller fsyncs its own descriptor, which covers both) and
-// the file is exactly `end()` bytes long if it was that long before the
-// appends started. Not thread-safe (one owner). The destructor waits for the
-// write in flight and writes nothing more: bytes appended since the last
-// Drain are lost, which is what an aborted upload wants.
+// yet fsync'ed: the caller fsyncs its own descriptor, which covers both), the
+// hash (if given) has seen every appended byte in order, and the file is
+// exactly `end()` bytes long if it was that long before the appends started.
+// Not thread-safe (one owner). The destructor waits for the work in flight and
+// writes nothing more: bytes appended since the last Drain are lost, which is
+// what an aborted upload wants.
+#include <condition_variable>
 #include <cstdint>
-#include <future>
+#include <deque>
 #include <memory>
+#include <mutex>
 #include <span>
+#include <thread>
 
 #include "cache/digest.h"
 #include "cache/file.h"
@@ -42,26 +47,35 @@ class DirectAppender {
   Status Drain();
   uint64_t end() const { return base_ + len_; }
 
-  static constexpr size_t kBufferSize = 1 << 20;  // per buffer; two per appender
-  static constexpr int kMaxActive = 8;            // bounds the memory of all appenders
+  static constexpr size_t kBufferSize = 1 << 20;  // per buffer
+  static constexpr int kBuffers = 3;              // filling, hashing, writing
+  static constexpr int kMaxActive = 6;            // bounds the memory of all appenders
 
  private:
-  struct Buffer;
-  DirectAppender(int fd, UniqueFd direct);
-  Status Submit();        // hands the full buffer to the background writer
-  Status WaitInFlight();  // result of the write in flight, if any
+  struct Slot;
+  DirectAppender(int fd, UniqueFd direct, Sha256* hash);
+  void Submit();              // hands the full current buffer to the two threads
+  void WaitIdle(int slot);    // until that buffer's hashing and writing are done
+  Status WriteError();        // the first failed background write, if any
+  void HashLoop();
+  void WriteLoop();
   static Status WriteBlock(int direct_fd, int fd, const char* data, size_t n, uint64_t offset);
-  void HashRange(const char* buf, size_t from, size_t upto);
 
-  int fd_;
+  const int fd_;
   UniqueFd direct_;
-  std::unique_ptr<Buffer> bufs_[2];
+  Sha256* const hash_;
+  std::unique_ptr<Slot[]> slots_;
   int cur_ = 0;
   uint64_t base_ = 0;  // file offset of the current buffer's first byte (aligned)
   size_t len_ = 0;     // bytes in the current buffer
-  size_t hashed_ = 0;  // of which already fed to hash_ (or read back from the file)
-  Sha256* hash_ = nullptr;
-  std::future<Status> inflight_;
+  size_t hashed_ = 0;  // of which already hashed (or read back from the file)
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<int> to_hash_, to_write_;
+  bool closing_ = false;
+  Status error_;
+  std::thread hasher_, writer_;  // last: started once everything above exists
 };
 
 }  // namespace pier

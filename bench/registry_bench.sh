@@ -302,6 +302,16 @@ done
 DD_MBPS=$(median "${DD[@]}")
 put dd_mbps "$DD_MBPS"; put dd_count "$SIZE_MIB"
 log "  dd median: $(printf '%.0f' "$DD_MBPS") MB/s"
+# One upload is hashed as one SHA-256 stream: that rate bounds any push that
+# verifies its digest while it streams, whatever the disk does.
+if command -v openssl >/dev/null; then
+  SHA_MBPS=$(openssl speed -seconds 3 -bytes 1048576 -evp sha256 2>/dev/null |
+    awk '$1 == "sha256" { v = $2; sub(/k$/, "", v); printf "%.0f", v / 1000 }')
+  if [ -n "$SHA_MBPS" ]; then
+    put sha_mbps "$SHA_MBPS"
+    log "  sha256 one stream (openssl speed -evp sha256, 1 MiB blocks): $SHA_MBPS MB/s"
+  fi
+fi
 
 # ---- (b) pull ----------------------------------------------------------------
 section "(b) pull the $SIZE_MIB MiB blob (GET with a lean socket client that discards the body in the kernel, recv MSG_TRUNC; median of $PULL_RUNS; page cache warm after one untimed curl pull whose sha256 is verified)"
@@ -410,6 +420,11 @@ CMDLINE="bench/registry_bench.sh"
 for a in "${ORIG_ARGS[@]}"; do CMDLINE+=" $(printf '%q' "$a")"; done
 if [ "$WRITE_RESULTS" = 1 ]; then
   OUT="$HERE/RESULTS.md"
+  # The replication benchmark's section (bench/replication_bench.sh) is kept.
+  KEEP=""
+  if [ -f "$OUT" ]; then
+    KEEP=$(sed -n '/^## Replication: /,$p' "$OUT")
+  fi
   {
     echo "# Pier vs registry:2 benchmark"
     echo
@@ -435,8 +450,12 @@ if [ "$WRITE_RESULTS" = 1 ]; then
     echo "Every run (the table holds the medians):"
     echo
     echo '```'
-    grep -E '^(== [(]|  (run |dd median|WARNING|note: pier|registry:2: |pier: |before|each run))' "$WORK/run.log" | sed 's#'"$WORK"'#$WORK#g'
+    grep -E '^(== [(]|  (run |dd median|sha256|WARNING|note: pier|registry:2: |pier: |before|each run))' "$WORK/run.log" | sed 's#'"$WORK"'#$WORK#g'
     echo '```'
+    if [ -n "$KEEP" ]; then
+      echo
+      echo "$KEEP"
+    fi
   } >"$OUT"
   log ""
   log "wrote $OUT"

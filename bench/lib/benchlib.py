@@ -395,6 +395,14 @@ def cmd_table(results_file, md_out):
             v = f(side + "_push_mbps")
             if v is not None:
                 extra.append("%s push = %.0f%% of dd" % (name, 100 * v / dd))
+    sha = f("sha_mbps")
+    if sha:
+        extra.append("sha256 one stream on this CPU (openssl speed -evp sha256, 1 MiB blocks): %.0f MB/s: a push "
+                     "that verifies its digest while it streams cannot go faster, and on 2 cores the client and the "
+                     "socket share them" % sha)
+        v = f("pier_push_mbps")
+        if v is not None:
+            extra.append("pier push = %.0f%% of the sha256 rate" % (100 * v / sha))
     busy = f("max_busy")
     if busy is not None:
         extra.append("busiest 1 s CPU sample just before a timed run: %.0f%%%s" % (

@@ -60,8 +60,8 @@ DirectAppender::DirectAppender(int fd, UniqueFd direct, Sha256* hash)
     void* p = nullptr;
     if (posix_memalign(&p, kAlign, kBufferSize) == 0) slots_[i].data = static_cast<char*>(p);
   }
-  hasher_ = std::thread([this] { HashLoop(); });
-  writer_ = std::thread([this] { WriteLoop(); });
+  hasher_ = std::thread([this] { Stage(to_hash_, [this](Slot& s) { return HashSlot(s); }); });
+  writer_ = std::thread([this] { Stage(to_write_, [this](Slot& s) { return WriteSlot(s); }); });
 }
 
 DirectAppender::~DirectAppender() {
@@ -116,49 +116,36 @@ Status DirectAppender::WriteError() {
   return error_;
 }
 
-// One thread, buffers in submission order: the hash sees bytes in order.
-void DirectAppender::HashLoop() {
+// Each stage is one thread taking buffers in submission order (so the hash
+// sees bytes in order); a buffer is free again once both stages are done.
+void DirectAppender::Stage(std::deque<int>& queue, const std::function<Status(Slot&)>& work) {
   for (;;) {
     int i;
     {
       std::unique_lock lock(mu_);
-      cv_.wait(lock, [&] { return closing_ || !to_hash_.empty(); });
-      if (to_hash_.empty()) return;
-      i = to_hash_.front();
-      to_hash_.pop_front();
+      cv_.wait(lock, [&] { return closing_ || !queue.empty(); });
+      if (queue.empty()) return;
+      i = queue.front();
+      queue.pop_front();
     }
-    Slot& s = slots_[i];
-    if (hash_ && s.hash_from < kBufferSize) {
-      hash_->Update(std::span<const char>(s.data + s.hash_from, kBufferSize - s.hash_from));
-    }
+    Status st = work(slots_[i]);
     {
       std::lock_guard lock(mu_);
-      --s.pending;
+      if (!st.ok() && error_.ok()) error_ = std::move(st);
+      --slots_[i].pending;
     }
     cv_.notify_all();
   }
 }
 
-void DirectAppender::WriteLoop() {
-  for (;;) {
-    int i;
-    {
-      std::unique_lock lock(mu_);
-      cv_.wait(lock, [&] { return closing_ || !to_write_.empty(); });
-      if (to_write_.empty()) return;
-      i = to_write_.front();
-      to_write_.pop_front();
-    }
-    Slot& s = slots_[i];
-    Status st = WriteBlock(direct_.get(), fd_, s.data, kBufferSize, s.at);
-    {
-      std::lock_guard lock(mu_);
-      if (!st.ok() && error_.ok()) error_ = std::move(st);
-      --s.pending;
-    }
-    cv_.notify_all();
+Status DirectAppender::HashSlot(Slot& s) {
+  if (hash_ && s.hash_from < kBufferSize) {
+    hash_->Update(std::span<const char>(s.data + s.hash_from, kBufferSize - s.hash_from));
   }
+  return Status::OK();
 }
+
+Status DirectAppender::WriteSlot(Slot& s) { return WriteBlock(direct_.get(), fd_, s.data, kBufferSize, s.at); }
 
 Status DirectAppender::Drain() {
   for (int i = 0; i < kBuffers; ++i) WaitIdle(i);

@@ -19,6 +19,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <span>
@@ -57,8 +58,9 @@ class DirectAppender {
   void Submit();              // hands the full current buffer to the two threads
   void WaitIdle(int slot);    // until that buffer's hashing and writing are done
   Status WriteError();        // the first failed background write, if any
-  void HashLoop();
-  void WriteLoop();
+  void Stage(std::deque<int>& queue, const std::function<Status(Slot&)>& work);
+  Status HashSlot(Slot& s);
+  Status WriteSlot(Slot& s);
   static Status WriteBlock(int direct_fd, int fd, const char* data, size_t n, uint64_t offset);
 
   const int fd_;

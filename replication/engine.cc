@@ -441,10 +441,8 @@ struct Engine::Impl : std::enable_shared_from_this<Engine::Impl> {
     if (!stopped) {
       BlobOutcome o = r.ok() ? *r : BlobOutcome::kFailed;
       observer->OnBlob(run->dest->endpoint.name, run->policy.name, o, job.size, Since(t0));
-      if (o != BlobOutcome::kUploaded || true) {
-        TaskLog(tr->task, "blob " + job.digest.str() + " (" + std::to_string(job.size) + " bytes): " +
-                              BlobOutcomeName(o) + (r.ok() ? "" : ": " + r.status().message()));
-      }
+      TaskLog(tr->task, "blob " + job.digest.str() + " (" + std::to_string(job.size) + " bytes): " +
+                            BlobOutcomeName(o) + (r.ok() ? "" : ": " + r.status().message()));
     }
     if (!r.ok()) {
       std::lock_guard lock(tr->mu);

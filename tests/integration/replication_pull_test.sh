@@ -14,14 +14,20 @@ pier_port=$(free_port)
 start_pier pier "$pier_port" "$WORK/data"
 API_BASE="http://127.0.0.1:$pier_port"
 
-python3 "$LIB_DIR/make_oci_layout.py" "$WORK/img" image --layers 3 --size 300000 --seed 61
-python3 "$LIB_DIR/make_oci_layout.py" "$WORK/multi" index --layers 1 --size 100000 --seed 62
-skopeo_ copy --dest-tls-verify=false "oci:$WORK/img:v1" "docker://127.0.0.1:$src_port/library/app:v1" >/dev/null
-skopeo_ copy --dest-tls-verify=false "oci:$WORK/img:v1" "docker://127.0.0.1:$src_port/library/app:v1.1" >/dev/null
-skopeo_ copy --all --dest-tls-verify=false "oci:$WORK/multi:multi" "docker://127.0.0.1:$src_port/library/multi:m" >/dev/null
-skopeo_ copy --dest-tls-verify=false "oci:$WORK/img:v1" "docker://127.0.0.1:$src_port/other/skip:v1" >/dev/null
-want=$(python3 -c "import json;print(json.load(open('$WORK/img/index.json'))['manifests'][0]['digest'])")
-want_multi=$(python3 -c "import json;print(json.load(open('$WORK/multi/index.json'))['manifests'][0]['digest'])")
+mk() { python3 "$LIB_DIR/make_oci_layout.py" "$@"; }
+# to_src LAYOUT:TAG REPO:TAG [skopeo flags]: puts an OCI layout image into the source registry.
+to_src() { skopeo_ copy "${@:3}" --dest-tls-verify=false "oci:$WORK/$1" "docker://127.0.0.1:$src_port/$2" >/dev/null; }
+# layout_digest DIR: the digest of the layout's (first) top-level manifest.
+layout_digest() { python3 -c "import json,sys;print(json.load(open(sys.argv[1]+'/index.json'))['manifests'][0]['digest'])" "$1"; }
+
+mk "$WORK/img" image --layers 3 --size 300000 --seed 61
+mk "$WORK/multi" index --layers 1 --size 100000 --seed 62
+to_src img:v1 library/app:v1
+to_src img:v1 library/app:v1.1
+to_src multi:multi library/multi:m --all
+to_src img:v1 other/skip:v1
+want=$(layout_digest "$WORK/img")
+want_multi=$(layout_digest "$WORK/multi")
 
 api POST /registries -d "{\"name\":\"harbor\",\"type\":\"docker-registry\",\"url\":\"http://127.0.0.1:$src_port\"}" >/dev/null
 api POST /registries -d "{\"name\":\"acr\",\"type\":\"docker-registry\",\"url\":\"http://127.0.0.1:$acr_port\"}" >/dev/null
@@ -67,17 +73,16 @@ n=$(api GET "/replication/executions/$e/tasks" | json_get 'sum(1 for t in j if t
 pass "a second pull finds everything already here"
 
 # The label filter in pull mode: Pier reads each candidate's image config from the source.
-mk() { python3 "$LIB_DIR/make_oci_layout.py" "$@"; }
 mk "$WORK/prod" image --layers 1 --size 40000 --seed 63 --label pier.prod=yes --label team=a
 mk "$WORK/plain" image --layers 1 --size 40000 --seed 64 --no-labels
 mk "$WORK/pmulti" index --layers 1 --size 30000 --seed 65 --label pier.prod=yes
 mk "$WORK/big" image --layers 1 --size 30000 --seed 66 --label pier.prod=yes --config-pad 1100000
-skopeo_ copy --dest-tls-verify=false "oci:$WORK/prod:v1" "docker://127.0.0.1:$src_port/labels/prod:v1" >/dev/null
-skopeo_ copy --dest-tls-verify=false "oci:$WORK/plain:v1" "docker://127.0.0.1:$src_port/labels/plain:v1" >/dev/null
-skopeo_ copy --all --dest-tls-verify=false "oci:$WORK/pmulti:multi" "docker://127.0.0.1:$src_port/labels/pmulti:m" >/dev/null
-skopeo_ copy --dest-tls-verify=false "oci:$WORK/big:v1" "docker://127.0.0.1:$src_port/labels/big:v1" >/dev/null
-want_prod=$(python3 -c "import json;print(json.load(open('$WORK/prod/index.json'))['manifests'][0]['digest'])")
-want_plain=$(python3 -c "import json;print(json.load(open('$WORK/plain/index.json'))['manifests'][0]['digest'])")
+to_src prod:v1 labels/prod:v1
+to_src plain:v1 labels/plain:v1
+to_src pmulti:multi labels/pmulti:m --all
+to_src big:v1 labels/big:v1
+want_prod=$(layout_digest "$WORK/prod")
+want_plain=$(layout_digest "$WORK/plain")
 big_config=$(python3 - "$WORK/big" <<'PY'
 import json, os, sys
 r = sys.argv[1]

@@ -26,6 +26,8 @@ import json
 import socket
 import urllib.parse
 
+from api_checks import Resp
+
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -38,19 +40,12 @@ USER_AGENT = "harbor-registry-client"
 GO_USER_AGENT = "Go-http-client/1.1"
 
 
-class Response:
+class Response(Resp):
+    """api_checks.Resp (header lookups, json) with the URL a request went to."""
+
     def __init__(self, method, url, status, headers, body):
-        self.method, self.url, self.status, self.body = method, url, status, body
-        self.headers = headers  # list of (name, value), names as sent
-
-    def header(self, name):
-        for k, v in self.headers:
-            if k.lower() == name.lower():
-                return v
-        return None
-
-    def header_all(self, name):
-        return [v for k, v in self.headers if k.lower() == name.lower()]
+        super().__init__(method, url, status, headers, body)  # headers: (name, value) pairs as sent
+        self.url = url
 
     def __str__(self):
         hdrs = "; ".join(f"{k}: {v}" for k, v in self.headers)

@@ -25,9 +25,9 @@
 #include <span>
 #include <thread>
 
-#include "cache/digest.h"
-#include "cache/file.h"
-#include "cache/status.h"
+#include "base/digest.h"
+#include "base/file.h"
+#include "base/status.h"
 
 namespace pier {
 

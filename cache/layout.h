@@ -16,7 +16,7 @@
 #include <string>
 #include <string_view>
 
-#include "cache/digest.h"
+#include "base/digest.h"
 
 namespace pier {
 

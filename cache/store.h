@@ -24,10 +24,10 @@
 #include <utility>
 #include <vector>
 
-#include "cache/digest.h"
-#include "cache/file.h"
-#include "cache/manifest.h"
-#include "cache/status.h"
+#include "base/digest.h"
+#include "base/file.h"
+#include "base/manifest.h"
+#include "base/status.h"
 
 namespace pier {
 

@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "cache/db.h"
-#include "cache/digest.h"
+#include "base/digest.h"
 #include "cache/layout.h"
 #include "cache/records.h"
 #include "cache/store.h"

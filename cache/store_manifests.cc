@@ -2,7 +2,7 @@
 // stripe of manifest_locks so a delete's tag scan cannot miss a tag that a
 // concurrent put adds.
 #include "cache/keys.h"
-#include "cache/names.h"
+#include "base/names.h"
 #include "cache/store_impl.h"
 
 namespace pier::internal {

@@ -1,4 +1,4 @@
-#include "cache/names.h"
+#include "base/names.h"
 #include "cache/store_impl.h"
 
 namespace pier {

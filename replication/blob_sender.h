@@ -25,8 +25,8 @@
 #include <string>
 
 #include "adapter/client/registry_client.h"
-#include "cache/digest.h"
-#include "cache/status.h"
+#include "base/digest.h"
+#include "base/status.h"
 #include "cache/store.h"
 #include "replication/observer.h"
 #include "replication/progress_store.h"

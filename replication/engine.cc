@@ -6,8 +6,8 @@
 #include <set>
 
 #include "adapter/client/registry_client.h"
-#include "cache/log.h"
-#include "cache/manifest.h"
+#include "base/log.h"
+#include "base/manifest.h"
 #include "replication/bandwidth.h"
 #include "replication/blob_fetcher.h"
 #include "replication/blob_sender.h"

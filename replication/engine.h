@@ -36,7 +36,7 @@
 #include <thread>
 #include <vector>
 
-#include "cache/status.h"
+#include "base/status.h"
 #include "cache/store.h"
 #include "replication/execution_store.h"
 #include "replication/observer.h"

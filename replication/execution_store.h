@@ -23,7 +23,7 @@
 #include <string>
 #include <vector>
 
-#include "cache/status.h"
+#include "base/status.h"
 #include "cache/store.h"
 #include "replication/execution.h"
 

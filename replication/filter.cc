@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <cctype>
 
-#include "cache/glob.h"
+#include "base/glob.h"
 
 namespace pier::replication {
 namespace {

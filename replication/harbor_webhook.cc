@@ -2,7 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "cache/text.h"
+#include "base/text.h"
 
 namespace pier::replication {
 namespace {

@@ -25,8 +25,8 @@
 #include <utility>
 #include <vector>
 
-#include "cache/manifest.h"
-#include "cache/status.h"
+#include "base/manifest.h"
+#include "base/status.h"
 #include "replication/filter.h"
 
 namespace pier::replication {

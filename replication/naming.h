@@ -5,7 +5,7 @@
 #include <string>
 #include <string_view>
 
-#include "cache/status.h"
+#include "base/status.h"
 
 namespace pier::replication {
 

@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
-#include "cache/manifest.h"
+#include "base/manifest.h"
 #include "replication/filter.h"
 #include "replication/labels.h"
 #include "replication/naming.h"

@@ -20,7 +20,7 @@
 #include <stop_token>
 
 #include "adapter/client/registry_client.h"
-#include "cache/status.h"
+#include "base/status.h"
 #include "cache/store.h"
 #include "replication/blob_sender.h"
 #include "replication/execution.h"

@@ -4,7 +4,7 @@
 #include <span>
 #include <string>
 
-#include "cache/manifest.h"
+#include "base/manifest.h"
 #include "replication/filter.h"
 #include "replication/labels.h"
 #include "replication/naming.h"

@@ -4,7 +4,7 @@
 
 #include <limits>
 
-#include "cache/names.h"
+#include "base/names.h"
 #include "replication/cron.h"
 #include "replication/json_fields.h"
 #include "replication/naming.h"

@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-#include "cache/status.h"
+#include "base/status.h"
 #include "cache/store.h"
 
 namespace pier::replication {

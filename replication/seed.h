@@ -37,7 +37,7 @@
 #include <string_view>
 #include <vector>
 
-#include "cache/status.h"
+#include "base/status.h"
 #include "cache/store.h"
 #include "replication/policy.h"
 #include "replication/registry_endpoint.h"

@@ -19,7 +19,7 @@
 #include <string>
 #include <vector>
 
-#include "cache/status.h"
+#include "base/status.h"
 #include "cache/store.h"
 #include "replication/policy.h"
 #include "replication/registry_endpoint.h"

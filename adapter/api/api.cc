@@ -6,7 +6,7 @@
 
 #include "adapter/api/context.h"
 #include "adapter/http/access_log.h"
-#include "cache/log.h"
+#include "base/log.h"
 
 namespace pier::api {
 namespace {

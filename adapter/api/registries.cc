@@ -3,7 +3,7 @@
 
 #include "adapter/api/context.h"
 #include "adapter/client/registry_client.h"
-#include "cache/log.h"
+#include "base/log.h"
 #include "replication/engine.h"
 
 namespace pier::api {

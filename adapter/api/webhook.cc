@@ -4,7 +4,7 @@
 
 #include "adapter/api/context.h"
 #include "adapter/http/access_log.h"
-#include "cache/log.h"
+#include "base/log.h"
 #include "replication/engine.h"
 #include "replication/harbor_webhook.h"
 

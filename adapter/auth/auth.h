@@ -22,7 +22,7 @@
 #include <vector>
 
 #include "adapter/auth/scope.h"
-#include "cache/status.h"
+#include "base/status.h"
 
 namespace pier::auth {
 

@@ -5,7 +5,7 @@
 
 #include "adapter/auth/auth.h"
 #include "adapter/auth/basic.h"
-#include "cache/glob.h"
+#include "base/glob.h"
 
 namespace pier::auth {
 namespace {

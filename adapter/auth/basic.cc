@@ -6,7 +6,7 @@
 #include <cctype>
 #include <utility>
 
-#include "cache/text.h"
+#include "base/text.h"
 
 namespace pier::auth {
 namespace {

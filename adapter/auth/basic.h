@@ -3,7 +3,7 @@
 #include <string>
 #include <string_view>
 
-#include "cache/status.h"
+#include "base/status.h"
 
 namespace pier::auth {
 

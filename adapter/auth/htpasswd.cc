@@ -10,7 +10,7 @@
 
 #include "adapter/auth/auth.h"
 
-#include "cache/text.h"
+#include "base/text.h"
 
 namespace pier::auth {
 namespace {

@@ -4,7 +4,7 @@
 #include <algorithm>
 
 #include "adapter/auth/auth.h"
-#include "cache/names.h"
+#include "base/names.h"
 
 namespace pier::auth {
 namespace {

@@ -22,7 +22,7 @@
 #include "adapter/auth/auth.h"
 #include "adapter/auth/scope.h"
 #include "adapter/auth/token_key.h"
-#include "cache/status.h"
+#include "base/status.h"
 
 namespace pier::auth {
 

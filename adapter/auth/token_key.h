@@ -9,7 +9,7 @@
 #include <memory>
 #include <string>
 
-#include "cache/status.h"
+#include "base/status.h"
 
 namespace pier::auth {
 

@@ -4,7 +4,7 @@
 
 #include "adapter/auth/jwt.h"
 #include "adapter/auth/token.h"
-#include "cache/text.h"
+#include "base/text.h"
 
 namespace pier::auth {
 namespace {

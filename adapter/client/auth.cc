@@ -6,7 +6,7 @@
 
 #include "adapter/client/errors.h"
 #include "adapter/client/parse.h"
-#include "cache/log.h"
+#include "base/log.h"
 
 namespace pier::client {
 namespace {

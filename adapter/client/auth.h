@@ -15,7 +15,7 @@
 #include "adapter/client/call.h"
 #include "adapter/client/transport.h"
 #include "adapter/client/url.h"
-#include "cache/status.h"
+#include "base/status.h"
 
 namespace pier::client {
 

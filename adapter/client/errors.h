@@ -6,7 +6,7 @@
 
 #include "adapter/client/call.h"
 #include "adapter/client/transport.h"
-#include "cache/status.h"
+#include "base/status.h"
 
 namespace pier::client {
 

@@ -6,7 +6,7 @@
 
 #include "adapter/client/text.h"
 
-#include "cache/text.h"
+#include "base/text.h"
 
 namespace pier::client {
 namespace {

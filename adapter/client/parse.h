@@ -10,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-#include "cache/status.h"
+#include "base/status.h"
 
 namespace pier::client {
 

@@ -31,8 +31,8 @@
 #include <vector>
 
 #include "adapter/client/call.h"
-#include "cache/digest.h"
-#include "cache/status.h"
+#include "base/digest.h"
+#include "base/status.h"
 
 namespace pier::client {
 

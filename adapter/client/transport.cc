@@ -37,7 +37,7 @@
 #include <vector>
 
 #include "adapter/client/text.h"
-#include "cache/log.h"
+#include "base/log.h"
 
 namespace pier::client {
 

@@ -2,7 +2,7 @@
 
 #include <cstdio>
 
-#include "cache/log.h"
+#include "base/log.h"
 
 namespace pier::http {
 

@@ -18,8 +18,8 @@
 #include <utility>
 #include <vector>
 
-#include "cache/file.h"
-#include "cache/status.h"
+#include "base/file.h"
+#include "base/status.h"
 
 namespace pier::http {
 

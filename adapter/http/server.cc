@@ -22,7 +22,7 @@
 #include <vector>
 
 #include "adapter/http/session.h"
-#include "cache/log.h"
+#include "base/log.h"
 
 namespace pier::http {
 namespace {

@@ -9,7 +9,7 @@
 #include <string>
 
 #include "adapter/http/message.h"
-#include "cache/status.h"
+#include "base/status.h"
 
 namespace pier::http {
 

@@ -28,7 +28,7 @@
 
 #include "adapter/http/file_io.h"
 #include "adapter/http/request_parser.h"
-#include "cache/log.h"
+#include "base/log.h"
 
 namespace pier::http::internal {
 namespace {

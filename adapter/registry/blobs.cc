@@ -1,7 +1,7 @@
 // /v2/<name>/blobs/<digest>: HEAD, GET (with Range → 206), DELETE.
 #include "adapter/registry/context.h"
 #include "adapter/registry/ranges.h"
-#include "cache/digest.h"
+#include "base/digest.h"
 
 namespace pier::registry {
 namespace {

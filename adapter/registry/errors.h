@@ -5,7 +5,7 @@
 #include <string_view>
 
 #include "adapter/http/message.h"
-#include "cache/status.h"
+#include "base/status.h"
 
 namespace pier::registry {
 

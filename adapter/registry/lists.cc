@@ -4,8 +4,8 @@
 #include <nlohmann/json.hpp>
 
 #include "adapter/registry/context.h"
-#include "cache/digest.h"
-#include "cache/manifest.h"
+#include "base/digest.h"
+#include "base/manifest.h"
 
 namespace pier::registry {
 namespace {

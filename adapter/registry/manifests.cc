@@ -5,9 +5,9 @@
 #include <nlohmann/json.hpp>
 
 #include "adapter/registry/context.h"
-#include "cache/digest.h"
-#include "cache/manifest.h"
-#include "cache/names.h"
+#include "base/digest.h"
+#include "base/manifest.h"
+#include "base/names.h"
 
 namespace pier::registry {
 namespace {

@@ -2,7 +2,7 @@
 
 #include <charconv>
 
-#include "cache/text.h"
+#include "base/text.h"
 
 namespace pier::registry {
 namespace {

@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "cache/status.h"
+#include "base/status.h"
 
 namespace pier::registry {
 

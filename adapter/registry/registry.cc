@@ -5,8 +5,8 @@
 
 #include "adapter/registry/context.h"
 #include "adapter/http/access_log.h"
-#include "cache/log.h"
-#include "cache/names.h"
+#include "base/log.h"
+#include "base/names.h"
 
 namespace pier::registry {
 namespace {

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "adapter/http/access_log.h"
-#include "cache/log.h"
+#include "base/log.h"
 
 namespace pier::registry {
 namespace {

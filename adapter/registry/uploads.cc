@@ -7,9 +7,9 @@
 
 #include "adapter/registry/context.h"
 #include "adapter/registry/ranges.h"
-#include "cache/digest.h"
+#include "base/digest.h"
 #include "cache/layout.h"
-#include "cache/names.h"
+#include "base/names.h"
 
 namespace pier::registry {
 namespace {

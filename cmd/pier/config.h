@@ -29,7 +29,7 @@
 #include <vector>
 
 #include "adapter/auth/auth.h"
-#include "cache/status.h"
+#include "base/status.h"
 #include "replication/seed.h"
 
 namespace pier {

@@ -16,7 +16,7 @@
 #include "adapter/registry/token_handler.h"
 #include "cache/layout.h"
 #include "cache/keys.h"
-#include "cache/log.h"
+#include "base/log.h"
 #include "cache/store.h"
 #include "cmd/pier/config.h"
 #include "cmd/pier/replicate.h"

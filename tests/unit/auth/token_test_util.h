@@ -9,23 +9,11 @@
 
 #include "adapter/auth/token_key.h"
 
+#include "tests/unit/common/temp_dir.h"
+
 namespace pier::auth::testing {
 
-class ScratchDir {
- public:
-  ScratchDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "pier-token-XXXXXX").string();
-    path_ = ::mkdtemp(tmpl.data()) ? tmpl : "";
-  }
-  ~ScratchDir() {
-    std::error_code ec;
-    if (!path_.empty()) std::filesystem::remove_all(path_, ec);
-  }
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
+using ScratchDir = pier::testing::TempDir;
 
 inline std::shared_ptr<const TokenKey> MakeKey(const std::filesystem::path& dir) {
   auto key = TokenKey::LoadOrCreate(dir);

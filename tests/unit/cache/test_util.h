@@ -10,42 +10,12 @@
 #include <sstream>
 #include <string>
 
-#include "cache/digest.h"
+#include "base/digest.h"
 #include "cache/store.h"
+#include "tests/unit/common/temp_dir.h"
 
 namespace pier::testing {
 
-// A fresh directory under /tmp, removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "pier-cache-XXXXXX").string();
-    path_ = ::mkdtemp(tmpl.data()) != nullptr ? std::filesystem::path(tmpl) : std::filesystem::path();
-  }
-  ~TempDir() {
-    std::error_code ec;
-    if (!path_.empty()) std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
-
-inline std::string ReadFile(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-inline void WriteFile(const std::filesystem::path& p, const std::string& content) {
-  std::filesystem::create_directories(p.parent_path());
-  std::ofstream out(p, std::ios::binary | std::ios::trunc);
-  out << content;
-}
 
 inline std::string ReadFd(int fd) {
   std::string out;
@@ -70,8 +40,6 @@ inline size_t CountFiles(const std::filesystem::path& dir) {
   }
   return n;
 }
-
-inline std::span<const char> Bytes(const std::string& s) { return std::span<const char>(s.data(), s.size()); }
 
 // Monolithic push: start, append everything, commit with its sha256.
 inline Result<BlobInfo> PushBlob(Store& store, std::string_view repo, const std::string& content) {

@@ -13,7 +13,7 @@
 
 #include "adapter/auth/token.h"
 #include "adapter/client/registry_client.h"
-#include "cache/digest.h"
+#include "base/digest.h"
 #include "tests/unit/client/registry_process.h"
 #include "tests/unit/client/test_util.h"
 

@@ -16,7 +16,7 @@
 #include <thread>
 
 #include "adapter/client/registry_client.h"
-#include "cache/digest.h"
+#include "base/digest.h"
 #include "tests/unit/client/test_util.h"
 
 namespace pier::client {

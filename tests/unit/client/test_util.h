@@ -30,7 +30,9 @@
 #include <vector>
 
 #include "adapter/client/call.h"
-#include "cache/digest.h"
+#include "base/digest.h"
+
+#include "tests/unit/common/temp_dir.h"
 
 namespace pier::client::testing {
 
@@ -261,28 +263,9 @@ inline uint16_t FreePort() {
   return ntohs(addr.sin_port);
 }
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "pier-client-XXXXXX").string();
-    if (::mkdtemp(tmpl.data()) != nullptr) path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    if (!path_.empty()) std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
+using pier::testing::TempDir;
 
- private:
-  std::filesystem::path path_;
-};
-
-inline void WriteFile(const std::filesystem::path& p, const std::string& content) {
-  std::ofstream out(p, std::ios::binary | std::ios::trunc);
-  out << content;
-}
+using pier::testing::WriteFile;
 
 inline std::string RandomBytes(size_t n, uint32_t seed) {
   std::mt19937 rng(seed);

@@ -8,7 +8,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
-#include "cache/digest.h"
+#include "base/digest.h"
 
 namespace pier::registry {
 namespace {

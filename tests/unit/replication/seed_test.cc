@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "../cache/test_util.h"
-#include "cache/manifest.h"
+#include "base/manifest.h"
 
 namespace pier::replication {
 namespace {

@@ -35,6 +35,8 @@
 #include "bench/slowlink/config.h"
 #include "bench/slowlink/proxy.h"
 
+#include "tests/unit/common/temp_dir.h"
+
 namespace slowlink_test {
 
 using Clock = std::chrono::steady_clock;
@@ -256,23 +258,7 @@ class Peer {
   std::vector<Received> received_;
 };
 
-// A scratch directory removed at destruction.
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "slowlink-test-XXXXXX").string();
-    if (::mkdtemp(tmpl.data()) == nullptr) std::abort();
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
+using TempDir = pier::testing::TempDir;
 
 // The stats file as key -> number; empty if missing or unreadable.
 inline std::map<std::string, uint64_t> ReadStats(const std::filesystem::path& path) {

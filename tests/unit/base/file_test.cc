@@ -1,10 +1,10 @@
-#include "cache/file.h"
+#include "base/file.h"
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
 
-#include "test_util.h"
+#include "tests/unit/common/temp_dir.h"
 
 namespace pier {
 namespace {

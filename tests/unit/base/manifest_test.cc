@@ -1,4 +1,4 @@
-#include "cache/manifest.h"
+#include "base/manifest.h"
 
 #include <gtest/gtest.h>
 

@@ -8,8 +8,8 @@
 #include <string_view>
 #include <vector>
 
-#include "cache/digest.h"
-#include "cache/status.h"
+#include "base/digest.h"
+#include "base/status.h"
 
 namespace pier {
 

@@ -1,4 +1,4 @@
-#include "cache/glob.h"
+#include "base/glob.h"
 
 #include <gtest/gtest.h>
 

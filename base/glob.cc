@@ -21,7 +21,7 @@
 //    class, trailing '\') match nothing.
 // UTF-8 is decoded so '?' and class ranges work per character; invalid bytes
 // are kept as distinct values that only match themselves.
-#include "cache/glob.h"
+#include "base/glob.h"
 
 #include <cstdint>
 #include <utility>

@@ -1,7 +1,9 @@
 #pragma once
 // Status and Result<T>: how errors cross module boundaries in Pier.
 // No exceptions leave a module; a function that can fail returns a Status
-// (or a Result<T> holding either a value or a non-OK Status).
+// (or a Result<T> holding either a value or a non-OK Status). Both are
+// [[nodiscard]]: every caller decides (return it with PIER_TRY, retry, fail
+// the task with the reason, or ReportInternalError) and -Werror keeps it so.
 #include <cassert>
 #include <optional>
 #include <string>
@@ -24,7 +26,7 @@ enum class Code {
   kInternal,
 };
 
-class Status {
+class [[nodiscard]] Status {
  public:
   Status() = default;  // OK
   Status(Code code, std::string message) : code_(code), message_(std::move(message)) {}
@@ -54,7 +56,7 @@ class Status {
 
 // Either a value or a non-OK Status. Access value() only when ok().
 template <class T>
-class Result {
+class [[nodiscard]] Result {
  public:
   Result(T value) : value_(std::move(value)) {}  // NOLINT: implicit by design
   Result(Status status) : status_(std::move(status)) { assert(!status_.ok()); }  // NOLINT
@@ -74,4 +76,18 @@ class Result {
   std::optional<T> value_;
 };
 
+namespace internal {
+inline const Status& StatusOf(const Status& s) { return s; }
+template <class T>
+const Status& StatusOf(const Result<T>& r) { return r.status(); }
+}  // namespace internal
+
 }  // namespace pier
+
+// Returns the error of `expr` (a Status or Result<T>) from the enclosing
+// function, which must return Status or Result<U>; goes on when it is OK.
+#define PIER_TRY(expr)                                                        \
+  do {                                                                        \
+    if (const auto& pier_try_value_ = (expr); !pier_try_value_.ok())          \
+      return ::pier::internal::StatusOf(pier_try_value_);                     \
+  } while (false)

@@ -16,11 +16,18 @@
 #include <vector>
 
 #include "cache/store_impl.h"
+#include "base/internal_errors.h"
 
 namespace pier::internal {
 namespace {
 
 namespace fs = std::filesystem;
+
+// Recovery removes leftovers; one it cannot remove is tried again at the next
+// start, so it is reported, not fatal.
+void RemoveOrReport(const fs::path& p) {
+  if (Status s = RemoveFile(p); !s.ok()) ReportInternalError("store", "removing a leftover file failed", s);
+}
 
 struct FileFacts {
   bool exists = false;
@@ -91,7 +98,7 @@ Result<std::unordered_set<std::string>> RecoverUploads(StoreState& st) {
   if (batch.Count() > 0) {
     if (Status w = st.db->Write(&batch); !w.ok()) return w;
   }
-  for (const auto& p : doomed_files) (void)RemoveFile(p);
+  for (const auto& p : doomed_files) RemoveOrReport(p);
   st.upload_count.store(kept.size());
   return kept;
 }
@@ -102,7 +109,7 @@ Status RemoveStrayUploadFiles(const StoreState& st, const std::unordered_set<std
   for (const auto& name : *names) {
     // Only regular files: anything else was not put there by the store.
     if (!kept.contains(name) && StatFile(st.layout.UploadsDir() / name).exists) {
-      (void)RemoveFile(st.layout.UploadsDir() / name);
+      RemoveOrReport(st.layout.UploadsDir() / name);
     }
   }
   return Status::OK();
@@ -128,7 +135,7 @@ Status RemoveOrphansInShard(const StoreState& st, const std::string& shard) {
     auto known = IsKnownBlobFile(st, shard, name);
     if (!known.ok()) return known.status();
     if (!*known && StatFile(st.layout.BlobsDir() / shard / name).exists) {
-      (void)RemoveFile(st.layout.BlobsDir() / shard / name);
+      RemoveOrReport(st.layout.BlobsDir() / shard / name);
     }
   }
   return Status::OK();
@@ -139,7 +146,7 @@ Status RemoveOrphanBlobFiles(const StoreState& st) {
   if (!names.ok()) return names.status();
   for (const auto& name : *names) {
     if (StatFile(st.layout.BlobsDir() / name).exists) {
-      (void)RemoveFile(st.layout.BlobsDir() / name);  // a regular file here is a stray temp file
+      RemoveOrReport(st.layout.BlobsDir() / name);  // a regular file here is a stray temp file
     } else if (IsShardName(name)) {
       if (Status s = RemoveOrphansInShard(st, name); !s.ok()) return s;
     }

@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "cache/keys.h"
+#include "base/internal_errors.h"
 #include "cache/store_impl.h"
 
 namespace pier::internal {
@@ -80,7 +81,11 @@ Result<BlobInfo> CommitBlob(StoreState& st, const std::string& uuid, const std::
   AddLink(db, &batch, repo, d);
   BatchDelete(db, &batch, Cf::kUploads, uuid);
   if (Status s = db.Write(&batch); !s.ok()) return s;
-  if (keep_existing_file) (void)RemoveFile(st.layout.UploadPath(uuid));
+  if (keep_existing_file) {
+    // The blob is committed; a leftover upload file only costs space until recovery.
+    if (Status s = RemoveFile(st.layout.UploadPath(uuid)); !s.ok())
+      ReportInternalError("store", "removing a duplicate upload file failed", s);
+  }
   st.sessions.DropHash(uuid);
   st.upload_count.fetch_sub(1);
   if (new_record) {

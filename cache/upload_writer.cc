@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "cache/direct_appender.h"
+#include "base/internal_errors.h"
 #include "cache/store_impl.h"
 
 namespace pier::internal {
@@ -81,7 +82,9 @@ Status UploadWriterImpl::Append(std::span<const char> data) {
     // caller fails the request and Abort drops everything since the last Flush.
     if (Status s = direct_->Append(data); !s.ok()) return s;
   } else if (Status s = WriteAt(fd_.get(), size_, data); !s.ok()) {
-    (void)Truncate(fd_.get(), size_);  // drop a partial write; size_ is unchanged
+    // Drop a partial write; size_ is unchanged. Should that fail too, the
+    // next OpenWriter truncates to the recorded offset anyway.
+    if (Status t = Truncate(fd_.get(), size_); !t.ok()) ReportInternalError("store", "truncating a partial write failed", t);
     return s;
   }
   if (!direct_) hash_.sha.Update(data);  // else the appender hashes (on its thread)
@@ -133,7 +136,8 @@ Result<BlobInfo> UploadWriterImpl::Commit(const Digest& expected) {
   done_ = true;
   const Digest actual = hash_.sha.Finish();
   if (actual != expected) {
-    (void)DropSession(*st_, claim_.uuid());
+    if (Status s = DropSession(*st_, claim_.uuid()); !s.ok())
+      ReportInternalError("store", "dropping an upload that failed verification failed", s);
     return Status::DigestMismatch("upload hashes to " + actual.str() + ", not " + expected.str());
   }
   fd_.reset();
@@ -144,7 +148,8 @@ void UploadWriterImpl::Abort() {
   if (done_ || size_ == rec_.offset) return;
   direct_.reset();  // waits for its write in flight; its unflushed bytes go
   direct_tried_ = false;
-  (void)Truncate(fd_.get(), rec_.offset);  // best effort; OpenWriter truncates again
+  // OpenWriter truncates again, so a failure here is logged and counted only.
+  if (Status s = Truncate(fd_.get(), rec_.offset); !s.ok()) ReportInternalError("store", "truncating an aborted upload failed", s);
   size_ = rec_.offset;
   writeback_from_ = std::min(writeback_from_, size_);
   // sha256 cannot be rewound: start over, rebuilt from the file when needed.

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdio>
 
+#include "base/internal_errors.h"
 #include "cache/keys.h"
 
 namespace pier::replication {
@@ -87,7 +88,7 @@ Status ExecutionStore::UpdateExecution(const Execution& e) {
 
 void ExecutionStore::Count(Execution* e) {
   e->total = e->failed = e->succeed = e->in_progress = e->stopped = 0;
-  kv_->Scan(TaskPrefix(e->id), [&](std::string_view, std::string_view v) {
+  Status s = kv_->Scan(TaskPrefix(e->id), [&](std::string_view, std::string_view v) {
     auto t = DecodeTask(v);
     if (!t.ok()) return true;
     ++e->total;
@@ -97,6 +98,8 @@ void ExecutionStore::Count(Execution* e) {
     else ++e->in_progress;  // Pending counts as in progress, as Harbor does
     return true;
   });
+  // The counts are a view; a failed scan shows what was read and is counted.
+  if (!s.ok()) ReportInternalError("replication", "counting an execution's tasks failed", s);
 }
 
 Result<Execution> ExecutionStore::GetExecution(int64_t id) {
@@ -192,7 +195,9 @@ void ExecutionStore::AppendLog(int64_t task_id, std::string_view line) {
   }
   char b[24];
   std::snprintf(b, sizeof b, "%020llu", static_cast<unsigned long long>(log_seq_.fetch_add(1)));
-  kv_->Write({{LogPrefix(task_id) + b, std::string(line)}});
+  // A task's log is advisory: losing a line must not fail the transfer.
+  if (Status s = kv_->Write({{LogPrefix(task_id) + b, std::string(line)}}); !s.ok())
+    ReportInternalError("replication", "writing a task log line failed", s);
 }
 
 Result<std::string> ExecutionStore::ReadLog(int64_t task_id) {
@@ -210,27 +215,36 @@ void ExecutionStore::Prune(int64_t policy_id) {
   ExecutionFilter f;
   f.policy_id = policy_id;
   std::vector<Execution> finished;
-  kv_->Scan("e/", [&](std::string_view, std::string_view v) {
+  Status scanned = kv_->Scan("e/", [&](std::string_view, std::string_view v) {
     auto e = DecodeExecution(v);
     if (e.ok() && e->policy_id == policy_id && IsFinalStatus(e->status)) finished.push_back(std::move(*e));
     return true;
   });
+  if (!scanned.ok()) {
+    // Old executions stay until the next prune; nothing is lost but space.
+    ReportInternalError("replication", "listing executions to prune failed", scanned);
+    return;
+  }
   if (finished.size() <= keep_per_policy_) return;
   size_t drop = finished.size() - keep_per_policy_;  // oldest first (key order)
   for (size_t i = 0; i < drop; ++i) {
     std::vector<KvSpace::Op> ops;
     ops.emplace_back(ExecKey(finished[i].id), std::nullopt);
-    kv_->Scan(TaskPrefix(finished[i].id), [&](std::string_view k, std::string_view v) {
+    Status s = kv_->Scan(TaskPrefix(finished[i].id), [&](std::string_view k, std::string_view v) {
       ops.emplace_back(std::string(k), std::nullopt);
       if (auto t = DecodeTask(v); t.ok()) {
-        kv_->Scan(LogPrefix(t->id), [&](std::string_view lk, std::string_view) {
+        Status logs = kv_->Scan(LogPrefix(t->id), [&](std::string_view lk, std::string_view) {
           ops.emplace_back(std::string(lk), std::nullopt);
           return true;
         });
+        if (!logs.ok()) s = logs;
       }
-      return true;
+      return s.ok();
     });
-    kv_->Write(ops);
+    // A partial list would delete an execution and leave some of its tasks
+    // behind, so write nothing for this execution unless every scan worked.
+    if (s.ok()) s = kv_->Write(ops);
+    if (!s.ok()) ReportInternalError("replication", "pruning an old execution failed", s);
   }
 }
 

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
+#include "base/internal_errors.h"
 #include "cache/keys.h"
 
 namespace pier::replication {
@@ -59,10 +60,12 @@ Status ProgressStore::DeleteUpload(int64_t dest, std::string_view digest) {
 std::vector<std::string> ProgressStore::KnownRepos(int64_t dest, std::string_view digest) {
   std::vector<std::string> out;
   std::string prefix = KnownPrefix(dest, digest);
-  kv_->Scan(prefix, [&](std::string_view k, std::string_view) {
+  Status s = kv_->Scan(prefix, [&](std::string_view k, std::string_view) {
     out.emplace_back(k.substr(prefix.size()));
     return true;
   });
+  // Fewer known repositories only means a blob HEAD or mount instead of a skip.
+  if (!s.ok()) ReportInternalError("replication", "reading a destination's known repositories failed", s);
   return out;
 }
 
@@ -84,10 +87,10 @@ Status ProgressStore::ForgetKnown(int64_t dest, std::string_view digest, std::st
 Status ProgressStore::ForgetDestination(int64_t dest) {
   std::vector<KvSpace::Op> ops;
   for (const char* kind : {"u/", "k/"}) {
-    kv_->Scan(std::string(kind) + DestPart(dest) + "/", [&](std::string_view k, std::string_view) {
+    PIER_TRY(kv_->Scan(std::string(kind) + DestPart(dest) + "/", [&](std::string_view k, std::string_view) {
       ops.emplace_back(std::string(k), std::nullopt);
       return true;
-    });
+    }));
   }
   if (ops.empty()) return Status::OK();
   return kv_->Write(ops);

@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "adapter/registry/context.h"
+#include "base/internal_errors.h"
 #include "adapter/registry/ranges.h"
 #include "base/digest.h"
 #include "cache/layout.h"
@@ -108,7 +109,8 @@ http::Exchange StreamInto(const Context& ctx, const Call& call, std::string uuid
     if (ephemeral) {
       // A monolithic POST has no session the client could resume.
       sink->writer.reset();
-      (void)ctx.store->CancelUpload(name, uuid);
+      if (Status s = ctx.store->CancelUpload(name, uuid); !s.ok())
+        ReportInternalError("registry", "cancelling a failed monolithic upload failed", s);
     }
     return std::move(*failure);
   };

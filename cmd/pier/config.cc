@@ -36,12 +36,6 @@ Status Get(const json& obj, const char* key, const std::string& where, T* out) {
   return Status::OK();
 }
 
-#define PIER_TRY(expr)          \
-  do {                          \
-    Status _s = (expr);         \
-    if (!_s.ok()) return _s;    \
-  } while (0)
-
 Status ParseAcl(const json& arr, Config* cfg) {
   if (!arr.is_array()) return Status::InvalidArgument("auth.acl: must be an array");
   cfg->acl.clear();

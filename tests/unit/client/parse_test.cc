@@ -308,7 +308,7 @@ TEST(HttpFailureTest, RetryAfterExposed) {
   EXPECT_NE(s.message().find("retry after 7 s"), std::string::npos);
 
   Call c2;
-  HttpFailure(c2, "GET", Answer(503, "", {{"retry-after", "2"}}));
+  EXPECT_FALSE(HttpFailure(c2, "GET", Answer(503, "", {{"retry-after", "2"}})).ok());
   EXPECT_EQ(c2.error.kind, ErrorKind::kRemote5xx);
   EXPECT_EQ(c2.error.retry_after_seconds.value_or(0), 2u);
 }

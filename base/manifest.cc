@@ -48,6 +48,66 @@ Status OptionalString(const json& obj, const char* key, std::string_view field, 
   return Status::OK();
 }
 
+// RFC 6838's shape, `type/subtype` of restricted names: unknown types are
+// fine (the spec says to tolerate them), malformed ones are not.
+bool IsMediaTypeShape(std::string_view mt) {
+  auto restricted_name = [](std::string_view n) {
+    if (n.empty() || n.size() > 127 || !std::isalnum(static_cast<unsigned char>(n[0]))) return false;
+    for (char c : n) {
+      if (!std::isalnum(static_cast<unsigned char>(c)) && std::string_view("!#$&^_.+-").find(c) == std::string_view::npos)
+        return false;
+    }
+    return true;
+  };
+  size_t slash = mt.find('/');
+  return slash != std::string_view::npos && restricted_name(mt.substr(0, slash)) &&
+         restricted_name(mt.substr(slash + 1));
+}
+
+// An optional media type (artifactType): a string of the right shape.
+Status OptionalMediaType(const json& obj, const char* key, std::string_view field, std::string* out) {
+  if (Status s = OptionalString(obj, key, field, out); !s.ok()) return s;
+  if (!out->empty() && !IsMediaTypeShape(*out)) return Invalid(std::string(field) + key, "must be a media type (type/subtype)");
+  return Status::OK();
+}
+
+// Annotations are string → string (image-spec annotations.md).
+Status CheckAnnotations(const json& value, const std::string& field) {
+  for (const auto& [k, v] : value.items()) {
+    if (!v.is_string()) return Invalid(field + "[\"" + k.substr(0, 100) + "\"]", "annotation values must be strings");
+  }
+  return Status::OK();
+}
+
+Status OptionalStringArray(const json& obj, const char* key, const std::string& field) {
+  auto it = obj.find(key);
+  if (it == obj.end()) return Status::OK();
+  if (!it->is_array()) return Invalid(field + key, "must be an array of strings");
+  for (const auto& v : *it) {
+    if (!v.is_string()) return Invalid(field + key, "must be an array of strings");
+  }
+  return Status::OK();
+}
+
+// image-spec's platform object: architecture and os required strings; the
+// optional fields typed as the spec (and Docker's manifest list) define them.
+Status CheckPlatform(const json& p, const std::string& field) {
+  const std::string f = field + ".";
+  for (const char* key : {"architecture", "os"}) {
+    auto it = p.find(key);
+    if (it == p.end() || !it->is_string() || it->get_ref<const std::string&>().empty())
+      return Invalid(f + key, "required string");
+  }
+  std::string ignored;
+  for (const char* key : {"os.version", "variant"}) {
+    if (Status s = OptionalString(p, key, f, &ignored); !s.ok()) return s;
+  }
+  for (const char* key : {"os.features", "features"}) {
+    if (Status s = OptionalStringArray(p, key, f); !s.ok()) return s;
+  }
+  return Status::OK();
+}
+
 // Keeps an optional JSON object as text (annotations, platform).
 Status OptionalObject(const json& obj, const char* key, std::string_view field, std::string* out) {
   auto it = obj.find(key);
@@ -95,18 +155,27 @@ Result<Descriptor> ParseDescriptor(const json& j, const std::string& name) {
     return Invalid(field + "mediaType", "required string");
   }
   d.media_type = mt->get<std::string>();
+  if (!IsMediaTypeShape(d.media_type)) return Invalid(field + "mediaType", "must be a media type (type/subtype)");
   auto dg = j.find("digest");
   if (dg == j.end() || !dg->is_string()) return Invalid(field + "digest", "required string");
   auto digest = Digest::Parse(dg->get_ref<const std::string&>());
   if (!digest.ok()) return Invalid(field + "digest", digest.status().message());
   d.digest = std::move(digest).value();
   if (Status s = ParseSize(j, field, &d.size); !s.ok()) return s;
-  if (Status s = OptionalString(j, "artifactType", field, &d.artifact_type); !s.ok()) return s;
+  if (Status s = OptionalMediaType(j, "artifactType", field, &d.artifact_type); !s.ok()) return s;
   if (Status s = OptionalObject(j, "annotations", field, &d.annotations_json); !s.ok()) return s;
+  if (!d.annotations_json.empty()) {
+    if (Status s = CheckAnnotations(j.at("annotations"), field + "annotations"); !s.ok()) return s;
+  }
   if (Status s = ParseUrls(j, field, &d.urls); !s.ok()) return s;
+  std::string data;  // OCI 1.1 embedded content: base64 text
+  if (Status s = OptionalString(j, "data", field, &data); !s.ok()) return s;
   std::string platform;
   if (Status s = OptionalObject(j, "platform", field, &platform); !s.ok()) return s;
-  if (!platform.empty()) d.platform_json = std::move(platform);
+  if (!platform.empty()) {
+    if (Status s = CheckPlatform(j.at("platform"), field + "platform"); !s.ok()) return s;
+    d.platform_json = std::move(platform);
+  }
   return d;
 }
 
@@ -174,8 +243,11 @@ Status ParseImageManifest(const json& root, ParsedManifest* out) {
 
 Status ParseParts(const json& root, ParsedManifest* out) {
   if (Status s = CheckSchemaVersion(root); !s.ok()) return s;
-  if (Status s = OptionalString(root, "artifactType", "", &out->artifact_type); !s.ok()) return s;
+  if (Status s = OptionalMediaType(root, "artifactType", "", &out->artifact_type); !s.ok()) return s;
   if (Status s = OptionalObject(root, "annotations", "", &out->annotations_json); !s.ok()) return s;
+  if (!out->annotations_json.empty()) {
+    if (Status s = CheckAnnotations(root.at("annotations"), "annotations"); !s.ok()) return s;
+  }
   if (auto it = root.find("subject"); it != root.end() && !it->is_null()) {
     auto subject = ParseDescriptor(*it, "subject");
     if (!subject.ok()) return subject.status();

@@ -133,7 +133,15 @@ http::Exchange HandleManifest(const Context& ctx, const Call& call) {
     Result<Digest> d = Digest::Parse(ref);
     if (!d.ok()) return http::Reply(OciError(400, "DIGEST_INVALID", d.status().message()));
   } else if (!IsValidTag(ref)) {
-    return http::Reply(OciError(400, "MANIFEST_INVALID", "invalid tag", ref.substr(0, 200)));
+    // A manifest cannot exist under a tag that cannot be stored: reads and
+    // deletes answer "unknown" (the conformance suite asks so), a PUT names
+    // the problem.
+    if (call.req.method != "PUT") {
+      return http::Reply(OciError(404, "MANIFEST_UNKNOWN", "no manifest can exist under an invalid tag",
+                                  ref.substr(0, 200)));
+    }
+    return http::Reply(OciError(400, "TAG_INVALID", "invalid tag: up to 128 of [A-Za-z0-9_.-], not starting with . or -",
+                                ref.substr(0, 200)));
   }
 
   const std::string& m = call.req.method;

@@ -45,16 +45,14 @@ Result<ByteRange> ParseRangeHeader(std::string_view value, uint64_t size) {
 }
 
 Result<ChunkRange> ParseContentRange(std::string_view value) {
+  // Only the spec's form: `bytes=` is Range syntax and `bytes a-b/len` is a
+  // response header's; accepting them let malformed clients look correct.
   value = TrimSpaces(value);
-  if (value.substr(0, 6) == "bytes=") value.remove_prefix(6);
-  else if (value.substr(0, 6) == "bytes ") value.remove_prefix(6);
-  size_t slash = value.find('/');
-  if (slash != std::string_view::npos) value = value.substr(0, slash);
   size_t dash = value.find('-');
-  if (dash == std::string_view::npos) return Status::InvalidArgument("Content-Range must be <start>-<end>");
+  if (value.find_first_not_of("0123456789-") != std::string_view::npos || dash == std::string_view::npos) return Status::InvalidArgument("Content-Range must be <start>-<end>");
   ChunkRange r;
   if (!ParseU64(value.substr(0, dash), &r.first) || !ParseU64(value.substr(dash + 1), &r.last) || r.last < r.first) {
-    return Status::InvalidArgument("Content-Range must be <start>-<end> with end >= start");
+    return Status::InvalidArgument("Content-Range must be <start>-<end> (decimal, inclusive, end >= start)");
   }
   return r;
 }

@@ -1,9 +1,9 @@
 #pragma once
 // The two byte-range dialects of the registry API:
 //  - `Range: bytes=<a>-<b>` / `bytes=<a>-` / `bytes=-<n>` on blob GETs (RFC 9110);
-//  - `Content-Range: <a>-<b>` (inclusive) on upload PATCH/PUT, as the OCI
-//    spec writes it; the RFC form `bytes <a>-<b>/<len|*>` is accepted too
-//    because some clients send it.
+//  - `Content-Range: <a>-<b>` (inclusive) on upload PATCH/PUT, exactly as the
+//    OCI spec writes it; any other form (`bytes=a-b`, `bytes a-b/len`) is
+//    refused with 400 BLOB_UPLOAD_INVALID.
 #include <cstdint>
 #include <string_view>
 

@@ -540,6 +540,16 @@ def push_416(c):
     loc = upload_session(c, rp)
     r = c.request("PATCH", loc, body=b, headers=[("Content-Range", f"5-{5 + len(b) - 1}")])
     expect(r, 416, "first PATCH starting at 5")
+    # Only the spec's `<start>-<end>` form: Range syntax and the response form are refused, nothing is kept.
+    loc = upload_session(c, rp)
+    for form in (f"bytes=0-{len(b) - 1}", f"bytes 0-{len(b) - 1}/{len(b)}", f"0-{len(b) - 1}/{len(b)}"):
+        expect_error(c.request("PATCH", loc, body=b, headers=[("Content-Range", form)]), 400,
+                     "BLOB_UPLOAD_INVALID", f"PATCH with Content-Range {form!r}")
+    # The session kept nothing: the same bytes at 0 in the spec's form are the whole blob.
+    loc = patch_chunk(c, loc, b, 0, "PATCH at 0 after refused Content-Range forms")
+    r = c.request("PUT", with_query(loc, digest=sha(b)))
+    expect(r, 201, "closing PUT after refused Content-Range forms")
+    read_blob(c, rp, sha(b), b, "blob after refused Content-Range forms")
 
 
 @group("push: wrong digest on close → 400 DIGEST_INVALID, nothing stored, session gone")
@@ -1070,7 +1080,13 @@ def bad_names(c):
     # Invalid tags.
     for tag in ("-bad", ".bad", "x" * 129, "a%2Fb"):
         r = c.request("PUT", f"/v2/conf/push/manifests/{tag}", body=b"{}", headers=[("Content-Type", OCI_MANIFEST)])
-        expect(r, (400, 404), f"PUT manifest with invalid tag {tag[:40]!r}")
+        if tag == "a%2Fb":  # an escaped slash: a different path or an invalid tag
+            expect(r, (400, 404), f"PUT manifest with invalid tag {tag[:40]!r}")
+        else:
+            expect_error(r, 400, "TAG_INVALID", f"PUT manifest with invalid tag {tag[:40]!r}")
+            expect_error(c.get(f"/v2/conf/push/manifests/{tag}"), 404, "MANIFEST_UNKNOWN",
+                         f"GET manifest with invalid tag {tag[:40]!r}")
+            expect(c.head(f"/v2/conf/push/manifests/{tag}"), 404, f"HEAD manifest with invalid tag {tag[:40]!r}")
 
 
 @group("bad input: malformed digests → 400 DIGEST_INVALID")

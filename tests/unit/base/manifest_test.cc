@@ -250,6 +250,76 @@ TEST(ParseManifest, ErrorsNameTheField) {
   ExpectInvalid(media::kOciIndex, idx, "manifests[0].platform");
 }
 
+// Every typed field of the image and distribution specs, for OCI and Docker
+// schema2 alike: wrong types are refused naming the field.
+TEST(ParseManifest, FieldTypesFollowTheSpecs) {
+  for (std::string_view mt : {media::kOciManifest, media::kDockerManifest}) {
+    json base = mt == media::kOciManifest ? OciManifest() : DockerManifest();
+    json j = base;
+    j["annotations"] = {{"org.example.nested", {{"a", "b"}}}};
+    ExpectInvalid(mt, j, "annotations[\"org.example.nested\"]");
+    j = base;
+    j["annotations"] = {{"n", 5}};
+    ExpectInvalid(mt, j, "annotations[\"n\"]");
+    j = base;
+    j["layers"][1]["annotations"] = {{"ok", "x"}, {"bad", true}};
+    ExpectInvalid(mt, j, "layers[1].annotations[\"bad\"]");
+    j = base;
+    j["config"]["annotations"] = {{"list", json::array({"a"})}};
+    ExpectInvalid(mt, j, "config.annotations[\"list\"]");
+    j = base;
+    j["layers"][0]["mediaType"] = "not a media type";
+    ExpectInvalid(mt, j, "layers[0].mediaType");
+    j = base;
+    j["layers"][0]["mediaType"] = 7;
+    ExpectInvalid(mt, j, "layers[0].mediaType");
+    j = base;
+    j["artifactType"] = "application";
+    ExpectInvalid(mt, j, "artifactType");
+    j = base;
+    j["layers"][0]["data"] = 5;
+    ExpectInvalid(mt, j, "layers[0].data");
+  }
+  for (std::string_view mt : {media::kOciIndex, media::kDockerList}) {
+    json idx = Index(mt);
+    idx["manifests"][0]["platform"] = {{"os", "linux"}};
+    ExpectInvalid(mt, idx, "manifests[0].platform.architecture");
+    idx = Index(mt);
+    idx["manifests"][0]["platform"] = {{"architecture", "arm64"}, {"os", 1}};
+    ExpectInvalid(mt, idx, "manifests[0].platform.os");
+    idx = Index(mt);
+    idx["manifests"][0]["platform"]["os.features"] = "win32k";
+    ExpectInvalid(mt, idx, "manifests[0].platform.os.features");
+    idx = Index(mt);
+    idx["manifests"][0]["platform"]["variant"] = 8;
+    ExpectInvalid(mt, idx, "manifests[0].platform.variant");
+    idx = Index(mt);
+    idx["manifests"][1]["annotations"] = {{"x", nullptr}};
+    ExpectInvalid(mt, idx, "manifests[1].annotations[\"x\"]");
+    idx = Index(mt);
+    idx["annotations"] = {{"x", {1, 2}}};
+    ExpectInvalid(mt, idx, "annotations[\"x\"]");
+  }
+}
+
+// What the specs say must be tolerated: unknown media types, unknown fields,
+// and well-typed optional fields.
+TEST(ParseManifest, UnknownTypesAndExtraFieldsTolerated) {
+  json j = OciManifest();
+  j["annotations"] = {{"org.opencontainers.image.created", "2026-01-01T00:00:00Z"}, {"empty", ""}};
+  j["x-vendor-extension"] = {{"nested", {1, 2, 3}}};
+  j["layers"][0]["mediaType"] = "application/vnd.example.unknown.layer+custom";
+  j["layers"][0]["data"] = "aGVsbG8=";
+  j["layers"][0]["x-extra"] = 5;
+  j["config"]["mediaType"] = "application/vnd.example.config.v1+json";
+  EXPECT_TRUE(Parse(media::kOciManifest, j).ok()) << Parse(media::kOciManifest, j).status().ToString();
+  json idx = Index(media::kOciIndex);
+  idx["manifests"][0]["platform"] = {{"architecture", "arm64"}, {"os", "linux"}, {"variant", "v8"},
+                                     {"os.version", "1"}, {"os.features", {"a"}}, {"features", {"sse4"}}};
+  idx["manifests"][1]["mediaType"] = "application/vnd.example.other+json";
+  EXPECT_TRUE(Parse(media::kOciIndex, idx).ok()) << Parse(media::kOciIndex, idx).status().ToString();
+}
+
 TEST(ParseManifest, SchemaVersionMustBeTwo) {
   json j = OciManifest();
   j.erase("schemaVersion");

@@ -200,6 +200,22 @@ TEST_F(HandlerTest, ManifestErrors) {
   EXPECT_EQ(Call("GET", "/v2/app/tags/list").status, 404);
 }
 
+// The OCI conformance suite reads `.INVALID_MANIFEST_NAME`: a reference that
+// cannot exist is unknown (404) to GET, HEAD and DELETE; a PUT names the tag.
+TEST_F(HandlerTest, InvalidTagIsUnknownToReadsAndInvalidToPut) {
+  for (const char* method : {"GET", "HEAD", "DELETE"}) {
+    http::Response r = Call(method, "/v2/app/manifests/.INVALID_MANIFEST_NAME");
+    EXPECT_EQ(r.status, 404) << method;
+    if (std::string(method) != "HEAD") {
+      EXPECT_EQ(Code(r), "MANIFEST_UNKNOWN") << method;
+    }
+  }
+  http::Response put = Call("PUT", "/v2/app/manifests/.INVALID_MANIFEST_NAME", "{}",
+                            {{"content-type", "application/vnd.oci.image.manifest.v1+json"}});
+  EXPECT_EQ(put.status, 400);
+  EXPECT_EQ(Code(put), "TAG_INVALID");
+}
+
 TEST_F(HandlerTest, TagPagination) {
   std::string cfg = PushBlob("p", "{}");
   nlohmann::json m = {{"schemaVersion", 2},

@@ -37,8 +37,11 @@ struct AclRule {
 };
 
 // An htpasswd file: "user:hash" lines. Accepts bcrypt ($2y$, $2b$, $2a$) and
-// sha-crypt ($5$, $6$) hashes, verified with crypt_r. Other schemes (apr1
-// MD5, SHA1, plain) are refused at load with a message naming the line.
+// sha-crypt ($5$, $6$) hashes, verified with crypt_r. An entry with another
+// scheme (apr1 MD5, SHA1, plain) or a malformed hash is left out, with a
+// warning naming the line and user, and every other user keeps working: one
+// stale line must not lock everybody out. A file that cannot be read as
+// user:hash lines at all (no colon, duplicate or reserved user) is refused.
 class Htpasswd {
  public:
   static Result<Htpasswd> Load(const std::filesystem::path& file);
@@ -46,9 +49,13 @@ class Htpasswd {
   // Constant-time comparison of the crypt output; false for unknown users.
   bool Verify(std::string_view user, std::string_view password) const;
   size_t size() const { return hashes_.size(); }
+  // One message per entry left out ("line 3: user carol: unsupported ...");
+  // never contains a hash.
+  const std::vector<std::string>& warnings() const { return warnings_; }
 
  private:
   std::unordered_map<std::string, std::string> hashes_;
+  std::vector<std::string> warnings_;
 };
 
 struct Identity {

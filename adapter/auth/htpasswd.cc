@@ -7,6 +7,7 @@
 #include <fstream>
 #include <memory>
 #include <sstream>
+#include <unordered_set>
 
 #include "adapter/auth/auth.h"
 
@@ -97,6 +98,7 @@ bool CryptMatches(std::string_view password, const std::string& hash) {
 
 Result<Htpasswd> Htpasswd::Parse(std::string_view text) {
   Htpasswd result;
+  std::unordered_set<std::string> seen;  // users of left-out lines count for duplicates too
   for (size_t line_no = 1; !text.empty(); ++line_no) {
     size_t nl = text.find('\n');
     std::string_view line = text.substr(0, nl);
@@ -115,16 +117,18 @@ Result<Htpasswd> Htpasswd::Parse(std::string_view text) {
     }
     bool bcrypt = hash.substr(0, 4) == "$2y$" || hash.substr(0, 4) == "$2b$" || hash.substr(0, 4) == "$2a$";
     bool sha = hash.substr(0, 3) == "$5$" || hash.substr(0, 3) == "$6$";
+    if (!seen.insert(user).second) return LineError(line_no, "duplicate user " + user);
     if (!bcrypt && !sha) {
-      return LineError(line_no, "unsupported hash scheme " + SchemeName(hash) + "; use htpasswd -B");
+      result.warnings_.push_back("line " + std::to_string(line_no) + ": user " + user + " left out: unsupported hash scheme " +
+                                 SchemeName(hash) + "; use htpasswd -B");
+      continue;
     }
     if (bcrypt ? !WellFormedBcrypt(hash) : !WellFormedShaCrypt(hash)) {
-      return LineError(
-          line_no, std::string("malformed ") + (bcrypt ? "bcrypt" : "sha-crypt") + " hash for user " + user);
+      result.warnings_.push_back("line " + std::to_string(line_no) + ": user " + user + " left out: malformed " +
+                                 (bcrypt ? "bcrypt" : "sha-crypt") + " hash");
+      continue;
     }
-    if (!result.hashes_.emplace(user, std::string(hash)).second) {
-      return LineError(line_no, "duplicate user " + user);
-    }
+    result.hashes_.emplace(user, std::string(hash));
   }
   return result;
 }
@@ -141,6 +145,7 @@ Result<Htpasswd> Htpasswd::Load(const std::filesystem::path& file) {
   if (!parsed.ok()) {
     return Status(parsed.status().code(), file.string() + ": " + parsed.status().message());
   }
+  for (std::string& w : parsed->warnings_) w = file.string() + ": " + w;
   return parsed;
 }
 

@@ -142,6 +142,7 @@ int Serve(int argc, char** argv) {
   if (!cfg.htpasswd.empty()) {
     auto h = pier::auth::Htpasswd::Load(cfg.htpasswd);
     if (!h.ok()) return Fail("htpasswd: " + h.status().message());
+    for (const std::string& w : h->warnings()) pier::log::Warn("htpasswd entry left out", {{"reason", w}});
     users = std::move(*h);
   }
   auto authorizer = std::make_shared<pier::auth::Authorizer>(std::move(users), cfg.acl, cfg.anonymous_pull);

@@ -2,6 +2,7 @@
 // resource handler; plus the access log line for every request.
 #include "adapter/registry/registry.h"
 
+#include <algorithm>
 
 #include "adapter/registry/context.h"
 #include "adapter/http/access_log.h"
@@ -93,7 +94,13 @@ struct RegistryHandler::Impl {
     }
     bool has_name = route.kind != RouteKind::kBase && route.kind != RouteKind::kCatalog;
     if (has_name && !IsValidRepositoryName(route.name)) {
-      return http::Reply(OciError(400, "NAME_INVALID", "invalid repository name", route.name.substr(0, 300)));
+      // Upper case is the usual mistake (Docker Hub style "MyOrg/App"): say so.
+      bool upper = std::any_of(route.name.begin(), route.name.end(), [](char c) { return c >= 'A' && c <= 'Z'; });
+      return http::Reply(OciError(400, "NAME_INVALID",
+                                  upper ? "invalid repository name: must be lowercase"
+                                        : "invalid repository name: lowercase components of [a-z0-9] joined by "
+                                          "'.', '_', '__' or '-', separated by '/', at most 255 characters",
+                                  route.name.substr(0, 300)));
     }
 
     unsigned need = RequiredActions(route.kind, req.method);

@@ -139,6 +139,7 @@ TEST_F(HandlerTest, WrongDigestStoresNothing) {
 
 TEST_F(HandlerTest, BadNamesAndDigests) {
   EXPECT_EQ(Code(Call("GET", "/v2/UPPER/tags/list")), "NAME_INVALID");
+  EXPECT_NE(Call("GET", "/v2/Team/app/tags/list").body.find("must be lowercase"), std::string::npos);
   EXPECT_EQ(Code(Call("GET", "/v2/a/../b/tags/list")), "NAME_INVALID");
   EXPECT_EQ(Code(Call("GET", "/v2/" + std::string(300, 'a') + "/tags/list")), "NAME_INVALID");
   EXPECT_EQ(Code(Call("GET", "/v2/a/blobs/sha256:xyz")), "DIGEST_INVALID");

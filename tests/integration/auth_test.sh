@@ -6,6 +6,8 @@ source "$(dirname "$0")/lib/common.sh"
 
 htpasswd -nbB ci secret-ci >"$WORK/htpasswd"
 htpasswd -nbB viewer secret-v >>"$WORK/htpasswd"
+# A stale MD5 (apr1) entry: left out with a warning, the others keep working.
+htpasswd -nbm legacy secret-l >>"$WORK/htpasswd"
 cat >"$WORK/config.json" <<JSON
 {"auth":{"htpasswd":"$WORK/htpasswd","acl":[
   {"subject":"ci","repository":"**","actions":["pull","push","delete"]},
@@ -22,6 +24,10 @@ curl -s -D - -o /dev/null "http://$reg/v2/" | grep -qi '^WWW-Authenticate: Basic
 [ "$(status GET "http://$reg/v2/" -u ci:wrong)" = 401 ] || fail "wrong password accepted"
 [ "$(status GET "http://$reg/v2/" -u ci:secret-ci)" = 200 ] || fail "right password refused"
 pass "challenge and Basic verification"
+[ "$(status GET "http://$reg/v2/" -u legacy:secret-l)" = 401 ] || fail "apr1 user accepted"
+grep -q 'htpasswd entry left out.*line [0-9]*: user legacy left out: unsupported hash scheme \$apr1\$' "$WORK/pier.log" ||
+  fail "no warning naming the apr1 line: $(grep -i htpasswd "$WORK/pier.log")"
+pass "an apr1 line is left out with a warning; the other users work"
 
 if skopeo_ copy --dest-tls-verify=false "oci:$WORK/img:v1" "docker://$reg/public/app:v1" >/dev/null 2>&1; then
   fail "anonymous push succeeded"

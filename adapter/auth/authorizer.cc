@@ -102,14 +102,14 @@ bool Authorizer::Allowed(const Identity& who, std::string_view repo, unsigned ac
   if (!enabled()) return true;
   if (who.grants) return GrantsCover(*who.grants, repo, actions);
   unsigned granted = 0;
-  if (who.anonymous && anonymous_pull_) granted |= kPull;
+  // What anonymous clients may do, every authenticated user may do too (as
+  // Harbor's public projects): logging in never shows less.
+  if (anonymous_pull_) granted |= kPull;
   if (rules_.empty()) {
     if (!who.anonymous) granted = kAllActions;
   } else {
     for (const auto& rule : rules_) {
-      bool subject = who.anonymous
-                         ? rule.subject == "anonymous"
-                         : (rule.subject == "*" || (rule.subject == who.user && rule.subject != "anonymous"));
+      bool subject = rule.subject == "anonymous" || (!who.anonymous && (rule.subject == "*" || rule.subject == who.user));
       if (!subject || (rule.actions & ~granted) == 0) continue;
       if (GlobMatch(rule.repository, repo)) granted |= rule.actions;
       if ((granted & actions) == actions) return true;

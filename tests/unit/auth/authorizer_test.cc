@@ -250,7 +250,7 @@ TEST(Allowed, AclMatrix) {
   EXPECT_TRUE(a.Allowed(alice, "team-a/x/y", kPull | kPush));
   EXPECT_FALSE(a.Allowed(alice, "team-a/app", kDelete));
   EXPECT_FALSE(a.Allowed(alice, "team-b/app", kPull));
-  EXPECT_FALSE(a.Allowed(alice, "library/hello-world", kPull));
+  EXPECT_FALSE(a.Allowed(alice, "library/nginx", kPull));
 
   // Union of matching rules covers the request.
   EXPECT_TRUE(a.Allowed(alice, "team-a/prod/api", kPull | kPush | kDelete));
@@ -267,11 +267,13 @@ TEST(Allowed, AclMatrix) {
   EXPECT_FALSE(a.Allowed(dave, "public/x", kPush));
   EXPECT_FALSE(a.Allowed(kAnon, "public/x", kPull));
 
-  // "anonymous" rules apply to anonymous only.
+  // "anonymous" rules apply to anonymous clients and, since logging in must
+  // never show less, to every authenticated user too (Harbor's public projects).
   EXPECT_TRUE(a.Allowed(kAnon, "library/hello-world", kPull));
   EXPECT_FALSE(a.Allowed(kAnon, "library/hello-world", kPush));
   EXPECT_FALSE(a.Allowed(kAnon, "library/nginx", kPull));
-  EXPECT_FALSE(a.Allowed(alice, "library/hello-world", kPull));
+  EXPECT_TRUE(a.Allowed(alice, "library/hello-world", kPull));
+  EXPECT_FALSE(a.Allowed(alice, "library/hello-world", kPush));
 
   // Users with no rule of their own get only the "*" rules (rules exist).
   EXPECT_TRUE(a.Allowed(User("zoe"), "public/z", kPull));
@@ -287,15 +289,18 @@ TEST(Allowed, AnonymousPullWithRules) {
   EXPECT_TRUE(a.Allowed(kAnon, "anything/at/all", kPull));
   EXPECT_FALSE(a.Allowed(kAnon, "team-a/app", kPush));
   EXPECT_FALSE(a.Allowed(kAnon, "library/hello-world", kPull | kDelete));
-  // anonymous_pull does not extend authenticated users.
-  EXPECT_FALSE(a.Allowed(User("dave"), "team-a/app", kPull));
+  // What anonymous may pull, an authenticated user may pull too; no more.
+  EXPECT_TRUE(a.Allowed(User("dave"), "team-a/app", kPull));
+  EXPECT_FALSE(a.Allowed(User("dave"), "team-a/app", kPush));
 }
 
 TEST(Allowed, AnonymousRuleWithPush) {
   Authorizer a(Users(), {{"anonymous", "scratch/**", kPush}}, true);
   EXPECT_TRUE(a.Allowed(kAnon, "scratch/x", kPull | kPush));  // pull via anonymous_pull, push via rule
   EXPECT_FALSE(a.Allowed(kAnon, "other/x", kPush));
-  EXPECT_FALSE(a.Allowed(User("alice"), "scratch/x", kPull));  // rules exist: no default grant
+  // Authenticated users get what anonymous gets (pull and the rule's push), nothing more.
+  EXPECT_TRUE(a.Allowed(User("alice"), "scratch/x", kPull | kPush));
+  EXPECT_FALSE(a.Allowed(User("alice"), "other/x", kPush));
 }
 
 TEST(Allowed, EmptyGlobAndCatalogStyleQueries) {

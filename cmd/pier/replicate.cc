@@ -3,12 +3,14 @@
 #include <openssl/evp.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
+#include <vector>
 
 #include "adapter/client/transport.h"
 #include "adapter/client/url.h"
@@ -81,6 +83,45 @@ std::string ErrorText(const client::HttpResponse& r) {
   return "HTTP " + std::to_string(r.status);
 }
 
+// Levenshtein distance, for suggesting a policy name close to a mistyped one.
+size_t EditDistance(std::string_view a, std::string_view b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diag = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diag = up;
+    }
+  }
+  return row[b.size()];
+}
+
+// Up to three names within a third of the wanted name's length (at least 2
+// edits), or containing it, closest first.
+std::vector<std::string> ClosestNames(const std::string& wanted, const std::vector<std::string>& names) {
+  std::vector<std::pair<size_t, std::string>> scored;
+  const size_t limit = std::max<size_t>(2, wanted.size() / 3);
+  for (const std::string& n : names) {
+    size_t d = EditDistance(wanted, n);
+    if (d <= limit || n.find(wanted) != std::string::npos || wanted.find(n) != std::string::npos)
+      scored.emplace_back(d, n);
+  }
+  std::sort(scored.begin(), scored.end());
+  std::vector<std::string> out;
+  for (size_t i = 0; i < scored.size() && i < 3; ++i) out.push_back(scored[i].second);
+  return out;
+}
+
+// What to do about a refused credential, named for the two ways to give one.
+std::string AuthHint(const client::HttpResponse& r) {
+  if (r.status == 401) return " (check --user and its password: $PIER_PASSWORD or --password-file)";
+  if (r.status == 403) return " (the user must be listed in auth.admins)";
+  return "";
+}
+
 int Die(const std::string& what, int code) {
   std::fprintf(stderr, "pier replicate: %s\n", what.c_str());
   return code;
@@ -123,7 +164,7 @@ int Replicate(const std::map<std::string, std::string>& flags) {
   // The policy by exact name.
   auto list = api.Call("GET", "/replication/policies?page_size=100&name=" + PercentEncode(pit->second), "");
   if (!list.ok()) return Die(server + ": " + list.status().message(), 2);
-  if (list->status != 200) return Die("listing policies: " + ErrorText(*list), 2);
+  if (list->status != 200) return Die("listing policies: " + ErrorText(*list) + AuthHint(*list), 2);
   int64_t policy_id = 0;
   json policies = json::parse(list->body, nullptr, false);
   if (policies.is_array()) {
@@ -131,11 +172,29 @@ int Replicate(const std::map<std::string, std::string>& flags) {
       if (p.is_object() && p.value("name", "") == pit->second) policy_id = p.value("id", int64_t{0});
     }
   }
-  if (policy_id == 0) return Die("no policy named " + pit->second, 2);
+  if (policy_id == 0) {
+    // Suggest from every policy (pages of 100), as a shell suggests a command.
+    std::vector<std::string> names;
+    for (int page = 1; page <= 100; ++page) {
+      auto all = api.Call("GET", "/replication/policies?page_size=100&page=" + std::to_string(page), "");
+      if (!all.ok() || all->status != 200) break;
+      json arr = json::parse(all->body, nullptr, false);
+      if (!arr.is_array() || arr.empty()) break;
+      for (const auto& p : arr) {
+        if (p.is_object() && p.contains("name") && p["name"].is_string()) names.push_back(p["name"].get<std::string>());
+      }
+      if (arr.size() < 100) break;
+    }
+    std::string msg = "no policy named " + pit->second;
+    std::vector<std::string> close = ClosestNames(pit->second, names);
+    for (size_t i = 0; i < close.size(); ++i) msg += (i == 0 ? "; did you mean " : ", ") + close[i];
+    if (!close.empty()) msg += "?";
+    return Die(msg, 2);
+  }
 
   auto started = api.Call("POST", "/replication/executions", json{{"policy_id", policy_id}}.dump());
   if (!started.ok()) return Die(started.status().message(), 2);
-  if (started->status != 201) return Die("starting " + pit->second + ": " + ErrorText(*started), 1);
+  if (started->status != 201) return Die("starting " + pit->second + ": " + ErrorText(*started) + AuthHint(*started), 1);
   std::string loc = started->Header("location");
   std::string exec_id = loc.substr(loc.find_last_of('/') + 1);
   std::fprintf(stderr, "execution %s of policy %s started\n", exec_id.c_str(), pit->second.c_str());

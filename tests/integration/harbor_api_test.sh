@@ -184,3 +184,11 @@ expect 401 "wrong password"
 req GET /registries "" -u admin:secret-a
 expect 200 "admin"
 pass "with auth on: anonymous 401, non-admin 403, admin 200"
+rc=0; PIER_PASSWORD=wrong "$PIER_BIN" replicate --policy any --server "http://127.0.0.1:$pier_port" --user admin \
+  2>"$WORK/cli401.err" || rc=$?
+[ $rc = 2 ] || fail "pier replicate with a wrong password exited $rc"
+grep -q 'PIER_PASSWORD or --password-file' "$WORK/cli401.err" || fail "401 without a hint: $(cat "$WORK/cli401.err")"
+rc=0; PIER_PASSWORD=secret-d "$PIER_BIN" replicate --policy any --server "http://127.0.0.1:$pier_port" --user dev \
+  2>"$WORK/cli403.err" || rc=$?
+grep -q 'auth.admins' "$WORK/cli403.err" || fail "403 without a hint: $(cat "$WORK/cli403.err")"
+pass "pier replicate names the fix for a 401 and a 403"

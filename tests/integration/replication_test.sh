@@ -105,6 +105,9 @@ echo "$out" | grep -q ": Succeed (2 task(s): 2 succeeded" || fail "pier replicat
 grep -q "tasks 2/2" "$WORK/cli.err" || fail "no progress line: $(cat "$WORK/cli.err")"
 rc=0; "$PIER_BIN" replicate --policy no-such --server "$API_BASE" 2>/dev/null || rc=$?
 [ $rc = 2 ] || fail "pier replicate of an unknown policy exited $rc"
+rc=0; "$PIER_BIN" replicate --policy to-dst --server "$API_BASE" 2>"$WORK/typo.err" || rc=$?
+[ $rc = 2 ] || fail "pier replicate of a mistyped policy exited $rc"
+grep -q "no policy named to-dst; did you mean to-dest?" "$WORK/typo.err" || fail "no suggestion: $(cat "$WORK/typo.err")"
 pass "pier replicate --policy to-dest: $out"
 
 # Deletion replication: deleting team/app:v1 on Pier deletes it at the destination.

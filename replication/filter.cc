@@ -106,6 +106,23 @@ Status Invalid(const std::string& at, std::string_view field, std::string_view w
   return Status::InvalidArgument(at + "." + std::string(field) + ": " + std::string(what));
 }
 
+// An upper-case letter that is not inside a [...] class (where [A-Za-z]
+// can still match lower case).
+bool HasUpperOutsideClass(std::string_view pattern) {
+  bool in_class = false;
+  for (size_t i = 0; i < pattern.size(); ++i) {
+    char c = pattern[i];
+    if (c == '\\') {
+      ++i;
+      continue;
+    }
+    if (c == '[') in_class = true;
+    else if (c == ']') in_class = false;
+    else if (!in_class && c >= 'A' && c <= 'Z') return true;
+  }
+  return false;
+}
+
 Status ValidateOne(const Filter& f, const std::string& at, int* platforms) {
   const bool takes_decoration = f.type == kFilterTag || f.type == kFilterLabel;
   if (f.type != kFilterName && f.type != kFilterTag && f.type != kFilterLabel && f.type != kFilterResource &&
@@ -127,6 +144,11 @@ Status ValidateOne(const Filter& f, const std::string& at, int* platforms) {
       return Invalid(
           at, "value",
           "malformed pattern \"" + pattern + "\" (unclosed '[' or '{', empty class or trailing '\\')");
+    }
+    if (f.type == kFilterName && HasUpperOutsideClass(pattern)) {
+      return Invalid(at, "value",
+                     "name pattern \"" + pattern + "\" has capitals, but repository names are lowercase: it can "
+                     "never match");
     }
     return Status::OK();
   }

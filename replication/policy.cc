@@ -2,8 +2,11 @@
 // checks, with the offending field named at the start of each message.
 #include "replication/policy.h"
 
+#include <algorithm>
 #include <limits>
+#include <optional>
 
+#include "base/log.h"
 #include "base/names.h"
 #include "replication/cron.h"
 #include "replication/json_fields.h"
@@ -14,6 +17,72 @@ namespace {
 
 Status Invalid(std::string_view path, const std::string& what) {
   return Status::InvalidArgument(std::string(path) + ": " + what);
+}
+
+// How many '/'-separated levels the names a name-filter glob selects can
+// have: [min, max], max < 0 meaning unbounded (a "**" component). nullopt
+// when the pattern's alternatives contain '/' (not worth judging).
+struct LevelRange {
+  int min = 0;
+  int max = 0;
+};
+std::optional<LevelRange> PatternLevels(std::string_view pattern) {
+  LevelRange r;
+  int depth = 0;  // inside {...}
+  size_t start = 0;
+  for (size_t i = 0; i <= pattern.size(); ++i) {
+    char c = i < pattern.size() ? pattern[i] : '/';
+    if (c == '{') ++depth;
+    if (c == '}' && depth > 0) --depth;
+    if (c != '/') continue;
+    if (depth > 0) return std::nullopt;
+    if (pattern.substr(start, i - start) == "**") {
+      r.max = -1;  // zero or more levels
+    } else {
+      ++r.min;
+      if (r.max >= 0) ++r.max;
+    }
+    start = i + 1;
+  }
+  r.min = std::max(r.min, 1);  // a repository name has at least one level
+  return r;
+}
+
+std::string LevelsText(const LevelRange& r) {
+  if (r.max < 0) return std::to_string(r.min) + " or more levels";
+  if (r.min == r.max) return std::to_string(r.min) + (r.min == 1 ? " level" : " levels");
+  return std::to_string(r.min) + " to " + std::to_string(r.max) + " levels";
+}
+
+// The rule-only judgement: every source repository must have exactly
+// `needed` levels to become namespace/repo. A name filter that can select
+// only other depths is refused; one that selects other depths too is
+// logged as a warning (those tasks fail at run time, the others work).
+Status CheckFilterDepth(const Policy& policy, int needed, const std::string& why, const std::string& rule) {
+  bool any_name_filter = false;
+  for (const auto& f : policy.filters) {
+    if (f.type != kFilterName || !f.value.is_string() || f.value.get_ref<const std::string&>().empty()) continue;
+    any_name_filter = true;
+    const std::string& pattern = f.value.get_ref<const std::string&>();
+    auto range = PatternLevels(pattern);
+    if (!range) continue;
+    if (needed < range->min || (range->max >= 0 && needed > range->max)) {
+      return Invalid(policy.dest_namespace.empty() ? "dest_namespace" : "dest_namespace_replace_count",
+                     why + "name filter \"" + pattern + "\" selects repositories of " + LevelsText(*range) +
+                         ", but " + rule + " needs sources of exactly " + std::to_string(needed) +
+                         " level(s) to give ACR personal edition's namespace/repo");
+    }
+    if (range->min != needed || range->max != needed) {
+      log::Warn("policy may select repositories ACR refuses",
+                {{"policy", policy.name}, {"filter", pattern}, {"levels", LevelsText(*range)},
+                 {"needed", std::to_string(needed)}});
+    }
+  }
+  if (!any_name_filter) {
+    log::Warn("policy without a name filter may select repositories ACR refuses",
+              {{"policy", policy.name}, {"needed", std::to_string(needed)}});
+  }
+  return Status::OK();
 }
 
 // src_registry / dest_registry: null, absent id or id 0 → 0 (this instance).
@@ -213,6 +282,14 @@ Status CheckPolicyForDestination(const Policy& policy, const Endpoint& dest,
         }
       }
     }
+  }
+  // Names stay as they are (no namespace), keep `count` levels after the
+  // namespace, or are flattened (-1: always fits).
+  if (ns.empty()) {
+    PIER_TRY(CheckFilterDepth(policy, 2, why, "an empty dest_namespace (names unchanged)"));
+  } else if (count >= 0) {
+    PIER_TRY(CheckFilterDepth(policy, count + 1, why,
+                              "dest_namespace \"" + ns + "\" with replace count " + std::to_string(count)));
   }
   for (const auto& repo : known_source_repos) {
     if (!MatchRepository(policy.filters, repo)) continue;

@@ -268,6 +268,41 @@ TEST(CheckPolicyForDestination, AcrNaming) {
   EXPECT_TRUE(CheckPolicyForDestination(pull, Acr(), repos).ok());
 }
 
+// What the rule alone decides, with no repository known yet (a fresh Pier).
+TEST(CheckPolicyForDestination, AcrDepthFromTheFilterAlone) {
+  // Empty namespace keeps names: a one-level filter can never give namespace/repo.
+  auto s = CheckPolicyForDestination(PushPolicy("", -1, "solo*"), Acr(), {});
+  EXPECT_EQ(s.code(), Code::kInvalidArgument);
+  EXPECT_EQ(s.message().rfind("dest_namespace: ", 0), 0u) << s.message();
+  EXPECT_NE(s.message().find("\"solo*\" selects repositories of 1 level"), std::string::npos) << s.message();
+  // ... nor a filter of exactly three levels.
+  EXPECT_FALSE(CheckPolicyForDestination(PushPolicy("", -1, "a/b/*"), Acr(), {}).ok());
+  // Two levels exactly: fine.
+  EXPECT_TRUE(CheckPolicyForDestination(PushPolicy("", -1, "team/*"), Acr(), {}).ok());
+  // "**" components may or may not fit: accepted (with a warning logged), decided per repository later.
+  EXPECT_TRUE(CheckPolicyForDestination(PushPolicy("", -1, "deep/**"), Acr(), {}).ok());
+  EXPECT_TRUE(CheckPolicyForDestination(PushPolicy("", -1, "**"), Acr(), {}).ok());
+  // Replace count 2 keeps two levels after the namespace: needs three-level sources.
+  s = CheckPolicyForDestination(PushPolicy("n", 2, "team/*"), Acr(), {});
+  EXPECT_EQ(s.code(), Code::kInvalidArgument);
+  EXPECT_EQ(s.message().rfind("dest_namespace_replace_count: ", 0), 0u) << s.message();
+  EXPECT_TRUE(CheckPolicyForDestination(PushPolicy("n", 2, "a/b/*"), Acr(), {}).ok());
+  // Alternatives across levels are not judged.
+  EXPECT_TRUE(CheckPolicyForDestination(PushPolicy("", -1, "{a,b/c}"), Acr(), {}).ok());
+}
+
+TEST(ParsePolicy, NameFilterWithCapitalsRefused) {
+  auto p = ParsePolicy(nlohmann::json::parse(R"({"name": "x", "dest_registry": {"id": 1},
+      "filters": [{"type": "name", "value": "Team/**"}]})"));
+  ASSERT_FALSE(p.ok());
+  EXPECT_NE(p.status().message().find("filters[0].value"), std::string::npos) << p.status().message();
+  EXPECT_NE(p.status().message().find("lowercase"), std::string::npos) << p.status().message();
+  // A class may name capitals and still match lower case; tags may have capitals.
+  EXPECT_TRUE(ParsePolicy(nlohmann::json::parse(R"({"name": "x", "dest_registry": {"id": 1},
+      "filters": [{"type": "name", "value": "[A-Za-z]*/app"}, {"type": "tag", "value": "V1*"}]})"))
+                  .ok());
+}
+
 TEST(CheckHarborCron, Rules) {
   EXPECT_TRUE(CheckHarborCron("0 0 * * * *").ok());
   EXPECT_TRUE(CheckHarborCron("0 */5 * * * *").ok());

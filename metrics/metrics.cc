@@ -2,6 +2,7 @@
 
 #include <prometheus/gauge.h>
 
+#include "metrics/internal_errors_collector.h"
 #include "metrics/process_collector.h"
 #include "metrics/store_collector.h"
 
@@ -21,6 +22,7 @@ Metrics::Metrics(const MetricsOptions& o)
   exposition_->Add(registry_);
   if (o.store) exposition_->Add(std::make_shared<StoreCollector>(o.store, o.data_dir));
   exposition_->Add(std::make_shared<ProcessCollector>());
+  exposition_->Add(std::make_shared<InternalErrorsCollector>());
 }
 
 }  // namespace pier::metrics

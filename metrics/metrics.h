@@ -4,8 +4,8 @@
 //  - http():        fed by InstrumentedHandler around the top-level handler;
 //  - replication(): the ReplicationObserver to give the replication engine;
 //  - exposition():  what MetricsHandler serves at /metrics.
-// Scrape-time sources (the store's gauges, process_*, pier_build_info) are
-// registered here too. Names follow Prometheus conventions: prefix pier_,
+// Scrape-time sources (the store's gauges, process_*, pier_build_info,
+// pier_internal_errors_total) are registered here too. Names follow Prometheus conventions: prefix pier_,
 // base units in the name, _total on counters.
 #include <prometheus/registry.h>
 

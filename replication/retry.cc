@@ -11,16 +11,23 @@ bool Backoff::ShouldRetry(const client::ClientError& error, bool also) const {
   return (error.Transient() || also) && attempts_ + 1 < o_.max_attempts_without_progress;
 }
 
+std::chrono::milliseconds BackoffDelay(const RetryOptions& o, int attempt,
+                                       std::optional<uint32_t> retry_after_seconds, double unit) {
+  const int shift = std::clamp(attempt - 1, 0, 16);
+  const int64_t cap = std::max<int64_t>(0, std::min<int64_t>(o.max.count(), o.initial.count() << shift));
+  const double u = std::clamp(unit, 0.0, 1.0);
+  std::chrono::milliseconds d(cap / 2 + static_cast<int64_t>(u * static_cast<double>(cap - cap / 2) + 0.5));
+  if (retry_after_seconds) {
+    d = std::max(d, std::chrono::milliseconds(int64_t{*retry_after_seconds} * 1000));
+  }
+  return d;
+}
+
 bool Backoff::Wait(const client::ClientError& error, const std::stop_token& stop) {
   ++attempts_;
-  auto cap = std::min<int64_t>(o_.max.count(), o_.initial.count() << std::min(attempts_ - 1, 16));
   thread_local std::mt19937_64 rng{std::random_device{}()};
-  std::uniform_int_distribution<int64_t> jitter(cap / 2, cap);  // "equal jitter": never near zero
-  std::chrono::milliseconds d(jitter(rng));
-  if (error.retry_after_seconds) {
-    d = std::max(d, std::chrono::milliseconds(int64_t{*error.retry_after_seconds} * 1000));
-  }
-  return SleepFor(d, stop);
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  return SleepFor(BackoffDelay(o_, attempts_, error.retry_after_seconds, unit(rng)), stop);
 }
 
 bool SleepFor(std::chrono::milliseconds d, const std::stop_token& stop) {

@@ -6,6 +6,7 @@
 // through never makes Pier give up (there is no total-time limit).
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <stop_token>
 
 #include "adapter/client/call.h"
@@ -19,6 +20,14 @@ struct RetryOptions {
   std::chrono::milliseconds max{60'000};
 };
 
+// The wait before retry number `attempt` (1 for the first): exponential,
+// cap = min(max, initial · 2^(attempt-1)), with "equal jitter" — `unit`
+// (uniform in [0, 1]) picks a point in [cap/2, cap], so it is never near
+// zero — and never shorter than `retry_after_seconds` when the registry
+// sent one (429/503). Pure: the schedule is tested without sleeping.
+std::chrono::milliseconds BackoffDelay(const RetryOptions& o, int attempt,
+                                       std::optional<uint32_t> retry_after_seconds, double unit);
+
 class Backoff {
  public:
   explicit Backoff(RetryOptions o = {}) : o_(o) {}
@@ -27,8 +36,8 @@ class Backoff {
   // `also` makes an otherwise permanent error retryable (e.g. an upload
   // session the destination dropped: start a new one).
   bool ShouldRetry(const client::ClientError& error, bool also = false) const;
-  // Sleeps before the next attempt (jittered exponential, or Retry-After
-  // when larger). False when `stop` was requested meanwhile.
+  // Sleeps before the next attempt (BackoffDelay with a random `unit`).
+  // False when `stop` was requested meanwhile.
   bool Wait(const client::ClientError& error, const std::stop_token& stop);
   // The last attempt made progress: the budget starts again.
   void Progress() { attempts_ = 0; }

@@ -22,6 +22,7 @@
 #include "adapter/auth/auth.h"
 #include "adapter/auth/scope.h"
 #include "adapter/auth/token_key.h"
+#include "base/clock.h"
 #include "base/status.h"
 
 namespace pier::auth {
@@ -43,8 +44,10 @@ class TokenService {
  public:
   static constexpr int64_t kLeewaySeconds = 30;  // clock skew allowed on exp and nbf
 
+  // `clock` (which must outlive the service) gives "now" to the
+  // Issue/Verify overloads without one.
   TokenService(std::shared_ptr<const TokenKey> key, std::shared_ptr<const Authorizer> authorizer,
-               TokenOptions options);
+               TokenOptions options, const Clock& clock = SystemClock());
 
   const TokenOptions& options() const { return options_; }
   const TokenKey& key() const { return *key_; }
@@ -56,23 +59,27 @@ class TokenService {
   // A signed token for `who` (sub = user, "" when anonymous) carrying
   // `granted` as its access claim, valid from `now` (unix seconds).
   Result<IssuedToken> Issue(const Identity& who, const std::vector<Scope>& granted, int64_t now) const;
+  // The same, valid from the clock's now.
+  Result<IssuedToken> Issue(const Identity& who, const std::vector<Scope>& granted) const {
+    return Issue(who, granted, clock_.UnixSeconds());
+  }
 
   // Checks a token (the part after "Bearer "). Returns its subject as an
   // Identity whose `grants` are the token's access claim. InvalidArgument
   // with a short reason (never the token itself) otherwise.
   Result<Identity> Verify(std::string_view token, int64_t now) const;
+  // The same at the clock's now.
+  Result<Identity> Verify(std::string_view token) const { return Verify(token, clock_.UnixSeconds()); }
 
  private:
   std::shared_ptr<const TokenKey> key_;
   std::shared_ptr<const Authorizer> authorizer_;
   TokenOptions options_;
+  const Clock& clock_;
 };
 
 // True when `header` is "Bearer <token>" (scheme case-insensitive); sets
 // `token` to the part after the scheme, trimmed.
 bool ParseBearerAuthorization(std::string_view header, std::string_view* token);
-
-// Unix time in seconds.
-int64_t UnixNow();
 
 }  // namespace pier::auth

@@ -2,7 +2,6 @@
 #include <openssl/rand.h>
 
 #include <algorithm>
-#include <chrono>
 #include <nlohmann/json.hpp>
 
 #include "adapter/auth/jwt.h"
@@ -35,14 +34,9 @@ Result<std::string> RandomHex(size_t bytes) {
 
 }  // namespace
 
-int64_t UnixNow() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 TokenService::TokenService(std::shared_ptr<const TokenKey> key, std::shared_ptr<const Authorizer> authorizer,
-                           TokenOptions options)
-    : key_(std::move(key)), authorizer_(std::move(authorizer)), options_(std::move(options)) {}
+                           TokenOptions options, const Clock& clock)
+    : key_(std::move(key)), authorizer_(std::move(authorizer)), options_(std::move(options)), clock_(clock) {}
 
 std::vector<Scope> TokenService::Grant(const Identity& who, const std::vector<Scope>& requested) const {
   // A caller that itself holds a token never gets more through the realm.

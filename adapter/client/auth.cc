@@ -11,8 +11,6 @@
 namespace pier::client {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
 std::string Base64(std::string_view in) {
   std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
   int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
@@ -42,8 +40,8 @@ std::vector<Challenge> ChallengesOf(const HttpResponse& r) {
 
 }  // namespace
 
-Authenticator::Authenticator(Transport* transport, Url registry, Credentials credentials)
-    : transport_(transport), registry_(std::move(registry)), credentials_(std::move(credentials)) {}
+Authenticator::Authenticator(Transport* transport, Url registry, Credentials credentials, const Clock& clock)
+    : transport_(transport), clock_(clock), registry_(std::move(registry)), credentials_(std::move(credentials)) {}
 
 std::string Authenticator::RepositoryScope(std::string_view repo, std::string_view actions) {
   return "repository:" + std::string(repo) + ":" + std::string(actions);
@@ -139,7 +137,7 @@ Result<std::string> Authenticator::FetchToken(Call& call, const std::vector<std:
   {
     std::lock_guard lock(mu_);
     auto it = tokens_.find(key);
-    if (it != tokens_.end() && it->second.expires > Clock::now()) return it->second.value;
+    if (it != tokens_.end() && it->second.expires > clock_.Steady()) return it->second.value;
     realm = realm_;
     service = service_;
   }
@@ -160,7 +158,7 @@ Result<std::string> Authenticator::FetchToken(Call& call, const std::vector<std:
   Result<HttpResponse> resp = transport_->Send(req, call);
   if (!resp.ok()) return Status(resp.status().code(), op + ": " + resp.status().message());
   if (resp->status != 200) {
-    Status s = HttpFailure(call, op, *resp);
+    Status s = HttpFailure(clock_, call, op, *resp);
     // Whatever the realm's reason (bad password, unknown account), the
     // registry cannot be used with these credentials: an auth failure.
     if (resp->status / 100 == 4 && resp->status != 429) call.error.kind = ErrorKind::kAuth;
@@ -170,7 +168,7 @@ Result<std::string> Authenticator::FetchToken(Call& call, const std::vector<std:
   if (!reply.ok()) return ClientFailure(call, ErrorKind::kProtocol, op, reply.status().message());
   // Refresh a little early so a token does not expire in flight.
   int64_t margin = std::min<int64_t>(10, reply->expires_in / 5);
-  Token t{reply->token, Clock::now() + std::chrono::seconds(reply->expires_in - margin)};
+  Token t{reply->token, clock_.Steady() + std::chrono::seconds(reply->expires_in - margin)};
   {
     std::lock_guard lock(mu_);
     tokens_[key] = t;

@@ -15,6 +15,7 @@
 #include "adapter/client/call.h"
 #include "adapter/client/transport.h"
 #include "adapter/client/url.h"
+#include "base/clock.h"
 #include "base/status.h"
 
 namespace pier::client {
@@ -26,7 +27,9 @@ struct Credentials {
 
 class Authenticator {
  public:
-  Authenticator(Transport* transport, Url registry, Credentials credentials);
+  // Tokens are cached by `clock`'s monotonic time (it must outlive this).
+  Authenticator(Transport* transport, Url registry, Credentials credentials,
+                const Clock& clock = SystemClock());
 
   // True once a challenge (or an open GET /v2/) told us the scheme.
   bool known() const;
@@ -64,6 +67,7 @@ class Authenticator {
   std::string BasicHeader() const;
 
   Transport* transport_;
+  const Clock& clock_;
   Url registry_;
   Credentials credentials_;
 

@@ -65,7 +65,7 @@ std::string Excerpt(std::string_view body) {
 
 }  // namespace
 
-Status HttpFailure(Call& call, std::string_view operation, const HttpResponse& response) {
+Status HttpFailure(const Clock& clock, Call& call, std::string_view operation, const HttpResponse& response) {
   ClientError& e = call.error;
   e = ClientError();
   e.http_status = response.status;
@@ -96,7 +96,7 @@ Status HttpFailure(Call& call, std::string_view operation, const HttpResponse& r
     message += " (unexpected)";
   }
   std::string retry = response.Header("retry-after");
-  if (!retry.empty()) e.retry_after_seconds = ParseRetryAfter(retry, std::time(nullptr));
+  if (!retry.empty()) e.retry_after_seconds = ParseRetryAfter(retry, static_cast<std::time_t>(clock.UnixSeconds()));
   if (e.retry_after_seconds) message += " (retry after " + std::to_string(*e.retry_after_seconds) + " s)";
   switch (e.kind) {
     case ErrorKind::kNotFound:

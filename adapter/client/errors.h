@@ -6,6 +6,7 @@
 
 #include "adapter/client/call.h"
 #include "adapter/client/transport.h"
+#include "base/clock.h"
 #include "base/status.h"
 
 namespace pier::client {
@@ -15,7 +16,8 @@ namespace pier::client {
 // kRemote5xx, anything else → kProtocol; a DIGEST_INVALID code → kDigestMismatch.
 // Fills call.error (status, code, Retry-After) and returns a Status whose
 // code is NotFound for 404, DigestMismatch, OutOfRange for 416, else IOError.
-Status HttpFailure(Call& call, std::string_view operation, const HttpResponse& response);
+// A Retry-After date is turned into seconds from `clock`'s now.
+Status HttpFailure(const Clock& clock, Call& call, std::string_view operation, const HttpResponse& response);
 
 // A failure of this client's own making or judgement (kind kProtocol,
 // kDigestMismatch, kLocal...) with the operation named in the message.

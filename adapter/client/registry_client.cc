@@ -105,11 +105,12 @@ std::string Delete(std::string_view repo) { return Authenticator::RepositoryScop
 
 class ClientImpl final : public RegistryClient {
  public:
-  ClientImpl(ClientOptions options, Url base, std::unique_ptr<Transport> transport)
+  ClientImpl(ClientOptions options, Url base, std::unique_ptr<Transport> transport, const Clock& clock)
       : options_(std::move(options)),
         base_(std::move(base)),
         transport_(std::move(transport)),
-        auth_(transport_.get(), base_, Credentials{options_.username, options_.password}) {}
+        clock_(clock),
+        auth_(transport_.get(), base_, Credentials{options_.username, options_.password}, clock_) {}
 
   uint64_t connections_opened() const override { return transport_->connections_opened(); }
 
@@ -120,13 +121,13 @@ class ClientImpl final : public RegistryClient {
     if (!first.ok()) return Prefixed("ping", first.status());
     auth_.Learn(*first);
     if (first->status / 100 == 2) return Status::OK();
-    if (first->status != 401) return HttpFailure(call, "ping", *first);
+    if (first->status != 401) return HttpFailure(clock_, call, "ping", *first);
     if (!auth_.known())
       return ClientFailure(call, ErrorKind::kAuth, "ping", "401 without a usable challenge");
     Result<HttpResponse> again = Execute(call, "ping", {}, req);
     if (!again.ok()) return again.status();
     if (again->status / 100 == 2) return Status::OK();
-    return HttpFailure(call, "ping", *again);
+    return HttpFailure(clock_, call, "ping", *again);
   }
 
   Result<ManifestInfo> HeadManifest(Call& call, std::string_view repo, std::string_view reference) override {
@@ -138,7 +139,7 @@ class ClientImpl final : public RegistryClient {
     req.headers.emplace_back("Accept", AcceptManifests());
     Result<HttpResponse> resp = Execute(call, op, {Pull(repo)}, std::move(req));
     if (!resp.ok()) return resp.status();
-    if (resp->status != 200) return HttpFailure(call, op, *resp);
+    if (resp->status != 200) return HttpFailure(clock_, call, op, *resp);
     ManifestInfo info;
     info.media_type = MediaTypeOf(resp->Header("content-type"));
     std::optional<uint64_t> size = ParseLength(resp->Header("content-length"));
@@ -165,7 +166,7 @@ class ClientImpl final : public RegistryClient {
     req.body_limit = kMaxManifestBytes;
     Result<HttpResponse> resp = Execute(call, op, {Pull(repo)}, std::move(req));
     if (!resp.ok()) return resp.status();
-    if (resp->status != 200) return HttpFailure(call, op, *resp);
+    if (resp->status != 200) return HttpFailure(clock_, call, op, *resp);
     Manifest m;
     m.bytes = std::move(resp->body);
     m.media_type = MediaTypeOf(resp->Header("content-type"));
@@ -198,7 +199,7 @@ class ClientImpl final : public RegistryClient {
     req.body = std::string(bytes);
     Result<HttpResponse> resp = Execute(call, op, {Push(repo)}, std::move(req));
     if (!resp.ok()) return resp.status();
-    if (resp->status / 100 != 2) return HttpFailure(call, op, *resp);
+    if (resp->status / 100 != 2) return HttpFailure(clock_, call, op, *resp);
     std::string announced = resp->Header("docker-content-digest");
     if (announced.rfind("sha256:", 0) == 0 && announced != local.str()) {
       return ClientFailure(call, ErrorKind::kDigestMismatch, op,
@@ -214,7 +215,7 @@ class ClientImpl final : public RegistryClient {
     HttpRequest req = Request("DELETE", Api("/v2/" + std::string(repo) + "/manifests/" + digest.str()));
     Result<HttpResponse> resp = Execute(call, op, {Delete(repo)}, std::move(req));
     if (!resp.ok()) return resp.status();
-    if (resp->status / 100 != 2) return HttpFailure(call, op, *resp);
+    if (resp->status / 100 != 2) return HttpFailure(clock_, call, op, *resp);
     return Status::OK();
   }
 
@@ -225,7 +226,7 @@ class ClientImpl final : public RegistryClient {
     HttpRequest req = Request("HEAD", Api("/v2/" + std::string(repo) + "/blobs/" + digest.str()));
     Result<HttpResponse> resp = Execute(call, op, {Pull(repo)}, std::move(req));
     if (!resp.ok()) return resp.status();
-    if (resp->status != 200) return HttpFailure(call, op, *resp);
+    if (resp->status != 200) return HttpFailure(clock_, call, op, *resp);
     std::optional<uint64_t> size = ParseLength(resp->Header("content-length"));
     if (!size) return ClientFailure(call, ErrorKind::kProtocol, op, "answer without Content-Length");
     return *size;
@@ -261,7 +262,7 @@ class ClientImpl final : public RegistryClient {
     };
     Result<HttpResponse> resp = Execute(call, op, {Pull(repo)}, std::move(req), &body);
     if (!resp.ok()) return resp.status();
-    if (resp->status != 200 && resp->status != 206) return HttpFailure(call, op, *resp);
+    if (resp->status != 200 && resp->status != 206) return HttpFailure(clock_, call, op, *resp);
     if (to_skip > 0)
       return ClientFailure(call, ErrorKind::kProtocol, op, "blob shorter than the requested offset");
     if (hasher) {
@@ -280,7 +281,7 @@ class ClientImpl final : public RegistryClient {
     HttpRequest req = Request("DELETE", Api("/v2/" + std::string(repo) + "/blobs/" + digest.str()));
     Result<HttpResponse> resp = Execute(call, op, {Delete(repo)}, std::move(req));
     if (!resp.ok()) return resp.status();
-    if (resp->status / 100 != 2) return HttpFailure(call, op, *resp);
+    if (resp->status / 100 != 2) return HttpFailure(clock_, call, op, *resp);
     return Status::OK();
   }
 
@@ -292,7 +293,7 @@ class ClientImpl final : public RegistryClient {
     Url at = req.url;
     Result<HttpResponse> resp = Execute(call, op, {Push(repo)}, std::move(req));
     if (!resp.ok()) return resp.status();
-    if (resp->status != 202) return HttpFailure(call, op, *resp);
+    if (resp->status != 202) return HttpFailure(clock_, call, op, *resp);
     return SessionFrom(call, op, at, *resp, 0, /*need_location=*/true);
   }
 
@@ -314,7 +315,7 @@ class ClientImpl final : public RegistryClient {
       out.mounted = true;
       return out;
     }
-    if (resp->status != 202) return HttpFailure(call, op, *resp);
+    if (resp->status != 202) return HttpFailure(clock_, call, op, *resp);
     Result<UploadState> session = SessionFrom(call, op, url, *resp, 0, /*need_location=*/true);
     if (!session.ok()) return session.status();
     out.upload = std::move(session).value();
@@ -330,7 +331,7 @@ class ClientImpl final : public RegistryClient {
     Url at = *url;
     Result<HttpResponse> resp = Execute(call, op, {Push(repo)}, Request("GET", std::move(url).value()));
     if (!resp.ok()) return resp.status();
-    if (resp->status / 100 != 2) return HttpFailure(call, op, *resp);
+    if (resp->status / 100 != 2) return HttpFailure(clock_, call, op, *resp);
     if (!resp->Has("range")) return ClientFailure(call, ErrorKind::kProtocol, op, "answer without Range");
     return SessionFrom(call, op, at, *resp, 0, /*need_location=*/false);
   }
@@ -352,7 +353,7 @@ class ClientImpl final : public RegistryClient {
     req.file = chunk;
     Result<HttpResponse> resp = Execute(call, op, {Push(repo)}, std::move(req));
     if (!resp.ok()) return resp.status();
-    if (resp->status / 100 != 2) return HttpFailure(call, op, *resp);
+    if (resp->status / 100 != 2) return HttpFailure(clock_, call, op, *resp);
     return SessionFrom(call, op, at, *resp, chunk.offset + chunk.length, /*need_location=*/false);
   }
 
@@ -374,7 +375,7 @@ class ClientImpl final : public RegistryClient {
     }
     Result<HttpResponse> resp = Execute(call, op, {Push(repo)}, std::move(req));
     if (!resp.ok()) return resp.status();
-    if (resp->status / 100 != 2) return HttpFailure(call, op, *resp);
+    if (resp->status / 100 != 2) return HttpFailure(clock_, call, op, *resp);
     std::string stored = resp->Header("docker-content-digest");
     if (!stored.empty() && stored != digest.str()) {
       return ClientFailure(call, ErrorKind::kDigestMismatch, op, "registry stored " + stored);
@@ -390,7 +391,7 @@ class ClientImpl final : public RegistryClient {
     if (!url.ok()) return url.status();
     Result<HttpResponse> resp = Execute(call, op, {Push(repo)}, Request("DELETE", std::move(url).value()));
     if (!resp.ok()) return resp.status();
-    if (resp->status / 100 != 2) return HttpFailure(call, op, *resp);
+    if (resp->status / 100 != 2) return HttpFailure(clock_, call, op, *resp);
     return Status::OK();
   }
 
@@ -503,7 +504,7 @@ class ClientImpl final : public RegistryClient {
       req.body_limit = kMaxListPageBytes;
       Result<HttpResponse> resp = Execute(call, op, scopes, std::move(req));
       if (!resp.ok()) return resp.status();
-      if (resp->status != 200) return HttpFailure(call, op, *resp);
+      if (resp->status != 200) return HttpFailure(clock_, call, op, *resp);
       nlohmann::json j = nlohmann::json::parse(resp->body, nullptr, /*allow_exceptions=*/false);
       if (!j.is_object()) return ClientFailure(call, ErrorKind::kProtocol, op, "answer is not a JSON object");
       auto it = j.find(field);
@@ -535,7 +536,7 @@ class ClientImpl final : public RegistryClient {
     if (auth_.known()) return Status::OK();
     if (resp->status == 401)
       return ClientFailure(call, ErrorKind::kAuth, op, "401 without a usable challenge");
-    return HttpFailure(call, std::string(op) + " (GET /v2/)", *resp);
+    return HttpFailure(clock_, call, std::string(op) + " (GET /v2/)", *resp);
   }
 
   // Sends `req` with authorization for `scopes`: learns the auth scheme
@@ -577,12 +578,13 @@ class ClientImpl final : public RegistryClient {
   ClientOptions options_;
   Url base_;
   std::unique_ptr<Transport> transport_;
+  const Clock& clock_;
   Authenticator auth_;
 };
 
 }  // namespace
 
-Result<std::unique_ptr<RegistryClient>> RegistryClient::Create(const ClientOptions& options) {
+Result<std::unique_ptr<RegistryClient>> RegistryClient::Create(const ClientOptions& options, const Clock& clock) {
   std::string text = options.url;
   if (text.find("://") == std::string::npos) text = "https://" + text;
   Result<Url> base = Url::Parse(text);
@@ -599,7 +601,7 @@ Result<std::unique_ptr<RegistryClient>> RegistryClient::Create(const ClientOptio
   Result<std::unique_ptr<Transport>> transport = Transport::Create(t);
   if (!transport.ok()) return transport.status();
   return std::unique_ptr<RegistryClient>(
-      std::make_unique<ClientImpl>(options, std::move(base).value(), std::move(transport).value()));
+      std::make_unique<ClientImpl>(options, std::move(base).value(), std::move(transport).value(), clock));
 }
 
 }  // namespace pier::client

@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "adapter/client/call.h"
+#include "base/clock.h"
 #include "base/digest.h"
 #include "base/status.h"
 
@@ -100,7 +101,10 @@ class RegistryClient {
  public:
   // Checks the options (URL syntax, CA PEM). Sends nothing.
   // InvalidArgument when the URL or the CA certificate is unusable.
-  static Result<std::unique_ptr<RegistryClient>> Create(const ClientOptions& options);
+  // `clock` (which must outlive the client) times token expiry and turns
+  // Retry-After dates into seconds.
+  static Result<std::unique_ptr<RegistryClient>> Create(const ClientOptions& options,
+                                                        const Clock& clock = SystemClock());
   virtual ~RegistryClient() = default;
 
   // GET /v2/, authenticating as needed: Harbor's "is the endpoint healthy".

@@ -68,7 +68,7 @@ struct RegistryHandler::Impl {
     std::string_view header = req.Header("authorization");
     std::string_view bearer;
     if (ctx.options.token && ctx.authorizer->enabled() && auth::ParseBearerAuthorization(header, &bearer)) {
-      return ctx.options.token->Verify(bearer, auth::UnixNow());
+      return ctx.options.token->Verify(bearer);
     }
     return ctx.authorizer->Authenticate(header);
   }

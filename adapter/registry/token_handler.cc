@@ -162,7 +162,7 @@ Outcome Serve(const auth::TokenService& tokens, const auth::Authorizer& authoriz
   }
 
   std::vector<auth::Scope> granted = tokens.Grant(*who, requested);
-  Result<auth::IssuedToken> token = tokens.Issue(*who, granted, auth::UnixNow());
+  Result<auth::IssuedToken> token = tokens.Issue(*who, granted);
   if (!token.ok()) {
     log::Error("token issue failed", {{"error", token.status().message()}});
     out.response = JsonError(500, "UNKNOWN", "could not issue a token");

@@ -48,7 +48,7 @@ cat=$(curl -sf -u ci:secret-ci "http://$reg/v2/_catalog" | jq -c .repositories)
 pass "ACL: pull-only user sees and reads only its repositories"
 
 # Mount needs pull rights on the source repository.
-digest=$(python3 -c "import json;m=json.load(open('$WORK/img/index.json'))['manifests'][0]['digest'];print(m)")
+digest=$(layout_digest "$WORK/img")
 layer=$(curl -sf -u ci:secret-ci -H 'Accept: application/vnd.oci.image.manifest.v1+json' "http://$reg/v2/private/app/manifests/v1" | jq -r '.layers[0].digest')
 code=$(status POST "http://$reg/v2/other/x/blobs/uploads/?mount=$layer&from=private/app" -u ci:secret-ci)
 [ "$code" = 201 ] || fail "mount by ci got $code"

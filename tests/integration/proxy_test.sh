@@ -29,7 +29,7 @@ YML
 spawn "$WORK/proxy.log" docker-registry serve "$WORK/proxy.yml"
 wait_http "http://127.0.0.1:$proxy_port/v2/"
 
-want=$(python3 -c "import json;print(json.load(open('$WORK/img/index.json'))['manifests'][0]['digest'])")
+want=$(layout_digest "$WORK/img")
 got=$(skopeo_ inspect --tls-verify=false --format '{{.Digest}}' "docker://127.0.0.1:$proxy_port/library/app:v1")
 [ "$got" = "$want" ] || fail "proxy served digest $got, pushed $want"
 skopeo_ copy --src-tls-verify=false "docker://127.0.0.1:$proxy_port/library/app:v1" "oci:$WORK/back:v1" >/dev/null

@@ -65,7 +65,7 @@ code=$(status POST "$API_BASE/api/v2.0/replication/policies" -H 'Content-Type: a
 [ "$code" = 400 ] || fail "a policy producing three-level names for ali-acr was accepted ($code)"
 
 python3 "$LIB_DIR/make_oci_layout.py" "$WORK/img" image --layers 3 --size 700000 --seed 21
-want=$(python3 -c "import json;print(json.load(open('$WORK/img/index.json'))['manifests'][0]['digest'])")
+want=$(layout_digest "$WORK/img")
 skopeo_ copy --dest-tls-verify=false "oci:$WORK/img:v1" "docker://127.0.0.1:$pier_port/team/app:v1" >/dev/null
 
 tokens_before=$(grep -c 'path=/token' "$WORK/issuer.log" || true)

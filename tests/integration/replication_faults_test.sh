@@ -12,15 +12,8 @@
 source "$(dirname "$0")/lib/common.sh"
 
 MiB=$((1024 * 1024))
-digest_of() { python3 -c "import json;print(json.load(open('$1/index.json'))['manifests'][0]['digest'])"; }
 blob_bytes() {  # total size of every blob of an OCI layout's image (config + layers)
-  python3 - "$1" <<'PY'
-import json, os, sys
-root = sys.argv[1]
-idx = json.load(open(os.path.join(root, "index.json")))
-m = json.load(open(os.path.join(root, "blobs", "sha256", idx["manifests"][0]["digest"].split(":")[1])))
-print(m["config"]["size"] + sum(l["size"] for l in m["layers"]))
-PY
+  layout_manifest "$1" | json_get 'j["config"]["size"] + sum(l["size"] for l in j["layers"])'
 }
 
 dest_port=$(free_port)
@@ -69,7 +62,7 @@ link_reset cut
 e=$(run_policy "$pol")
 [ "$(wait_execution "$e" 300)" = Succeed ] || { show_tasks "$e"; fail "execution under cuts did not succeed"; }
 got=$(skopeo_ inspect --tls-verify=false --format '{{.Digest}}' "docker://127.0.0.1:$dest_port/cut/big:v1")
-[ "$got" = "$(digest_of "$WORK/big")" ] || fail "destination digest $got"
+[ "$got" = "$(layout_digest "$WORK/big")" ] || fail "destination digest $got"
 need=$(blob_bytes "$WORK/big")
 up=$(link_stat cut bytes_up)
 cuts=$(link_stat cut connections_cut)
@@ -123,7 +116,7 @@ kill_resume() {
   start_pier "$name-2" "$pier_port" "$WORK/data-$name" --config "$WORK/$name.json"
   [ "$(wait_execution "$e" 120)" = Succeed ] || fail "$name: the execution did not resume to success"
   got=$(skopeo_ inspect --tls-verify=false --format '{{.Digest}}' "docker://127.0.0.1:$port/kill/app:v1")
-  [ "$got" = "$(digest_of "$WORK/$name-img")" ] || fail "$name: destination digest $got"
+  [ "$got" = "$(layout_digest "$WORK/$name-img")" ] || fail "$name: destination digest $got"
   local need after
   need=$(blob_bytes "$WORK/$name-img")
   after=$(link_stat "$name-link" bytes_up)
@@ -164,7 +157,7 @@ base=$(( $(blob_bytes "$WORK/ten0") ))
 apps=0
 for i in 0 1 2 3 4 5 6 7 8 9; do
   got=$(skopeo_ inspect --tls-verify=false --format '{{.Digest}}' "docker://127.0.0.1:$dest_port/ten/app$i:v1")
-  [ "$got" = "$(digest_of "$WORK/ten$i")" ] || fail "ten/app$i digest $got"
+  [ "$got" = "$(layout_digest "$WORK/ten$i")" ] || fail "ten/app$i digest $got"
 done
 up=$(link_stat ten bytes_up)
 # One full image (base + app + config) plus nine apps and configs, plus requests.

@@ -26,7 +26,7 @@ remote_manifest() {  # remote_manifest REPO REF → the manifest JSON
 
 python3 "$LIB_DIR/make_oci_layout.py" "$WORK/multi" index --layers 2 --size 150000 --seed 31
 skopeo_ copy --all --dest-tls-verify=false "oci:$WORK/multi:multi" "docker://127.0.0.1:$pier_port/os/multi:m" >/dev/null
-want=$(python3 -c "import json;print(json.load(open('$WORK/multi/index.json'))['manifests'][0]['digest'])")
+want=$(layout_digest "$WORK/multi")
 
 policy whole whole '[{"type":"name","value":"os/**"}]'
 run whole
@@ -47,14 +47,7 @@ echo "$idx" | json_get 'len(j["manifests"])==1 and j["manifests"][0]["platform"]
 child=$(echo "$idx" | json_get 'j["manifests"][0]["digest"]')
 ACCEPT='Accept: application/vnd.oci.image.manifest.v1+json'
 [ "$(status GET "http://127.0.0.1:$dest_port/v2/amd/multi/manifests/$child" -H "$ACCEPT")" = 200 ] || fail "amd64 child missing"
-arm=$(python3 - "$WORK/multi" <<'PY'
-import json, os, sys
-r = sys.argv[1]
-i = json.load(open(os.path.join(r, "index.json")))["manifests"][0]["digest"].split(":")[1]
-idx = json.load(open(os.path.join(r, "blobs", "sha256", i)))
-print([m["digest"] for m in idx["manifests"] if m["platform"]["architecture"] == "arm64"][0])
-PY
-)
+arm=$(layout_manifest "$WORK/multi" | json_get '[m["digest"] for m in j["manifests"] if m["platform"]["architecture"] == "arm64"][0]')
 [ "$(status GET "http://127.0.0.1:$dest_port/v2/amd/multi/manifests/$arm" -H "$ACCEPT")" = 404 ] || fail "arm64 child was copied"
 pass "platform filter linux/amd64: a rewritten index with one child, arm64 left out"
 

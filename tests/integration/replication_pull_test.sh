@@ -17,8 +17,6 @@ API_BASE="http://127.0.0.1:$pier_port"
 mk() { python3 "$LIB_DIR/make_oci_layout.py" "$@"; }
 # to_src LAYOUT:TAG REPO:TAG [skopeo flags]: puts an OCI layout image into the source registry.
 to_src() { skopeo_ copy "${@:3}" --dest-tls-verify=false "oci:$WORK/$1" "docker://127.0.0.1:$src_port/$2" >/dev/null; }
-# layout_digest DIR: the digest of the layout's (first) top-level manifest.
-layout_digest() { python3 -c "import json,sys;print(json.load(open(sys.argv[1]+'/index.json'))['manifests'][0]['digest'])" "$1"; }
 
 mk "$WORK/img" image --layers 3 --size 300000 --seed 61
 mk "$WORK/multi" index --layers 1 --size 100000 --seed 62
@@ -83,13 +81,7 @@ to_src pmulti:multi labels/pmulti:m --all
 to_src big:v1 labels/big:v1
 want_prod=$(layout_digest "$WORK/prod")
 want_plain=$(layout_digest "$WORK/plain")
-big_config=$(python3 - "$WORK/big" <<'PY'
-import json, os, sys
-r = sys.argv[1]
-m = json.load(open(os.path.join(r, "index.json")))["manifests"][0]["digest"].split(":")[1]
-print(json.load(open(os.path.join(r, "blobs", "sha256", m)))["config"]["digest"])
-PY
-)
+big_config=$(layout_manifest "$WORK/big" | json_get 'j["config"]["digest"]')
 pull_policy() {  # pull_policy NAME NAMESPACE FILTERS_JSON → id
   api POST /replication/policies -d "{\"name\":\"$1\",\"src_registry\":{\"id\":$harbor},\"dest_registry\":null,
     \"dest_namespace\":\"$2\",\"dest_namespace_replace_count\":-1,\"trigger\":{\"type\":\"manual\"},\"filters\":$3}" >/dev/null

@@ -30,13 +30,12 @@ pol_id=$(api GET /replication/policies | json_get 'j[0]["id"]')
 # Build 1: a shared base of two layers plus an app layer.
 python3 "$LIB_DIR/make_oci_layout.py" "$WORK/b1" image --layers 3 --size 400000 --base-seed 11 --seed 1 --tag v1
 python3 "$LIB_DIR/make_oci_layout.py" "$WORK/b2" image --layers 3 --size 400000 --base-seed 11 --seed 2 --tag v2
-digest_of() { python3 -c "import json;print(json.load(open('$1/index.json'))['manifests'][0]['digest'])"; }
 skopeo_ copy --dest-tls-verify=false "oci:$WORK/b1:v1" "docker://127.0.0.1:$pier_port/team/app:v1" >/dev/null
 e1=$(wait_new_execution "$pol_id" 0 5)
 [ "$(wait_execution "$e1")" = Succeed ] || { api GET "/replication/executions/$e1/tasks" >&2; fail "execution $e1 did not succeed"; }
 got=$(skopeo_ inspect --tls-verify=false --creds mirror-user:mirror-pass --format '{{.Digest}}' \
   "docker://127.0.0.1:$dest_port/mirror/app:v1")
-[ "$got" = "$(digest_of "$WORK/b1")" ] || fail "destination has $got for mirror/app:v1"
+[ "$got" = "$(layout_digest "$WORK/b1")" ] || fail "destination has $got for mirror/app:v1"
 skopeo_ copy --src-tls-verify=false --src-creds mirror-user:mirror-pass \
   "docker://127.0.0.1:$dest_port/mirror/app:v1" "oci:$WORK/back:v1" >/dev/null
 for f in "$WORK"/b1/blobs/sha256/*; do
@@ -70,20 +69,13 @@ link_reset link
 skopeo_ copy --dest-tls-verify=false "oci:$WORK/b2:v2" "docker://127.0.0.1:$pier_port/team/app:v2" >/dev/null
 e2=$(wait_new_execution "$pol_id" "$e1" 5)
 [ "$(wait_execution "$e2")" = Succeed ] || fail "execution $e2 did not succeed"
-app_layer=$(python3 - "$WORK/b2" <<'PY'
-import json, sys, os
-root = sys.argv[1]
-idx = json.load(open(os.path.join(root, "index.json")))
-m = json.load(open(os.path.join(root, "blobs", "sha256", idx["manifests"][0]["digest"].split(":")[1])))
-print(m["layers"][-1]["size"] + m["config"]["size"])
-PY
-)
+app_layer=$(layout_manifest "$WORK/b2" | json_get 'j["layers"][-1]["size"] + j["config"]["size"]')
 up=$(link_stat link bytes_up)
 [ "$up" -ge "$app_layer" ] || fail "only $up bytes crossed, the new layer alone is $app_layer"
 [ "$up" -le $((app_layer + 64 * 1024)) ] || fail "$up bytes crossed for a build whose new blobs are $app_layer bytes"
 got=$(skopeo_ inspect --tls-verify=false --creds mirror-user:mirror-pass --format '{{.Digest}}' \
   "docker://127.0.0.1:$dest_port/mirror/app:v2")
-[ "$got" = "$(digest_of "$WORK/b2")" ] || fail "destination has $got for mirror/app:v2"
+[ "$got" = "$(layout_digest "$WORK/b2")" ] || fail "destination has $got for mirror/app:v2"
 pass "second build sent only its changed layer: $up bytes on the wire for $app_layer new blob bytes"
 
 # A manual run of an up-to-date policy: every artifact is already there.
@@ -111,7 +103,7 @@ grep -q "no policy named to-dst; did you mean to-dest?" "$WORK/typo.err" || fail
 pass "pier replicate --policy to-dest: $out"
 
 # Deletion replication: deleting team/app:v1 on Pier deletes it at the destination.
-d1=$(digest_of "$WORK/b1")
+d1=$(layout_digest "$WORK/b1")
 [ "$(status DELETE "$API_BASE/v2/team/app/manifests/$d1")" = 202 ] || fail "delete on Pier refused"
 e4=$(wait_new_execution "$pol_id" "$e3" 5)
 [ "$(wait_execution "$e4")" = Succeed ] || fail "deletion execution $e4 did not succeed"

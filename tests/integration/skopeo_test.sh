@@ -14,8 +14,6 @@ python3 "$gen" "$WORK/img" image --layers 3 --size 300000 --seed 1
 python3 "$gen" "$WORK/multi" index --layers 2 --size 200000 --seed 2
 python3 "$gen" "$WORK/art" artifact --layers 1 --size 50000 --seed 3
 
-# Digest of the manifest an OCI layout tags as $2.
-layout_digest() { python3 -c "import json,sys;print([m['digest'] for m in json.load(open('$1/index.json'))['manifests'] if m['annotations']['org.opencontainers.image.ref.name']=='$2'][0])"; }
 # Every blob file of layout $1 also exists with identical bytes in layout $2.
 same_blobs() {
   for f in "$1"/blobs/sha256/*; do cmp -s "$f" "$2/blobs/sha256/$(basename "$f")" || fail "blob $(basename "$f") differs or is missing"; done

@@ -28,7 +28,7 @@ done
   || fail "GET /v2/ over TLS"
 
 python3 "$LIB_DIR/make_oci_layout.py" "$WORK/img" image --layers 2 --size 300000 --seed 91
-want=$(python3 -c "import json;print(json.load(open('$WORK/img/index.json'))['manifests'][0]['digest'])")
+want=$(layout_digest "$WORK/img")
 # Without the CA: refused (unknown authority), nothing stored.
 if skopeo_ copy "oci:$WORK/img:v1" "docker://127.0.0.1:$port/tls/app:v1" >"$WORK/noca.out" 2>&1; then
   fail "skopeo accepted a certificate from an unknown CA"

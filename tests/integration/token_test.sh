@@ -24,7 +24,7 @@ pier="127.0.0.1:$pier_port"
 realm="http://$pier/token"
 cert="$WORK/data/token/token.crt"
 python3 "$LIB_DIR/make_oci_layout.py" "$WORK/img" image --layers 2 --size 30000 --seed 11
-want=$(python3 -c "import json;print(json.load(open('$WORK/img/index.json'))['manifests'][0]['digest'])")
+want=$(layout_digest "$WORK/img")
 
 # ---- the realm itself ----
 [ -s "$cert" ] || fail "no generated certificate at $cert"

@@ -27,7 +27,7 @@ api POST /replication/policies -d "{\"name\":\"to-acr\",\"dest_registry\":{\"id\
   \"trigger\":{\"type\":\"event_based\"},\"filters\":[{\"type\":\"name\",\"value\":\"mirror/**\"}]}" >/dev/null
 
 python3 "$LIB_DIR/make_oci_layout.py" "$WORK/img" image --layers 2 --size 200000 --seed 95
-want=$(python3 -c "import json;print(json.load(open('$WORK/img/index.json'))['manifests'][0]['digest'])")
+want=$(layout_digest "$WORK/img")
 skopeo_ copy --dest-tls-verify=false "oci:$WORK/img:v1" "docker://127.0.0.1:$src_port/library/app:v1" >/dev/null
 payload="{\"type\":\"PUSH_ARTIFACT\",\"occur_at\":1700000000,\"operator\":\"admin\",
  \"event_data\":{\"resources\":[{\"digest\":\"$want\",\"tag\":\"v1\",\"resource_url\":\"127.0.0.1:$src_port/library/app:v1\"}],

@@ -12,6 +12,8 @@ usage: api_checks.py HOST:PORT [--public-url-server HOST:PORT]
 Each check group prints `ok - <what>` or `FAIL: <what>: <request/response>`;
 every group runs even when an earlier one failed, and the server must still
 answer GET /v2/ after each group. Exit status 1 when anything failed.
+API_CHECKS_ONLY=SUBSTRING runs only the groups whose function name holds it
+(for debugging); one that matches no group exits 2 having run nothing.
 Python standard library only.
 """
 import hashlib
@@ -1387,6 +1389,11 @@ def main():
     c = Client(args[0])
     only = os.environ.get("API_CHECKS_ONLY")  # substring filter for debugging
     groups = [g for g in GROUPS if not only or only in g[1].__name__]
+    if not groups:
+        # Running nothing is not a pass: a typo in the filter would look green.
+        names = " ".join(g[1].__name__ for g in GROUPS)
+        print(f"FAIL: API_CHECKS_ONLY={only!r} matches no check group; groups: {names}", file=sys.stderr)
+        return 2
     failed = run(groups, c)
     if "--public-url-server" in args:
         pc = Client(args[args.index("--public-url-server") + 1])

@@ -66,6 +66,31 @@ skopeo_() { REGISTRY_AUTH_FILE="$WORK/auth.json" skopeo --policy "$POLICY" "$@";
 # status METHOD URL [curl args...]: prints the HTTP status code.
 status() { local m=$1 u=$2; shift 2; curl -s -o /dev/null -w '%{http_code}' -X "$m" "$@" "$u"; }
 
+# --- OCI layouts (skopeo's oci: directories) ---
+
+# layout_digest DIR [REF]: the digest of the layout's top-level manifest
+# tagged REF (annotation org.opencontainers.image.ref.name), or of the first
+# one without REF. Fails (non-zero, message on stderr) when there is none.
+layout_digest() {
+  python3 - "$1" "${2:-}" <<'PY'
+import json, sys
+root, ref = sys.argv[1], sys.argv[2]
+ms = json.load(open(root + "/index.json"))["manifests"]
+if ref:
+    ms = [m for m in ms if m.get("annotations", {}).get("org.opencontainers.image.ref.name") == ref]
+if not ms:
+    sys.exit(f"layout_digest: no manifest {('tagged ' + ref + ' ') if ref else ''}in {root}")
+print(ms[0]["digest"])
+PY
+}
+
+# layout_manifest DIR [REF]: that manifest's bytes (JSON: pipe to json_get).
+layout_manifest() {
+  local d
+  d=$(layout_digest "$@") || return 1
+  cat "$1/blobs/sha256/${d#sha256:}"
+}
+
 # --- replication helpers ---
 SLOWLINK_BIN=${SLOWLINK_BIN:-$(dirname "$PIER_BIN")/../../bench/slowlink/slowlink}
 

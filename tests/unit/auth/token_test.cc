@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "adapter/auth/jwt.h"
+#include "base/clock.h"
 #include "tests/unit/auth/token_test_util.h"
 
 namespace pier::auth {
@@ -14,6 +15,9 @@ namespace {
 using testing::MakeKey;
 using testing::ScratchDir;
 using Actions = std::vector<std::string>;
+
+// Tokens here are issued and checked at explicit times, never the wall clock.
+constexpr int64_t kNow = 1767225600;  // 2026-01-01T00:00:00Z
 
 // `htpasswd -nbB alice wonderland` (same line as authorizer_test.cc).
 constexpr char kUsers[] =
@@ -119,7 +123,7 @@ TEST_F(TokenTest, AuthOffGrantsEverythingAsked) {
 }
 
 TEST_F(TokenTest, ClaimsAndRoundTrip) {
-  int64_t now = UnixNow();
+  const int64_t now = kNow;
   auto granted = Scopes({"repository:team/app:pull,push"});
   std::string token = Issue(User("alice"), granted, now);
   auto raw = VerifyEs256(token, key_->pkey());
@@ -154,7 +158,7 @@ TEST_F(TokenTest, ClaimsAndRoundTrip) {
 }
 
 TEST_F(TokenTest, AnonymousTokenHasEmptySubject) {
-  int64_t now = UnixNow();
+  const int64_t now = kNow;
   std::string token = Issue(Identity{}, Scopes({"repository:public/app:pull"}), now);
   auto who = service_->Verify(token, now);
   ASSERT_TRUE(who.ok()) << who.status().ToString();
@@ -164,7 +168,7 @@ TEST_F(TokenTest, AnonymousTokenHasEmptySubject) {
 }
 
 TEST_F(TokenTest, ExpiryAndNotBeforeWithLeeway) {
-  int64_t now = UnixNow();
+  const int64_t now = kNow;
   std::string token = Issue(User("alice"), {}, now);
   EXPECT_TRUE(service_->Verify(token, now + 300 + TokenService::kLeewaySeconds).ok());
   auto late = service_->Verify(token, now + 300 + TokenService::kLeewaySeconds + 1);
@@ -176,8 +180,23 @@ TEST_F(TokenTest, ExpiryAndNotBeforeWithLeeway) {
   EXPECT_NE(early.status().message().find("not valid yet"), std::string::npos);
 }
 
+TEST_F(TokenTest, OverloadsWithoutATimeReadTheInjectedClock) {
+  FakeClock clock;
+  TokenService svc(key_, authorizer_, options_, clock);
+  auto issued = svc.Issue(User("alice"), {});
+  ASSERT_TRUE(issued.ok()) << issued.status().ToString();
+  EXPECT_EQ(issued->issued_at, clock.UnixSeconds());
+  EXPECT_TRUE(svc.Verify(issued->token).ok());
+  clock.Advance(std::chrono::seconds(300 + TokenService::kLeewaySeconds));
+  EXPECT_TRUE(svc.Verify(issued->token).ok());
+  clock.Advance(std::chrono::seconds(1));
+  auto late = svc.Verify(issued->token);
+  ASSERT_FALSE(late.ok());
+  EXPECT_NE(late.status().message().find("expired"), std::string::npos);
+}
+
 TEST_F(TokenTest, IssuerServiceAndKeyMustMatch) {
-  int64_t now = UnixNow();
+  const int64_t now = kNow;
   std::string token = Issue(User("alice"), {}, now);
   TokenOptions other_issuer = options_;
   other_issuer.issuer = "someone-else";
@@ -192,7 +211,7 @@ TEST_F(TokenTest, IssuerServiceAndKeyMustMatch) {
 }
 
 TEST_F(TokenTest, ForgedTokensRefused) {
-  int64_t now = UnixNow();
+  const int64_t now = kNow;
   std::string claims = R"({"iss":"pier-test","sub":"alice","aud":"pier-svc","exp":)" +
                        std::to_string(now + 60) +
                        R"(,"access":[{"type":"repository","name":"x","actions":["*"]}]})";

@@ -12,6 +12,7 @@
 
 #include "base/digest.h"
 #include "cache/store.h"
+#include "tests/unit/common/direct_io.h"
 #include "tests/unit/common/temp_dir.h"
 
 namespace pier::testing {
@@ -71,7 +72,9 @@ class StoreTest : public ::testing::Test {
 
   std::filesystem::path root() const { return dir_.path(); }
 
-  TempDir dir_;
+  // On the disk-backed folder ctest names (direct_io.h), so big uploads
+  // take the O_DIRECT path.
+  TempDir dir_{"pier-store", DirectIoRoot()};
   std::unique_ptr<Store> store_;
 };
 

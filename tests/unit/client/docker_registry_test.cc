@@ -17,6 +17,8 @@
 #include "base/digest.h"
 #include "tests/unit/client/registry_process.h"
 #include "tests/unit/client/test_util.h"
+#include "tests/unit/common/peers.h"
+#include "tests/unit/common/wait.h"
 
 namespace pier::client {
 namespace {
@@ -27,7 +29,7 @@ using testing::RegistryConfig;
 using testing::RegistryProcess;
 using testing::StopAfterLimiter;
 using testing::TempDir;
-using Clock = std::chrono::steady_clock;
+using pier::testing::WaitUntil;
 
 constexpr char kOciManifest[] = "application/vnd.oci.image.manifest.v1+json";
 constexpr char kDockerManifest[] = "application/vnd.docker.distribution.manifest.v2+json";
@@ -39,13 +41,17 @@ class SlowLimiter : public RateLimiter {
   explicit SlowLimiter(double rate) : rate_(rate) {}
   bool Acquire(size_t bytes, const std::stop_token& stop) override {
     std::unique_lock lock(mu_);
+    ++waits_;
     auto wait = std::chrono::duration<double>(bytes / rate_);
     cv_.wait_for(lock, stop, std::chrono::duration_cast<std::chrono::nanoseconds>(wait),
                  [] { return false; });
     return !stop.stop_requested();
   }
+  // Calls of Acquire so far (the current one included).
+  int waits() const { return waits_.load(); }
 
  private:
+  std::atomic<int> waits_{0};
   double rate_;
   std::mutex mu_;
   std::condition_variable_any cv_;
@@ -73,7 +79,7 @@ class DockerRegistryTest : public ::testing::Test {
     std::string why;
     registry_ = RegistryProcess::Start(dir_.path() / "registry", config, &why);
     if (!registry_) {
-      if (why.find("not installed") != std::string::npos) GTEST_SKIP() << why;
+      if (why.find("not installed") != std::string::npos) PIER_MISSING_PEER(why);
       FAIL() << why;
     }
   }
@@ -236,15 +242,14 @@ TEST_F(DockerRegistryTest, StopWhileThrottledThenResumeFromCommittedOffset) {
   stopped.stop = source.get_token();
   stopped.limiter = &slow;
   std::thread stopper([&] {
-    std::this_thread::sleep_for(200ms);
+    EXPECT_TRUE(WaitUntil([&] { return slow.waits() > 0; }));
     source.request_stop();
   });
-  auto start = Clock::now();
   auto cut = client->UploadChunk(stopped, "lib/app", first->location, blob->Slice(kChunk, 2 * kChunk));
   stopper.join();
+  // Cancelled (the limiter alone would hold it for a minute).
   ASSERT_FALSE(cut.ok());
   EXPECT_EQ(stopped.error.kind, ErrorKind::kCancelled);
-  EXPECT_LT(std::chrono::duration<double>(Clock::now() - start).count(), 1.0);
 
   auto status = client->GetUploadStatus(call, "lib/app", first->location);
   ASSERT_TRUE(status.ok()) << status.status().ToString();
@@ -283,11 +288,10 @@ TEST_F(DockerRegistryTest, PatchCutMidBodyLosesTheRegistry2SessionAndARestartCom
   // session on the next request (BLOB_UPLOAD_INVALID, "upload resumed at
   // wrong offset"). The client reports that as NotFound: start again.
   Result<UploadState> status = Status::Internal("not asked");
-  auto deadline = Clock::now() + 5s;
-  do {
-    std::this_thread::sleep_for(100ms);
+  WaitUntil([&] {
     status = client->GetUploadStatus(call, "lib/app", first->location);
-  } while (status.ok() && Clock::now() < deadline);
+    return !status.ok();
+  });
   ASSERT_FALSE(status.ok()) << "registry:2 kept a session whose PATCH was cut; offset " << status->offset;
   EXPECT_EQ(status.status().code(), Code::kNotFound) << status.status().ToString();
   EXPECT_EQ(call.error.registry_code, "BLOB_UPLOAD_INVALID");
@@ -450,7 +454,7 @@ TEST_F(DockerRegistryTest, TagsAndCatalogFollowEveryPage) {
   EXPECT_EQ(unknown.status().code(), Code::kNotFound) << unknown.status().ToString();
 }
 
-TEST_F(DockerRegistryTest, StopInterruptsAPacedUploadWithinOneSecond) {
+TEST_F(DockerRegistryTest, StopInterruptsAPacedUpload) {
   auto blob = Blob("big", 8 * 1024 * 1024, 11);
   auto client = Client();
   Call call;
@@ -458,25 +462,23 @@ TEST_F(DockerRegistryTest, StopInterruptsAPacedUploadWithinOneSecond) {
   ASSERT_TRUE(session.ok());
   std::stop_source source;
   SlowLimiter limiter(1024 * 1024);  // 1 MiB/s: 8 s for the chunk
-  uint64_t sent = 0;
+  std::atomic<uint64_t> sent{0};
   Call paced;
   paced.stop = source.get_token();
   paced.limiter = &limiter;
   paced.progress = [&](uint64_t n) { sent = n; };
   std::thread stopper([&] {
-    std::this_thread::sleep_for(1500ms);
+    // Once bytes are moving: about half a second into the 8 s upload.
+    EXPECT_TRUE(WaitUntil([&] { return sent.load() > 512u * 1024; }));
     source.request_stop();
   });
-  auto start = Clock::now();
   auto r = client->UploadChunk(paced, "lib/app", session->location, blob->All());
-  double took = std::chrono::duration<double>(Clock::now() - start).count();
   stopper.join();
+  // Cut short: an upload that ignored the stop would finish (OK, all bytes).
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(paced.error.kind, ErrorKind::kCancelled) << r.status().ToString();
-  EXPECT_GE(took, 1.4);
-  EXPECT_LT(took, 2.5) << "stopped within 1 s of the request";
-  EXPECT_GT(sent, 512u * 1024) << "bytes were moving before the stop";
-  EXPECT_LT(sent, blob->size());
+  EXPECT_GT(sent.load(), 512u * 1024) << "bytes were moving before the stop";
+  EXPECT_LT(sent.load(), blob->size());
 }
 
 TEST_F(DockerRegistryTest, ConcurrentWorkersShareOneClient) {
@@ -518,7 +520,7 @@ class DockerRegistryTlsTest : public DockerRegistryTest {
  protected:
   void SetUp() override {
     std::string openssl = testing::FindProgram("openssl");
-    if (openssl.empty()) GTEST_SKIP() << "openssl is not installed";
+    if (openssl.empty()) PIER_MISSING_PEER("openssl is not installed");
     cert_ = dir_.path() / "cert.pem";
     key_ = dir_.path() / "key.pem";
     std::string cmd = openssl +

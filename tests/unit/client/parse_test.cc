@@ -6,6 +6,7 @@
 
 #include "adapter/client/errors.h"
 #include "adapter/client/url.h"
+#include "base/clock.h"
 
 namespace pier::client {
 namespace {
@@ -257,6 +258,9 @@ HttpResponse Answer(int status, std::string body = "",
   return r;
 }
 
+// Time for HttpFailure: Retry-After dates are counted from it.
+const FakeClock kClock;
+
 TEST(HttpFailureTest, KindsByStatusAndCode) {
   struct Case {
     int status;
@@ -280,7 +284,7 @@ TEST(HttpFailureTest, KindsByStatusAndCode) {
   };
   for (const Case& c : cases) {
     Call call;
-    Status s = HttpFailure(call, "op", Answer(c.status, c.body));
+    Status s = HttpFailure(kClock, call, "op", Answer(c.status, c.body));
     EXPECT_EQ(call.error.kind, c.kind) << c.status;
     EXPECT_EQ(s.code(), c.code) << c.status;
     EXPECT_EQ(call.error.http_status, c.status);
@@ -290,7 +294,7 @@ TEST(HttpFailureTest, KindsByStatusAndCode) {
 TEST(HttpFailureTest, MessageNamesOperationStatusAndCode) {
   Call call;
   Status s = HttpFailure(
-      call, "upload status lib/app",
+      kClock, call, "upload status lib/app",
       Answer(404, R"({"errors":[{"code":"BLOB_UPLOAD_INVALID","message":"blob upload invalid"}]})"));
   EXPECT_EQ(s.message(), "upload status lib/app: HTTP 404 BLOB_UPLOAD_INVALID: blob upload invalid");
   EXPECT_EQ(call.error.registry_code, "BLOB_UPLOAD_INVALID");
@@ -298,7 +302,7 @@ TEST(HttpFailureTest, MessageNamesOperationStatusAndCode) {
 
 TEST(HttpFailureTest, RetryAfterExposed) {
   Call call;
-  Status s = HttpFailure(call, "PATCH",
+  Status s = HttpFailure(kClock, call, "PATCH",
                          Answer(429, R"({"errors":[{"code":"TOOMANYREQUESTS","message":"slow down"}]})",
                                 {{"retry-after", "7"}}));
   EXPECT_EQ(call.error.kind, ErrorKind::kThrottled);
@@ -308,9 +312,20 @@ TEST(HttpFailureTest, RetryAfterExposed) {
   EXPECT_NE(s.message().find("retry after 7 s"), std::string::npos);
 
   Call c2;
-  EXPECT_FALSE(HttpFailure(c2, "GET", Answer(503, "", {{"retry-after", "2"}})).ok());
+  EXPECT_FALSE(HttpFailure(kClock, c2, "GET", Answer(503, "", {{"retry-after", "2"}})).ok());
   EXPECT_EQ(c2.error.kind, ErrorKind::kRemote5xx);
   EXPECT_EQ(c2.error.retry_after_seconds.value_or(0), 2u);
+}
+
+TEST(HttpFailureTest, RetryAfterDateCountsFromTheInjectedClock) {
+  FakeClock at(std::chrono::system_clock::from_time_t(784111777 - 45));  // 45 s before the date
+  Call call;
+  EXPECT_FALSE(HttpFailure(at, call, "PUT", Answer(429, "", {{"retry-after", "Sun, 06 Nov 1994 08:49:37 GMT"}})).ok());
+  EXPECT_EQ(call.error.retry_after_seconds.value_or(0), 45u);
+  at.Advance(std::chrono::seconds(40));
+  Call later;
+  EXPECT_FALSE(HttpFailure(at, later, "PUT", Answer(429, "", {{"retry-after", "Sun, 06 Nov 1994 08:49:37 GMT"}})).ok());
+  EXPECT_EQ(later.error.retry_after_seconds.value_or(0), 5u);
 }
 
 TEST(HttpFailureTest, KindNamesAreStable) {

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "tests/unit/client/test_util.h"
+#include "tests/unit/common/wait.h"
 
 extern char** environ;
 
@@ -90,10 +91,7 @@ class RegistryProcess {
   ~RegistryProcess() {
     if (pid_ <= 0) return;
     ::kill(pid_, SIGTERM);
-    for (int i = 0; i < 100; ++i) {
-      if (::waitpid(pid_, nullptr, WNOHANG) == pid_) return;
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
+    if (pier::testing::WaitUntil([&] { return ::waitpid(pid_, nullptr, WNOHANG) == pid_; }, std::chrono::seconds(5))) return;
     ::kill(pid_, SIGKILL);
     ::waitpid(pid_, nullptr, 0);
   }
@@ -181,17 +179,20 @@ class RegistryProcess {
     }
     rp->pid_ = pid;
     // Ready when the log says it listens (it binds before saying so).
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-    while (std::chrono::steady_clock::now() < deadline) {
-      int status = 0;
-      if (::waitpid(rp->pid_, &status, WNOHANG) == rp->pid_) {
-        rp->pid_ = -1;
-        *why = "docker-registry exited: " + ReadText(rp->log_);
-        return nullptr;
-      }
-      if (ReadText(rp->log_).find("listening on") != std::string::npos) return rp;
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    bool exited = false;
+    const bool ready = pier::testing::WaitUntil(
+        [&] {
+          int status = 0;
+          exited = ::waitpid(rp->pid_, &status, WNOHANG) == rp->pid_;
+          return exited || ReadText(rp->log_).find("listening on") != std::string::npos;
+        },
+        std::chrono::seconds(20));
+    if (exited) {
+      rp->pid_ = -1;
+      *why = "docker-registry exited: " + ReadText(rp->log_);
+      return nullptr;
     }
+    if (ready) return rp;
     *why = "docker-registry did not start: " + ReadText(rp->log_);
     return nullptr;
   }

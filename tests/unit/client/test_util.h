@@ -105,6 +105,8 @@ class FakeServer {
   uint16_t port() const { return port_; }
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
   int connections() const { return connections_.load(); }
+  // Connections this server has closed so far.
+  int closed() const { return closed_.load(); }
   // Requests whose body was cut short, handled so far.
   int incomplete_requests() const { return incomplete_.load(); }
 
@@ -120,6 +122,7 @@ class FakeServer {
       workers_.emplace_back([this, c] {
         Serve(c);
         ::close(c);
+        ++closed_;
       });
     }
   }
@@ -219,6 +222,7 @@ class FakeServer {
   uint16_t port_ = 0;
   std::atomic<bool> stop_{false};
   std::atomic<int> connections_{0};
+  std::atomic<int> closed_{0};
   std::atomic<int> incomplete_{0};
   std::thread acceptor_;
   std::mutex mu_;
@@ -244,6 +248,11 @@ class SilentListener {
   SilentListener(const SilentListener&) = delete;
   SilentListener& operator=(const SilentListener&) = delete;
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  // True once a client has connected (a connection waits in the backlog).
+  bool Connected() const {
+    pollfd p{fd_, POLLIN, 0};
+    return ::poll(&p, 1, 0) == 1 && (p.revents & POLLIN) != 0;
+  }
 
  private:
   int fd_ = -1;

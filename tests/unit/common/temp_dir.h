@@ -17,8 +17,13 @@ namespace pier::testing {
 // only report confusing failures later.
 class TempDir {
  public:
-  explicit TempDir(const std::string& prefix = "pier-test") {
-    std::string tmpl = (std::filesystem::temp_directory_path() / (prefix + "-XXXXXX")).string();
+  explicit TempDir(const std::string& prefix = "pier-test")
+      : TempDir(prefix, std::filesystem::temp_directory_path()) {}
+  // The same under `parent` (created if missing), e.g. a folder on a disk.
+  TempDir(const std::string& prefix, const std::filesystem::path& parent) {
+    std::error_code ec;
+    std::filesystem::create_directories(parent, ec);
+    std::string tmpl = (parent / (prefix + "-XXXXXX")).string();
     if (::mkdtemp(tmpl.data()) == nullptr) std::abort();
     path_ = tmpl;
   }

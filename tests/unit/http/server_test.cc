@@ -29,6 +29,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include "tests/unit/common/wait.h"
+
 namespace pier::http {
 namespace {
 
@@ -803,7 +805,8 @@ TEST_F(ServerTest, IdleConnectionIsClosed) {
   ASSERT_TRUE(c.Read());
   auto start = std::chrono::steady_clock::now();
   EXPECT_EQ(c.ReadToClose(), "");
-  EXPECT_LT(std::chrono::steady_clock::now() - start, 8s);
+  // A bound against the 120 s default, not a speed bar (ctest -j under ASan).
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 60s);
 }
 
 // ---- blocking finish -------------------------------------------------------------------
@@ -1127,7 +1130,7 @@ TEST_F(ServerTest, StopClosesLiveConnectionsAndUnblocksWait) {
   server_->Stop();
   waiter.join();
   server_->Stop();  // idempotent
-  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 30s) << "a hang guard, not a speed bar";
   EXPECT_TRUE(idle.ReadToClose());
   EXPECT_TRUE(c.ReadToClose());
   server_->Wait();  // returns at once once stopped
@@ -1253,9 +1256,7 @@ TEST_F(ServerTest, OnEndRunsForImmediateAnswersAndWhenStopping) {
   Client slow(port());
   ASSERT_TRUE(slow.Send("PUT /slow HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nabc"));
   // Wait until the server has begun the exchange, then stop it.
-  const auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (!hold && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(10ms);
-  ASSERT_TRUE(hold);
+  ASSERT_TRUE(pier::testing::WaitUntil([&] { return hold.load(); }));
   server_->Stop();
   auto second = probe.Wait(2);
   ASSERT_TRUE(second);

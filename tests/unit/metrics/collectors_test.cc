@@ -1,8 +1,13 @@
 // Scrape-time collectors: the store's gauges over a real Store, process_*
 // from /proc, and the /proc parsers on tricky input.
 #include <gtest/gtest.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <cstdint>
+
+#include "base/internal_errors.h"
+#include "metrics/internal_errors_collector.h"
 #include "metrics/metrics.h"
 #include "metrics/process_collector.h"
 #include "metrics/store_collector.h"
@@ -84,20 +89,84 @@ TEST(ProcStat, ParsesFieldsAfterAnAwkwardCommandName) {
   EXPECT_FALSE(ParseBootTime("cpu 1 2 3\n").has_value());
 }
 
+// CPU time the kernel has charged this process (all threads), in seconds.
+double ProcessCpuSeconds() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
+
+// Spins until this process has used `seconds` more CPU.
+void BurnCpu(double seconds) {
+  const double until = ProcessCpuSeconds() + seconds;
+  volatile uint64_t x = 0;
+  while (ProcessCpuSeconds() < until) {
+    for (int i = 0; i < 100000; ++i) x = x + static_cast<uint64_t>(i);
+  }
+}
+
+TEST(ProcessCollector, CpuSecondsFollowWhatTheKernelCharged) {
+  Metrics m(MetricsOptions{});
+  BurnCpu(0.3);  // so a collector stuck at 0 (or in ticks, or in ms) cannot pass
+  const double before = ProcessCpuSeconds();
+  const std::string t = m.exposition()->Text();
+  const double after = ProcessCpuSeconds();
+  EXPECT_EQ(Type(t, "process_cpu_seconds_total"), "counter");
+  ASSERT_SERIES(cpu, t, "process_cpu_seconds_total");
+  // /proc counts in clock ticks (utime and stime each rounded down), so it
+  // trails the precise clock by at most two ticks; it never runs ahead.
+  const double tick = 1.0 / static_cast<double>(::sysconf(_SC_CLK_TCK));
+  EXPECT_GE(cpu, before - 2 * tick - 0.01) << "before " << before;
+  EXPECT_LE(cpu, after + 0.01) << "after " << after;
+
+  // And it grows with the CPU burnt between two scrapes.
+  BurnCpu(0.2);
+  ASSERT_SERIES(cpu2, m.exposition()->Text(), "process_cpu_seconds_total");
+  EXPECT_GE(cpu2 - cpu, 0.2 - 2 * tick - 0.01);
+}
+
 TEST(ProcessCollector, ReportsThisProcess) {
   Metrics m(MetricsOptions{});
   const std::string t = m.exposition()->Text();
-  EXPECT_EQ(Type(t, "process_cpu_seconds_total"), "counter");
-  EXPECT_GE(*Value(t, "process_cpu_seconds_total"), 0);
-  EXPECT_GT(*Value(t, "process_resident_memory_bytes"), 1024 * 1024);
-  EXPECT_GE(*Value(t, "process_virtual_memory_bytes"), *Value(t, "process_resident_memory_bytes"));
-  EXPECT_GE(*Value(t, "process_open_fds"), 1);
-  EXPECT_GT(*Value(t, "process_max_fds"), 0);
+  ASSERT_SERIES(rss, t, "process_resident_memory_bytes");
+  ASSERT_SERIES(vsize, t, "process_virtual_memory_bytes");
+  ASSERT_SERIES(open_fds, t, "process_open_fds");
+  ASSERT_SERIES(max_fds, t, "process_max_fds");
+  ASSERT_SERIES(start, t, "process_start_time_seconds");
+  EXPECT_GT(rss, 1024 * 1024);
+  EXPECT_GE(vsize, rss);
+  EXPECT_GE(open_fds, 1);
+  EXPECT_GT(max_fds, 0);
   // Started within the last day, and not in the future.
-  const double start = *Value(t, "process_start_time_seconds");
   const double now = static_cast<double>(::time(nullptr));
   EXPECT_LE(start, now + 1);
   EXPECT_GT(start, now - 86400);
+}
+
+TEST(InternalErrorsCollector, CountsWhatWasReportedPerComponent) {
+  Metrics m(MetricsOptions{});
+  // Counts are process-wide: use components no other test reports into.
+  const std::string a = R"(pier_internal_errors_total{component="collector_test_a"})";
+  const std::string b = R"(pier_internal_errors_total{component="collector_test_b"})";
+  std::string t = m.exposition()->Text();
+  EXPECT_EQ(Type(t, "pier_internal_errors_total"), "counter");
+  EXPECT_FALSE(Value(t, a).has_value()) << "no series before the first error";
+
+  ReportInternalError("collector_test_a", "test: a bookkeeping write failed", Status::IOError("disk"));
+  ReportInternalError("collector_test_a", "test: again", Status::IOError("disk"));
+  ReportInternalError("collector_test_b", "test: a cleanup failed", Status::Internal("x"));
+  t = m.exposition()->Text();
+  ASSERT_SERIES(count_a, t, a);
+  ASSERT_SERIES(count_b, t, b);
+  EXPECT_EQ(count_a, 2);
+  EXPECT_EQ(count_b, 1);
+
+  // The collector alone gives the same family (what Metrics registers).
+  InternalErrorsCollector c;
+  const auto families = c.Collect();
+  ASSERT_EQ(families.size(), 1u);
+  EXPECT_EQ(families[0].name, "pier_internal_errors_total");
+  EXPECT_EQ(families[0].metric.size(), InternalErrorCounts().size());
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "metrics/exposition.h"
+#include "tests/unit/common/wait.h"
 #include "tests/unit/metrics/text_util.h"
 
 namespace pier::metrics {
@@ -127,7 +128,8 @@ TEST_F(ReplicationMetricsTest, RateAndEta) {
   EXPECT_EQ(Value(t, R"(pier_replication_pending_blobs{destination="acr",policy="b"})"), 1);
   EXPECT_EQ(Value(t, R"(pier_replication_rate_bytes_per_second{destination="acr"})"), 0);
   // Pending but nothing sent yet: +Inf, not 0 ("done") nor a made-up number.
-  EXPECT_TRUE(std::isinf(*Value(t, R"(pier_replication_eta_seconds{destination="acr"})")));
+  ASSERT_SERIES(stalled_eta, t, R"(pier_replication_eta_seconds{destination="acr"})");
+  EXPECT_TRUE(std::isinf(stalled_eta));
   EXPECT_NE(t.find(R"(pier_replication_eta_seconds{destination="acr"} +Inf)"), std::string::npos) << t;
 
   // 2 MB/s for 150 s (ten time constants): the rate settles at 2 MB/s.
@@ -138,9 +140,10 @@ TEST_F(ReplicationMetricsTest, RateAndEta) {
   m_.SetPending("acr", "a", 30'000'000, 1);
   m_.SetPending("acr", "b", 10'000'000, 1);
   t = Text();
-  const double rate = *Value(t, R"(pier_replication_rate_bytes_per_second{destination="acr"})");
+  ASSERT_SERIES(rate, t, R"(pier_replication_rate_bytes_per_second{destination="acr"})");
   EXPECT_NEAR(rate, 2e6, 2e3);
-  EXPECT_NEAR(*Value(t, R"(pier_replication_eta_seconds{destination="acr"})"), 40e6 / rate, 1e-6);
+  ASSERT_SERIES(eta, t, R"(pier_replication_eta_seconds{destination="acr"})");
+  EXPECT_NEAR(eta, 40e6 / rate, 1e-6);
 
   // Done: nothing pending means ETA 0 whatever the rate.
   m_.SetPending("acr", "a", 0, 0);
@@ -152,16 +155,14 @@ TEST_F(ReplicationMetricsTest, RateAndEta) {
 TEST_F(ReplicationMetricsTest, TickerUpdatesTheRateOnItsOwn) {
   m_.StartTicker();
   m_.SetPending("slow", "p", 1'000'000'000, 1);
-  // Keep sending until the ticker has turned it into a rate (deadline 10 s).
-  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  // Keep sending until the ticker has turned it into a rate.
   std::optional<double> rate;
-  while (std::chrono::steady_clock::now() < deadline) {
+  EXPECT_TRUE(pier::testing::WaitUntil([&] {
     m_.OnBytesSent("slow", "p", 10'000'000);
     rate = Value(Text(), R"(pier_replication_rate_bytes_per_second{destination="slow"})");
-    if (rate && *rate > 0) break;
-    std::this_thread::sleep_for(50ms);
-  }
-  ASSERT_TRUE(rate.has_value());
+    return rate && *rate > 0;
+  }));
+  ASSERT_TRUE(rate.has_value()) << Text();
   EXPECT_GT(*rate, 0);
 }
 

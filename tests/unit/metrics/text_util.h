@@ -1,12 +1,27 @@
 #pragma once
 // Reads values back out of Prometheus text exposition, so tests check what a
 // scraper would see rather than prometheus-cpp's internals.
+//
+// Every read goes through Value(), which says "missing" with nullopt; a
+// test never dereferences it unchecked: compare it (EXPECT_EQ(Value(...), 3)
+// fails on nullopt) or read it with ASSERT_SERIES, which fails the test when
+// the series is missing.
+#include <gtest/gtest.h>
+
 #include <cstdlib>
 #include <limits>
 #include <optional>
 #include <sstream>
 #include <string>
 #include <string_view>
+
+// Declares `const double var` holding the value of `series` in `text`. A
+// missing series fails the test here and ends it (an ASSERT), printing the
+// scrape; it never crashes and never passes.
+#define ASSERT_SERIES(var, text, series)                                                        \
+  const std::optional<double> var##_read = ::pier::metrics::testing::Value((text), (series));   \
+  ASSERT_TRUE(var##_read.has_value()) << "no series " << (series) << " in the scrape:\n" << (text); \
+  const double var = *var##_read
 
 namespace pier::metrics::testing {
 

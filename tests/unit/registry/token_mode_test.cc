@@ -10,6 +10,7 @@
 
 #include "adapter/registry/registry.h"
 #include "adapter/registry/token_handler.h"
+#include "base/clock.h"
 
 namespace pier::registry {
 namespace {
@@ -42,7 +43,8 @@ class TokenModeTest : public ::testing::Test {
     to.issuer = "iss";
     to.service = "svc";
     to.admins = {"alice"};
-    tokens_ = std::make_shared<const auth::TokenService>(*key, authz_, to);
+    to.expiration_seconds = 300;
+    tokens_ = std::make_shared<const auth::TokenService>(*key, authz_, to, clock_);
     Build(RegistryOptions());
   }
   void TearDown() override {
@@ -93,6 +95,7 @@ class TokenModeTest : public ::testing::Test {
     return j["token"].get<std::string>();
   }
 
+  FakeClock clock_;  // the token service's time: issue and verify
   std::filesystem::path dir_;
   std::shared_ptr<Store> store_;
   std::shared_ptr<auth::Authorizer> authz_;
@@ -147,6 +150,23 @@ TEST_F(TokenModeTest, TokensOpenWhatTheyGrantOnly) {
 
   std::string garbage = "Bearer " + pull.substr(0, pull.size() - 30) + std::string(30, 'A');
   EXPECT_EQ(Call("GET", "/v2/team/app/tags/list", {{"authorization", garbage}}).status, 401);
+}
+
+TEST_F(TokenModeTest, ExpiredTokensAreRefused) {
+  std::string pull = Token("service=svc&scope=repository:team/app:pull");
+  ASSERT_FALSE(pull.empty());
+  const std::string url = "/v2/team/app/tags/list";
+  EXPECT_EQ(Call("GET", url, {{"authorization", "Bearer " + pull}}).status, 404) << "accepted: no such repository";
+  // Still inside exp + leeway.
+  clock_.Advance(std::chrono::seconds(300 + auth::TokenService::kLeewaySeconds));
+  EXPECT_EQ(Call("GET", url, {{"authorization", "Bearer " + pull}}).status, 404);
+  clock_.Advance(std::chrono::seconds(1));
+  http::Response expired = Call("GET", url, {{"authorization", "Bearer " + pull}});
+  EXPECT_EQ(expired.status, 401) << expired.body;
+  EXPECT_NE(Header(expired, "WWW-Authenticate").find("Bearer realm="), std::string::npos);
+  // A fresh token works again at the new time.
+  std::string fresh = Token("service=svc&scope=repository:team/app:pull");
+  EXPECT_EQ(Call("GET", url, {{"authorization", "Bearer " + fresh}}).status, 404);
 }
 
 // Harbor resumes a failed chunk with GET on the upload URL and a token it

@@ -1,5 +1,5 @@
-// The engine's small parts: the shared bandwidth budget, the worker pool's
-// ordering, the retry policy.
+// The engine's small parts: the shared bandwidth budget and the worker
+// pool's ordering (the retry policy is in retry_test.cc).
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "replication/bandwidth.h"
-#include "replication/retry.h"
 #include "replication/worker_pool.h"
+#include "tests/unit/common/wait.h"
 
 namespace pier::replication {
 namespace {
@@ -39,13 +39,18 @@ TEST(Bandwidth, StopWakesAWaiterAtOnce) {
   std::stop_source stop;
   ASSERT_TRUE(b.Acquire(1000, stop.get_token()));
   std::atomic<bool> result{true};
-  std::thread t([&] { result = b.Acquire(1'000'000, stop.get_token()) && b.Acquire(1000, stop.get_token()); });
-  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  std::atomic<bool> asking{false};
+  std::thread t([&] {
+    asking = true;
+    result = b.Acquire(1'000'000, stop.get_token()) && b.Acquire(1000, stop.get_token());
+  });
+  ASSERT_TRUE(pier::testing::WaitUntil([&] { return asking.load(); }));
   auto t0 = Clock::now();
   stop.request_stop();
   t.join();
   EXPECT_FALSE(result.load());
-  EXPECT_LT(Clock::now() - t0, std::chrono::seconds(2));
+  // A hang guard against the 17 minutes, not a speed bar (ctest -j, ASan).
+  EXPECT_LT(Clock::now() - t0, std::chrono::seconds(60));
 }
 
 TEST(Bandwidth, ZeroMeansUnlimited) {
@@ -53,7 +58,8 @@ TEST(Bandwidth, ZeroMeansUnlimited) {
   std::stop_source stop;
   auto t0 = Clock::now();
   for (int i = 0; i < 1000; ++i) ASSERT_TRUE(b.Acquire(1 << 20, stop.get_token()));
-  EXPECT_LT(Clock::now() - t0, std::chrono::seconds(1));
+  // A budget of 0 B/s taken literally would never finish: a hang guard, not a speed bar.
+  EXPECT_LT(Clock::now() - t0, std::chrono::seconds(60));
 }
 
 TEST(WorkerPool, SmallestKeyFirstThenSubmissionOrder) {
@@ -79,51 +85,8 @@ TEST(WorkerPool, SmallestKeyFirstThenSubmissionOrder) {
   add(200, 3);
   add(100, 4);
   release = true;
-  auto deadline = Clock::now() + std::chrono::seconds(10);
-  while (done < 5 && Clock::now() < deadline) std::this_thread::yield();
-  ASSERT_EQ(done.load(), 5);
+  ASSERT_TRUE(pier::testing::WaitUntil([&] { return done.load() == 5; }));
   EXPECT_EQ(order, (std::vector<int>{2, 4, 3, 1}));
-}
-
-TEST(Backoff, TransientOnlyWithinTheBudgetAndProgressResetsIt) {
-  RetryOptions o;
-  o.max_attempts_without_progress = 3;
-  o.initial = std::chrono::milliseconds(1);
-  o.max = std::chrono::milliseconds(2);
-  Backoff b(o);
-  client::ClientError net;
-  net.kind = client::ErrorKind::kNetwork;
-  client::ClientError denied;
-  denied.kind = client::ErrorKind::kAuth;
-  std::stop_source stop;
-  EXPECT_FALSE(b.ShouldRetry(denied));
-  EXPECT_TRUE(b.ShouldRetry(denied, /*also=*/true));
-  EXPECT_TRUE(b.ShouldRetry(net));
-  ASSERT_TRUE(b.Wait(net, stop.get_token()));
-  ASSERT_TRUE(b.Wait(net, stop.get_token()));
-  EXPECT_FALSE(b.ShouldRetry(net));  // 3 attempts without progress
-  b.Progress();
-  EXPECT_TRUE(b.ShouldRetry(net));
-}
-
-TEST(Backoff, HonoursRetryAfterAndStop) {
-  RetryOptions o;
-  o.initial = std::chrono::milliseconds(1);
-  Backoff b(o);
-  client::ClientError slow;
-  slow.kind = client::ErrorKind::kThrottled;
-  slow.retry_after_seconds = 30;
-  std::stop_source stop;
-  std::thread t([&] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    stop.request_stop();
-  });
-  auto t0 = Clock::now();
-  EXPECT_FALSE(b.Wait(slow, stop.get_token()));  // would sleep 30 s; the stop ends it
-  auto waited = Clock::now() - t0;
-  t.join();
-  EXPECT_GE(waited, std::chrono::milliseconds(90));
-  EXPECT_LT(waited, std::chrono::seconds(5));
 }
 
 }  // namespace

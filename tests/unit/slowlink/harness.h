@@ -36,20 +36,16 @@
 #include "bench/slowlink/proxy.h"
 
 #include "tests/unit/common/temp_dir.h"
+#include "tests/unit/common/wait.h"
 
 namespace slowlink_test {
 
 using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
-// Polls `pred` every 2 ms until it holds or `timeout` passes.
+// Polls `pred` until it holds or `timeout` passes (tests/unit/common/wait.h).
 inline bool WaitFor(const std::function<bool()>& pred, Clock::duration timeout = 5s) {
-  const auto deadline = Clock::now() + timeout;
-  while (!pred()) {
-    if (Clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(2ms);
-  }
-  return true;
+  return pier::testing::WaitUntil(pred, std::chrono::duration_cast<std::chrono::milliseconds>(timeout));
 }
 
 inline double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }

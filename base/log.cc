@@ -61,7 +61,7 @@ bool ParseLevel(std::string_view t, Level* out) {
   return true;
 }
 
-void Write(Level level, std::string_view message, std::initializer_list<Field> fields) {
+void Write(Level level, std::string_view message, std::span<const Field> fields) {
   if (!Enabled(level)) return;
   auto now = std::chrono::system_clock::now();
   std::time_t secs = std::chrono::system_clock::to_time_t(now);

@@ -4,6 +4,7 @@
 // Values are quoted when they contain spaces, quotes or '='. Secrets are never
 // passed here (callers log user names, never passwords or tokens).
 #include <initializer_list>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -18,7 +19,10 @@ bool Enabled(Level level);
 bool ParseLevel(std::string_view text, Level* out);
 
 using Field = std::pair<std::string_view, std::string>;
-void Write(Level level, std::string_view message, std::initializer_list<Field> fields = {});
+void Write(Level level, std::string_view message, std::span<const Field> fields);
+inline void Write(Level level, std::string_view message, std::initializer_list<Field> fields = {}) {
+  Write(level, message, std::span<const Field>(fields.begin(), fields.size()));
+}
 
 inline void Debug(std::string_view m, std::initializer_list<Field> f = {}) {
   if (Enabled(Level::kDebug)) Write(Level::kDebug, m, f);

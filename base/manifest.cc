@@ -5,6 +5,8 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 
+#include "base/text.h"
+
 namespace pier {
 namespace {
 
@@ -26,10 +28,7 @@ std::string NormalizeContentType(std::string_view ct) {
   ct = ct.substr(0, ct.find(';'));
   while (!ct.empty() && std::isspace(static_cast<unsigned char>(ct.front()))) ct.remove_prefix(1);
   while (!ct.empty() && std::isspace(static_cast<unsigned char>(ct.back()))) ct.remove_suffix(1);
-  std::string out(ct);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
+  return AsciiLower(ct);
 }
 
 bool IsGenericContentType(std::string_view ct) {

@@ -25,6 +25,10 @@
 //                  "l/<20-digit task id>/<20-digit seq>"      one task log line
 // repl_progress    "u/<20-digit dest id>/<digest>"   upload in progress at a destination (replication/progress_store.cc)
 //                  "k/<20-digit dest id>/<digest>\0<repo>"  "" : the destination holds the blob in repo
+// repl_events      "harbor/<event id>"               "<unix ms> <type> <repo> <reference>": a Harbor webhook
+//                                                    event accepted once (replication/seen_events.cc, dedup)
+//                  "t/<20-digit unix ms>/harbor/<event id>"  "" : time index, oldest first; events past
+//                                                    7 days or beyond the newest 50,000 are pruned
 //
 // <digest> is the full "sha256:<hex>" string. The encodings of BlobRecord,
 // UploadRecord and ManifestRecord are in records.h; descriptor JSON is

@@ -63,8 +63,13 @@ struct Page {
 class UploadWriter {
  public:
   virtual ~UploadWriter() = default;
-  // Appends to the session (page-cache write, hashed on the way). Fast:
-  // callable from an I/O thread.
+  // Appends to the session, hashed on the way. The first 4 MiB a writer
+  // appends go through the page cache; past that the bytes go to disk with
+  // O_DIRECT through a DirectAppender (direct_appender.h: hashing and
+  // writing on its own threads, so no gigabyte of dirty pages waits for the
+  // final fsync), or through the page cache again when the file system
+  // refuses O_DIRECT or too many appenders are active. Fast either way:
+  // callable from an I/O thread (it waits only for a buffer to come free).
   virtual Status Append(std::span<const char> data) = 0;
   // Makes everything appended durable and records the new committed offset.
   virtual Status Flush() = 0;

@@ -1,6 +1,6 @@
 #include "replication/execution.h"
 
-#include "replication/json_fields.h"
+#include "replication/harbor_time.h"
 
 namespace pier::replication {
 namespace {

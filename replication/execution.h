@@ -69,7 +69,7 @@ struct Task {
   std::string status_text;  // why it failed or was skipped
 };
 
-// Harbor's JSON shapes. Times as Harbor prints them (json_fields.h).
+// Harbor's JSON shapes. Times as Harbor prints them (harbor_time.h).
 // Execution JSON carries Pier's live progress under "pier" when given.
 nlohmann::json ExecutionToJson(const Execution& e);
 nlohmann::json TaskToJson(const Task& t);

@@ -6,6 +6,7 @@
 #include <cctype>
 
 #include "base/glob.h"
+#include "base/text.h"
 
 namespace pier::replication {
 namespace {
@@ -188,12 +189,6 @@ std::string_view Pattern(const Filter& f) {
 
 bool Excludes(const Filter& f) { return f.decoration == kDecorationExcludes; }
 
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
 std::vector<Artifact> ApplyTag(const Filter& f, std::vector<Artifact> in) {
   std::string_view pattern = Pattern(f);
   if (pattern.empty()) return in;  // Harbor: an empty pattern keeps everything
@@ -236,7 +231,7 @@ std::vector<Artifact> ApplyResource(const Filter& f, std::vector<Artifact> in) {
   if (want.empty() || want == kResourceArtifact) return in;  // "artifact": every kind
   std::vector<Artifact> out;
   for (auto& a : in) {
-    if (EqualsIgnoreCase(a.resource_type, want)) out.push_back(std::move(a));
+    if (EqualsNoCase(a.resource_type, want)) out.push_back(std::move(a));
   }
   return out;
 }

@@ -60,9 +60,11 @@ class ReplicationObserver {
   // Remaining work of one execution's (destination, policy).
   virtual void SetPending(std::string_view destination, std::string_view policy, uint64_t bytes,
                           uint64_t blobs) = 0;
-  // Whether the destination answered the last request at all (1) or could
-  // not be reached (0): network, TLS or timeout failures set 0, any HTTP
-  // answer sets 1.
+  // Whether the destination can be used. Two sources report it: the engine
+  // after each request to it (network, TLS or timeout failures set 0, any
+  // HTTP answer sets 1), and the endpoint health check (health_checker.h)
+  // after each ping (1 only when it answered as a registry and took the
+  // credentials, as Harbor's "healthy").
   virtual void SetDestinationUp(std::string_view destination, bool up) = 0;
   // Executions: one start, then exactly one finish with Harbor's final
   // status ("Succeed", "Failed", "Stopped"). `trigger` is manual|scheduled|event_based.

@@ -6,10 +6,11 @@
 #include <limits>
 #include <optional>
 
+#include "base/json_fields.h"
 #include "base/log.h"
 #include "base/names.h"
 #include "replication/cron.h"
-#include "replication/json_fields.h"
+#include "replication/harbor_time.h"
 #include "replication/naming.h"
 
 namespace pier::replication {
@@ -95,8 +96,7 @@ Status ReadRegistryRef(const nlohmann::json& body, std::string_view name, int64_
   }
   if (!it->is_object()) return Invalid(name, "must be an object {\"id\": N} or null (this instance)");
   int64_t v = 0;
-  if (auto s = ReadInt(*it, "id", FieldPath(name, "id"), 0, std::numeric_limits<int64_t>::max(), &v);
-      !s.ok()) {
+  if (auto s = ReadInt(*it, name, "id", 0, std::numeric_limits<int64_t>::max(), &v); !s.ok()) {
     return s;
   }
   *id = v;
@@ -112,11 +112,11 @@ Status ReadTrigger(const nlohmann::json& body, Trigger* trigger) {
   }
   if (!it->is_object()) return Invalid("trigger", "must be an object {type, trigger_settings{cron}}");
   Status s;
-  if (!(s = ReadString(*it, "type", "trigger.type", &trigger->type)).ok()) return s;
+  if (!(s = ReadString(*it, "trigger", "type", &trigger->type)).ok()) return s;
   if (HasField(*it, "trigger_settings")) {
     const auto& settings = (*it)["trigger_settings"];
     if (!settings.is_object()) return Invalid("trigger.trigger_settings", "must be an object {cron}");
-    if (!(s = ReadString(settings, "cron", "trigger.trigger_settings.cron", &trigger->cron)).ok()) return s;
+    if (!(s = ReadString(settings, "trigger.trigger_settings", "cron", &trigger->cron)).ok()) return s;
   }
   return Status::OK();
 }
@@ -183,14 +183,13 @@ Result<Policy> ParsePolicy(const nlohmann::json& body, const Policy* existing) {
     if (!body.is_object()) return Status::InvalidArgument("body: must be a JSON object");
     Policy p = existing != nullptr ? *existing : Policy{};
     Status s;
-    if (!(s = ReadString(body, "name", "name", &p.name)).ok()) return s;
-    if (!(s = ReadString(body, "description", "description", &p.description)).ok()) return s;
+    if (!(s = ReadString(body, "", "name", &p.name)).ok()) return s;
+    if (!(s = ReadString(body, "", "description", &p.description)).ok()) return s;
     if (!(s = ReadRegistryRef(body, "src_registry", &p.src_registry_id)).ok()) return s;
     if (!(s = ReadRegistryRef(body, "dest_registry", &p.dest_registry_id)).ok()) return s;
-    if (!(s = ReadString(body, "dest_namespace", "dest_namespace", &p.dest_namespace)).ok()) return s;
+    if (!(s = ReadString(body, "", "dest_namespace", &p.dest_namespace)).ok()) return s;
     int64_t count = p.dest_namespace_replace_count;
-    if (!(s = ReadInt(body, "dest_namespace_replace_count", "dest_namespace_replace_count", -1, 127, &count))
-             .ok()) {
+    if (!(s = ReadInt(body, "", "dest_namespace_replace_count", -1, 127, &count)).ok()) {
       return s;
     }
     p.dest_namespace_replace_count = static_cast<int>(count);
@@ -201,24 +200,21 @@ Result<Policy> ParsePolicy(const nlohmann::json& body, const Policy* existing) {
       p.filters = std::move(filters).value();
     }
     if (HasField(body, "deletion")) {
-      if (!(s = ReadBool(body, "deletion", "deletion", &p.replicate_deletion)).ok()) return s;
-    } else if (!(s = ReadBool(body, "replicate_deletion", "replicate_deletion", &p.replicate_deletion))
-                    .ok()) {
+      if (!(s = ReadBool(body, "", "deletion", &p.replicate_deletion)).ok()) return s;
+    } else if (!(s = ReadBool(body, "", "replicate_deletion", &p.replicate_deletion)).ok()) {
       return s;
     }
-    if (!(s = ReadBool(body, "override", "override", &p.override)).ok()) return s;
-    if (!(s = ReadBool(body, "enabled", "enabled", &p.enabled)).ok()) return s;
+    if (!(s = ReadBool(body, "", "override", &p.override)).ok()) return s;
+    if (!(s = ReadBool(body, "", "enabled", &p.enabled)).ok()) return s;
     int64_t speed = p.speed;
-    if (!(s = ReadInt(body, "speed", "speed", std::numeric_limits<int32_t>::min(),
+    if (!(s = ReadInt(body, "", "speed", std::numeric_limits<int32_t>::min(),
                       std::numeric_limits<int32_t>::max(), &speed))
              .ok()) {
       return Invalid("speed", "must be a 32-bit integer (Kibit/s; 0 or negative means unlimited)");
     }
     p.speed = static_cast<int32_t>(speed);
-    if (!(s = ReadBool(body, "copy_by_chunk", "copy_by_chunk", &p.copy_by_chunk)).ok()) return s;
-    if (!(s = ReadBool(body, "single_active_replication", "single_active_replication",
-                       &p.single_active_replication))
-             .ok()) {
+    if (!(s = ReadBool(body, "", "copy_by_chunk", &p.copy_by_chunk)).ok()) return s;
+    if (!(s = ReadBool(body, "", "single_active_replication", &p.single_active_replication)).ok()) {
       return s;
     }
     if (existing != nullptr) {

@@ -4,7 +4,9 @@
 #include <algorithm>
 #include <cctype>
 
-#include "replication/json_fields.h"
+#include "base/json_fields.h"
+#include "base/text.h"
+#include "replication/harbor_time.h"
 
 namespace pier::replication {
 namespace {
@@ -72,9 +74,7 @@ Result<std::string> NormalizeEndpointUrl(std::string_view url, std::string_view 
   while (!url.empty() && std::isspace(static_cast<unsigned char>(url.back()))) url.remove_suffix(1);
   while (!url.empty() && url.back() == '/') url.remove_suffix(1);
   if (url.empty()) return Status::InvalidArgument(std::string(field) + ": required, http(s)://host[:port]");
-  std::string lower(url);
-  std::transform(lower.begin(), lower.end(), lower.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::string lower = AsciiLower(url);
   std::string scheme;
   if (lower.rfind("http://", 0) == 0) {
     scheme = "http://";
@@ -127,22 +127,20 @@ Result<Endpoint> ParseEndpointCreate(const nlohmann::json& body) {
     Endpoint e;
     std::string url;
     Status s;
-    if (!(s = ReadString(body, "name", "name", &e.name)).ok()) return s;
-    if (!(s = ReadString(body, "description", "description", &e.description)).ok()) return s;
-    if (!(s = ReadString(body, "url", "url", &url)).ok()) return s;
-    if (!(s = ReadString(body, "type", "type", &e.type)).ok()) return s;
-    if (!(s = ReadBool(body, "insecure", "insecure", &e.insecure)).ok()) return s;
-    if (!(s = ReadString(body, "ca_certificate", "ca_certificate", &e.ca_certificate)).ok()) return s;
+    if (!(s = ReadString(body, "", "name", &e.name)).ok()) return s;
+    if (!(s = ReadString(body, "", "description", &e.description)).ok()) return s;
+    if (!(s = ReadString(body, "", "url", &url)).ok()) return s;
+    if (!(s = ReadString(body, "", "type", &e.type)).ok()) return s;
+    if (!(s = ReadBool(body, "", "insecure", &e.insecure)).ok()) return s;
+    if (!(s = ReadString(body, "", "ca_certificate", &e.ca_certificate)).ok()) return s;
     if (HasField(body, "credential")) {
       const auto& c = body["credential"];
       if (!c.is_object())
         return Status::InvalidArgument("credential: must be an object {type, access_key, access_secret}");
-      if (!(s = ReadString(c, "type", "credential.type", &e.credential.type)).ok()) return s;
+      if (!(s = ReadString(c, "credential", "type", &e.credential.type)).ok()) return s;
       if (e.credential.type.empty()) e.credential.type = std::string(kCredentialBasic);
-      if (!(s = ReadString(c, "access_key", "credential.access_key", &e.credential.access_key)).ok())
-        return s;
-      if (!(s = ReadString(c, "access_secret", "credential.access_secret", &e.credential.access_secret))
-               .ok()) {
+      if (!(s = ReadString(c, "credential", "access_key", &e.credential.access_key)).ok()) return s;
+      if (!(s = ReadString(c, "credential", "access_secret", &e.credential.access_secret)).ok()) {
         return s;
       }
       if (!(s = CheckCredentialType(e.credential.type, "credential.type")).ok()) return s;
@@ -164,25 +162,25 @@ Result<Endpoint> ApplyEndpointUpdate(const Endpoint& existing, const nlohmann::j
     if (!body.is_object()) return Status::InvalidArgument("body: must be a JSON object");
     Endpoint e = existing;
     Status s;
-    if (!(s = ReadString(body, "name", "name", &e.name)).ok()) return s;
+    if (!(s = ReadString(body, "", "name", &e.name)).ok()) return s;
     if (HasField(body, "name") && e.name.empty()) return Status::InvalidArgument("name: must not be empty");
-    if (!(s = ReadString(body, "description", "description", &e.description)).ok()) return s;
+    if (!(s = ReadString(body, "", "description", &e.description)).ok()) return s;
     if (HasField(body, "url")) {
       std::string url;
-      if (!(s = ReadString(body, "url", "url", &url)).ok()) return s;
+      if (!(s = ReadString(body, "", "url", &url)).ok()) return s;
       auto normalized = NormalizeEndpointUrl(url);
       if (!normalized.ok()) return normalized.status();
       e.url = std::move(normalized).value();
     }
-    if (!(s = ReadBool(body, "insecure", "insecure", &e.insecure)).ok()) return s;
-    if (!(s = ReadString(body, "ca_certificate", "ca_certificate", &e.ca_certificate)).ok()) return s;
+    if (!(s = ReadBool(body, "", "insecure", &e.insecure)).ok()) return s;
+    if (!(s = ReadString(body, "", "ca_certificate", &e.ca_certificate)).ok()) return s;
     if (!(s = CheckCaCertificate(e.ca_certificate)).ok()) return s;
-    if (!(s = ReadString(body, "credential_type", "credential_type", &e.credential.type)).ok()) return s;
+    if (!(s = ReadString(body, "", "credential_type", &e.credential.type)).ok()) return s;
     if (e.credential.type.empty()) e.credential.type = std::string(kCredentialBasic);
     if (!(s = CheckCredentialType(e.credential.type, "credential_type")).ok()) return s;
-    if (!(s = ReadString(body, "access_key", "access_key", &e.credential.access_key)).ok()) return s;
+    if (!(s = ReadString(body, "", "access_key", &e.credential.access_key)).ok()) return s;
     std::string secret;
-    if (!(s = ReadString(body, "access_secret", "access_secret", &secret)).ok()) return s;
+    if (!(s = ReadString(body, "", "access_secret", &secret)).ok()) return s;
     bool new_secret = HasField(body, "access_secret") && secret != kSecretMask;
     if (new_secret) {
       e.credential.access_secret = secret;
@@ -215,13 +213,18 @@ nlohmann::json EndpointToJson(const Endpoint& e) {
 }
 
 nlohmann::json EndpointInfo(const Endpoint& e) {
+  // The label filter is offered for every type, as free input without
+  // `values`. Harbor's harbor adapter lists the remote Harbor's label objects
+  // (ids, colours, scopes) there for a picker; Pier's label filter matches
+  // image-config label names instead (labels.h), which any registry type
+  // carries and which Pier could only enumerate by reading every image's
+  // config at the remote. An always-empty `values` list offered a picker with
+  // nothing to pick, so it is dropped rather than filled with a guess.
   auto filters = nlohmann::json::array({
       {{"type", "name"}, {"style", "input"}},
       {{"type", "tag"}, {"style", "input"}},
+      {{"type", "label"}, {"style", "input"}},
   });
-  if (e.type == kTypeHarbor) {
-    filters.push_back({{"type", "label"}, {"style", "list"}, {"values", nlohmann::json::array()}});
-  }
   return {
       {"type", e.type},
       {"description", e.description},

@@ -8,19 +8,12 @@
 #include <set>
 #include <sstream>
 
+#include "base/json_fields.h"
+
 namespace pier::replication {
 namespace {
 
 using json = nlohmann::json;
-
-std::string At(std::string_view where, std::string_view key) {
-  return where.empty() ? std::string(key) : std::string(where) + "." + std::string(key);
-}
-std::string Index(std::string_view where, size_t i) { return std::string(where) + "[" + std::to_string(i) + "]"; }
-
-Status Invalid(const std::string& path, const std::string& what) {
-  return Status::InvalidArgument(path + ": " + what);
-}
 
 // Prefixes a parser's message (which starts with the field path as Harbor's
 // API names it) with the entry's config path.
@@ -35,21 +28,14 @@ Status Located(const std::string& where, const Status& s) {
   return Status(s.code(), where + ": " + s.message());
 }
 
-Status CheckKeys(const json& obj, const std::string& where, const std::set<std::string>& allowed) {
-  if (!obj.is_object()) return Invalid(where, "must be an object");
-  for (const auto& [k, v] : obj.items()) {
-    if (!allowed.count(k)) return Invalid(At(where, k), "unknown key");
-  }
-  return Status::OK();
-}
-
 // Reads a mounted secret file. One trailing newline (what `echo` and most
 // editors add) is dropped from secrets; certificates are kept as they are.
 Result<std::string> ReadFile(const json& obj, const char* key, const std::string& path, bool trim) {
-  if (!obj[key].is_string() || obj[key].get<std::string>().empty()) return Invalid(path, "must be a file path");
+  if (!obj[key].is_string() || obj[key].get<std::string>().empty())
+    return FieldError(path, "must be a file path");
   std::string file = obj[key].get<std::string>();
   std::ifstream in(file, std::ios::binary);
-  if (!in) return Invalid(path, "cannot read " + file + ": " + std::strerror(errno));
+  if (!in) return FieldError(path, "cannot read " + file + ": " + std::strerror(errno));
   std::stringstream ss;
   ss << in.rdbuf();
   std::string text = ss.str();
@@ -70,15 +56,16 @@ Result<Endpoint> ParseRegistry(const json& entry, const std::string& where) {
   json body = entry;
   if (entry.contains("credential") && entry["credential"].is_object()) {
     const json& c = entry["credential"];
-    std::string cw = At(where, "credential");
+    std::string cw = FieldPath(where, "credential");
     if (Status s = CheckKeys(c, cw, {"type", "access_key", "access_secret", "access_secret_file"}); !s.ok()) {
       return s;
     }
     if (c.contains("access_secret_file")) {
       if (c.contains("access_secret")) {
-        return Invalid(At(cw, "access_secret_file"), "give access_secret or access_secret_file, not both");
+        return FieldError(FieldPath(cw, "access_secret_file"),
+                          "give access_secret or access_secret_file, not both");
       }
-      auto secret = ReadFile(c, "access_secret_file", At(cw, "access_secret_file"), true);
+      auto secret = ReadFile(c, "access_secret_file", FieldPath(cw, "access_secret_file"), true);
       if (!secret.ok()) return secret.status();
       body["credential"].erase("access_secret_file");
       body["credential"]["access_secret"] = *secret;
@@ -86,9 +73,10 @@ Result<Endpoint> ParseRegistry(const json& entry, const std::string& where) {
   }
   if (entry.contains("ca_certificate_file")) {
     if (entry.contains("ca_certificate")) {
-      return Invalid(At(where, "ca_certificate_file"), "give ca_certificate or ca_certificate_file, not both");
+      return FieldError(FieldPath(where, "ca_certificate_file"),
+                        "give ca_certificate or ca_certificate_file, not both");
     }
-    auto pem = ReadFile(entry, "ca_certificate_file", At(where, "ca_certificate_file"), false);
+    auto pem = ReadFile(entry, "ca_certificate_file", FieldPath(where, "ca_certificate_file"), false);
     if (!pem.ok()) return pem.status();
     body.erase("ca_certificate_file");
     body["ca_certificate"] = *pem;
@@ -104,41 +92,45 @@ Result<std::string> ReadRef(const json& entry, const char* side, const std::stri
                             const std::map<std::string, size_t>& names) {
   auto it = entry.find(side);
   if (it == entry.end() || it->is_null()) return std::string();
-  std::string path = At(where, side);
-  if (!it->is_object()) return Invalid(path, "must be {\"name\": \"<registry>\"} or null (this instance)");
+  std::string path = FieldPath(where, side);
+  if (!it->is_object()) return FieldError(path, "must be {\"name\": \"<registry>\"} or null (this instance)");
   if (Status s = CheckKeys(*it, path, {"name"}); !s.ok()) return s;
-  if (!it->contains("name") || !(*it)["name"].is_string() || (*it)["name"].get<std::string>().empty()) {
-    return Invalid(At(path, "name"), "required: the name of a registry in replication.registries");
+  std::string name;
+  if (Status s = ReadString(*it, path, "name", &name); !s.ok()) return s;
+  if (name.empty()) {
+    return FieldError(FieldPath(path, "name"), "required: the name of a registry in replication.registries");
   }
-  std::string name = (*it)["name"].get<std::string>();
-  if (!names.count(name)) return Invalid(At(path, "name"), "no registry named \"" + name + "\" in the config");
+  if (!names.count(name))
+    return FieldError(FieldPath(path, "name"), "no registry named \"" + name + "\" in the config");
   return name;
 }
 
 Result<SeedPolicy> ParseSeedPolicy(const json& entry, const std::string& where,
                                    const std::map<std::string, size_t>& names,
                                    const std::vector<Endpoint>& registries) {
-  if (Status s = CheckKeys(entry, where,
-                           {"name", "description", "src_registry", "dest_registry", "dest_namespace",
-                            "dest_namespace_replace_count", "trigger", "filters", "deletion",
-                            "replicate_deletion", "override", "enabled", "speed", "copy_by_chunk",
-                            "single_active_replication"});
+  if (Status s =
+          CheckKeys(entry, where,
+                    {"name", "description", "src_registry", "dest_registry", "dest_namespace",
+                     "dest_namespace_replace_count", "trigger", "filters", "deletion", "replicate_deletion",
+                     "override", "enabled", "speed", "copy_by_chunk", "single_active_replication"});
       !s.ok()) {
     return s;
   }
   if (entry.contains("trigger") && entry["trigger"].is_object()) {
     const json& t = entry["trigger"];
-    std::string tw = At(where, "trigger");
+    std::string tw = FieldPath(where, "trigger");
     if (Status s = CheckKeys(t, tw, {"type", "trigger_settings"}); !s.ok()) return s;
     if (t.contains("trigger_settings") && t["trigger_settings"].is_object()) {
-      if (Status s = CheckKeys(t["trigger_settings"], At(tw, "trigger_settings"), {"cron"}); !s.ok()) return s;
+      if (Status s = CheckKeys(t["trigger_settings"], FieldPath(tw, "trigger_settings"), {"cron"}); !s.ok())
+        return s;
     }
   }
   if (entry.contains("filters") && entry["filters"].is_array()) {
     for (size_t i = 0; i < entry["filters"].size(); ++i) {
       const json& f = entry["filters"][i];
       if (!f.is_object()) continue;  // ParsePolicy names it
-      if (Status s = CheckKeys(f, Index(At(where, "filters"), i), {"type", "value", "decoration"}); !s.ok()) {
+      if (Status s = CheckKeys(f, IndexPath(FieldPath(where, "filters"), i), {"type", "value", "decoration"});
+          !s.ok()) {
         return s;
       }
     }
@@ -151,9 +143,10 @@ Result<SeedPolicy> ParseSeedPolicy(const json& entry, const std::string& where,
   out.src_name = *src;
   out.dest_name = *dest;
   if (out.src_name.empty() == out.dest_name.empty()) {
-    return Invalid(At(where, "src_registry"),
-                   "exactly one of src_registry / dest_registry must be this instance (null) and the other "
-                   "{\"name\": \"<registry>\"}");
+    return FieldError(
+        FieldPath(where, "src_registry"),
+        "exactly one of src_registry / dest_registry must be this instance (null) and the other "
+        "{\"name\": \"<registry>\"}");
   }
   // ParsePolicy wants ids; any non-zero one stands for the named registry
   // until ApplySeed knows the real ids.
@@ -200,26 +193,27 @@ Result<Seed> ParseSeed(const json& j, std::string_view where_view) {
   std::map<std::string, size_t> names;
   if (j.contains("registries") && !j["registries"].is_null()) {
     const json& arr = j["registries"];
-    if (!arr.is_array()) return Invalid(At(where, "registries"), "must be an array");
+    if (!arr.is_array()) return FieldError(FieldPath(where, "registries"), "must be an array");
     for (size_t i = 0; i < arr.size(); ++i) {
-      std::string at = Index(At(where, "registries"), i);
+      std::string at = IndexPath(FieldPath(where, "registries"), i);
       auto e = ParseRegistry(arr[i], at);
       if (!e.ok()) return e.status();
-      if (names.count(e->name)) return Invalid(At(at, "name"), "duplicate registry name \"" + e->name + "\"");
+      if (names.count(e->name))
+        return FieldError(FieldPath(at, "name"), "duplicate registry name \"" + e->name + "\"");
       names[e->name] = seed.registries.size();
       seed.registries.push_back(std::move(*e));
     }
   }
   if (j.contains("policies") && !j["policies"].is_null()) {
     const json& arr = j["policies"];
-    if (!arr.is_array()) return Invalid(At(where, "policies"), "must be an array");
+    if (!arr.is_array()) return FieldError(FieldPath(where, "policies"), "must be an array");
     std::set<std::string> policy_names;
     for (size_t i = 0; i < arr.size(); ++i) {
-      std::string at = Index(At(where, "policies"), i);
+      std::string at = IndexPath(FieldPath(where, "policies"), i);
       auto p = ParseSeedPolicy(arr[i], at, names, seed.registries);
       if (!p.ok()) return p.status();
       if (!policy_names.insert(p->policy.name).second) {
-        return Invalid(At(at, "name"), "duplicate policy name \"" + p->policy.name + "\"");
+        return FieldError(FieldPath(at, "name"), "duplicate policy name \"" + p->policy.name + "\"");
       }
       seed.policies.push_back(std::move(*p));
     }
@@ -227,7 +221,8 @@ Result<Seed> ParseSeed(const json& j, std::string_view where_view) {
   return seed;
 }
 
-Result<SeedReport> ApplySeed(const Seed& seed, ReplicationStore& repl, Store* store, std::string_view where_view) {
+Result<SeedReport> ApplySeed(const Seed& seed, ReplicationStore& repl, Store* store,
+                             std::string_view where_view) {
   const std::string where(where_view);
   SeedReport report;
   if (seed.empty()) return report;
@@ -247,7 +242,7 @@ Result<SeedReport> ApplySeed(const Seed& seed, ReplicationStore& repl, Store* st
     Policy probe = sp.policy;
     probe.dest_registry_id = 1;  // push mode, as the names say
     if (Status s = CheckPolicyForDestination(probe, *by_name.at(sp.dest_name), repos); !s.ok()) {
-      return Prefixed(Index(At(where, "policies"), i), s);
+      return Prefixed(IndexPath(FieldPath(where, "policies"), i), s);
     }
   }
 
@@ -260,7 +255,7 @@ Result<SeedReport> ApplySeed(const Seed& seed, ReplicationStore& repl, Store* st
     for (const auto& e : *existing) {
       if (e.name == want.name) have = &e;
     }
-    std::string at = Index(At(where, "registries"), i);
+    std::string at = IndexPath(FieldPath(where, "registries"), i);
     if (have == nullptr) {
       auto stored = repl.CreateEndpoint(std::move(want));
       if (!stored.ok()) return Located(at, stored.status());
@@ -292,7 +287,7 @@ Result<SeedReport> ApplySeed(const Seed& seed, ReplicationStore& repl, Store* st
     for (const auto& p : *policies) {
       if (p.name == want.name) have = &p;
     }
-    std::string at = Index(At(where, "policies"), i);
+    std::string at = IndexPath(FieldPath(where, "policies"), i);
     if (have == nullptr) {
       auto stored = repl.CreatePolicy(std::move(want));
       if (!stored.ok()) return Located(at, stored.status());

@@ -28,7 +28,8 @@ Clock::time_point NowMs() { return FromMs(ToMs(Clock::now())); }
 
 Result<json> ParseJson(std::string_view text) {
   json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded() || !j.is_object()) return Status::Corruption("replication record is not a JSON object");
+  if (j.is_discarded() || !j.is_object())
+    return Status::Corruption("replication record is not a JSON object");
   return j;
 }
 
@@ -73,7 +74,8 @@ template <class T, class Decode>
 Result<T> GetOne(KvSpace& kv, int64_t id, Decode decode, const char* what) {
   auto v = kv.Get(IdKey(id));
   if (!v.ok()) {
-    if (v.status().code() == Code::kNotFound) return Status::NotFound(std::string(what) + " " + std::to_string(id) + " not found");
+    if (v.status().code() == Code::kNotFound)
+      return Status::NotFound(std::string(what) + " " + std::to_string(id) + " not found");
     return v.status();
   }
   return decode(*v);
@@ -152,7 +154,8 @@ Result<Endpoint> ReplicationStore::CreateEndpoint(Endpoint e) {
   if (!last.ok()) return last.status();
   e.id = *last + 1;
   e.creation_time = e.update_time = NowMs();
-  Status s = endpoints_->Write({{std::string(kNextId), std::to_string(e.id)}, {IdKey(e.id), EncodeEndpointRecord(e)}});
+  Status s = endpoints_->Write(
+      {{std::string(kNextId), std::to_string(e.id)}, {IdKey(e.id), EncodeEndpointRecord(e)}});
   if (!s.ok()) return s;
   return e;
 }
@@ -181,6 +184,15 @@ Result<Endpoint> ReplicationStore::UpdateEndpoint(Endpoint e) {
   return e;
 }
 
+Status ReplicationStore::SetEndpointStatus(int64_t id, std::string_view url, std::string_view status) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto e = GetOne<Endpoint>(*endpoints_, id, DecodeEndpointRecord, "registry");
+  if (!e.ok()) return e.status();
+  if (e->url != url || e->status == status) return Status::OK();
+  e->status = std::string(status);
+  return endpoints_->Write({{IdKey(id), EncodeEndpointRecord(*e)}});
+}
+
 Status ReplicationStore::DeleteEndpoint(int64_t id) {
   std::lock_guard<std::mutex> lock(mu_);
   auto old = GetOne<Endpoint>(*endpoints_, id, DecodeEndpointRecord, "registry");
@@ -189,7 +201,8 @@ Status ReplicationStore::DeleteEndpoint(int64_t id) {
   if (!policies.ok()) return policies.status();
   for (const auto& p : *policies) {
     if (p.src_registry_id == id || p.dest_registry_id == id) {
-      return Status::FailedPrecondition("registry " + std::to_string(id) + " is used by policy \"" + p.name + "\"");
+      return Status::FailedPrecondition("registry " + std::to_string(id) + " is used by policy \"" + p.name +
+                                        "\"");
     }
   }
   return endpoints_->Write({{IdKey(id), std::nullopt}});
@@ -207,7 +220,8 @@ Result<Policy> ReplicationStore::CreatePolicy(Policy p) {
   if (!last.ok()) return last.status();
   p.id = *last + 1;
   p.creation_time = p.update_time = NowMs();
-  Status s = policies_->Write({{std::string(kNextId), std::to_string(p.id)}, {IdKey(p.id), EncodePolicyRecord(p)}});
+  Status s =
+      policies_->Write({{std::string(kNextId), std::to_string(p.id)}, {IdKey(p.id), EncodePolicyRecord(p)}});
   if (!s.ok()) return s;
   return p;
 }

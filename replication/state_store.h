@@ -17,6 +17,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/status.h"
@@ -40,6 +41,12 @@ class ReplicationStore {
   // Replaces the record with e.id (creation_time kept, update_time = now).
   Result<Endpoint> UpdateEndpoint(Endpoint e);
   Status DeleteEndpoint(int64_t id);
+  // Records a health check's answer ("healthy" | "unhealthy") for the
+  // endpoint with `id`, but only while its URL is still `url` (the one that
+  // was pinged): a check racing an edit never labels the new URL. Leaves
+  // update_time alone (a health change is not an edit). NotFound when the
+  // endpoint is gone; OK without writing when nothing changes.
+  Status SetEndpointStatus(int64_t id, std::string_view url, std::string_view status);
 
   Result<Policy> CreatePolicy(Policy p);
   Result<Policy> GetPolicy(int64_t id);

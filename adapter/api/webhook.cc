@@ -7,6 +7,7 @@
 #include "base/log.h"
 #include "replication/engine.h"
 #include "replication/harbor_webhook.h"
+#include "replication/seen_events.h"
 
 namespace pier::api {
 namespace {
@@ -19,7 +20,7 @@ bool SameSecret(std::string_view a, std::string_view b) {
 
 }  // namespace
 
-WebhookHandler::WebhookHandler(std::string authorization, std::shared_ptr<KvSpace> seen,
+WebhookHandler::WebhookHandler(std::string authorization, std::shared_ptr<replication::SeenEvents> seen,
                                std::shared_ptr<replication::Engine> engine, bool access_log,
                                std::shared_ptr<http::Handler> next)
     : authorization_(std::move(authorization)),
@@ -37,7 +38,8 @@ http::Exchange WebhookHandler::Begin(const http::Request& req) {
     return http::Reply(std::move(r));
   }
   if (!SameSecret(req.Header("authorization"), authorization_)) {
-    http::Response r = ApiError(401, "UNAUTHORIZED", "the webhook's Authorization header is missing or wrong");
+    http::Response r =
+        ApiError(401, "UNAUTHORIZED", "the webhook's Authorization header is missing or wrong");
     log_line(r);
     return http::Reply(std::move(r));
   }
@@ -48,21 +50,20 @@ http::Exchange WebhookHandler::Begin(const http::Request& req) {
   ex.finish = [seen = seen_, engine = engine_, req, log_line](http::BodyResult body) -> http::Response {
     http::Response r = [&]() -> http::Response {
       if (!body.status.ok()) {
-        if (body.status.code() == Code::kSizeInvalid) return ApiError(413, "PAYLOAD_TOO_LARGE", "body larger than 1 MiB");
+        if (body.status.code() == Code::kSizeInvalid)
+          return ApiError(413, "PAYLOAD_TOO_LARGE", "body larger than 1 MiB");
         return ApiError(400, "BAD_REQUEST", "body: " + body.status.message());
       }
       auto events = replication::ParseHarborWebhook(req.Header("content-type"), body.buffered);
       if (!events.ok()) return FromStatus(events.status());
       int accepted = 0, duplicates = 0;
       for (const auto& e : *events) {
-        std::string key = "harbor/" + e.id;
-        if (seen->Get(key).ok()) {
+        // Recorded first: a crash after this line loses no acknowledged event twice.
+        auto fresh = seen->RecordIfNew("harbor/" + e.id, e.type + " " + e.repository + " " + e.reference);
+        if (!fresh.ok()) return FromStatus(fresh.status());
+        if (!*fresh) {
           ++duplicates;
           continue;
-        }
-        // Recorded first: a crash after this line loses no acknowledged event twice.
-        if (Status s = seen->Write({{key, e.type + " " + e.repository + " " + e.reference}}); !s.ok()) {
-          return FromStatus(s);
         }
         ++accepted;
         engine->OnHarborEvent(e.repository, e.reference, e.deletion(), e.source_host);

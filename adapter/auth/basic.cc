@@ -3,7 +3,6 @@
 
 #include <openssl/crypto.h>
 
-#include <cctype>
 #include <utility>
 
 #include "base/text.h"
@@ -18,16 +17,6 @@ int Base64Value(char c) {
   if (c == '+') return 62;
   if (c == '/') return 63;
   return -1;
-}
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
-  }
-  return true;
 }
 
 }  // namespace
@@ -69,7 +58,7 @@ Result<BasicCredentials> ParseBasicAuthorization(std::string_view value) {
   value = TrimSpaces(value);
   size_t sp = 0;
   while (sp < value.size() && !IsSpaceOrTab(value[sp])) ++sp;
-  if (!EqualsIgnoreCase(value.substr(0, sp), "Basic")) {
+  if (!EqualsNoCase(value.substr(0, sp), "Basic")) {
     return Status::InvalidArgument("unsupported authorization scheme; only Basic is accepted");
   }
   std::string_view token = TrimSpaces(value.substr(sp));

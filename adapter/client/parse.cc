@@ -4,7 +4,6 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 
-#include "adapter/client/text.h"
 
 #include "base/text.h"
 

@@ -11,6 +11,8 @@
 #include "adapter/client/parse.h"
 #include "adapter/client/transport.h"
 #include "adapter/client/url.h"
+#include "base/names.h"
+#include "base/text.h"
 
 namespace pier::client {
 
@@ -28,46 +30,6 @@ constexpr size_t kMaxManifestBytes = 4 * 1024 * 1024;
 constexpr size_t kMaxListPageBytes = 16 * 1024 * 1024;
 constexpr size_t kMaxListPages = 100000;
 
-bool IsLowerAlnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
-
-// OCI name: components [a-z0-9]+((\.|_|__|-+)[a-z0-9]+)* joined by '/'.
-bool ValidRepository(std::string_view name) {
-  if (name.empty() || name.size() > 255) return false;
-  size_t i = 0;
-  while (true) {
-    size_t end = name.find('/', i);
-    std::string_view comp = name.substr(i, end == std::string_view::npos ? std::string_view::npos : end - i);
-    if (comp.empty() || !IsLowerAlnum(comp.front()) || !IsLowerAlnum(comp.back())) return false;
-    for (size_t k = 0; k < comp.size(); ++k) {
-      char c = comp[k];
-      if (IsLowerAlnum(c) || c == '-') continue;
-      if (c == '.' || c == '_') {
-        bool double_underscore = c == '_' && k + 1 < comp.size() && comp[k + 1] == '_';
-        if (double_underscore) ++k;
-        if (k + 1 >= comp.size() || !IsLowerAlnum(comp[k + 1])) return false;
-        continue;
-      }
-      return false;
-    }
-    if (end == std::string_view::npos) return true;
-    i = end + 1;
-  }
-}
-
-// OCI tag: [a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}
-bool ValidTag(std::string_view tag) {
-  if (tag.empty() || tag.size() > 128) return false;
-  for (size_t i = 0; i < tag.size(); ++i) {
-    char c = tag[i];
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-              (i > 0 && (c == '.' || c == '-'));
-    if (!ok) return false;
-  }
-  return true;
-}
-
-bool IsDigestReference(std::string_view ref) { return ref.find(':') != std::string_view::npos; }
-
 bool IsRedirect(int status) {
   return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
 }
@@ -75,10 +37,7 @@ bool IsRedirect(int status) {
 // "application/json; charset=utf-8" → "application/json"
 std::string MediaTypeOf(const std::string& content_type) {
   std::string_view v = content_type;
-  v = v.substr(0, v.find(';'));
-  while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
-  while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
-  return std::string(v);
+  return std::string(TrimSpaces(v.substr(0, v.find(';'))));
 }
 
 std::optional<uint64_t> ParseLength(const std::string& v) {
@@ -144,7 +103,7 @@ class ClientImpl final : public RegistryClient {
     info.media_type = MediaTypeOf(resp->Header("content-type"));
     std::optional<uint64_t> size = ParseLength(resp->Header("content-length"));
     Result<Digest> digest = Digest::Parse(resp->Header("docker-content-digest"));
-    if (!digest.ok() && IsDigestReference(reference)) digest = Digest::Parse(reference);
+    if (!digest.ok() && LooksLikeDigest(reference)) digest = Digest::Parse(reference);
     if (digest.ok() && size) {
       info.digest = *digest;
       info.size = *size;
@@ -171,7 +130,7 @@ class ClientImpl final : public RegistryClient {
     m.bytes = std::move(resp->body);
     m.media_type = MediaTypeOf(resp->Header("content-type"));
     m.digest = Sha256Of(m.bytes);
-    if (IsDigestReference(reference) && reference != m.digest.str()) {
+    if (LooksLikeDigest(reference) && reference != m.digest.str()) {
       return ClientFailure(call, ErrorKind::kDigestMismatch, op, "content hashes to " + m.digest.str());
     }
     std::string announced = resp->Header("docker-content-digest");
@@ -189,7 +148,7 @@ class ClientImpl final : public RegistryClient {
     if (Status s = CheckReference(call, op, repo, reference); !s.ok()) return s;
     if (media_type.empty()) return ClientFailure(call, ErrorKind::kLocal, op, "media type missing");
     Digest local = Sha256Of(bytes);
-    if (IsDigestReference(reference) && reference != local.str()) {
+    if (LooksLikeDigest(reference) && reference != local.str()) {
       return ClientFailure(call, ErrorKind::kLocal, op,
                            "manifest hashes to " + local.str() + ", not the reference");
     }
@@ -436,7 +395,7 @@ class ClientImpl final : public RegistryClient {
   }
 
   static std::string Ref(std::string_view repo, std::string_view reference) {
-    return std::string(repo) + (IsDigestReference(reference) ? "@" : ":") + std::string(reference);
+    return std::string(repo) + (LooksLikeDigest(reference) ? "@" : ":") + std::string(reference);
   }
 
   static Status Prefixed(std::string_view op, const Status& s) {
@@ -444,7 +403,7 @@ class ClientImpl final : public RegistryClient {
   }
 
   static Status CheckRepository(Call& call, std::string_view op, std::string_view repo) {
-    if (!ValidRepository(repo)) {
+    if (!IsValidRepositoryName(repo)) {
       return ClientFailure(call, ErrorKind::kLocal, op,
                            "invalid repository name \"" + std::string(repo) + "\"");
     }
@@ -454,7 +413,7 @@ class ClientImpl final : public RegistryClient {
   static Status CheckReference(Call& call, std::string_view op, std::string_view repo,
                                std::string_view reference) {
     if (Status s = CheckRepository(call, op, repo); !s.ok()) return s;
-    if (IsDigestReference(reference) ? Digest::Parse(reference).ok() : ValidTag(reference))
+    if (LooksLikeDigest(reference) ? Digest::Parse(reference).ok() : IsValidTag(reference))
       return Status::OK();
     return ClientFailure(call, ErrorKind::kLocal, op,
                          "invalid tag or digest \"" + std::string(reference) + "\"");

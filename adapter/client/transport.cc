@@ -36,7 +36,7 @@
 #include <stop_token>
 #include <vector>
 
-#include "adapter/client/text.h"
+#include "base/text.h"
 #include "base/log.h"
 
 namespace pier::client {

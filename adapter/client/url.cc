@@ -3,7 +3,7 @@
 #include <charconv>
 #include <vector>
 
-#include "adapter/client/text.h"
+#include "base/text.h"
 
 namespace pier::client {
 namespace {

@@ -2,24 +2,10 @@
 // percent-coding for pier::http::Request.
 #include "adapter/http/message.h"
 
+#include "base/text.h"
+
 namespace pier::http {
 namespace {
-
-char Lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool NameEquals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (Lower(a[i]) != Lower(b[i])) return false;
-  }
-  return true;
-}
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
 
 int HexValue(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -42,7 +28,7 @@ void SplitList(std::string_view value, std::vector<std::string>& out) {
       if (c == '"') quoted = !quoted;
       if (quoted || c != ',') continue;
     }
-    std::string_view item = Trim(value.substr(start, i - start));
+    std::string_view item = TrimSpaces(value.substr(start, i - start));
     if (!item.empty()) out.emplace_back(item);
     start = i + 1;
   }
@@ -52,7 +38,7 @@ void SplitList(std::string_view value, std::vector<std::string>& out) {
 
 std::string_view Request::Header(std::string_view name) const {
   for (const auto& [n, v] : headers) {
-    if (NameEquals(n, name)) return v;
+    if (EqualsNoCase(n, name)) return v;
   }
   return {};
 }
@@ -60,14 +46,14 @@ std::string_view Request::Header(std::string_view name) const {
 std::vector<std::string> Request::HeaderList(std::string_view name) const {
   std::vector<std::string> out;
   for (const auto& [n, v] : headers) {
-    if (NameEquals(n, name)) SplitList(v, out);
+    if (EqualsNoCase(n, name)) SplitList(v, out);
   }
   return out;
 }
 
 bool Request::HasHeader(std::string_view name) const {
   for (const auto& [n, v] : headers) {
-    if (NameEquals(n, name)) return true;
+    if (EqualsNoCase(n, name)) return true;
   }
   return false;
 }

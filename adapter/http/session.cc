@@ -29,6 +29,7 @@
 #include "adapter/http/file_io.h"
 #include "adapter/http/request_parser.h"
 #include "base/log.h"
+#include "base/text.h"
 
 namespace pier::http::internal {
 namespace {
@@ -91,8 +92,6 @@ bool IsHttpError(const beast::error_code& ec) {
 bool IsProtocolError(const beast::error_code& ec) {
   return IsHttpError(ec) && ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message;
 }
-
-bool IEquals(std::string_view a, std::string_view b) { return beast::iequals(a, b); }
 
 // The comma-separated items of one field value.
 std::vector<std::string> ListItems(const std::string& value) {
@@ -265,7 +264,7 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
       return FailBody(Status::Internal("no body sink"));
     }
 
-    if (version_ >= 11 && IEquals(request_.Header("expect"), "100-continue")) {
+    if (version_ >= 11 && EqualsNoCase(request_.Header("expect"), "100-continue")) {
       Expire(config_->io_timeout);
       net::async_write(stream_, net::buffer(kContinue, sizeof(kContinue) - 1),
                        [self = Self()](beast::error_code ec, size_t) {
@@ -294,7 +293,7 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
     }
     // absolute-form ("http://host/path"): keep the path.
     for (std::string_view scheme : {std::string_view("http://"), std::string_view("https://")}) {
-      if (path.size() >= scheme.size() && IEquals(path.substr(0, scheme.size()), scheme)) {
+      if (StartsWithNoCase(path, scheme)) {
         size_t slash = path.find('/', scheme.size());
         path = slash == std::string_view::npos ? std::string_view("/") : path.substr(slash);
         break;
@@ -349,9 +348,8 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
     if (raw_remaining_ == 0) return Finish();
     const size_t want = static_cast<size_t>(std::min<uint64_t>(raw_remaining_, kBodyBufferSize));
     Expire(config_->io_timeout);
-    stream_.async_read_some(net::buffer(body_buffer_.get(), want), [self = Self()](beast::error_code ec, size_t n) {
-      self->OnRawBody(ec, n);
-    });
+    stream_.async_read_some(net::buffer(body_buffer_.get(), want),
+                            [self = Self()](beast::error_code ec, size_t n) { self->OnRawBody(ec, n); });
   }
 
   void OnRawBody(beast::error_code ec, size_t n) {
@@ -456,10 +454,10 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
     m.result(status);
     for (auto& [name, value] : r.headers) {
       if (!ValidFieldName(name) || !ValidFieldValue(value)) continue;
-      if (IEquals(name, "content-length") || IEquals(name, "transfer-encoding")) continue;
-      if (IEquals(name, "connection")) {
+      if (EqualsNoCase(name, "content-length") || EqualsNoCase(name, "transfer-encoding")) continue;
+      if (EqualsNoCase(name, "connection")) {
         for (const auto& token : ListItems(value)) {
-          if (IEquals(token, "close")) close_ = true;
+          if (EqualsNoCase(token, "close")) close_ = true;
         }
         continue;
       }

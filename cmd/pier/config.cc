@@ -1,40 +1,16 @@
 #include "cmd/pier/config.h"
 
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 
-#include <nlohmann/json.hpp>
+#include "base/json_fields.h"
 
 namespace pier {
 namespace {
 
 using json = nlohmann::json;
-
-Status CheckKeys(const json& obj, const std::string& where, const std::set<std::string>& allowed) {
-  if (!obj.is_object()) return Status::InvalidArgument(where + ": must be an object");
-  for (const auto& [k, v] : obj.items()) {
-    if (!allowed.count(k)) return Status::InvalidArgument((where.empty() ? "" : where + ".") + k + ": unknown key");
-  }
-  return Status::OK();
-}
-
-template <class T>
-Status Get(const json& obj, const char* key, const std::string& where, T* out) {
-  auto it = obj.find(key);
-  if (it == obj.end()) return Status::OK();
-  std::string path = (where.empty() ? "" : where + ".") + key;
-  if constexpr (std::is_same_v<T, std::string>) {
-    if (!it->is_string()) return Status::InvalidArgument(path + ": must be a string");
-  } else if constexpr (std::is_same_v<T, bool>) {
-    if (!it->is_boolean()) return Status::InvalidArgument(path + ": must be true or false");
-  } else {
-    if (!it->is_number_integer()) return Status::InvalidArgument(path + ": must be an integer");
-    if (it->template get<int64_t>() < 0) return Status::InvalidArgument(path + ": must not be negative");
-  }
-  *out = it->template get<T>();
-  return Status::OK();
-}
 
 Status ParseAcl(const json& arr, Config* cfg) {
   if (!arr.is_array()) return Status::InvalidArgument("auth.acl: must be an array");
@@ -44,8 +20,8 @@ Status ParseAcl(const json& arr, Config* cfg) {
     const json& r = arr[i];
     PIER_TRY(CheckKeys(r, where, {"subject", "repository", "actions"}));
     auth::AclRule rule;
-    PIER_TRY(Get(r, "subject", where, &rule.subject));
-    PIER_TRY(Get(r, "repository", where, &rule.repository));
+    PIER_TRY(ReadString(r, where, "subject", &rule.subject));
+    PIER_TRY(ReadString(r, where, "repository", &rule.repository));
     if (rule.subject.empty()) return Status::InvalidArgument(where + ".subject: required");
     if (!r.contains("actions") || !r["actions"].is_array()) {
       return Status::InvalidArgument(where + ".actions: must be an array of pull/push/delete");
@@ -78,31 +54,35 @@ Status ParseAdmins(const json& arr, Config* cfg) {
 
 Status ParseToken(const json& t, TokenConfig* token) {
   const std::string where = "auth.token";
-  PIER_TRY(CheckKeys(t, where, {"enabled", "issuer", "service", "expiration_seconds", "key", "cert", "realm"}));
-  PIER_TRY(Get(t, "enabled", where, &token->enabled));
-  PIER_TRY(Get(t, "issuer", where, &token->issuer));
-  PIER_TRY(Get(t, "service", where, &token->service));
-  PIER_TRY(Get(t, "expiration_seconds", where, &token->expiration_seconds));
-  PIER_TRY(Get(t, "key", where, &token->key));
-  PIER_TRY(Get(t, "cert", where, &token->cert));
-  PIER_TRY(Get(t, "realm", where, &token->realm));
+  PIER_TRY(
+      CheckKeys(t, where, {"enabled", "issuer", "service", "expiration_seconds", "key", "cert", "realm"}));
+  PIER_TRY(ReadBool(t, where, "enabled", &token->enabled));
+  PIER_TRY(ReadString(t, where, "issuer", &token->issuer));
+  PIER_TRY(ReadString(t, where, "service", &token->service));
+  PIER_TRY(ReadNonNegative(t, where, "expiration_seconds", &token->expiration_seconds));
+  PIER_TRY(ReadString(t, where, "key", &token->key));
+  PIER_TRY(ReadString(t, where, "cert", &token->cert));
+  PIER_TRY(ReadString(t, where, "realm", &token->realm));
   if (token->issuer.empty()) return Status::InvalidArgument(where + ".issuer: must not be empty");
   if (token->service.empty()) return Status::InvalidArgument(where + ".service: must not be empty");
   // Quotes would break the WWW-Authenticate challenge they are placed in.
   for (const auto& [key, value] : {std::pair{"issuer", &token->issuer}, std::pair{"service", &token->service},
                                    std::pair{"realm", &token->realm}}) {
     if (value->find_first_of("\"\\\r\n") != std::string::npos) {
-      return Status::InvalidArgument(where + "." + key + ": must not contain quotes, backslashes or newlines");
+      return Status::InvalidArgument(where + "." + key +
+                                     ": must not contain quotes, backslashes or newlines");
     }
   }
   if (token->expiration_seconds <= 0 || token->expiration_seconds > 24 * 3600) {
     return Status::InvalidArgument(where + ".expiration_seconds: must be between 1 and 86400");
   }
   if (token->key.empty() != token->cert.empty()) {
-    return Status::InvalidArgument(where + (token->key.empty() ? ".key" : ".cert") +
-                                   ": key and cert must be given together (or both left empty to generate them)");
+    return Status::InvalidArgument(
+        where + (token->key.empty() ? ".key" : ".cert") +
+        ": key and cert must be given together (or both left empty to generate them)");
   }
-  if (!token->realm.empty() && token->realm.rfind("http://", 0) != 0 && token->realm.rfind("https://", 0) != 0) {
+  if (!token->realm.empty() && token->realm.rfind("http://", 0) != 0 &&
+      token->realm.rfind("https://", 0) != 0) {
     return Status::InvalidArgument(where + ".realm: must be an http:// or https:// URL");
   }
   return Status::OK();
@@ -113,12 +93,13 @@ Status ParseToken(const json& t, TokenConfig* token) {
 Status ParseHarborWebhook(const json& h, Config* cfg) {
   const std::string where = "webhooks.harbor";
   PIER_TRY(CheckKeys(h, where, {"authorization", "authorization_file"}));
-  PIER_TRY(Get(h, "authorization", where, &cfg->harbor_webhook_authorization));
+  PIER_TRY(ReadString(h, where, "authorization", &cfg->harbor_webhook_authorization));
   std::string file;
-  PIER_TRY(Get(h, "authorization_file", where, &file));
+  PIER_TRY(ReadString(h, where, "authorization_file", &file));
   if (h.contains("authorization_file")) {
     if (h.contains("authorization")) {
-      return Status::InvalidArgument(where + ".authorization_file: give authorization or authorization_file, not both");
+      return Status::InvalidArgument(
+          where + ".authorization_file: give authorization or authorization_file, not both");
     }
     if (file.empty()) return Status::InvalidArgument(where + ".authorization_file: must be a file path");
     std::ifstream in(file, std::ios::binary);
@@ -142,23 +123,24 @@ Status ParseHarborWebhook(const json& h, Config* cfg) {
 Status ParseConfig(std::string_view text, Config* cfg) {
   json j = json::parse(text, nullptr, false);
   if (j.is_discarded()) return Status::InvalidArgument("config is not valid JSON");
-  PIER_TRY(CheckKeys(j, "", {"listen", "data", "public_url", "tls", "auth", "uploads", "http", "log",
-                          "replication", "metrics", "webhooks"}));
-  PIER_TRY(Get(j, "listen", "", &cfg->listen));
-  PIER_TRY(Get(j, "data", "", &cfg->data));
-  PIER_TRY(Get(j, "public_url", "", &cfg->public_url));
+  PIER_TRY(CheckKeys(j, "",
+                     {"listen", "data", "public_url", "tls", "auth", "uploads", "http", "log", "replication",
+                      "metrics", "webhooks"}));
+  PIER_TRY(ReadString(j, "", "listen", &cfg->listen));
+  PIER_TRY(ReadString(j, "", "data", &cfg->data));
+  PIER_TRY(ReadString(j, "", "public_url", &cfg->public_url));
   if (j.contains("tls")) {
     const json& t = j["tls"];
     PIER_TRY(CheckKeys(t, "tls", {"cert", "key"}));
-    PIER_TRY(Get(t, "cert", "tls", &cfg->tls_cert));
-    PIER_TRY(Get(t, "key", "tls", &cfg->tls_key));
+    PIER_TRY(ReadString(t, "tls", "cert", &cfg->tls_cert));
+    PIER_TRY(ReadString(t, "tls", "key", &cfg->tls_key));
   }
   if (j.contains("auth")) {
     const json& a = j["auth"];
     PIER_TRY(CheckKeys(a, "auth", {"htpasswd", "realm", "anonymous_pull", "acl", "admins", "token"}));
-    PIER_TRY(Get(a, "htpasswd", "auth", &cfg->htpasswd));
-    PIER_TRY(Get(a, "realm", "auth", &cfg->realm));
-    PIER_TRY(Get(a, "anonymous_pull", "auth", &cfg->anonymous_pull));
+    PIER_TRY(ReadString(a, "auth", "htpasswd", &cfg->htpasswd));
+    PIER_TRY(ReadString(a, "auth", "realm", &cfg->realm));
+    PIER_TRY(ReadBool(a, "auth", "anonymous_pull", &cfg->anonymous_pull));
     if (a.contains("acl")) PIER_TRY(ParseAcl(a["acl"], cfg));
     if (a.contains("admins")) PIER_TRY(ParseAdmins(a["admins"], cfg));
     if (a.contains("token")) PIER_TRY(ParseToken(a["token"], &cfg->token));
@@ -166,35 +148,37 @@ Status ParseConfig(std::string_view text, Config* cfg) {
   if (j.contains("uploads")) {
     const json& u = j["uploads"];
     PIER_TRY(CheckKeys(u, "uploads", {"max_age_hours"}));
-    PIER_TRY(Get(u, "max_age_hours", "uploads", &cfg->upload_max_age_hours));
+    PIER_TRY(ReadNonNegative(u, "uploads", "max_age_hours", &cfg->upload_max_age_hours));
   }
   if (j.contains("http")) {
     const json& h = j["http"];
-    PIER_TRY(CheckKeys(h, "http", {"io_threads", "blocking_threads", "idle_timeout_seconds", "io_timeout_seconds",
-                                   "header_limit_bytes"}));
-    PIER_TRY(Get(h, "io_threads", "http", &cfg->io_threads));
-    PIER_TRY(Get(h, "blocking_threads", "http", &cfg->blocking_threads));
-    PIER_TRY(Get(h, "idle_timeout_seconds", "http", &cfg->idle_timeout_seconds));
-    PIER_TRY(Get(h, "io_timeout_seconds", "http", &cfg->io_timeout_seconds));
-    PIER_TRY(Get(h, "header_limit_bytes", "http", &cfg->header_limit_bytes));
+    PIER_TRY(CheckKeys(h, "http",
+                       {"io_threads", "blocking_threads", "idle_timeout_seconds", "io_timeout_seconds",
+                        "header_limit_bytes"}));
+    PIER_TRY(ReadNonNegative(h, "http", "io_threads", &cfg->io_threads));
+    PIER_TRY(ReadNonNegative(h, "http", "blocking_threads", &cfg->blocking_threads));
+    PIER_TRY(ReadNonNegative(h, "http", "idle_timeout_seconds", &cfg->idle_timeout_seconds));
+    PIER_TRY(ReadNonNegative(h, "http", "io_timeout_seconds", &cfg->io_timeout_seconds));
+    PIER_TRY(ReadNonNegative(h, "http", "header_limit_bytes", &cfg->header_limit_bytes));
   }
   if (j.contains("log")) {
     const json& l = j["log"];
     PIER_TRY(CheckKeys(l, "log", {"level", "access"}));
-    PIER_TRY(Get(l, "level", "log", &cfg->log_level));
-    PIER_TRY(Get(l, "access", "log", &cfg->access_log));
+    PIER_TRY(ReadString(l, "log", "level", &cfg->log_level));
+    PIER_TRY(ReadBool(l, "log", "access", &cfg->access_log));
   }
   if (j.contains("replication") && j["replication"].is_object() && j["replication"].contains("engine")) {
     // The transfer engine's knobs sit beside the seeded registries/policies.
     const json& e = j["replication"]["engine"];
     const char* w = "replication.engine";
-    PIER_TRY(CheckKeys(e, w, {"workers_per_destination", "chunk_size_bytes", "no_progress_timeout_seconds",
-                             "bandwidth_bytes_per_second", "image_overlap_bytes"}));
-    PIER_TRY(Get(e, "workers_per_destination", w, &cfg->repl_workers_per_destination));
-    PIER_TRY(Get(e, "chunk_size_bytes", w, &cfg->repl_chunk_size_bytes));
-    PIER_TRY(Get(e, "no_progress_timeout_seconds", w, &cfg->repl_no_progress_timeout_seconds));
-    PIER_TRY(Get(e, "bandwidth_bytes_per_second", w, &cfg->repl_bandwidth_bytes_per_second));
-    PIER_TRY(Get(e, "image_overlap_bytes", w, &cfg->repl_image_overlap_bytes));
+    PIER_TRY(CheckKeys(e, w,
+                       {"workers_per_destination", "chunk_size_bytes", "no_progress_timeout_seconds",
+                        "bandwidth_bytes_per_second", "image_overlap_bytes"}));
+    PIER_TRY(ReadNonNegative(e, w, "workers_per_destination", &cfg->repl_workers_per_destination));
+    PIER_TRY(ReadNonNegative(e, w, "chunk_size_bytes", &cfg->repl_chunk_size_bytes));
+    PIER_TRY(ReadNonNegative(e, w, "no_progress_timeout_seconds", &cfg->repl_no_progress_timeout_seconds));
+    PIER_TRY(ReadNonNegative(e, w, "bandwidth_bytes_per_second", &cfg->repl_bandwidth_bytes_per_second));
+    PIER_TRY(ReadNonNegative(e, w, "image_overlap_bytes", &cfg->repl_image_overlap_bytes));
     if (cfg->repl_image_overlap_bytes < 0) {
       return Status::InvalidArgument("replication.engine.image_overlap_bytes: must not be negative");
     }
@@ -208,9 +192,19 @@ Status ParseConfig(std::string_view text, Config* cfg) {
       return Status::InvalidArgument("replication.engine.no_progress_timeout_seconds: must be at least 1");
     }
   }
+  if (j.contains("replication") && j["replication"].is_object() && j["replication"].contains("health")) {
+    const json& h = j["replication"]["health"];
+    const char* w = "replication.health";
+    PIER_TRY(CheckKeys(h, w, {"interval_seconds", "failing_interval_seconds"}));
+    PIER_TRY(ReadInt(h, w, "interval_seconds", 1, 86400, &cfg->repl_health_interval_seconds));
+    PIER_TRY(ReadInt(h, w, "failing_interval_seconds", 1, 86400, &cfg->repl_health_failing_interval_seconds));
+  }
   if (j.contains("replication")) {
     json seed_part = j["replication"];
-    if (seed_part.is_object()) seed_part.erase("engine");
+    if (seed_part.is_object()) {
+      seed_part.erase("engine");
+      seed_part.erase("health");
+    }
     auto seed = replication::ParseSeed(seed_part, "replication");
     if (!seed.ok()) return seed.status();
     cfg->replication = std::move(*seed);
@@ -223,9 +217,9 @@ Status ParseConfig(std::string_view text, Config* cfg) {
   if (j.contains("metrics")) {
     const json& m = j["metrics"];
     PIER_TRY(CheckKeys(m, "metrics", {"enabled", "listen", "require_auth"}));
-    PIER_TRY(Get(m, "enabled", "metrics", &cfg->metrics_enabled));
-    PIER_TRY(Get(m, "listen", "metrics", &cfg->metrics_listen));
-    PIER_TRY(Get(m, "require_auth", "metrics", &cfg->metrics_require_auth));
+    PIER_TRY(ReadBool(m, "metrics", "enabled", &cfg->metrics_enabled));
+    PIER_TRY(ReadString(m, "metrics", "listen", &cfg->metrics_listen));
+    PIER_TRY(ReadBool(m, "metrics", "require_auth", &cfg->metrics_require_auth));
     if (!cfg->metrics_listen.empty()) {
       std::string host;
       uint16_t port = 0;

@@ -19,7 +19,9 @@
 //   "replication": {"registries": [...], "policies": [...],
 //                   "engine": {"workers_per_destination": 4, "chunk_size_bytes": 8388608,
 //                              "no_progress_timeout_seconds": 60, "bandwidth_bytes_per_second": 0,
-//                              "image_overlap_bytes": 1048576}}   // see replication/seed.h
+//                              "image_overlap_bytes": 1048576},
+//                   "health": {"interval_seconds": 300, "failing_interval_seconds": 30}}
+//                                                   // see replication/seed.h, health_checker.h
 //   "metrics": {"enabled": true, "listen": "", "require_auth": false}
 //   "webhooks": {"harbor": {"authorization": ""}}   // POST /webhooks/harbor when set;
 //                                                    // or "authorization_file": a file holding it
@@ -74,7 +76,10 @@ struct Config {
   int64_t repl_chunk_size_bytes = 8 << 20;
   int repl_no_progress_timeout_seconds = 60;
   int64_t repl_bandwidth_bytes_per_second = 0;  // per destination; 0 = unlimited
-  int64_t repl_image_overlap_bytes = 1 << 20;    // see EngineOptions::image_overlap_bytes
+  int64_t repl_image_overlap_bytes = 1 << 20;   // see EngineOptions::image_overlap_bytes
+  // replication.health: endpoint pings (replication/health_checker.h).
+  int repl_health_interval_seconds = 300;         // while an endpoint answers (Harbor: 5 minutes)
+  int repl_health_failing_interval_seconds = 30;  // while it does not
   // Prometheus metrics: /metrics on the main port, and also on its own
   // plain-HTTP port when metrics_listen ("ADDR:PORT") is set. Open unless
   // metrics_require_auth (then any valid htpasswd user) — see README.

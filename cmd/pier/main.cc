@@ -22,6 +22,8 @@
 #include "cmd/pier/replicate.h"
 #include "replication/engine.h"
 #include "replication/execution_store.h"
+#include "replication/health_checker.h"
+#include "replication/seen_events.h"
 #include "replication/progress_store.h"
 #include "metrics/endpoint.h"
 #include "metrics/instrument.h"
@@ -196,6 +198,13 @@ int Serve(int argc, char** argv) {
                                                             std::shared_ptr<pier::replication::ProgressStore>(
                                                                 std::move(*progress)),
                                                             replication_observer, eo);
+  // Endpoint health (the `status` of GET /api/v2.0/registries and
+  // pier_replication_destination_up), pinged as Harbor does, on its own thread.
+  pier::replication::HealthOptions ho;
+  ho.interval = std::chrono::seconds(cfg.repl_health_interval_seconds);
+  ho.failing_interval = std::chrono::seconds(cfg.repl_health_failing_interval_seconds);
+  auto health = std::make_unique<pier::replication::HealthChecker>(*shared_repl, pier::api::PingEndpoint,
+                                                                   *replication_observer, pier::SystemClock(), ho);
   // Pier's own token realm: signing key from the config, or made once under <data>/token/.
   std::shared_ptr<const pier::auth::TokenService> tokens;
   if (cfg.token.enabled) {
@@ -249,9 +258,14 @@ int Serve(int argc, char** argv) {
   }
   // Harbor webhooks (POST /webhooks/harbor) start event-based pull policies.
   if (!cfg.harbor_webhook_authorization.empty()) {
-    auto seen = shared_store->OpenKeySpace(pier::keys::kReplEvents);
+    auto space = shared_store->OpenKeySpace(pier::keys::kReplEvents);
+    if (!space.ok()) return Fail("webhook state: " + space.status().message());
+    auto seen = pier::replication::SeenEvents::Open(*space, pier::SystemClock());
     if (!seen.ok()) return Fail("webhook state: " + seen.status().message());
-    handler = std::make_shared<pier::api::WebhookHandler>(cfg.harbor_webhook_authorization, *seen, engine,
+    handler = std::make_shared<pier::api::WebhookHandler>(cfg.harbor_webhook_authorization,
+                                                          std::shared_ptr<pier::replication::SeenEvents>(
+                                                              std::move(*seen)),
+                                                          engine,
                                                           cfg.access_log, handler);
   }
   // /metrics on the main port (and on metrics.listen); every request counted by route class.
@@ -299,11 +313,13 @@ int Serve(int argc, char** argv) {
                                      {"version", PIER_VERSION}});
   // Executions a previous run left unfinished continue by themselves.
   engine->ResumeUnfinished();
+  health->Start();
   int sig = 0;
   sigwait(&stop, &sig);
   pier::log::Info("shutting down", {{"signal", strsignal(sig)}});
   if (metrics_server) metrics_server->Stop();
   (*server)->Stop();
+  health.reset();
   // Running executions stay InProgress and resume on the next start.
   engine.reset();
   return 0;

@@ -16,6 +16,7 @@ http:
   addr: 127.0.0.1:$dest_port
 YML
 spawn "$WORK/dest.log" docker-registry serve "$WORK/dest.yml"
+echo "$LAST_PID" >"$WORK/dest.pid"
 wait_http "http://127.0.0.1:$dest_port/v2/"
 
 pier_port=$(free_port)
@@ -142,7 +143,9 @@ pass "policy list with page/page_size and q"
 # --- restart: everything is still there ---
 stop_pid "$PIER_PID"
 pier_port=$(free_port)
-start_pier pier2 "$pier_port" "$WORK/data"
+# Health checks every second (defaults: 5 minutes, 30 s while failing) for the health section below.
+echo '{"replication": {"health": {"interval_seconds": 1, "failing_interval_seconds": 1}}}' >"$WORK/health.json"
+start_pier pier2 "$pier_port" "$WORK/data" --config "$WORK/health.json"
 API="http://127.0.0.1:$pier_port/api/v2.0"
 req GET /registries
 expect 200 "list after restart"
@@ -152,6 +155,26 @@ check_policy
 req POST /registries/ping "{\"id\":$reg_id}"
 expect 200 "ping after restart (stored credential still usable)"
 pass "registries and policies survive a restart"
+
+# --- health: the status follows the endpoint, and so does pier_replication_destination_up ---
+# wait_registry_status STATUS UP: until GET /registries and /metrics both say so.
+wait_registry_status() {
+  local deadline=$((SECONDS + 30))
+  until req GET /registries && [ "$(pyj 'j[0]["status"]')" = "$1" ] &&
+    curl -s "http://127.0.0.1:$pier_port/metrics" | grep -Eq "^pier_replication_destination_up\{destination=\"dest\"\} $2(\.0)?$"; do
+    [ $SECONDS -lt $deadline ] || fail "registry never became $1 (up $2): $(cat "$WORK/b")"
+    sleep 0.2
+  done
+}
+wait_registry_status healthy 1
+stop_pid "$(cat "$WORK/dest.pid")"
+wait_registry_status unhealthy 0
+grep -q 'msg="registry unhealthy" registry=dest' "$WORK/pier2.log" || fail "no unhealthy log line"
+spawn "$WORK/dest2.log" docker-registry serve "$WORK/dest.yml"
+echo "$LAST_PID" >"$WORK/dest.pid"
+wait_http "http://127.0.0.1:$dest_port/v2/"
+wait_registry_status healthy 1
+pass "health checks: destination down → unhealthy + destination_up 0; back → healthy + 1"
 
 # --- delete ---
 req DELETE "/registries/$reg_id"

@@ -677,6 +677,11 @@ TEST(ErrorsTest, BadNamesAreRefusedBeforeSending) {
   EXPECT_FALSE(client->HeadManifest(call, "lib/app", "bad tag").ok());
   EXPECT_FALSE(client->HeadManifest(call, "lib/app", "sha256:short").ok());
   EXPECT_FALSE(client->HeadManifest(call, "../etc", "v1").ok());
+  // The store's rule (base/names.h): a separator is followed by [a-z0-9], so
+  // "a-.b" is refused here as the store would refuse it.
+  EXPECT_EQ(client->HeadManifest(call, "a-.b", "v1").status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(call.error.kind, ErrorKind::kLocal);
+  EXPECT_FALSE(client->HeadManifest(call, "lib/a__.b", "v1").ok());
   EXPECT_FALSE(client->UploadChunk(call, "lib/app", "http://x\r\nInjected: 1", FileSlice{0, 0, 10}).ok());
   EXPECT_EQ(server.connections(), 0);
   // A Location with a line break is refused by the transport, not sent.

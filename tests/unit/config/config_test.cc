@@ -92,6 +92,37 @@ TEST(Config, ReplicationSeed) {
   EXPECT_EQ(s.message(), "replication.registries: must be an array");
 }
 
+TEST(Config, ReplicationHealth) {
+  Config c;
+  EXPECT_EQ(c.repl_health_interval_seconds, 300);
+  EXPECT_EQ(c.repl_health_failing_interval_seconds, 30);
+  Status s = ParseConfig(R"({"replication":{"health":{"interval_seconds":60,"failing_interval_seconds":5},
+                                             "registries":[]}})",
+                         &c);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(c.repl_health_interval_seconds, 60);
+  EXPECT_EQ(c.repl_health_failing_interval_seconds, 5);
+  s = ParseConfig(R"({"replication":{"health":{"interval_seconds":0}}})", &c);
+  EXPECT_EQ(s.message(), "replication.health.interval_seconds: must be an integer in [1, 86400]");
+  s = ParseConfig(R"({"replication":{"health":{"every":1}}})", &c);
+  EXPECT_EQ(s.message(), "replication.health.every: unknown key");
+}
+
+TEST(Config, ReadersShareOneShapeOfMessage) {
+  Config c;
+  EXPECT_EQ(ParseConfig(R"({"http":{"io_threads":-1}})", &c).message(),
+            "http.io_threads: must be an integer in [0, 2147483647]");
+  EXPECT_EQ(ParseConfig(R"({"log":{"access":"yes"}})", &c).message(), "log.access: must be true or false");
+  EXPECT_EQ(ParseConfig(R"({"tls":{"cert":1}})", &c).message(), "tls.cert: must be a string");
+  EXPECT_EQ(ParseConfig(R"({"http":{"header_limit_bytes":5000000000}})", &c).message(),
+            "http.header_limit_bytes: must be an integer in [0, 4294967295]");
+  // The seeded objects use the same readers, with the whole path.
+  Status s = ParseConfig(R"({"replication":{"registries":[{"name":"a","url":"http://a","type":"harbor",
+                                                           "insecure":"no"}]}})",
+                         &c);
+  EXPECT_EQ(s.message(), "replication.registries[0].insecure: must be true or false");
+}
+
 TEST(Config, SplitListen) {
   std::string h;
   uint16_t p = 0;

@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "replication/json_fields.h"
+#include "replication/harbor_time.h"
 
 namespace pier::replication {
 namespace {

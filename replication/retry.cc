@@ -20,7 +20,7 @@ bool Backoff::Wait(const client::ClientError& error, const std::stop_token& stop
   if (error.retry_after_seconds) {
     d = std::max(d, std::chrono::milliseconds(int64_t{*error.retry_after_seconds} * 1000));
   }
-  return SleepFor(d, stop);
+  return o_.sleep ? o_.sleep(d, stop) : SleepFor(d, stop);
 }
 
 bool SleepFor(std::chrono::milliseconds d, const std::stop_token& stop) {

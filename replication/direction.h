@@ -74,8 +74,11 @@ class Direction {
 
 std::unique_ptr<Direction> MakePushDirection(DirectionEnv env);
 std::unique_ptr<Direction> MakePullDirection(DirectionEnv env);
-// Push when the policy's source is this instance, else pull.
-std::unique_ptr<Direction> MakeDirection(DirectionEnv env);
+// Push when the policy's source is this instance, else pull: the one place
+// the mode is looked at.
+inline std::unique_ptr<Direction> MakeDirection(DirectionEnv env) {
+  return env.policy.PushMode() ? MakePushDirection(std::move(env)) : MakePullDirection(std::move(env));
+}
 
 // The reference a task's artifact is looked up by at the destination: its
 // first tag, else its digest.

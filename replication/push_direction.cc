@@ -106,8 +106,4 @@ class Push final : public Direction {
 
 std::unique_ptr<Direction> MakePushDirection(DirectionEnv env) { return std::make_unique<Push>(std::move(env)); }
 
-std::unique_ptr<Direction> MakeDirection(DirectionEnv env) {
-  return env.policy.PushMode() ? MakePushDirection(std::move(env)) : MakePullDirection(std::move(env));
-}
-
 }  // namespace pier::replication

@@ -192,5 +192,34 @@ TEST_F(EngineTest, StopInterruptsABlobInFlight) {
   EXPECT_TRUE(reg_->ManifestDigest("app", "v1").empty());
 }
 
+TEST_F(EngineTest, APullPolicyStoresTheRemoteImageHere) {
+  auto desc = [](std::string_view mt, const std::string& c) {
+    return json{{"mediaType", mt}, {"digest", Sha256Of(c).str()}, {"size", c.size()}};
+  };
+  reg_->AddBlob("lib/app", "remote config");
+  reg_->AddBlob("lib/app", "remote layer");
+  const std::string bytes = json{{"schemaVersion", 2},
+                                 {"mediaType", media::kOciManifest},
+                                 {"config", desc("application/vnd.oci.image.config.v1+json", "remote config")},
+                                 {"layers", json::array({desc("application/vnd.oci.image.layer.v1.tar", "remote layer")})}}
+                                .dump();
+  std::string digest = reg_->AddManifest("lib/app", "v1", std::string(media::kOciManifest), bytes);
+  Policy p;
+  p.name = "pull";
+  p.src_registry_id = dest_.id;
+  p.dest_registry_id = 0;
+  auto created = repl_->CreatePolicy(p);
+  ASSERT_TRUE(created.ok()) << created.status().ToString();
+  StartEngine();
+  ASSERT_TRUE(engine_->Start(created->id, kTriggerManual).ok());
+  Execution e = WaitEnded(created->id);
+  EXPECT_EQ(e.status, kStatusSucceed) << e.status_text;
+  auto here = store_->GetManifest("lib/app", "v1");
+  ASSERT_TRUE(here.ok()) << here.status().ToString();
+  EXPECT_EQ(here->digest.str(), digest);
+  EXPECT_TRUE(store_->StatBlob("lib/app", Sha256Of("remote layer")).ok());
+  EXPECT_EQ(reg_->calls("UploadBlob") + reg_->calls("StartUpload"), 0);  // nothing went the other way
+}
+
 }  // namespace
 }  // namespace pier::replication

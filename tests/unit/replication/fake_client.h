@@ -53,6 +53,16 @@ class FakeRegistry {
     blob_bytes_[d] = bytes;
     repo_blobs_[repo].insert(d);
   }
+  // Stores a manifest under `ref` and under its digest; returns the digest.
+  std::string AddManifest(const std::string& repo, const std::string& ref, const std::string& media_type,
+                          const std::string& bytes) {
+    std::lock_guard lock(mu_);
+    Digest d = Sha256Of(bytes);
+    auto& m = manifests_[repo];
+    m[ref] = Stored{d, media_type, bytes};
+    m[d.str()] = Stored{d, media_type, bytes};
+    return d.str();
+  }
   bool HasBlob(const std::string& repo, const std::string& digest) const {
     std::lock_guard lock(mu_);
     auto it = repo_blobs_.find(repo);

@@ -2,6 +2,8 @@
 
 #include <optional>
 
+#include "base/internal_errors.h"
+
 namespace pier::replication {
 namespace {
 
@@ -27,11 +29,19 @@ class Fetcher {
       if (env_.log) env_.log("blob " + job_.digest.str() + ": " + r.status().message() + "; retrying");
       if (!backoff.Wait(call.error, env_.stop)) break;
     }
-    if (!uuid_.empty()) env_.store->CancelUpload(job_.dst_repo, uuid_);
-    return r.ok() ? r : Result<BlobOutcome>(r.status());
+    if (!uuid_.empty()) Cancel();
+    return r;
   }
 
  private:
+  // A local session left behind only takes space until the startup pass
+  // removes it: counted, not fatal.
+  void Cancel() {
+    if (Status s = env_.store->CancelUpload(job_.dst_repo, uuid_); !s.ok() && s.code() != Code::kNotFound) {
+      ReportInternalError("replication", "cancelling the local upload of " + job_.digest.str(), s);
+    }
+  }
+
   Result<BlobOutcome> Attempt(client::Call& call) {
     if (uuid_.empty()) {
       auto up = env_.store->StartUpload(job_.dst_repo);
@@ -69,7 +79,7 @@ class Fetcher {
     if (!got.ok()) {
       writer.Abort();  // keep only what was flushed
       if (got.status().code() == Code::kDigestMismatch) {
-        env_.store->CancelUpload(job_.dst_repo, uuid_);
+        Cancel();
         uuid_.clear();
         committed_ = 0;
       }

@@ -4,6 +4,8 @@
 #include <chrono>
 #include <optional>
 
+#include "base/internal_errors.h"
+
 namespace pier::replication {
 namespace {
 
@@ -76,8 +78,7 @@ class Sender {
   // After a body upload broke (before any answer: the body was written,
   // maybe only into the socket buffer): learn the link's connection limit
   // from the bytes the connection got acknowledged. True when it changed.
-  bool Learn(const TrackedCall& t, uint64_t body_len) {
-    (void)body_len;
+  bool Learn(const TrackedCall& t) {
     auto k = t.call.error.kind;
     if (k != ErrorKind::kNetwork && k != ErrorKind::kTimeout) return false;
     if (t.sent == 0 || t.call.error.http_status != 0) return false;  // nothing sent, or it answered
@@ -106,8 +107,17 @@ class Sender {
   // discarding it after a cut PATCH): forget it; the next attempt starts a
   // new one.
   void SessionLost() {
-    env_.progress->DeleteUpload(env_.dest_id, digest_);
+    ForgetSession();
     session_lost_ = true;
+  }
+
+  // The bookkeeping below only saves work later (a resume point, a known
+  // blob); losing it costs bytes, not correctness, so the transfer goes on
+  // and the failure is counted.
+  void ForgetSession() {
+    if (Status s = env_.progress->DeleteUpload(env_.dest_id, digest_); !s.ok()) {
+      ReportInternalError("replication", "forgetting the upload session of " + digest_, s);
+    }
   }
 
   uint64_t ChunkSize() const {
@@ -138,12 +148,14 @@ class Sender {
     return Status::OK();
   }
 
-  Status Persist(const client::UploadState& st) {
-    return env_.progress->PutUpload(env_.dest_id, digest_, UploadProgress{job_.dst_repo, st.location, st.offset});
+  void Persist(const client::UploadState& st) {
+    Status s = env_.progress->PutUpload(env_.dest_id, digest_, UploadProgress{job_.dst_repo, st.location, st.offset});
+    if (!s.ok()) ReportInternalError("replication", "saving the upload offset of " + digest_, s);
   }
 
   Result<BlobOutcome> Finished(BlobOutcome o) {
-    env_.progress->AddKnown(env_.dest_id, digest_, job_.dst_repo, /*upload_done=*/true);
+    Status s = env_.progress->AddKnown(env_.dest_id, digest_, job_.dst_repo, /*upload_done=*/true);
+    if (!s.ok()) ReportInternalError("replication", "recording " + digest_ + " as at the destination", s);
     return o;
   }
 
@@ -177,7 +189,7 @@ class Sender {
               std::to_string(job_.size) + " bytes");
         }
       } else if (st.status().code() == Code::kNotFound) {
-        env_.progress->DeleteUpload(env_.dest_id, digest_);
+        ForgetSession();
         if (p->offset > 0) {
           Log("blob " + digest_ + ": the destination dropped the upload session (" + std::to_string(p->offset) +
               " bytes acknowledged); starting it again");
@@ -208,7 +220,7 @@ class Sender {
       client::FileSlice whole{fd_.get(), 0, job_.size};
       auto r = Done(t, env_.client->UploadBlob(t.call, job_.dst_repo, job_.digest, whole), error);
       if (!r.ok()) {
-        if (Learn(t, job_.size)) *progressed = true;
+        if (Learn(t)) *progressed = true;
         return r.status();
       }
       return Finished(BlobOutcome::kUploaded);
@@ -233,8 +245,8 @@ class Sender {
                                                      n > 0 ? &slice : nullptr),
                       error);
         if (!r.ok()) {
-          if (Learn(t, n)) *progressed = true;
-          if (r.status().code() == Code::kDigestMismatch) env_.progress->DeleteUpload(env_.dest_id, digest_);
+          if (Learn(t)) *progressed = true;
+          if (r.status().code() == Code::kDigestMismatch) ForgetSession();
           if (r.status().code() == Code::kNotFound) SessionLost();
           return r.status();
         }
@@ -242,7 +254,7 @@ class Sender {
       }
       auto st = Done(t, env_.client->UploadChunk(t.call, job_.dst_repo, session->location, slice), error);
       if (!st.ok()) {
-        if (Learn(t, n)) *progressed = true;
+        if (Learn(t)) *progressed = true;
         if (st.status().code() == Code::kNotFound) SessionLost();
         return st.status();
       }

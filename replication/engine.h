@@ -25,7 +25,13 @@
 //    digest first, then the tags) as soon as its own blobs are there.
 //  - Stop() interrupts blobs in flight; tasks end Stopped.
 //  - Event triggers: OnPush / OnDelete start the enabled event_based
-//    policies whose filters select the artifact, within the call.
+//    policies whose filters select the artifact, within the call; a push
+//    replicates the digest that was pushed, even if the tag moved since.
+//
+// Inside (one idea per file): triggers.h starts executions (events,
+// webhooks, cron), runner.h runs them, direction.h holds what differs
+// between push and pull, destinations.h the shared per-registry state;
+// run_state.h documents the lock order.
 #include <atomic>
 #include <cstdint>
 #include <map>
@@ -36,8 +42,10 @@
 #include <thread>
 #include <vector>
 
+#include "base/clock.h"
 #include "base/status.h"
 #include "cache/store.h"
+#include "replication/client_factory.h"
 #include "replication/execution_store.h"
 #include "replication/observer.h"
 #include "replication/progress_store.h"
@@ -57,6 +65,11 @@ struct EngineOptions {
   // Images go onto a destination's link one after another: the next image
   // starts once those before it have at most this many bytes left to send.
   uint64_t image_overlap_bytes = 1 << 20;
+  // Where registry clients come from; null: real clients tuned by the
+  // fields above (RegistryClientFactory).
+  std::shared_ptr<ClientFactory> clients;
+  // Timestamps and cron; null: SystemClock(). Must outlive the engine.
+  const Clock* clock = nullptr;
 };
 
 // Live numbers of a running execution (for the API and `pier replicate`).
@@ -102,7 +115,7 @@ class Engine {
   struct Impl;
 
  private:
-  std::shared_ptr<Impl> impl_;
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace pier::replication

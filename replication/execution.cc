@@ -85,6 +85,7 @@ std::string EncodeExecution(const Execution& e) {
               {"end_ms", ToMs(e.end_time)},
               {"event_repository", e.event_repository},
               {"event_reference", e.event_reference},
+              {"event_digest", e.event_digest},
               {"event_deletion", e.event_deletion},
               {"planned", e.planned},
               {"stop_requested", e.stop_requested}}
@@ -104,6 +105,7 @@ Result<Execution> DecodeExecution(std::string_view text) {
   e.end_time = FromMs(Get<int64_t>(*j, "end_ms", 0));
   e.event_repository = Get<std::string>(*j, "event_repository", "");
   e.event_reference = Get<std::string>(*j, "event_reference", "");
+  e.event_digest = Get<std::string>(*j, "event_digest", "");
   e.event_deletion = Get<bool>(*j, "event_deletion", false);
   e.planned = Get<bool>(*j, "planned", false);
   e.stop_requested = Get<bool>(*j, "stop_requested", false);

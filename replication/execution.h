@@ -44,6 +44,9 @@ struct Execution {
   // the same scope: repository and reference ("" = the whole policy).
   std::string event_repository;
   std::string event_reference;
+  // The digest that was pushed: what is replicated, even if the tag moved
+  // before planning ("" when the event did not say).
+  std::string event_digest;
   bool event_deletion = false;
   // Pier: planning finished and the tasks are stored.
   bool planned = false;

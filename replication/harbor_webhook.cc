@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "adapter/client/url.h"
 #include "base/text.h"
 
 namespace pier::replication {
@@ -29,6 +30,16 @@ bool Known(std::string_view t) {
 std::string Str(const json& o, const char* k) {
   auto it = o.find(k);
   return it != o.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+// host[:port] of Harbor's resource_url, which usually has no scheme
+// ("harbor.example:8443/library/app:1"); "" when it does not parse.
+std::string SourceHostOf(std::string_view resource_url) {
+  if (resource_url.empty()) return "";
+  std::string text(resource_url);
+  if (text.find("://") == std::string::npos) text = "https://" + text;
+  auto url = client::Url::Parse(text);
+  return url.ok() ? url->HostHeader() : std::string();
 }
 
 }  // namespace
@@ -83,14 +94,19 @@ Result<std::vector<HarborEvent>> ParseHarborWebhook(std::string_view content_typ
     if (e.reference.empty()) e.reference = e.digest;
     if (e.reference.empty()) return Invalid(at + ".tag", "a tag or a digest is required");
     e.occur_at = occur_at;
-    std::string url = Str(r, "resource_url");
-    if (auto p = url.find("://"); p != std::string::npos) url = url.substr(p + 3);
-    e.source_host = url.substr(0, url.find('/'));
+    e.source_host = SourceHostOf(Str(r, "resource_url"));
     e.id = !id.empty() ? id + "#" + std::to_string(i)
                        : type + "|" + std::to_string(occur_at) + "|" + full + "|" + e.reference + "|" + e.digest;
     out.push_back(std::move(e));
   }
   return out;
+}
+
+bool SameRegistryHost(std::string_view endpoint_url, std::string_view source_host) {
+  auto url = client::Url::Parse(endpoint_url);
+  if (!url.ok()) return false;
+  // "h" matches https://h and http://h; "h:5000" matches a URL on port 5000.
+  return source_host == url->HostHeader() || source_host == url->host + ":" + std::to_string(url->port);
 }
 
 }  // namespace pier::replication

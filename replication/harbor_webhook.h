@@ -31,4 +31,9 @@ struct HarborEvent {
 // ("application/cloudevents+json") or the Default shape.
 Result<std::vector<HarborEvent>> ParseHarborWebhook(std::string_view content_type, std::string_view body);
 
+// Whether an event's source_host ("host" or "host:port") names the registry
+// at `endpoint_url`. Both sides are read with client::Url: a default port
+// may be written or left out. False when the endpoint URL does not parse.
+bool SameRegistryHost(std::string_view endpoint_url, std::string_view source_host);
+
 }  // namespace pier::replication

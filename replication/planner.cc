@@ -66,7 +66,10 @@ Result<std::vector<Found>> ListArtifacts(Store& store, const std::string& repo, 
       f.digest = scope.reference;
     } else {
       f.tags.push_back(scope.reference);
-      if (!scope.deletion) {
+      if (!scope.deletion && !scope.digest.empty()) {
+        // The pushed artifact, not whatever the tag points to by now.
+        f.digest = scope.digest;
+      } else if (!scope.deletion) {
         auto m = store.GetManifest(repo, scope.reference);
         if (!m.ok()) return m.status();
         f.digest = m->digest.str();

@@ -34,6 +34,7 @@ namespace pier::replication {
 struct PlanScope {
   std::string repository;  // "" = every repository the filters select
   std::string reference;   // a tag or digest within it ("" = all tags)
+  std::string digest;      // the digest the event pushed under `reference` ("" = what the tag points to now)
   bool deletion = false;   // the event deleted it: plan deletion tasks
 };
 

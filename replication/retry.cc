@@ -27,7 +27,8 @@ bool Backoff::Wait(const client::ClientError& error, const std::stop_token& stop
   ++attempts_;
   thread_local std::mt19937_64 rng{std::random_device{}()};
   std::uniform_real_distribution<double> unit(0.0, 1.0);
-  return SleepFor(BackoffDelay(o_, attempts_, error.retry_after_seconds, unit(rng)), stop);
+  const auto d = BackoffDelay(o_, attempts_, error.retry_after_seconds, unit(rng));
+  return o_.sleep ? o_.sleep(d, stop) : SleepFor(d, stop);
 }
 
 bool SleepFor(std::chrono::milliseconds d, const std::stop_token& stop) {

@@ -6,10 +6,12 @@
 // through never makes Pier give up (there is no total-time limit).
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <stop_token>
 
 #include "adapter/client/call.h"
+#include "base/status.h"
 #include "replication/observer.h"
 
 namespace pier::replication {
@@ -18,6 +20,10 @@ struct RetryOptions {
   int max_attempts_without_progress = 6;
   std::chrono::milliseconds initial{500};
   std::chrono::milliseconds max{60'000};
+  // How the waits happen: false when `stop` came first. Null: a real sleep
+  // (SleepFor). Tests pass a recorder so they see the delay asked for
+  // (Retry-After) without spending it.
+  std::function<bool(std::chrono::milliseconds, const std::stop_token&)> sleep;
 };
 
 // The wait before retry number `attempt` (1 for the first): exponential,
@@ -53,5 +59,23 @@ bool SleepFor(std::chrono::milliseconds d, const std::stop_token& stop);
 
 // The observer's failure reason for a client error kind.
 FailureReason ReasonOf(client::ErrorKind kind);
+
+// Runs `op(call)` with a fresh Call wired to `stop` until it succeeds, is
+// cancelled, fails permanently, or the attempts without progress run out;
+// `on_failure` hears every failed attempt (for metrics). Returns the last
+// Status.
+template <class Op>
+Status WithRetry(const RetryOptions& options, const std::stop_token& stop,
+                 const std::function<void(const client::ClientError&)>& on_failure, Op op) {
+  Backoff backoff(options);
+  for (;;) {
+    client::Call call;
+    call.stop = stop;
+    Status s = op(call);
+    if (s.ok() || call.error.kind == client::ErrorKind::kCancelled) return s;
+    if (on_failure) on_failure(call.error);
+    if (!backoff.ShouldRetry(call.error) || !backoff.Wait(call.error, call.stop)) return s;
+  }
+}
 
 }  // namespace pier::replication

@@ -4,6 +4,7 @@
 #include "adapter/api/context.h"
 #include "adapter/client/registry_client.h"
 #include "base/log.h"
+#include "replication/client_factory.h"
 #include "replication/engine.h"
 
 namespace pier::api {
@@ -125,14 +126,9 @@ http::Response One(Context& ctx, const ApiCall& call, int64_t id) {
 }  // namespace
 
 Status PingEndpoint(const Endpoint& e) {
-  client::ClientOptions o;
-  o.url = e.url;
-  o.username = e.credential.access_key;
-  o.password = e.credential.access_secret;
-  o.ca_pem = e.ca_certificate;
-  o.insecure = e.insecure;
-  o.no_progress_timeout_seconds = 10;
-  auto c = client::RegistryClient::Create(o);
+  replication::ClientTuning tuning;
+  tuning.no_progress_timeout_seconds = 10;  // a health check answers quickly or not at all
+  auto c = client::RegistryClient::Create(replication::ClientOptionsFor(e, tuning));
   if (!c.ok()) return c.status();
   client::Call call;
   return (*c)->Ping(call);

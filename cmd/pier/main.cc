@@ -194,6 +194,8 @@ int Serve(int argc, char** argv) {
   eo.no_progress_timeout_seconds = cfg.repl_no_progress_timeout_seconds;
   eo.destination_bytes_per_second = static_cast<uint64_t>(std::max<int64_t>(0, cfg.repl_bandwidth_bytes_per_second));
   eo.image_overlap_bytes = static_cast<uint64_t>(cfg.repl_image_overlap_bytes);
+  eo.clients = pier::replication::RegistryClientFactory(
+      pier::replication::ClientTuning{eo.no_progress_timeout_seconds, eo.workers_per_destination + 2});
   auto engine = std::make_shared<pier::replication::Engine>(shared_store, shared_repl, shared_executions,
                                                             std::shared_ptr<pier::replication::ProgressStore>(
                                                                 std::move(*progress)),

@@ -1,0 +1,182 @@
+// The task and blob level of the Runner: a task's blobs go to the
+// destination's worker pool through its image gate, one transfer per digest
+// at a time; its manifests follow once every blob is there.
+#include "base/internal_errors.h"
+#include "replication/direction.h"
+#include "replication/harbor_time.h"
+#include "replication/runner.h"
+
+namespace pier::replication {
+
+void Runner::TaskLog(const Task& t, const std::string& line) {
+  d_.executions->AppendLog(t.id, FormatTime(NowMs()) + " " + line);
+}
+
+void Runner::EndTask(const std::shared_ptr<ExecRun>& run, Task& t, const std::string& status, const std::string& text) {
+  bool shutdown = run->shutdown.load() && status == kStatusStopped;
+  if (!shutdown) {  // a shutdown leaves the task InProgress, to resume
+    t.status = status;
+    t.status_text = text;
+    t.end_time = NowMs();
+    if (Status s = d_.executions->UpdateTask(t); !s.ok()) {
+      ReportInternalError("replication", "recording task " + std::to_string(t.id) + " as " + status, s);
+    }
+    TaskLog(t, status + (text.empty() ? "" : ": " + text));
+  }
+  std::lock_guard lock(run->mu);
+  if (status == kStatusFailed) run->any_failed = true;
+  if (--run->tasks_left == 0) run->cv.notify_all();
+}
+
+void Runner::StartTask(const std::shared_ptr<ExecRun>& run, Task t) {
+  auto started = d_.clock->Steady();
+  auto stop = run->stop.get_token();
+  Direction& dir = *run->direction;
+  auto finish = [&](const std::string& status, const std::string& text) {
+    d_.observer->OnTaskFinish(run->policy.name, status, Since(started));
+    EndTask(run, t, status, text);
+  };
+  t.status = std::string(kStatusInProgress);
+  if (t.start_time == std::chrono::system_clock::time_point{}) t.start_time = NowMs();
+  d_.observer->OnTaskStart(run->policy.name);
+  if (Status s = d_.executions->UpdateTask(t); !s.ok()) {
+    // Unrecorded work would be invisible and not resumable: fail it, saying why.
+    return finish(std::string(kStatusFailed), "recording the task: " + s.message());
+  }
+  auto log = [this, &t](const std::string& line) { TaskLog(t, line); };
+  if (t.operation == kOperationDeletion) {
+    Status s = dir.Delete(t, log, stop);
+    return finish(std::string(s.ok() ? kStatusSucceed : kStatusFailed), s.ok() ? "" : s.message());
+  }
+  auto copy = dir.Prepare(t, stop);
+  if (!copy.ok()) return finish(std::string(kStatusFailed), copy.status().message());
+  if (auto end = dir.Settled(t, *copy, log, stop)) return finish(end->status, end->text);
+
+  auto tr = std::make_shared<TaskRun>();
+  tr->task = std::move(t);
+  tr->exec = run;
+  tr->copy = std::move(*copy);
+  tr->started = started;
+  uint64_t bytes = 0;
+  for (const auto& b : tr->copy.blobs) bytes += b.size;
+  tr->remaining = tr->copy.blobs.size();
+  tr->remaining_bytes = bytes;
+  run->bytes_total += bytes;
+  run->bytes_pending += bytes;
+  run->blobs_pending += tr->copy.blobs.size();
+  ReportPending(*run);
+  TaskLog(tr->task, "copying " + tr->task.src_resource + " to " + tr->task.dst_resource + ": " +
+                        std::to_string(tr->copy.blobs.size()) + " blob(s), " + std::to_string(bytes) + " bytes");
+  if (tr->copy.blobs.empty()) return CompleteTask(tr);
+  run->dest->gate->Enter(tr->task.id, bytes, stop, [self = shared_from_this(), tr] {
+    for (const auto& b : tr->copy.blobs) self->Submit(tr, b);
+  });
+}
+
+void Runner::ReportPending(const ExecRun& run) {
+  d_.observer->SetPending(run.dest->endpoint.name, run.policy.name, run.bytes_pending.load(),
+                          run.blobs_pending.load());
+}
+
+void Runner::Submit(const std::shared_ptr<TaskRun>& tr, const BlobJob& job) {
+  tr->exec->dest->pool->Submit(tr->remaining_bytes.load(),
+                               [self = shared_from_this(), tr, job] { self->RunBlob(tr, job); });
+}
+
+void Runner::RunBlob(const std::shared_ptr<TaskRun>& tr, const BlobJob& job) {
+  auto& run = tr->exec;
+  Destination& d = *run->dest;
+  if (run->stop.stop_requested()) {
+    BlobFinished(tr, job, Status::Internal("stopped"), d_.clock->Steady());
+    return;
+  }
+  std::string digest = job.digest.str();
+  {
+    std::lock_guard lock(d.mu);
+    auto it = d.inflight.find(digest);
+    if (it != d.inflight.end()) {
+      // One transfer per (destination, digest): wait for it, then mount or skip.
+      it->second.push_back([self = shared_from_this(), tr, job] { self->Submit(tr, job); });
+      return;
+    }
+    d.inflight[digest];
+  }
+  auto t0 = d_.clock->Steady();
+  SendEnv env;
+  env.store = d_.store.get();
+  env.client = d.client.get();
+  env.progress = d_.progress.get();
+  env.observer = d_.observer.get();
+  env.link = &d.link;
+  env.limiter = run->limiter.get();
+  env.stop = run->stop.get_token();
+  env.dest_id = d.endpoint.id;
+  env.dest_name = d.endpoint.name;
+  env.policy_name = run->policy.name;
+  env.chunk_size = d_.options.chunk_size;
+  env.retry = d_.options.retry;
+  env.on_bytes = [run](uint64_t n) { run->bytes_sent += n; };
+  env.log = [this, tr](const std::string& line) { TaskLog(tr->task, line); };
+  d_.observer->OnTransferStart(d.endpoint.name);
+  auto r = run->direction->MoveBlob(env, job);
+  d_.observer->OnTransferEnd(d.endpoint.name);
+  std::vector<std::function<void()>> waiters;
+  {
+    std::lock_guard lock(d.mu);
+    auto it = d.inflight.find(digest);
+    waiters = std::move(it->second);
+    d.inflight.erase(it);
+  }
+  for (auto& w : waiters) w();
+  // Credited only now: bytes written to a socket may still sit in buffers
+  // on the way (megabytes on a slow link), so "sent" is not "arrived".
+  d.gate->Sent(tr->task.id, job.size);
+  BlobFinished(tr, job, r, t0);
+}
+
+void Runner::BlobFinished(const std::shared_ptr<TaskRun>& tr, const BlobJob& job, const Result<BlobOutcome>& r,
+                          std::chrono::steady_clock::time_point t0) {
+  auto& run = tr->exec;
+  bool stopped = run->stop.stop_requested() && !r.ok();
+  if (!stopped) {
+    BlobOutcome o = r.ok() ? *r : BlobOutcome::kFailed;
+    d_.observer->OnBlob(run->dest->endpoint.name, run->policy.name, o, job.size, Since(t0));
+    TaskLog(tr->task, "blob " + job.digest.str() + " (" + std::to_string(job.size) + " bytes): " +
+                          BlobOutcomeName(o) + (r.ok() ? "" : ": " + r.status().message()));
+  }
+  if (!r.ok()) {
+    std::lock_guard lock(tr->mu);
+    tr->failed = true;
+    if (tr->error.empty()) tr->error = r.status().message();
+  }
+  run->bytes_pending -= std::min(run->bytes_pending.load(), job.size);
+  run->blobs_pending -= std::min<uint64_t>(run->blobs_pending.load(), 1);
+  run->blobs_done += 1;
+  tr->remaining_bytes -= std::min(tr->remaining_bytes.load(), job.size);
+  ReportPending(*run);
+  if (--tr->remaining == 0) CompleteTask(tr);
+}
+
+void Runner::CompleteTask(const std::shared_ptr<TaskRun>& tr) {
+  auto& run = tr->exec;
+  run->dest->gate->Leave(tr->task.id);
+  auto finish = [&](const std::string& status, const std::string& text) {
+    d_.observer->OnTaskFinish(run->policy.name, status, Since(tr->started));
+    EndTask(run, tr->task, status, text);
+  };
+  if (run->stop.stop_requested()) return finish(std::string(kStatusStopped), "stopped");
+  bool failed;
+  std::string error;
+  {
+    std::lock_guard lock(tr->mu);
+    failed = tr->failed;
+    error = tr->error;
+  }
+  if (failed) return finish(std::string(kStatusFailed), error);
+  auto log = [this, &tr](const std::string& line) { TaskLog(tr->task, line); };
+  Status s = run->direction->PutManifests(tr->task, tr->copy, log, run->stop.get_token());
+  if (run->stop.stop_requested() && !s.ok()) return finish(std::string(kStatusStopped), "stopped");
+  finish(std::string(s.ok() ? kStatusSucceed : kStatusFailed), s.ok() ? "" : s.message());
+}
+
+}  // namespace pier::replication

@@ -1,0 +1,225 @@
+// The engine end to end against the in-memory registry: events replicate the
+// pushed digest, one upload per digest across tasks, stop interrupts a blob
+// in flight. Waits are on conditions with deadlines.
+#include "replication/engine.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "../cache/test_util.h"
+#include "base/manifest.h"
+#include "tests/unit/replication/fake_client.h"
+
+namespace pier::replication {
+namespace {
+
+using json = nlohmann::json;
+using pier::testing::PushBlob;
+using testing::FakeClientFactory;
+using testing::FakeRegistry;
+
+constexpr auto kDeadline = std::chrono::seconds(60);
+
+class EngineTest : public pier::testing::StoreTest {
+ protected:
+  void SetUp() override {
+    StoreTest::SetUp();
+    auto repl = ReplicationStore::Open(*store_);
+    auto execs = ExecutionStore::Open(*store_);
+    auto progress = ProgressStore::Open(*store_);
+    ASSERT_TRUE(repl.ok() && execs.ok() && progress.ok());
+    repl_ = std::move(*repl);
+    executions_ = std::move(*execs);
+    progress_ = std::move(*progress);
+    Endpoint e;
+    e.name = "fake";
+    e.url = "http://fake:5000";
+    e.type = std::string(kTypeDockerRegistry);
+    auto created = repl_->CreateEndpoint(e);
+    ASSERT_TRUE(created.ok()) << created.status().ToString();
+    dest_ = *created;
+  }
+
+  void TearDown() override { engine_.reset(); }
+
+  void StartEngine() {
+    EngineOptions o;
+    o.workers_per_destination = 4;
+    o.image_overlap_bytes = uint64_t{1} << 30;  // every image on the link at once
+    o.retry.initial = std::chrono::milliseconds(1);
+    o.retry.max = std::chrono::milliseconds(1);
+    o.clients = std::make_shared<FakeClientFactory>(reg_);
+    // The store is owned by the fixture: a non-owning shared_ptr.
+    engine_ = std::make_unique<Engine>(std::shared_ptr<Store>(store_.get(), [](Store*) {}), repl_, executions_,
+                                       progress_, nullptr, o);
+  }
+
+  Policy AddPolicy(const std::string& name, std::string_view trigger) {
+    Policy p;
+    p.name = name;
+    p.dest_registry_id = dest_.id;
+    p.trigger.type = std::string(trigger);
+    auto created = repl_->CreatePolicy(p);
+    EXPECT_TRUE(created.ok()) << created.status().ToString();
+    return *created;
+  }
+
+  // A local image: its own config, plus `layers`; returns the manifest digest.
+  Digest PushImage(const std::string& repo, const std::string& tag, const std::string& config,
+                   const std::vector<std::string>& layers = {}) {
+    auto desc = [](std::string_view mt, const std::string& c) {
+      return json{{"mediaType", mt}, {"digest", Sha256Of(c).str()}, {"size", c.size()}};
+    };
+    EXPECT_TRUE(PushBlob(*store_, repo, config).ok());
+    json l = json::array();
+    for (const auto& layer : layers) {
+      EXPECT_TRUE(PushBlob(*store_, repo, layer).ok());
+      l.push_back(desc("application/vnd.oci.image.layer.v1.tar", layer));
+    }
+    json m = {{"schemaVersion", 2},
+              {"mediaType", media::kOciManifest},
+              {"config", desc("application/vnd.oci.image.config.v1+json", config)},
+              {"layers", l}};
+    const std::string bytes = m.dump();
+    auto parsed = ParseManifest(media::kOciManifest, bytes);
+    EXPECT_TRUE(parsed.ok());
+    auto d = store_->PutManifest(repo, tag, parsed->media_type, bytes, *parsed);
+    EXPECT_TRUE(d.ok()) << d.status().ToString();
+    return *d;
+  }
+
+  // The policy's only execution, once it has ended.
+  Execution WaitEnded(int64_t policy_id) {
+    auto until = std::chrono::steady_clock::now() + kDeadline;
+    while (std::chrono::steady_clock::now() < until) {
+      ExecutionFilter f;
+      f.policy_id = policy_id;
+      auto list = executions_->ListExecutions(f);
+      if (list.ok() && list->size() == 1 && IsFinalStatus((*list)[0].status)) return (*list)[0];
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));  // polling interval, not a guess
+    }
+    ADD_FAILURE() << "the execution did not end within the deadline";
+    return Execution{};
+  }
+
+  std::shared_ptr<FakeRegistry> reg_ = std::make_shared<FakeRegistry>();
+  std::shared_ptr<ReplicationStore> repl_;
+  std::shared_ptr<ExecutionStore> executions_;
+  std::shared_ptr<ProgressStore> progress_;
+  Endpoint dest_;
+  std::unique_ptr<Engine> engine_;
+};
+
+TEST_F(EngineTest, APushEventReplicatesThePushedDigestNotWhatTheTagBecame) {
+  Digest a = PushImage("app", "v1", "config a", {"layer a"});
+  Digest b = PushImage("app", "v1", "config b", {"layer b"});  // v1 moved to B before planning
+  ASSERT_NE(a.str(), b.str());
+  Policy p = AddPolicy("on-push", kTriggerEventBased);
+  StartEngine();
+  engine_->OnPush("app", "v1", a.str());
+  Execution e = WaitEnded(p.id);
+  EXPECT_EQ(e.status, kStatusSucceed) << e.status_text;
+  EXPECT_EQ(reg_->ManifestDigest("app", "v1"), a.str());
+  EXPECT_TRUE(reg_->HasBlob("app", Sha256Of("layer a").str()));
+  EXPECT_FALSE(reg_->HasBlob("app", Sha256Of("layer b").str()));
+}
+
+TEST_F(EngineTest, TwoTasksNeedingOneBlobUploadItOnce) {
+  const std::string shared = "a base layer both images have";
+  const std::string digest = Sha256Of(shared).str();
+  PushImage("one", "v1", "config one", {shared});
+  PushImage("two", "v1", "config two", {shared});
+  // The first upload of the shared layer is held until a second upload of
+  // any blob besides the two configs shows up (single-flight broken), or
+  // for two seconds (it works: the other task waits for this one instead).
+  std::mutex mu;
+  std::condition_variable cv;
+  int shared_bodies = 0;
+  reg_->on_body = [&](std::string_view, std::string_view d, const std::stop_token&) {
+    if (d != digest) return;
+    std::unique_lock lock(mu);
+    if (++shared_bodies == 1) {
+      cv.wait_for(lock, std::chrono::seconds(2), [&] { return shared_bodies > 1; });
+    } else {
+      cv.notify_all();
+    }
+  };
+  Policy p = AddPolicy("both", kTriggerManual);
+  StartEngine();
+  ASSERT_TRUE(engine_->Start(p.id, kTriggerManual).ok());
+  Execution e = WaitEnded(p.id);
+  EXPECT_EQ(e.status, kStatusSucceed) << e.status_text;
+  EXPECT_EQ(reg_->uploads(digest), 1);
+  EXPECT_TRUE(reg_->HasBlob("one", digest));
+  EXPECT_TRUE(reg_->HasBlob("two", digest));
+  EXPECT_EQ(reg_->calls("MountBlob"), 1);  // the waiting task mounted it
+  EXPECT_FALSE(reg_->ManifestDigest("two", "v1").empty());
+}
+
+TEST_F(EngineTest, StopInterruptsABlobInFlight) {
+  PushImage("app", "v1", "config", {"a layer that never finishes"});
+  std::mutex mu;
+  std::condition_variable_any cv;
+  bool in_flight = false;
+  reg_->on_body = [&](std::string_view, std::string_view, const std::stop_token& stop) {
+    std::unique_lock lock(mu);
+    in_flight = true;
+    cv.notify_all();
+    // Held until the engine stops the call (the deadline only bounds a broken test).
+    cv.wait_for(lock, stop, kDeadline, [] { return false; });
+  };
+  Policy p = AddPolicy("stoppable", kTriggerManual);
+  StartEngine();
+  auto started = engine_->Start(p.id, kTriggerManual);
+  ASSERT_TRUE(started.ok());
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, kDeadline, [&] { return in_flight; }));
+  }
+  ASSERT_TRUE(engine_->Stop(started->id).ok());
+  Execution e = WaitEnded(p.id);
+  EXPECT_EQ(e.status, kStatusStopped);
+  auto tasks = executions_->ListTasks(e.id);
+  ASSERT_TRUE(tasks.ok());
+  ASSERT_EQ(tasks->size(), 1u);
+  EXPECT_EQ((*tasks)[0].status, kStatusStopped);
+  EXPECT_TRUE(reg_->ManifestDigest("app", "v1").empty());
+}
+
+TEST_F(EngineTest, APullPolicyStoresTheRemoteImageHere) {
+  auto desc = [](std::string_view mt, const std::string& c) {
+    return json{{"mediaType", mt}, {"digest", Sha256Of(c).str()}, {"size", c.size()}};
+  };
+  reg_->AddBlob("lib/app", "remote config");
+  reg_->AddBlob("lib/app", "remote layer");
+  const std::string bytes = json{{"schemaVersion", 2},
+                                 {"mediaType", media::kOciManifest},
+                                 {"config", desc("application/vnd.oci.image.config.v1+json", "remote config")},
+                                 {"layers", json::array({desc("application/vnd.oci.image.layer.v1.tar", "remote layer")})}}
+                                .dump();
+  std::string digest = reg_->AddManifest("lib/app", "v1", std::string(media::kOciManifest), bytes);
+  Policy p;
+  p.name = "pull";
+  p.src_registry_id = dest_.id;
+  p.dest_registry_id = 0;
+  auto created = repl_->CreatePolicy(p);
+  ASSERT_TRUE(created.ok()) << created.status().ToString();
+  StartEngine();
+  ASSERT_TRUE(engine_->Start(created->id, kTriggerManual).ok());
+  Execution e = WaitEnded(created->id);
+  EXPECT_EQ(e.status, kStatusSucceed) << e.status_text;
+  auto here = store_->GetManifest("lib/app", "v1");
+  ASSERT_TRUE(here.ok()) << here.status().ToString();
+  EXPECT_EQ(here->digest.str(), digest);
+  EXPECT_TRUE(store_->StatBlob("lib/app", Sha256Of("remote layer")).ok());
+  EXPECT_EQ(reg_->calls("UploadBlob") + reg_->calls("StartUpload"), 0);  // nothing went the other way
+}
+
+}  // namespace
+}  // namespace pier::replication

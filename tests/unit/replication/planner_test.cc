@@ -1,0 +1,73 @@
+// The push planner: an event's digest is what gets planned, whatever the tag
+// points to by planning time; a copy lists each blob once.
+#include "replication/planner.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "../cache/test_util.h"
+#include "base/manifest.h"
+
+namespace pier::replication {
+namespace {
+
+using json = nlohmann::json;
+using pier::testing::PushBlob;
+
+class PlannerTest : public pier::testing::StoreTest {
+ protected:
+  Digest Image(const std::string& repo, const std::string& tag, const std::string& config,
+               const std::vector<std::string>& layers) {
+    auto desc = [](std::string_view mt, const std::string& c) {
+      return json{{"mediaType", mt}, {"digest", Sha256Of(c).str()}, {"size", c.size()}};
+    };
+    EXPECT_TRUE(PushBlob(*store_, repo, config).ok());
+    json l = json::array();
+    for (const auto& layer : layers) {
+      EXPECT_TRUE(PushBlob(*store_, repo, layer).ok());
+      l.push_back(desc("application/vnd.oci.image.layer.v1.tar", layer));
+    }
+    const std::string bytes = json{{"schemaVersion", 2},
+                                   {"mediaType", media::kOciManifest},
+                                   {"config", desc("application/vnd.oci.image.config.v1+json", config)},
+                                   {"layers", l}}
+                                  .dump();
+    auto parsed = ParseManifest(media::kOciManifest, bytes);
+    EXPECT_TRUE(parsed.ok());
+    auto d = store_->PutManifest(repo, tag, parsed->media_type, bytes, *parsed);
+    EXPECT_TRUE(d.ok());
+    return *d;
+  }
+
+  Endpoint dest_;
+  Policy policy_;
+};
+
+TEST_F(PlannerTest, AnEventPlansThePushedDigest) {
+  Digest a = Image("app", "v1", "config a", {"a1"});
+  Digest b = Image("app", "v1", "config b", {"b1"});
+  auto tasks = PlanPush(*store_, policy_, dest_, PlanScope{"app", "v1", a.str(), false});
+  ASSERT_TRUE(tasks.ok()) << tasks.status().ToString();
+  ASSERT_EQ(tasks->size(), 1u);
+  EXPECT_EQ((*tasks)[0].digest, a.str());
+  EXPECT_EQ((*tasks)[0].tags, std::vector<std::string>{"v1"});
+  // Without the digest (an old record), the tag is read at planning time.
+  auto now = PlanPush(*store_, policy_, dest_, PlanScope{"app", "v1", "", false});
+  ASSERT_TRUE(now.ok());
+  EXPECT_EQ((*now)[0].digest, b.str());
+}
+
+TEST_F(PlannerTest, ACopyListsEachBlobOnce) {
+  Digest a = Image("app", "v1", "config", {"layer", "layer", "other"});
+  auto tasks = PlanPush(*store_, policy_, dest_, PlanScope{"app", "", "", false});
+  ASSERT_TRUE(tasks.ok());
+  ASSERT_EQ(tasks->size(), 1u);
+  auto copy = PrepareCopy(*store_, policy_, (*tasks)[0]);
+  ASSERT_TRUE(copy.ok()) << copy.status().ToString();
+  EXPECT_EQ(copy->blobs.size(), 3u);  // config, layer, other
+  EXPECT_EQ(copy->top.digest, a.str());
+}
+
+}  // namespace
+}  // namespace pier::replication

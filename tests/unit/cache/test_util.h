@@ -10,7 +10,11 @@
 #include <sstream>
 #include <string>
 
+#include <nlohmann/json.hpp>
+#include <vector>
+
 #include "base/digest.h"
+#include "base/manifest.h"
 #include "cache/store.h"
 #include "tests/unit/common/direct_io.h"
 #include "tests/unit/common/temp_dir.h"
@@ -50,6 +54,31 @@ inline Result<BlobInfo> PushBlob(Store& store, std::string_view repo, const std:
   if (!w.ok()) return w.status();
   if (Status s = (*w)->Append(Bytes(content)); !s.ok()) return s;
   return (*w)->Commit(Sha256Of(content));
+}
+
+// An OCI image in `repo` under `tag`: its own config and `layers` (plain tar
+// media type), blobs pushed first; returns the manifest digest.
+inline Digest PushImage(Store& store, const std::string& repo, const std::string& tag, const std::string& config,
+                        const std::vector<std::string>& layers = {}) {
+  auto desc = [](std::string_view mt, const std::string& c) {
+    return nlohmann::json{{"mediaType", mt}, {"digest", Sha256Of(c).str()}, {"size", c.size()}};
+  };
+  EXPECT_TRUE(PushBlob(store, repo, config).ok());
+  nlohmann::json l = nlohmann::json::array();
+  for (const auto& layer : layers) {
+    EXPECT_TRUE(PushBlob(store, repo, layer).ok());
+    l.push_back(desc("application/vnd.oci.image.layer.v1.tar", layer));
+  }
+  const std::string bytes = nlohmann::json{{"schemaVersion", 2},
+                                           {"mediaType", media::kOciManifest},
+                                           {"config", desc("application/vnd.oci.image.config.v1+json", config)},
+                                           {"layers", l}}
+                                .dump();
+  auto parsed = ParseManifest(media::kOciManifest, bytes);
+  EXPECT_TRUE(parsed.ok());
+  auto d = store.PutManifest(repo, tag, parsed->media_type, bytes, *parsed);
+  EXPECT_TRUE(d.ok()) << d.status().ToString();
+  return d.ok() ? *d : Digest();
 }
 
 // A fixture owning a store in a scratch directory.

@@ -73,25 +73,7 @@ class EngineTest : public pier::testing::StoreTest {
   // A local image: its own config, plus `layers`; returns the manifest digest.
   Digest PushImage(const std::string& repo, const std::string& tag, const std::string& config,
                    const std::vector<std::string>& layers = {}) {
-    auto desc = [](std::string_view mt, const std::string& c) {
-      return json{{"mediaType", mt}, {"digest", Sha256Of(c).str()}, {"size", c.size()}};
-    };
-    EXPECT_TRUE(PushBlob(*store_, repo, config).ok());
-    json l = json::array();
-    for (const auto& layer : layers) {
-      EXPECT_TRUE(PushBlob(*store_, repo, layer).ok());
-      l.push_back(desc("application/vnd.oci.image.layer.v1.tar", layer));
-    }
-    json m = {{"schemaVersion", 2},
-              {"mediaType", media::kOciManifest},
-              {"config", desc("application/vnd.oci.image.config.v1+json", config)},
-              {"layers", l}};
-    const std::string bytes = m.dump();
-    auto parsed = ParseManifest(media::kOciManifest, bytes);
-    EXPECT_TRUE(parsed.ok());
-    auto d = store_->PutManifest(repo, tag, parsed->media_type, bytes, *parsed);
-    EXPECT_TRUE(d.ok()) << d.status().ToString();
-    return *d;
+    return pier::testing::PushImage(*store_, repo, tag, config, layers);
   }
 
   // The policy's only execution, once it has ended.

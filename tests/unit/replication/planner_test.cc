@@ -19,25 +19,7 @@ class PlannerTest : public pier::testing::StoreTest {
  protected:
   Digest Image(const std::string& repo, const std::string& tag, const std::string& config,
                const std::vector<std::string>& layers) {
-    auto desc = [](std::string_view mt, const std::string& c) {
-      return json{{"mediaType", mt}, {"digest", Sha256Of(c).str()}, {"size", c.size()}};
-    };
-    EXPECT_TRUE(PushBlob(*store_, repo, config).ok());
-    json l = json::array();
-    for (const auto& layer : layers) {
-      EXPECT_TRUE(PushBlob(*store_, repo, layer).ok());
-      l.push_back(desc("application/vnd.oci.image.layer.v1.tar", layer));
-    }
-    const std::string bytes = json{{"schemaVersion", 2},
-                                   {"mediaType", media::kOciManifest},
-                                   {"config", desc("application/vnd.oci.image.config.v1+json", config)},
-                                   {"layers", l}}
-                                  .dump();
-    auto parsed = ParseManifest(media::kOciManifest, bytes);
-    EXPECT_TRUE(parsed.ok());
-    auto d = store_->PutManifest(repo, tag, parsed->media_type, bytes, *parsed);
-    EXPECT_TRUE(d.ok());
-    return *d;
+    return pier::testing::PushImage(*store_, repo, tag, config, layers);
   }
 
   Endpoint dest_;

@@ -132,6 +132,36 @@ void ReplicationMetrics::RefreshLocked(const std::string& name, const Destinatio
   eta_.Add({{"destination", name}}).Set(EtaSeconds(pending, rate));
 }
 
+void ReplicationMetrics::OnPolicyKnown(std::string_view destination, std::string_view policy) {
+  using replication::BlobOutcome;
+  using replication::FailureReason;
+  const std::string d = S(destination), p = S(policy);
+  sent_bytes_.Add({{"destination", d}, {"policy", p}});
+  for (BlobOutcome o : {BlobOutcome::kUploaded, BlobOutcome::kSkipped, BlobOutcome::kMounted, BlobOutcome::kFailed})
+    blobs_.Add({{"destination", d}, {"policy", p}, {"outcome", BlobOutcomeName(o)}});
+  for (FailureReason r : {FailureReason::kAuth, FailureReason::kNetwork, FailureReason::kTimeout,
+                          FailureReason::kRemote4xx, FailureReason::kRemote5xx, FailureReason::kDigest,
+                          FailureReason::kOther})
+    failures_.Add({{"destination", d}, {"policy", p}, {"reason", FailureReasonName(r)}});
+  pending_bytes_.Add({{"destination", d}, {"policy", p}});
+  pending_blobs_.Add({{"destination", d}, {"policy", p}});
+  for (const char* trigger : {"manual", "scheduled", "event_based"})
+    executions_started_.Add({{"policy", p}, {"trigger", trigger}});
+  for (const char* status : {"Succeed", "Failed", "Stopped"}) {
+    executions_finished_.Add({{"policy", p}, {"status", status}});
+    tasks_finished_.Add({{"policy", p}, {"status", status}});
+  }
+  executions_in_progress_.Add({{"policy", p}});
+  tasks_in_progress_.Add({{"policy", p}});
+  task_duration_.Add({{"policy", p}}, SlowDurationBuckets());
+  blob_transfer_duration_.Add({{"destination", d}}, SlowDurationBuckets());
+  resumed_uploads_.Add({{"destination", d}});
+  resume_saved_bytes_.Add({{"destination", d}});
+  transfers_in_flight_.Add({{"destination", d}});
+  std::lock_guard lock(mu_);
+  RefreshLocked(d, DestinationLocked(d));  // rate 0, ETA 0
+}
+
 void ReplicationMetrics::Tick(Clock::time_point now) {
   std::lock_guard lock(mu_);
   for (auto& [name, d] : destinations_) {

@@ -84,6 +84,10 @@ class ReplicationMetrics : public replication::ReplicationObserver {
   void OnExecutionFinish(std::string_view policy, std::string_view status) override;
   void OnTaskStart(std::string_view policy) override;
   void OnTaskFinish(std::string_view policy, std::string_view status, double seconds) override;
+  // Creates every series of the (destination, policy) at zero: each outcome,
+  // each failure reason, each trigger and final status, the gauges and
+  // histograms. destination_up is left to the health check (unknown ≠ down).
+  void OnPolicyKnown(std::string_view destination, std::string_view policy) override;
 
  private:
   // Per destination: what the rate and ETA are computed from.

@@ -73,6 +73,10 @@ class ReplicationObserver {
   // Tasks: one start, one finish with "Succeed", "Failed" or "Stopped".
   virtual void OnTaskStart(std::string_view policy) = 0;
   virtual void OnTaskFinish(std::string_view policy, std::string_view status, double seconds) = 0;
+  // An enabled policy and the remote registry it talks to exist (at start):
+  // an observer may show their series at zero before anything replicates,
+  // so dashboards have data and rate() alerts can fire from the first second.
+  virtual void OnPolicyKnown(std::string_view /*destination*/, std::string_view /*policy*/) {}
 };
 
 // An observer that ignores everything (the default when metrics are off).

@@ -28,6 +28,8 @@
 #include "metrics/endpoint.h"
 #include "metrics/instrument.h"
 #include "metrics/metrics.h"
+#include "base/internal_errors.h"
+#include "replication/announce.h"
 #include "replication/observer.h"
 #include "replication/state_store.h"
 
@@ -188,6 +190,9 @@ int Serve(int argc, char** argv) {
     metrics = std::make_shared<pier::metrics::Metrics>(mo);
     replication_observer = metrics->replication();
   }
+  // Series for the configured policies exist from the start (zeros are data).
+  if (pier::Status s = pier::replication::AnnouncePolicies(*shared_repl, *replication_observer); !s.ok())
+    pier::ReportInternalError("metrics", "announcing the configured policies failed", s);
   pier::replication::EngineOptions eo;
   eo.workers_per_destination = static_cast<size_t>(cfg.repl_workers_per_destination);
   eo.chunk_size = static_cast<uint64_t>(cfg.repl_chunk_size_bytes);

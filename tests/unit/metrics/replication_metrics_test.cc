@@ -87,6 +87,36 @@ TEST_F(ReplicationMetricsTest, CountersAndGaugesFollowTheObserverCalls) {
   EXPECT_EQ(Value(t2, R"(pier_replication_executions_finished_total{policy="to-acr",status="Succeed"})"), 1);
 }
 
+// A known policy's series exist at zero before anything replicates: the
+// dashboard shows zeros, not "No data", and rate() alerts can fire.
+TEST_F(ReplicationMetricsTest, KnownPolicySeriesStartAtZero) {
+  EXPECT_FALSE(Value(Text(), R"(pier_replication_sent_bytes_total{destination="acr",policy="to-acr"})"));
+  m_.OnPolicyKnown("acr", "to-acr");
+  const std::string t = Text();
+  for (const char* series : {
+           R"(pier_replication_sent_bytes_total{destination="acr",policy="to-acr"})",
+           R"(pier_replication_blobs_total{destination="acr",outcome="uploaded",policy="to-acr"})",
+           R"(pier_replication_blobs_total{destination="acr",outcome="failed",policy="to-acr"})",
+           R"(pier_replication_failures_total{destination="acr",policy="to-acr",reason="auth"})",
+           R"(pier_replication_failures_total{destination="acr",policy="to-acr",reason="other"})",
+           R"(pier_replication_pending_bytes{destination="acr",policy="to-acr"})",
+           R"(pier_replication_rate_bytes_per_second{destination="acr"})",
+           R"(pier_replication_eta_seconds{destination="acr"})",
+           R"(pier_replication_executions_started_total{policy="to-acr",trigger="event_based"})",
+           R"(pier_replication_executions_finished_total{policy="to-acr",status="Failed"})",
+           R"(pier_replication_tasks_finished_total{policy="to-acr",status="Succeed"})",
+           R"(pier_replication_tasks_in_progress{policy="to-acr"})",
+           R"(pier_replication_task_duration_seconds_count{policy="to-acr"})",
+           R"(pier_replication_blob_transfer_duration_seconds_count{destination="acr"})",
+           R"(pier_replication_resumed_uploads_total{destination="acr"})",
+           R"(pier_replication_transfers_in_flight{destination="acr"})"}) {
+    ASSERT_SERIES(v, t, series);
+    EXPECT_EQ(v, 0) << series;
+  }
+  // Unknown is not down: the health check sets destination_up.
+  EXPECT_FALSE(Value(t, R"(pier_replication_destination_up{destination="acr"})"));
+}
+
 TEST_F(ReplicationMetricsTest, FamiliesHaveTheRightTypes) {
   m_.OnBytesSent("d", "p", 1);
   m_.OnBlob("d", "p", BlobOutcome::kUploaded, 1, 1);

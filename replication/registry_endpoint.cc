@@ -157,9 +157,32 @@ Result<Endpoint> ParseEndpointCreate(const nlohmann::json& body) {
   }
 }
 
-Result<Endpoint> ApplyEndpointUpdate(const Endpoint& existing, const nlohmann::json& body) {
+Result<Endpoint> ApplyEndpointUpdate(const Endpoint& existing, const nlohmann::json& in) {
   try {
-    if (!body.is_object()) return Status::InvalidArgument("body: must be a JSON object");
+    if (!in.is_object()) return Status::InvalidArgument("body: must be a JSON object");
+    // Harbor's update fields, the nested credential POST takes, and the
+    // read-only fields of a GET (so an object can be PUT back as read).
+    PIER_TRY(CheckKeys(in, "body",
+                       {"name", "description", "url", "insecure", "ca_certificate", "credential_type", "access_key",
+                        "access_secret", "credential", "id", "type", "status", "creation_time", "update_time"}));
+    if (HasField(in, "type") && (!in["type"].is_string() || in["type"].get<std::string>() != existing.type)) {
+      return Status::InvalidArgument("type: cannot be changed (\"" + existing.type + "\"); create another registry");
+    }
+    nlohmann::json body = in;
+    if (HasField(in, "credential")) {
+      const auto& c = in["credential"];
+      if (!c.is_object())
+        return Status::InvalidArgument("credential: must be an object {type, access_key, access_secret}");
+      PIER_TRY(CheckKeys(c, "credential", {"type", "access_key", "access_secret"}));
+      for (const auto& [nested, flat] : {std::pair{"type", "credential_type"}, std::pair{"access_key", "access_key"},
+                                         std::pair{"access_secret", "access_secret"}}) {
+        if (!c.contains(nested)) continue;
+        if (HasField(in, flat)) {
+          return Status::InvalidArgument(std::string("credential.") + nested + ": given twice (also as " + flat + ")");
+        }
+        body[flat] = c[nested];
+      }
+    }
     Endpoint e = existing;
     Status s;
     if (!(s = ReadString(body, "", "name", &e.name)).ok()) return s;

@@ -60,9 +60,12 @@ const std::vector<std::string>& SupportedEndpointTypes();
 // "credential.type: must be basic or oauth", wrong JSON types.
 Result<Endpoint> ParseEndpointCreate(const nlohmann::json& body);
 
-// Applies the flat body of PUT /registries/{id}: name, description, url,
+// Applies the body of PUT /registries/{id}: name, description, url,
 // credential_type, access_key, access_secret, insecure, ca_certificate, each
-// optional. Changing the URL without giving a new secret clears the stored
+// optional, or the credential nested as POST takes it ({"credential":
+// {type, access_key, access_secret}}; one form per field). Unknown keys are
+// refused; the read-only fields of a GET (id, status, times; type when
+// unchanged) are accepted and ignored, so a GET's object can be PUT back. Changing the URL without giving a new secret clears the stored
 // secret (Harbor: a secret must not follow a registry to another host). An
 // access_secret equal to "*****" (the mask a GET returned) means "unchanged".
 // id, type, status and creation_time are kept; update_time is the caller's.

@@ -13,13 +13,22 @@ namespace {
 using json = nlohmann::json;
 using replication::Endpoint;
 
-http::Response Unhealthy() { return ApiError(400, "BAD_REQUEST", "the registry is unhealthy"); }
+// Harbor's answer for a failed check, with what failed: a credential the
+// registry refused is not a registry that is down.
+http::Response Unhealthy(const Status& why) {
+  if (why.code() == Code::kFailedPrecondition) {
+    return ApiError(400, "BAD_REQUEST",
+                    "the registry is unhealthy: it refused the credential (check access_key and access_secret): " +
+                        why.message());
+  }
+  return ApiError(400, "BAD_REQUEST", "the registry is unhealthy: " + why.message());
+}
 
 // Pings and logs why it failed (never the secret).
-bool Healthy(Context& ctx, const Endpoint& e) {
+Status Check(Context& ctx, const Endpoint& e) {
   Status s = ctx.options.pinger(e);
   if (!s.ok()) log::Warn("registry ping failed", {{"url", e.url}, {"error", s.message()}});
-  return s.ok();
+  return s;
 }
 
 http::Response List(Context& ctx, const ApiCall& call) {
@@ -45,7 +54,7 @@ http::Response Create(Context& ctx, const ApiCall& call) {
   for (const auto& x : *all) {
     if (x.name == e->name) return ApiError(409, "CONFLICT", "registry name \"" + e->name + "\" already exists");
   }
-  if (!Healthy(ctx, *e)) return Unhealthy();
+  if (Status h = Check(ctx, *e); !h.ok()) return Unhealthy(h);
   e->status = "healthy";
   auto stored = ctx.repl->CreateEndpoint(std::move(*e));
   if (!stored.ok()) return FromStatus(stored.status());
@@ -90,7 +99,7 @@ http::Response Ping(Context& ctx, const ApiCall& call) {
     if (!parsed.ok()) return FromStatus(parsed.status());
     target = std::move(*parsed);
   }
-  if (!Healthy(ctx, target)) return Unhealthy();
+  if (Status h = Check(ctx, target); !h.ok()) return Unhealthy(h);
   return EmptyResponse(200);
 }
 
@@ -110,6 +119,15 @@ http::Response One(Context& ctx, const ApiCall& call, int64_t id) {
     if (!updated.ok()) return FromStatus(updated.status());
     updated->id = id;
     bool moved = updated->url != existing->url;
+    // What decides whether Pier can talk to it changed: check it as a create
+    // does, and store nothing that does not work.
+    const auto& u = *updated;
+    if (moved || u.insecure != existing->insecure || u.ca_certificate != existing->ca_certificate ||
+        u.credential.type != existing->credential.type || u.credential.access_key != existing->credential.access_key ||
+        u.credential.access_secret != existing->credential.access_secret) {
+      if (Status h = Check(ctx, u); !h.ok()) return Unhealthy(h);
+      updated->status = "healthy";
+    }
     auto stored = ctx.repl->UpdateEndpoint(std::move(*updated));
     if (!stored.ok()) return FromStatus(stored.status());
     // Another URL is another registry: what the engine knew of it is void.
@@ -131,7 +149,11 @@ Status PingEndpoint(const Endpoint& e) {
   auto c = client::RegistryClient::Create(replication::ClientOptionsFor(e, tuning));
   if (!c.ok()) return c.status();
   client::Call call;
-  return (*c)->Ping(call);
+  Status s = (*c)->Ping(call);
+  // FailedPrecondition marks "the registry answered and refused the
+  // credential" for Unhealthy's message; every other failure keeps its code.
+  if (!s.ok() && call.error.kind == client::ErrorKind::kAuth) return Status::FailedPrecondition(s.message());
+  return s;
 }
 
 http::Response HandleRegistries(Context& ctx, const ApiCall& call) {

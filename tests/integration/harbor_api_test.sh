@@ -60,14 +60,52 @@ pass "GET /registries: X-Total-Count, secret masked, healthy"
 closed=$(free_port)
 req POST /registries "{\"name\":\"down\",\"url\":\"http://127.0.0.1:$closed\",\"type\":\"docker-registry\"}"
 expect 400 "unreachable registry"
-[ "$(pyj 'j["errors"][0]["code"], j["errors"][0]["message"]')" = "BAD_REQUEST the registry is unhealthy" ] ||
-  fail "unhealthy body $(cat "$WORK/b")"
+[ "$(pyj 'j["errors"][0]["code"]')" = "BAD_REQUEST" ] || fail "unhealthy body $(cat "$WORK/b")"
+pyj 'j["errors"][0]["message"]' | grep -q "^the registry is unhealthy: " || fail "unhealthy body $(cat "$WORK/b")"
+pyj 'j["errors"][0]["message"]' | grep -q "credential" && fail "a registry that is down blamed the credential: $(cat "$WORK/b")"
 req POST /registries "{\"name\":\"dest\",\"url\":\"http://127.0.0.1:$dest_port\",\"type\":\"docker-registry\"}"
 expect 409 "duplicate name"
 req POST /registries '{"url":"http://127.0.0.1:1","type":"docker-registry"}'
 expect 400 "missing name"
 grep -q name "$WORK/b" || fail "missing-name error does not name the field: $(cat "$WORK/b")"
 pass "unreachable endpoint 400 'the registry is unhealthy'; duplicate 409; missing name 400"
+
+# A registry that answers but refuses the credential is told apart from one that is down;
+# PUT is checked as POST is (nested credential, unknown keys, health), and stores nothing that fails.
+htpasswd -Bbc "$WORK/authed.htpasswd" carol right-pw 2>/dev/null
+authed_port=$(free_port)
+start_docker_registry authed "$authed_port" "$WORK/authed.htpasswd"
+authed_url="http://127.0.0.1:$authed_port"
+req POST /registries "{\"name\":\"authed\",\"url\":\"$authed_url\",\"type\":\"docker-registry\",
+  \"credential\":{\"type\":\"basic\",\"access_key\":\"carol\",\"access_secret\":\"wrong-pw\"}}"
+expect 400 "wrong password"
+pyj 'j["errors"][0]["message"]' | grep -q "refused the credential (check access_key and access_secret)" ||
+  fail "a refused credential is not named: $(cat "$WORK/b")"
+req POST /registries "{\"name\":\"authed\",\"url\":\"$authed_url\",\"type\":\"docker-registry\",
+  \"credential\":{\"type\":\"basic\",\"access_key\":\"carol\",\"access_secret\":\"right-pw\"}}"
+expect 201 "right password"
+authed_id=$(header Location | sed 's#.*/##')
+req PUT "/registries/$authed_id" '{"credential":{"access_secret":"wrong-again"}}'
+expect 400 "PUT with a secret the registry refuses"
+pyj 'j["errors"][0]["message"]' | grep -q "refused the credential" || fail "PUT wrong secret: $(cat "$WORK/b")"
+req POST /registries/ping "{\"id\":$authed_id}"
+expect 200 "the stored secret is still the right one after a refused PUT"
+req PUT "/registries/$authed_id" '{"descripton":"typo"}'
+expect 400 "unknown key"
+grep -q descripton "$WORK/b" || fail "unknown key not named: $(cat "$WORK/b")"
+req PUT "/registries/$authed_id" '{"type":"harbor"}'
+expect 400 "type change"
+req GET "/registries/$authed_id"
+cp "$WORK/b" "$WORK/authed.json"
+req PUT "/registries/$authed_id" "$(cat "$WORK/authed.json")"
+expect 200 "PUT back what GET returned"
+req PUT "/registries/$authed_id" '{"credential":{"type":"basic","access_key":"carol","access_secret":"right-pw"},"description":"d2"}'
+expect 200 "PUT with the nested credential"
+req GET "/registries/$authed_id"
+[ "$(pyj 'j["description"], j["status"]')" = "d2 healthy" ] || fail "after PUT: $(cat "$WORK/b")"
+req DELETE "/registries/$authed_id"
+expect 200 "delete authed"
+pass "wrong credential named as such; PUT validated like POST (nested credential, unknown keys, type, health)"
 
 req GET "/registries/$reg_id/info"
 expect 200 "info"

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/json_depth.h"
 #include "base/text.h"
 
 namespace pier::replication {
@@ -34,6 +35,7 @@ std::string Str(const json& o, const char* k) {
 }  // namespace
 
 Result<std::vector<HarborEvent>> ParseHarborWebhook(std::string_view content_type, std::string_view body) {
+  if (!JsonDepthWithin(body)) return Status::InvalidArgument("body: JSON nests too deeply");
   json j = json::parse(body, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return Status::InvalidArgument("body: not a JSON object");
   bool cloud = content_type.find("cloudevents") != std::string_view::npos || j.contains("specversion");

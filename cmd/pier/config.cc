@@ -6,6 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/json_depth.h"
+
 namespace pier {
 namespace {
 
@@ -140,6 +142,7 @@ Status ParseHarborWebhook(const json& h, Config* cfg) {
 }  // namespace
 
 Status ParseConfig(std::string_view text, Config* cfg) {
+  if (!JsonDepthWithin(text)) return Status::InvalidArgument("config nests too deeply");
   json j = json::parse(text, nullptr, false);
   if (j.is_discarded()) return Status::InvalidArgument("config is not valid JSON");
   PIER_TRY(CheckKeys(j, "", {"listen", "data", "public_url", "tls", "auth", "uploads", "http", "log",

@@ -6,12 +6,17 @@
 #include <nlohmann/json.hpp>
 
 #include "replication/filter.h"
+#include "base/json_depth.h"
 #include "tests/fuzz/fuzz_check.h"
 
 namespace pr = pier::replication;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  auto array = nlohmann::json::parse(pier::fuzz::AsText(data, size), nullptr, false);
+  std::string_view text = pier::fuzz::AsText(data, size);
+  // The API refuses deeper bodies before any parser sees them (ParseBody in
+  // adapter/api/common.cc): nlohmann copies values recursively.
+  if (!pier::JsonDepthWithin(text)) return 0;
+  auto array = nlohmann::json::parse(text, nullptr, false);
   if (array.is_discarded()) return 0;
   auto filters = pr::ParseFilters(array);
   if (!filters.ok()) {

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "replication/registry_endpoint.h"
+#include "base/json_depth.h"
 #include "tests/fuzz/fuzz_check.h"
 
 namespace pr = pier::replication;
@@ -30,6 +31,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     auto again = pr::NormalizeEndpointUrl(*url);
     FUZZ_CHECK(again.ok() && *again == *url, "URL normalisation is idempotent");
   }
+  // The API refuses deeper bodies before any parser sees them (ParseBody in
+  // adapter/api/common.cc): nlohmann copies values recursively.
+  if (!pier::JsonDepthWithin(text)) return 0;
   auto body = nlohmann::json::parse(text, nullptr, false);
   if (body.is_discarded()) return 0;
   auto created = pr::ParseEndpointCreate(body);

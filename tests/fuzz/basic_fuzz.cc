@@ -26,7 +26,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view text = pier::fuzz::AsText(data, size);
   auto creds = pier::auth::ParseBasicAuthorization(text);
   if (creds.ok()) {
-    auto again = pier::auth::ParseBasicAuthorization("Basic " + EncodeBase64(creds->user + ":" + creds->password));
+    auto again =
+        pier::auth::ParseBasicAuthorization("Basic " + EncodeBase64(creds->user + ":" + creds->password));
     FUZZ_CHECK(again.ok() && again->user == creds->user && again->password == creds->password,
                "Basic credentials round-trip");
     FUZZ_CHECK(creds->user.find(':') == std::string::npos, "the user name ends at the first colon");
@@ -36,7 +37,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string decoded;
   if (pier::auth::DecodeBase64(text, &decoded)) {
     std::string back;
-    FUZZ_CHECK(pier::auth::DecodeBase64(EncodeBase64(decoded), &back) && back == decoded, "base64 round-trips");
+    FUZZ_CHECK(pier::auth::DecodeBase64(EncodeBase64(decoded), &back) && back == decoded,
+               "base64 round-trips");
   }
   return 0;
 }

@@ -14,9 +14,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view text = pier::fuzz::AsText(data, size);
   for (const auto& c : pc::ParseChallenges(text)) {
     FUZZ_CHECK(!c.scheme.empty(), "a challenge has a scheme");
-    for (char ch : c.scheme) FUZZ_CHECK(!std::isupper(static_cast<unsigned char>(ch)), "schemes are lower-cased");
+    for (char ch : c.scheme)
+      FUZZ_CHECK(!std::isupper(static_cast<unsigned char>(ch)), "schemes are lower-cased");
     for (const auto& [name, value] : c.params) {
-      for (char ch : name) FUZZ_CHECK(!std::isupper(static_cast<unsigned char>(ch)), "param names are lower-cased");
+      for (char ch : name)
+        FUZZ_CHECK(!std::isupper(static_cast<unsigned char>(ch)), "param names are lower-cased");
       (void)value;
     }
     (void)c.Param("realm");
@@ -24,10 +26,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)pc::ParseNextLink(text);
   auto committed = pc::ParseUploadRange(text);
   if (!committed.ok()) {
-    FUZZ_CHECK(committed.status().code() == pier::Code::kInvalidArgument, "Range refusals are InvalidArgument");
+    FUZZ_CHECK(committed.status().code() == pier::Code::kInvalidArgument,
+               "Range refusals are InvalidArgument");
   }
   auto token = pc::ParseTokenReply(text);
-  if (token.ok()) FUZZ_CHECK(!token->token.empty() && token->expires_in > 0, "a token reply has a token and a lifetime");
+  if (token.ok())
+    FUZZ_CHECK(!token->token.empty() && token->expires_in > 0, "a token reply has a token and a lifetime");
   (void)pc::ParseErrorBody(text);
   (void)pc::ParseRetryAfter(text, 1'796'204'731);
   return 0;

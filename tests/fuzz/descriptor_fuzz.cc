@@ -10,7 +10,8 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto d = pier::ParseDescriptorJson(pier::fuzz::AsText(data, size));
   if (!d.ok()) {
-    FUZZ_CHECK(d.status().code() == pier::Code::kInvalidArgument, "ParseDescriptorJson fails only with InvalidArgument");
+    FUZZ_CHECK(d.status().code() == pier::Code::kInvalidArgument,
+               "ParseDescriptorJson fails only with InvalidArgument");
     return 0;
   }
   FUZZ_CHECK(d->size >= 0, "sizes are non-negative");

@@ -10,8 +10,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view text = pier::fuzz::AsText(data, size);
   auto d = pier::Digest::Parse(text);
   if (!d.ok()) {
-    FUZZ_CHECK(d.status().code() == pier::Code::kInvalidArgument || d.status().code() == pier::Code::kUnsupported,
-               "Digest::Parse fails only with InvalidArgument or Unsupported");
+    FUZZ_CHECK(
+        d.status().code() == pier::Code::kInvalidArgument || d.status().code() == pier::Code::kUnsupported,
+        "Digest::Parse fails only with InvalidArgument or Unsupported");
     return 0;
   }
   FUZZ_CHECK(d->str() == text, "a parsed digest re-serialises to its text");

@@ -5,8 +5,8 @@
 #include <cstdint>
 #include <nlohmann/json.hpp>
 
-#include "replication/filter.h"
 #include "base/json_depth.h"
+#include "replication/filter.h"
 #include "tests/fuzz/fuzz_check.h"
 
 namespace pr = pier::replication;
@@ -20,7 +20,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (array.is_discarded()) return 0;
   auto filters = pr::ParseFilters(array);
   if (!filters.ok()) {
-    FUZZ_CHECK(filters.status().code() == pier::Code::kInvalidArgument, "ParseFilters refuses with InvalidArgument");
+    FUZZ_CHECK(filters.status().code() == pier::Code::kInvalidArgument,
+               "ParseFilters refuses with InvalidArgument");
     return 0;
   }
   FUZZ_CHECK(pr::ValidateFilters(*filters).ok(), "parsed filters validate");

@@ -22,7 +22,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FUZZ_CHECK(e.type == "PUSH_ARTIFACT" || e.type == "DELETE_ARTIFACT" || e.type == "CREATE_TAG" ||
                    e.type == "DELETE_TAG",
                "only the four event types");
-    FUZZ_CHECK(!e.repository.empty() && !e.reference.empty() && !e.id.empty(), "repository, reference and id set");
+    FUZZ_CHECK(!e.repository.empty() && !e.reference.empty() && !e.id.empty(),
+               "repository, reference and id set");
     FUZZ_CHECK(e.source_host.find('/') == std::string::npos, "the source host is host[:port]");
   }
   return 0;

@@ -37,8 +37,8 @@ struct Realm {
     dir = tmpl;
     auto key = pier::auth::TokenKey::LoadOrCreate(dir);
     FUZZ_CHECK(key.ok(), "a token key is generated");
-    auto authorizer = std::make_shared<const pier::auth::Authorizer>(std::nullopt, std::vector<pier::auth::AclRule>{},
-                                                                     false);
+    auto authorizer = std::make_shared<const pier::auth::Authorizer>(
+        std::nullopt, std::vector<pier::auth::AclRule>{}, false);
     service = std::make_unique<pier::auth::TokenService>(*key, authorizer, pier::auth::TokenOptions{});
   }
   ~Realm() {
@@ -91,7 +91,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       bool es256 = !header.is_discarded() && header.is_object() && header.contains("alg") &&
                    header["alg"].is_string() && header["alg"].get<std::string>() == "ES256";
       FUZZ_CHECK(jwt.ok() == es256, "exactly the ES256 headers verify");
-      if (jwt.ok()) FUZZ_CHECK(jwt->header_json == rest && jwt->payload_json == "{}", "parts come back intact");
+      if (jwt.ok())
+        FUZZ_CHECK(jwt->header_json == rest && jwt->payload_json == "{}", "parts come back intact");
       break;
     }
     case 3: {

@@ -19,7 +19,8 @@ void CheckRoundTrip(const pier::Descriptor& d) {
   FUZZ_CHECK(back->digest == d.digest, "digest round-trips");
   FUZZ_CHECK(back->size == d.size, "size round-trips");
   FUZZ_CHECK(back->artifact_type == d.artifact_type, "artifactType round-trips");
-  FUZZ_CHECK(back->annotations_json.empty() == d.annotations_json.empty(), "annotations presence round-trips");
+  FUZZ_CHECK(back->annotations_json.empty() == d.annotations_json.empty(),
+             "annotations presence round-trips");
   if (!d.annotations_json.empty()) {
     auto a = nlohmann::json::parse(d.annotations_json, nullptr, false);
     auto b = nlohmann::json::parse(back->annotations_json, nullptr, false);

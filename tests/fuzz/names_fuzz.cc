@@ -18,7 +18,8 @@ const std::regex& RepositoryRegex() {
 }
 
 const std::regex& TagRegex() {
-  static const std::regex re("[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}", std::regex::ECMAScript | std::regex::optimize);
+  static const std::regex re("[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}",
+                             std::regex::ECMAScript | std::regex::optimize);
   return re;
 }
 

@@ -7,8 +7,8 @@
 #include <cstdint>
 #include <nlohmann/json.hpp>
 
-#include "replication/policy.h"
 #include "base/json_depth.h"
+#include "replication/policy.h"
 #include "tests/fuzz/fuzz_check.h"
 
 namespace pr = pier::replication;
@@ -60,7 +60,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (created.ok()) {
     CheckAccepted(*created);
   } else {
-    FUZZ_CHECK(created.status().code() == pier::Code::kInvalidArgument, "ParsePolicy refuses with InvalidArgument");
+    FUZZ_CHECK(created.status().code() == pier::Code::kInvalidArgument,
+               "ParsePolicy refuses with InvalidArgument");
   }
   auto updated = pr::ParsePolicy(body, &Existing());
   if (updated.ok()) {

@@ -5,8 +5,8 @@
 #include <cstdint>
 #include <nlohmann/json.hpp>
 
-#include "replication/registry_endpoint.h"
 #include "base/json_depth.h"
+#include "replication/registry_endpoint.h"
 #include "tests/fuzz/fuzz_check.h"
 
 namespace pr = pier::replication;
@@ -40,7 +40,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (created.ok()) {
     CheckOutput(*created);
   } else {
-    FUZZ_CHECK(created.status().code() == pier::Code::kInvalidArgument, "create refuses with InvalidArgument");
+    FUZZ_CHECK(created.status().code() == pier::Code::kInvalidArgument,
+               "create refuses with InvalidArgument");
   }
   pr::Endpoint existing;
   existing.id = 3;

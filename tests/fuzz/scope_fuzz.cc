@@ -12,7 +12,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view text = pier::fuzz::AsText(data, size);
   auto one = pier::auth::ParseScope(text);
   if (one.ok()) {
-    FUZZ_CHECK(!one->type.empty() && !one->name.empty() && !one->actions.empty(), "a scope has all three parts");
+    FUZZ_CHECK(!one->type.empty() && !one->name.empty() && !one->actions.empty(),
+               "a scope has all three parts");
     auto back = pier::auth::ParseScope(one->ToString());
     FUZZ_CHECK(back.ok() && *back == *one, "Scope::ToString round-trips");
     (void)pier::auth::ParseActions(one->actions);

@@ -18,8 +18,9 @@ void CheckUrl(const pc::Url& u) {
   FUZZ_CHECK(!u.target.empty() && u.target[0] == '/', "the target starts with '/'");
   auto back = pc::Url::Parse(u.str());
   FUZZ_CHECK(back.ok(), "str() parses");
-  FUZZ_CHECK(back->scheme == u.scheme && back->host == u.host && back->port == u.port && back->target == u.target,
-             "str() round-trips");
+  FUZZ_CHECK(
+      back->scheme == u.scheme && back->host == u.host && back->port == u.port && back->target == u.target,
+      "str() round-trips");
   FUZZ_CHECK(back->Origin() == u.Origin() && back->HostHeader() == u.HostHeader(), "origin and Host agree");
   pc::Url q = u;
   q.AddQuery("last", "a b&c");
@@ -32,7 +33,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view text = pier::fuzz::AsText(data, size);
   auto u = pc::Url::Parse(text);
   if (u.ok()) CheckUrl(*u);
-  static const pc::Url base = *pc::Url::Parse("https://registry.example.com:5000/v2/team/app/blobs/uploads/?_state=x");
+  static const pc::Url base =
+      *pc::Url::Parse("https://registry.example.com:5000/v2/team/app/blobs/uploads/?_state=x");
   auto r = base.Resolve(text);
   if (r.ok()) CheckUrl(*r);
   return 0;

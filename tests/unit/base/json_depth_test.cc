@@ -22,7 +22,7 @@ TEST(JsonDepth, CountsArraysAndObjects) {
 
 TEST(JsonDepth, BracketsInStringsDoNotCount) {
   EXPECT_TRUE(JsonDepthWithin(R"({"a":"[[[[{{{{"})", 1));
-  EXPECT_TRUE(JsonDepthWithin(R"({"a":"\"[[[["})", 1));  // an escaped quote does not end the string
+  EXPECT_TRUE(JsonDepthWithin(R"({"a":"\"[[[["})", 1));        // an escaped quote does not end the string
   EXPECT_FALSE(JsonDepthWithin(R"({"a":"\\","b":[[]]})", 2));  // an escaped backslash does
 }
 
@@ -30,7 +30,8 @@ TEST(JsonDepth, BracketsInStringsDoNotCount) {
 // the manifest parser's dump recurse past the end of the stack.
 TEST(JsonDepth, DeepManifestRefusedNotCrashed) {
   std::string body = R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",)"
-                     R"("annotations":{"a":)" + Nested(200000) + R"(},"config":{}})";
+                     R"("annotations":{"a":)" +
+                     Nested(200000) + R"(},"config":{}})";
   auto m = ParseManifest(media::kOciManifest, body);
   ASSERT_FALSE(m.ok());
   EXPECT_EQ(m.status().code(), Code::kInvalidArgument);

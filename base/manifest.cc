@@ -5,6 +5,7 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 
+#include "base/json_depth.h"
 #include "base/text.h"
 
 namespace pier {
@@ -262,6 +263,7 @@ Result<ParsedManifest> ParseManifestUnchecked(std::string_view content_type, std
   if (!IsManifestMediaType(ct) && !IsGenericContentType(ct)) {
     return Status::Unsupported("unsupported manifest media type: " + ct);
   }
+  if (!JsonDepthWithin(bytes)) return Status::InvalidArgument("manifest nests too deeply");
   json root = json::parse(bytes.begin(), bytes.end(), nullptr, /*allow_exceptions=*/false);
   if (root.is_discarded()) return Status::InvalidArgument("manifest is not valid JSON");
   if (!root.is_object()) return Status::InvalidArgument("manifest must be a JSON object");
@@ -313,6 +315,7 @@ std::string DescriptorJson(const Descriptor& d) {
 
 Result<Descriptor> ParseDescriptorJson(std::string_view text) {
   try {
+    if (!JsonDepthWithin(text)) return Status::InvalidArgument("descriptor nests too deeply");
     json j = json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
     if (j.is_discarded()) return Status::InvalidArgument("descriptor is not valid JSON");
     return ParseDescriptor(j, "descriptor");

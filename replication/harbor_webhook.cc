@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "adapter/client/url.h"
+#include "base/json_depth.h"
 #include "base/text.h"
 
 namespace pier::replication {
@@ -45,6 +46,7 @@ std::string SourceHostOf(std::string_view resource_url) {
 }  // namespace
 
 Result<std::vector<HarborEvent>> ParseHarborWebhook(std::string_view content_type, std::string_view body) {
+  if (!JsonDepthWithin(body)) return Status::InvalidArgument("body: JSON nests too deeply");
   json j = json::parse(body, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return Status::InvalidArgument("body: not a JSON object");
   bool cloud = content_type.find("cloudevents") != std::string_view::npos || j.contains("specversion");

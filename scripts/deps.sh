@@ -8,6 +8,7 @@ PACKAGES=(
   nlohmann-json3-dev prometheus-cpp-dev libgtest-dev libgmock-dev libcrypt-dev
   docker-registry skopeo curl jq openssl apache2-utils python3 ca-certificates procps
   prometheus unzip python3-yaml
+  clang-14 libfuzzer-14-dev libclang-rt-14-dev
 )
 # npm fetches Helm for the chart test. Any npm on PATH will do: a nodejs from
 # elsewhere bundles its own and conflicts with Debian's npm package.

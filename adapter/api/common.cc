@@ -2,6 +2,7 @@
 #include <algorithm>
 
 #include "adapter/api/context.h"
+#include "base/json_depth.h"
 
 namespace pier::api {
 
@@ -51,6 +52,7 @@ http::Response Created(std::string location) {
 }
 
 Result<json> ParseBody(const std::string& body) {
+  if (!JsonDepthWithin(body)) return Status::InvalidArgument("body: JSON nests too deeply");
   json j = json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) return Status::InvalidArgument("body: invalid JSON");
   if (!j.is_object()) return Status::InvalidArgument("body: must be a JSON object");

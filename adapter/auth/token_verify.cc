@@ -72,7 +72,8 @@ Result<Identity> TokenService::Verify(std::string_view token, int64_t now) const
   }
   auto exp = claims.find("exp");
   if (exp == claims.end() || !exp->is_number_integer()) return Status::InvalidArgument("token has no expiry");
-  if (now > exp->get<int64_t>() + kLeewaySeconds) return Status::InvalidArgument("token expired");
+  // now - leeway, not exp + leeway: exp comes from the token and may be INT64_MAX.
+  if (now - kLeewaySeconds > exp->get<int64_t>()) return Status::InvalidArgument("token expired");
   auto nbf = claims.find("nbf");
   if (nbf != claims.end()) {
     if (!nbf->is_number_integer()) return Status::InvalidArgument("malformed token nbf");

@@ -10,6 +10,20 @@ namespace {
 
 uint16_t DefaultPort(std::string_view scheme) { return scheme == "https" ? 443 : 80; }
 
+// A host name or IPv4 address (RFC 3986 reg-name without sub-delims), or,
+// when `ipv6`, the inside of an IPv6 literal. Anything else ("][::1",
+// "[name]", a space, CR/LF) would not survive str() and HostHeader() (found
+// by tests/fuzz).
+bool IsHostText(std::string_view host, bool ipv6) {
+  if (ipv6 && host.find(':') == std::string_view::npos) return false;  // "[name]" is no literal
+  for (char c : host) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+              (ipv6 ? c == ':' || c == '%' : c == '-' || c == '_' || c == '~');
+    if (!ok) return false;
+  }
+  return true;
+}
+
 // Removes "." and ".." segments (RFC 3986 section 5.2.4).
 std::string RemoveDotSegments(std::string_view path) {
   std::vector<std::string_view> out;
@@ -75,6 +89,8 @@ Result<Url> Url::Parse(std::string_view text) {
     port = authority.substr(c + 1);
   }
   if (host.empty()) return Status::InvalidArgument("URL without host: " + std::string(text));
+  if (!IsHostText(host, !authority.empty() && authority[0] == '['))
+    return Status::InvalidArgument("URL with a malformed host: " + std::string(text));
   u.host = AsciiLower(host);
   u.port = DefaultPort(u.scheme);
   if (!port.empty()) {

@@ -7,6 +7,8 @@
 
 #include "base/json_fields.h"
 
+#include "base/json_depth.h"
+
 namespace pier {
 namespace {
 
@@ -121,6 +123,7 @@ Status ParseHarborWebhook(const json& h, Config* cfg) {
 }  // namespace
 
 Status ParseConfig(std::string_view text, Config* cfg) {
+  if (!JsonDepthWithin(text)) return Status::InvalidArgument("config nests too deeply");
   json j = json::parse(text, nullptr, false);
   if (j.is_discarded()) return Status::InvalidArgument("config is not valid JSON");
   PIER_TRY(CheckKeys(j, "",

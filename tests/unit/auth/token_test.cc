@@ -242,6 +242,21 @@ TEST_F(TokenTest, ForgedTokensRefused) {
   EXPECT_TRUE(service_->Verify(*list_aud, now).ok());
 }
 
+// Found by tests/fuzz/jwt_fuzz: exp + leeway overflowed int64 (UB) for a
+// signed token whose exp is INT64_MAX; such a token simply never expires.
+TEST_F(TokenTest, ExpiryAtInt64MaxDoesNotOverflow) {
+  int64_t now = UnixNow();
+  auto token = SignEs256(R"({"alg":"ES256"})",
+                         R"({"iss":"pier-test","aud":"pier-svc","exp":9223372036854775807})", key_->pkey());
+  ASSERT_TRUE(token.ok());
+  EXPECT_TRUE(service_->Verify(*token, now).ok());
+  auto long_ago =
+      SignEs256(R"({"alg":"ES256"})", R"({"iss":"pier-test","aud":"pier-svc","exp":-9223372036854775808})",
+                key_->pkey());
+  ASSERT_TRUE(long_ago.ok());
+  EXPECT_FALSE(service_->Verify(*long_ago, now).ok());
+}
+
 TEST(BearerHeader, Parses) {
   std::string_view token;
   EXPECT_TRUE(ParseBearerAuthorization("Bearer abc.def.ghi", &token));

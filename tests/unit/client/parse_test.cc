@@ -214,6 +214,19 @@ TEST(UrlTest, ParseRejects) {
   EXPECT_FALSE(Url::Parse("http://[::1/").ok());
 }
 
+// Found by tests/fuzz/url_fuzz: hosts whose str() did not parse back.
+TEST(UrlTest, ParseRejectsMalformedHosts) {
+  EXPECT_FALSE(Url::Parse("http://][::1]:5000/v2/").ok());
+  EXPECT_FALSE(Url::Parse("https://[name%9]:5/v2/").ok());  // a bracketed host must be IPv6
+  EXPECT_FALSE(Url::Parse("http://h\r\nX-Injected: 1/").ok());
+  EXPECT_FALSE(Url::Parse("http://a b/").ok());
+  EXPECT_TRUE(Url::Parse("http://[fe80::1%25eth0]:5000/").ok());
+  EXPECT_TRUE(Url::Parse("https://registry-1.docker.io/").ok());
+  auto u = Url::Parse("http://[::1]:5000/v2/");
+  ASSERT_TRUE(u.ok());
+  EXPECT_EQ(Url::Parse(u->str())->host, "::1");
+}
+
 TEST(UrlTest, ResolveLocations) {
   Url base = *Url::Parse("http://127.0.0.1:5000/v2/lib/app/blobs/uploads/");
   // registry:2: absolute with _state

@@ -215,9 +215,12 @@ void ExecutionStore::Prune(int64_t policy_id) {
   ExecutionFilter f;
   f.policy_id = policy_id;
   std::vector<Execution> finished;
+  size_t total = 0;  // running ones count toward the limit too (Harbor keeps 50 in all)
   Status scanned = kv_->Scan("e/", [&](std::string_view, std::string_view v) {
     auto e = DecodeExecution(v);
-    if (e.ok() && e->policy_id == policy_id && IsFinalStatus(e->status)) finished.push_back(std::move(*e));
+    if (!e.ok() || e->policy_id != policy_id) return true;
+    ++total;
+    if (IsFinalStatus(e->status)) finished.push_back(std::move(*e));
     return true;
   });
   if (!scanned.ok()) {
@@ -225,8 +228,9 @@ void ExecutionStore::Prune(int64_t policy_id) {
     ReportInternalError("replication", "listing executions to prune failed", scanned);
     return;
   }
-  if (finished.size() <= keep_per_policy_) return;
-  size_t drop = finished.size() - keep_per_policy_;  // oldest first (key order)
+  if (total <= keep_per_policy_) return;
+  // Oldest first (key order); never a running one.
+  size_t drop = std::min(finished.size(), total - keep_per_policy_);
   for (size_t i = 0; i < drop; ++i) {
     std::vector<KvSpace::Op> ops;
     ops.emplace_back(ExecKey(finished[i].id), std::nullopt);

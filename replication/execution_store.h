@@ -8,9 +8,9 @@
 //    never reused; every write is one synced batch;
 //  - an execution read back carries its task counts (total, failed,
 //    succeed, in_progress, stopped) computed from its tasks;
-//  - at most `keep_per_policy` finished executions are kept per policy
-//    (Harbor keeps 50): creating one removes the oldest finished beyond
-//    that, with their tasks and logs;
+//  - at most `keep_per_policy` executions are kept per policy, the new one
+//    included (Harbor keeps 50): creating one removes the oldest finished
+//    beyond that, with their tasks and logs (running ones are never removed);
 //  - log lines are kept in order per task, at most kMaxLogLines per task
 //    (later lines are counted, not stored).
 // Thread-safe.

@@ -149,6 +149,29 @@ TEST_F(ExecutionStoreTest, KeepsOnlyTheNewestFinishedPerPolicy) {
   EXPECT_TRUE(execs_->ListTasks(1)->empty());
 }
 
+// The new (running) execution counts toward the limit: 2 kept means 2 listed.
+TEST_F(ExecutionStoreTest, TheRunningExecutionCountsTowardTheLimit) {
+  Reopen(/*keep=*/2);
+  for (int i = 0; i < 3; ++i) {
+    Execution e;
+    e.policy_id = 7;
+    e.status = "Succeed";
+    ASSERT_TRUE(execs_->CreateExecution(e).ok());
+  }
+  Execution running;
+  running.policy_id = 7;
+  running.status = "InProgress";
+  auto r = execs_->CreateExecution(running);
+  ASSERT_TRUE(r.ok());
+  ExecutionFilter f;
+  f.policy_id = 7;
+  auto l = execs_->ListExecutions(f);
+  ASSERT_TRUE(l.ok());
+  ASSERT_EQ(l->size(), 2u);
+  EXPECT_EQ((*l)[0].id, r->id);
+  EXPECT_EQ((*l)[1].id, r->id - 1);
+}
+
 TEST_F(ExecutionStoreTest, ProgressAndKnownBlobs) {
   std::string d = "sha256:" + std::string(64, 'b');
   EXPECT_FALSE(progress_->GetUpload(3, d));

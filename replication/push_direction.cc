@@ -70,7 +70,10 @@ class Push final : public Direction {
       if (h.ok()) digests.emplace(h->digest.str(), h->digest);
       else if (h.status().code() != Code::kNotFound) return h.status();
     }
-    for (const auto& [d, digest] : digests) {
+    for (const auto& entry : digests) {
+      // Named, not a structured binding: clang 14 cannot capture those in a lambda.
+      const std::string& d = entry.first;
+      const auto& digest = entry.second;
       PIER_TRY(WithRetry(env_.retry, stop, OnFailure(), [&](client::Call& call) {
         Status r = env_.remote->DeleteManifest(call, t.dst_repo, digest);
         return r.code() == Code::kNotFound ? Status::OK() : r;

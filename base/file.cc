@@ -140,4 +140,20 @@ Result<std::vector<std::string>> ListDir(const std::filesystem::path& dir) {
   return names;
 }
 
+Result<std::string> ReadSmallFile(const std::filesystem::path& path, size_t max_bytes) {
+  Result<UniqueFd> fd = OpenForRead(path);
+  if (!fd.ok()) return fd.status();
+  std::string out;
+  char buf[16384];
+  while (true) {
+    Result<size_t> n = ReadAt(fd->get(), out.size(), std::span<char>(buf, sizeof buf));
+    if (!n.ok()) return n.status();
+    if (*n == 0) return out;
+    if (out.size() + *n > max_bytes) {
+      return Status::InvalidArgument(path.string() + ": larger than " + std::to_string(max_bytes) + " bytes");
+    }
+    out.append(buf, *n);
+  }
+}
+
 }  // namespace pier

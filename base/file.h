@@ -46,6 +46,9 @@ Result<UniqueFd> OpenForRead(const std::filesystem::path& path);
 Result<UniqueFd> OpenForWrite(const std::filesystem::path& path);
 // Writes all of `data` at `offset` (pwrite loop).
 Status WriteAt(int fd, uint64_t offset, std::span<const char> data);
+// Reads a whole small file (secrets, certificates, config): InvalidArgument
+// naming the path when it is larger than max_bytes.
+Result<std::string> ReadSmallFile(const std::filesystem::path& path, size_t max_bytes = 1 << 20);
 // Reads up to data.size() bytes at offset; returns the count (0 at EOF).
 Result<size_t> ReadAt(int fd, uint64_t offset, std::span<char> data);
 // Starts asynchronous writeback of [offset, offset+len) so a later fsync is

@@ -24,6 +24,7 @@ enum class Code {
   kCorruption,       // stored data is damaged
   kIOError,          // the OS said no
   kInternal,
+  kUnavailable,      // a dependency (an upstream registry) cannot be reached now
 };
 
 class [[nodiscard]] Status {
@@ -43,6 +44,7 @@ class [[nodiscard]] Status {
   static Status Corruption(std::string m) { return {Code::kCorruption, std::move(m)}; }
   static Status IOError(std::string m) { return {Code::kIOError, std::move(m)}; }
   static Status Internal(std::string m) { return {Code::kInternal, std::move(m)}; }
+  static Status Unavailable(std::string m) { return {Code::kUnavailable, std::move(m)}; }
 
   bool ok() const { return code_ == Code::kOk; }
   Code code() const { return code_; }

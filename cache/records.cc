@@ -85,9 +85,15 @@ bool Decode(std::string_view in, UploadRecord* r) {
   return !r->repo.empty();
 }
 
+// Version 2 of a manifest record adds a flags byte; hosted manifests keep
+// writing version 1, so a data folder stays readable by an older Pier until
+// it caches something.
+constexpr char kManifestV2 = 0x02;
+
 std::string Encode(const ManifestRecord& r) {
-  std::string out(1, kVersion);
-  out.reserve(1 + 8 + r.media_type.size() + r.subject.size() + r.bytes.size());
+  std::string out(1, r.cached ? kManifestV2 : kVersion);
+  if (r.cached) out.push_back(0x01);
+  out.reserve(2 + 8 + r.media_type.size() + r.subject.size() + r.bytes.size());
   PutLengthPrefixed(&out, r.media_type);
   PutLengthPrefixed(&out, r.subject);
   out.append(r.bytes);
@@ -95,7 +101,15 @@ std::string Encode(const ManifestRecord& r) {
 }
 
 bool Decode(std::string_view in, ManifestRecord* r) {
-  if (!GetVersion(&in) || !GetLengthPrefixed(&in, &r->media_type) || !GetLengthPrefixed(&in, &r->subject)) {
+  r->cached = false;
+  if (!in.empty() && in[0] == kManifestV2) {
+    if (in.size() < 2 || (static_cast<uint8_t>(in[1]) & ~0x01u) != 0) return false;
+    r->cached = (in[1] & 0x01) != 0;
+    in.remove_prefix(2);
+  } else if (!GetVersion(&in)) {
+    return false;
+  }
+  if (!GetLengthPrefixed(&in, &r->media_type) || !GetLengthPrefixed(&in, &r->subject)) {
     return false;
   }
   r->bytes.assign(in);

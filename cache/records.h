@@ -5,6 +5,8 @@
 //   BlobRecord      0x01 | size u64le | created i64le | origin u8
 //   UploadRecord    0x01 | offset u64le | started i64le | repo (rest)
 //   ManifestRecord  0x01 | u32le len | media type | u32le len | subject | bytes (rest)
+//                   0x02 | flags u8 | (then as 0x01)  flags bit 0: cached from
+//                   a pull-through upstream (its blobs arrive on demand)
 //
 // (subject is "" when the manifest has none). Decode returns false on any
 // value that is not exactly one of these.
@@ -32,6 +34,9 @@ struct ManifestRecord {
   std::string media_type;
   std::string subject;  // digest string, or empty
   std::string bytes;
+  // Fetched from a pull-through upstream: the blobs and child manifests it
+  // names are fetched when a client asks for them, so they may be absent.
+  bool cached = false;
 };
 
 std::string Encode(const BlobRecord& r);

@@ -123,6 +123,13 @@ class Store {
   // Links a blob that `from` links to into `repo`. NotFound if `from`
   // does not have it.
   virtual Result<BlobInfo> MountBlob(std::string_view repo, std::string_view from, const Digest& d) = 0;
+  // Links a blob stored for any repository into `repo`. Only for callers
+  // that established `repo` may have it (pull-through, after the upstream
+  // confirmed the name has the blob): it is an existence oracle otherwise.
+  // NotFound when the store does not hold the blob.
+  virtual Result<BlobInfo> LinkStoredBlob(std::string_view repo, const Digest& d) = 0;
+  // Whether the store holds the blob for any repository (same caveat).
+  virtual bool BlobStored(const Digest& d) = 0;
 
   // --- uploads ---
   virtual Result<UploadState> StartUpload(std::string_view repo) = 0;
@@ -145,6 +152,13 @@ class Store {
   virtual Result<Digest> PutManifest(std::string_view repo, std::optional<std::string_view> tag,
                                      std::string_view media_type, std::string_view bytes,
                                      const ParsedManifest& parsed) = 0;
+  // A manifest fetched from a pull-through upstream: stored like PutManifest
+  // but without requiring its blobs and child manifests to be present (they
+  // are fetched when a client asks for them), and marked cached so fsck does
+  // not count what is still missing. Returns the manifest digest.
+  virtual Result<Digest> PutCachedManifest(std::string_view repo, std::optional<std::string_view> tag,
+                                           std::string_view media_type, std::string_view bytes,
+                                           const ParsedManifest& parsed) = 0;
   // Deletes the manifest, every tag pointing at it and its referrer entry.
   virtual Status DeleteManifest(std::string_view repo, const Digest& d) = 0;
   virtual Status DeleteTag(std::string_view repo, std::string_view tag) = 0;

@@ -159,4 +159,23 @@ Result<BlobInfo> StoreImpl::MountBlob(std::string_view repo, std::string_view fr
   return info;
 }
 
+Result<BlobInfo> StoreImpl::LinkStoredBlob(std::string_view repo, const Digest& d) {
+  if (Status s = CheckRepo(repo); !s.ok()) return s;
+  if (Status s = CheckBlobDigest(d); !s.ok()) return s;
+  std::lock_guard lock(st_->blob_locks.For(d.hex));
+  if (auto linked = StatLinkedBlob(repo, d); linked.ok()) return linked;
+  auto rec = LoadBlobRecord(*st_->db, d);
+  if (!rec.ok()) return rec.status();
+  rocksdb::WriteBatch batch;
+  AddLink(*st_->db, &batch, repo, d);
+  if (Status s = st_->db->Write(&batch); !s.ok()) return s;
+  st_->dedup_saved_bytes.fetch_add(rec->size);
+  return ToInfo(d, *rec);
+}
+
+bool StoreImpl::BlobStored(const Digest& d) {
+  if (!CheckBlobDigest(d).ok()) return false;
+  return LoadBlobRecord(*st_->db, d).ok();
+}
+
 }  // namespace pier::internal

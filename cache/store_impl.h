@@ -137,6 +137,8 @@ class StoreImpl final : public Store {
   Result<UniqueFd> OpenBlob(std::string_view repo, const Digest& d, BlobInfo* info) override;
   Status DeleteBlob(std::string_view repo, const Digest& d) override;
   Result<BlobInfo> MountBlob(std::string_view repo, std::string_view from, const Digest& d) override;
+  Result<BlobInfo> LinkStoredBlob(std::string_view repo, const Digest& d) override;
+  bool BlobStored(const Digest& d) override;
 
   // store_uploads.cc
   Result<UploadState> StartUpload(std::string_view repo) override;
@@ -147,10 +149,17 @@ class StoreImpl final : public Store {
 
   // store_manifests.cc
   Result<StoredManifest> GetManifest(std::string_view repo, std::string_view reference) override;
+  Result<Digest> PutCachedManifest(std::string_view repo, std::optional<std::string_view> tag,
+                                   std::string_view media_type, std::string_view bytes,
+                                   const ParsedManifest& parsed) override;
   Result<Digest> PutManifest(std::string_view repo, std::optional<std::string_view> tag,
                              std::string_view media_type, std::string_view bytes,
                              const ParsedManifest& parsed) override;
   Status DeleteManifest(std::string_view repo, const Digest& d) override;
+  // PutManifest and PutCachedManifest: `cached` skips the reference checks.
+  Result<Digest> WriteManifest(std::string_view repo, std::optional<std::string_view> tag,
+                               std::string_view media_type, std::string_view bytes, const ParsedManifest& parsed,
+                               bool cached);
   Status DeleteTag(std::string_view repo, std::string_view tag) override;
 
   // store_lists.cc

@@ -83,15 +83,29 @@ Result<StoredManifest> StoreImpl::GetManifest(std::string_view repo, std::string
 Result<Digest> StoreImpl::PutManifest(std::string_view repo, std::optional<std::string_view> tag,
                                       std::string_view media_type, std::string_view bytes,
                                       const ParsedManifest& parsed) {
+  return WriteManifest(repo, tag, media_type, bytes, parsed, false);
+}
+
+Result<Digest> StoreImpl::PutCachedManifest(std::string_view repo, std::optional<std::string_view> tag,
+                                            std::string_view media_type, std::string_view bytes,
+                                            const ParsedManifest& parsed) {
+  return WriteManifest(repo, tag, media_type, bytes, parsed, true);
+}
+
+Result<Digest> StoreImpl::WriteManifest(std::string_view repo, std::optional<std::string_view> tag,
+                                        std::string_view media_type, std::string_view bytes,
+                                        const ParsedManifest& parsed, bool cached) {
   if (Status s = CheckRepo(repo); !s.ok()) return s;
   if (tag && !IsValidTag(*tag)) return Status::InvalidArgument("invalid tag");
   const Digest d = Sha256Of(bytes);
   const std::string_view mt = media_type.empty() ? std::string_view(parsed.media_type) : media_type;
   std::lock_guard lock(st_->manifest_locks.For(repo));
   Db& db = *st_->db;
-  if (Status s = CheckReferences(db, repo, parsed); !s.ok()) return s;
+  if (!cached) {
+    if (Status s = CheckReferences(db, repo, parsed); !s.ok()) return s;
+  }
   records::ManifestRecord rec{std::string(mt), parsed.subject ? parsed.subject->digest.str() : "",
-                              std::string(bytes)};
+                              std::string(bytes), cached};
   rocksdb::WriteBatch batch;
   BatchPut(db, &batch, Cf::kManifests, ManifestKey(repo, d), records::Encode(rec));
   if (tag) BatchPut(db, &batch, Cf::kTags, keys::Join(repo, *tag), d.str());

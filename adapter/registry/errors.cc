@@ -26,6 +26,14 @@ http::Response FromStatus(const Status& s, std::string_view not_found_code) {
     case Code::kOutOfRange: return OciError(416, "BLOB_UPLOAD_INVALID", s.message());
     case Code::kFailedPrecondition: return OciError(409, "BLOB_UPLOAD_INVALID", s.message());
     case Code::kUnsupported: return OciError(400, "UNSUPPORTED", s.message());
+    // A pull-through upstream that cannot be reached, with nothing cached: a
+    // 503 sends containerd on to its next mirror host (never 429: it would
+    // retry the same host at once).
+    case Code::kUnavailable: {
+      http::Response r = OciError(503, "UNAVAILABLE", s.message());
+      r.Set("Retry-After", "30");
+      return r;
+    }
     default: return OciError(500, "UNKNOWN", "internal error", s.message());
   }
 }

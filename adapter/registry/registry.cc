@@ -6,6 +6,7 @@
 
 #include "adapter/registry/context.h"
 #include "adapter/http/access_log.h"
+#include "cache/proxy/pull_through.h"
 #include "base/log.h"
 #include "base/names.h"
 
@@ -58,6 +59,40 @@ bool MethodAllowed(RouteKind kind, std::string_view m) {
   return false;
 }
 
+// GET/HEAD of a manifest or blob under a pull-through name: the upstream
+// fill (network, disk) runs on the blocking pool, then the ordinary handler
+// answers from the cache. The request and identity are copied: the exchange
+// outlives the call that began it.
+http::Exchange PullThrough(const Context& ctx, const http::Request& req, const Route& route,
+                           const auth::Identity& who, const proxy::Target& target) {
+  const bool manifest = route.kind == RouteKind::kManifest;
+  std::optional<Digest> blob;
+  if (!manifest) {
+    Result<Digest> d = Digest::Parse(route.reference);
+    if (!d.ok()) return HandleBlob(ctx, Call{req, route, who});  // answers DIGEST_INVALID
+    blob = *d;
+  } else if (!Digest::Parse(route.reference).ok() && !IsValidTag(route.reference)) {
+    return HandleManifest(ctx, Call{req, route, who});  // answers the reference's problem
+  }
+  http::Exchange ex;
+  ex.blocking = true;
+  ex.finish = [&ctx, req, route, who, target, blob](http::BodyResult) -> http::Response {
+    Status s = blob ? ctx.options.pull_through->EnsureBlob(target, *blob)
+                    : ctx.options.pull_through->EnsureManifest(target, route.reference);
+    // NotFound: the ordinary handler answers with the right error code.
+    if (!s.ok() && s.code() != Code::kNotFound) return FromStatus(s, blob ? "BLOB_UNKNOWN" : "MANIFEST_UNKNOWN");
+    http::Exchange inner = blob ? HandleBlob(ctx, Call{req, route, who}) : HandleManifest(ctx, Call{req, route, who});
+    if (inner.immediate) return std::move(*inner.immediate);
+    return inner.finish(http::BodyResult{});
+  };
+  return ex;
+}
+
+bool IsWrite(RouteKind kind, std::string_view method) {
+  return kind == RouteKind::kUploadStart || (kind == RouteKind::kUpload && method != "GET") ||
+         (kind == RouteKind::kManifest && method == "PUT");
+}
+
 }  // namespace
 
 struct RegistryHandler::Impl {
@@ -103,6 +138,15 @@ struct RegistryHandler::Impl {
                                   route.name.substr(0, 300)));
     }
 
+    // A name served from an upstream is checked and stored under its local
+    // name (<prefix>/<upstream repository>), whichever way it was addressed.
+    std::optional<proxy::Target> proxied;
+    if (has_name && ctx.options.pull_through) {
+      std::optional<std::string> ns = req.Query("ns");
+      proxied = ctx.options.pull_through->Resolve(route.name, ns ? std::optional<std::string_view>(*ns) : std::nullopt);
+      if (proxied) route.name = proxied->local_repo;
+    }
+
     unsigned need = RequiredActions(route.kind, req.method);
     std::string scope = route.kind == RouteKind::kCatalog ? "registry:catalog:*"
                         : need != 0                       ? "repository:" + route.name + ":" + ScopeActions(need)
@@ -132,6 +176,17 @@ struct RegistryHandler::Impl {
       subject.grants = nullptr;
     }
 
+    if (proxied) {
+      const proxy::Upstream& up = ctx.options.pull_through->upstreams()[proxied->upstream];
+      if (IsWrite(route.kind, req.method)) {
+        return http::Reply(OciError(405, "UNSUPPORTED",
+                                    route.name + " is a pull-through cache of " + up.url + " (upstream " + up.name +
+                                        "): push to the upstream instead"));
+      }
+      if ((route.kind == RouteKind::kManifest || route.kind == RouteKind::kBlob) && req.method != "DELETE") {
+        return PullThrough(ctx, req, route, subject, *proxied);
+      }
+    }
     Call call{req, route, subject};
     switch (route.kind) {
       case RouteKind::kBase: {

@@ -11,6 +11,10 @@
 #include "adapter/http/message.h"
 #include "cache/store.h"
 
+namespace pier::proxy {
+class PullThrough;
+}  // namespace pier::proxy
+
 namespace pier::registry {
 
 // A change to a repository's manifests, for event-based replication.
@@ -40,6 +44,9 @@ struct RegistryOptions {
   // Called after a manifest PUT or DELETE succeeded (before the answer is
   // sent); must be quick and must not throw.
   std::function<void(const ManifestEvent&)> on_event;
+  // The pull-through cache (config `proxy.upstreams`); null: none. Names it
+  // resolves are served from upstreams (cache/proxy/upstream.h), read-only.
+  std::shared_ptr<proxy::PullThrough> pull_through;
 };
 
 class RegistryHandler : public http::Handler {

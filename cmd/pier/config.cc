@@ -128,7 +128,7 @@ Status ParseConfig(std::string_view text, Config* cfg) {
   if (j.is_discarded()) return Status::InvalidArgument("config is not valid JSON");
   PIER_TRY(CheckKeys(j, "",
                      {"listen", "data", "public_url", "tls", "auth", "uploads", "http", "log", "replication",
-                      "metrics", "webhooks"}));
+                      "metrics", "webhooks", "proxy"}));
   PIER_TRY(ReadString(j, "", "listen", &cfg->listen));
   PIER_TRY(ReadString(j, "", "data", &cfg->data));
   PIER_TRY(ReadString(j, "", "public_url", &cfg->public_url));
@@ -147,6 +147,15 @@ Status ParseConfig(std::string_view text, Config* cfg) {
     if (a.contains("acl")) PIER_TRY(ParseAcl(a["acl"], cfg));
     if (a.contains("admins")) PIER_TRY(ParseAdmins(a["admins"], cfg));
     if (a.contains("token")) PIER_TRY(ParseToken(a["token"], &cfg->token));
+  }
+  if (j.contains("proxy")) {
+    const json& p = j["proxy"];
+    PIER_TRY(CheckKeys(p, "proxy", {"upstreams"}));
+    if (HasField(p, "upstreams")) {
+      Result<std::vector<proxy::Upstream>> ups = proxy::ParseUpstreams(p["upstreams"], "proxy.upstreams");
+      if (!ups.ok()) return ups.status();
+      cfg->proxy_upstreams = std::move(*ups);
+    }
   }
   if (j.contains("uploads")) {
     const json& u = j["uploads"];

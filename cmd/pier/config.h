@@ -32,6 +32,7 @@
 
 #include "adapter/auth/auth.h"
 #include "base/status.h"
+#include "cache/proxy/upstream.h"
 #include "replication/seed.h"
 
 namespace pier {
@@ -88,6 +89,8 @@ struct Config {
   bool metrics_enabled = true;
   std::string metrics_listen;
   bool metrics_require_auth = false;
+  // proxy.upstreams: the pull-through cache (cache/proxy/upstream.h); empty: none.
+  std::vector<proxy::Upstream> proxy_upstreams;
 };
 
 // Parses config JSON text into `cfg` (keys absent keep their values).

@@ -14,6 +14,7 @@
 #include "adapter/http/server.h"
 #include "adapter/registry/registry.h"
 #include "adapter/registry/token_handler.h"
+#include "cache/proxy/pull_through.h"
 #include "cache/layout.h"
 #include "cache/keys.h"
 #include "base/log.h"
@@ -247,6 +248,14 @@ int Serve(int argc, char** argv) {
   };
   ro.token = tokens;
   ro.token_realm = cfg.token.realm;
+  if (!cfg.proxy_upstreams.empty()) {
+    auto pt = pier::proxy::PullThrough::Create(shared_store, cfg.proxy_upstreams);
+    if (!pt.ok()) return Fail("config: " + pt.status().message());
+    for (const auto& up : cfg.proxy_upstreams) {
+      pier::log::Info("pull-through upstream", {{"name", up.name}, {"url", up.url}, {"prefix", up.prefix}});
+    }
+    ro.pull_through = std::move(*pt);
+  }
   auto registry_handler = std::make_shared<pier::registry::RegistryHandler>(shared_store, authorizer, ro);
 
   // The management API (/api/v2.0): open when auth is off, admins only when it is on.

@@ -63,6 +63,12 @@ class FakeRegistry {
     m[d.str()] = Stored{d, media_type, bytes};
     return d.str();
   }
+  // Serves `bytes` for `digest` from now on (a registry or proxy that
+  // corrupts content).
+  void ReplaceBlobBytes(const std::string& digest, std::string bytes) {
+    std::lock_guard lock(mu_);
+    blob_bytes_[digest] = std::move(bytes);
+  }
   bool HasBlob(const std::string& repo, const std::string& digest) const {
     std::lock_guard lock(mu_);
     auto it = repo_blobs_.find(repo);

@@ -1,0 +1,128 @@
+#pragma once
+// PullThrough: Pier as a pull-through cache of other registries.
+//
+// Promises:
+//  - EnsureManifest/EnsureBlob make the answer to a client's GET/HEAD
+//    available in the target's local repository (upstream.h), after which the
+//    ordinary registry handlers serve it; the cache is the store itself
+//    (deduplicated with hosted content, crash-safe, fsck-clean).
+//  - One upstream download per blob digest at a time, however many clients,
+//    repositories or upstreams ask for it; the others wait for it. A blob is
+//    verified against its digest before it is committed: a wrong blob is
+//    never stored. A dropped upstream connection resumes with Range from the
+//    last durable offset; a client that gives up does not cancel the fill.
+//  - A blob already stored (pushed, or cached for another name) is linked,
+//    not downloaded again, once the upstream confirms (HEAD) that the
+//    requested repository has it: the cache never lends one repository's
+//    blobs to a name the upstream would refuse.
+//  - Manifests by digest: local first, fetched once if absent, stored
+//    byte-identical. By tag: revalidated with a HEAD upstream (not counted
+//    against Docker Hub's pull limit) once the cached answer is older than
+//    the upstream's tag_ttl; a moved tag is fetched and moved locally.
+//  - Upstream unreachable (network, timeout, 5xx, 429, auth refused): cached
+//    content is served at once and the upstream is considered offline for
+//    offline_period, so later requests do not each wait for a timeout. An
+//    upstream 404 is remembered for tag_ttl (bounded) so a typo storm does
+//    not hammer the upstream.
+// Thread-safe. Every method blocks (network and disk): call it from the
+// blocking pool.
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "adapter/client/registry_client.h"
+#include "base/clock.h"
+#include "base/digest.h"
+#include "base/status.h"
+#include "cache/proxy/upstream.h"
+#include "cache/store.h"
+
+namespace pier::proxy {
+
+// What happened, for metrics and logs.
+enum class Outcome { kHit, kMiss, kCoalesced, kStale, kError };
+const char* OutcomeName(Outcome o);
+
+class PullThroughObserver {
+ public:
+  virtual ~PullThroughObserver() = default;
+  // kind: "manifest" or "blob".
+  virtual void OnRequest(std::string_view upstream, std::string_view kind, Outcome outcome) = 0;
+  virtual void OnFetchedBytes(std::string_view upstream, uint64_t bytes) = 0;
+  virtual void SetUpstreamUp(std::string_view upstream, bool up) = 0;
+};
+
+struct PullThroughOptions {
+  // A fill's upload session is made durable every this many bytes: what a
+  // dropped upstream connection can cost.
+  uint64_t flush_every_bytes = 8 << 20;
+  // Attempts per fill while each one makes progress.
+  int max_attempts = 5;
+  int no_progress_timeout_seconds = 30;
+};
+
+class PullThrough {
+ public:
+  // Builds one real client per upstream (adapter/client). InvalidArgument
+  // naming the upstream when its URL or CA cannot be used.
+  static Result<std::shared_ptr<PullThrough>> Create(std::shared_ptr<Store> store, std::vector<Upstream> upstreams,
+                                                     PullThroughOptions options = {});
+  // clients[i] talks to upstreams[i]. `clock` must outlive this object.
+  PullThrough(std::shared_ptr<Store> store, std::vector<Upstream> upstreams,
+              std::vector<std::unique_ptr<client::RegistryClient>> clients, PullThroughOptions options,
+              const Clock& clock = SystemClock());
+  ~PullThrough();
+
+  const std::vector<Upstream>& upstreams() const { return upstreams_; }
+  std::optional<Target> Resolve(std::string_view name, std::optional<std::string_view> ns) const {
+    return proxy::Resolve(upstreams_, name, ns);
+  }
+  void SetObserver(std::shared_ptr<PullThroughObserver> observer) { observer_ = std::move(observer); }
+
+  // OK when target.local_repo can now answer `reference` (a tag or digest).
+  // NotFound when the upstream does not have it (and nothing is cached);
+  // Unavailable when the upstream cannot be asked and nothing is cached.
+  Status EnsureManifest(const Target& target, std::string_view reference);
+  // OK when target.local_repo now links blob `d`. NotFound / Unavailable as
+  // above; DigestMismatch when the upstream sent other bytes.
+  Status EnsureBlob(const Target& target, const Digest& d);
+
+  // Whether an upstream is considered offline right now.
+  bool Offline(size_t upstream) const;
+  // Callers waiting for another caller's upstream fetch right now.
+  size_t Waiting() const;
+
+ private:
+  struct Flight;
+  using TimePoint = std::chrono::steady_clock::time_point;
+
+  Status FetchManifest(const Target& t, std::string_view reference, std::optional<std::string_view> tag);
+  Status FillBlob(const Target& t, const Digest& d);
+  // Records the outcome of an upstream call: offline after a transient or
+  // auth failure, online after an answer.
+  void Note(size_t upstream, const client::ClientError& e);
+  void Report(const Target& t, std::string_view kind, Outcome o);
+
+  std::shared_ptr<Store> store_;
+  std::vector<Upstream> upstreams_;
+  std::vector<std::unique_ptr<client::RegistryClient>> clients_;
+  PullThroughOptions options_;
+  const Clock& clock_;
+  std::shared_ptr<PullThroughObserver> observer_;
+
+  mutable std::mutex mu_;
+  std::vector<TimePoint> offline_until_;           // per upstream
+  std::map<std::string, TimePoint> tag_checked_;   // "local_repo:tag" → last upstream confirmation
+  std::map<std::string, TimePoint> not_found_;     // "local_repo@ref" → negative cache expiry
+  std::map<std::string, std::shared_ptr<Flight>> flights_;  // "blob:<digest>" / "manifest:<repo>@<ref>"
+  std::atomic<size_t> waiting_{0};
+};
+
+}  // namespace pier::proxy

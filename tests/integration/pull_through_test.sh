@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# Pier as a pull-through cache of a real registry (docker-registry upstream):
+# both addressing styles (podman-style prefix, containerd-style ?ns=) reach
+# the same cache; images come out byte-identical (single image and multi-arch
+# index, skopeo); pushes into a proxied name are refused while hosted names
+# beside them work; with the upstream stopped, cached tags are still served
+# (and quickly: the upstream is marked offline), uncached ones get 503; a tag
+# moved upstream shows once tag_ttl ran out; fsck is clean at the end.
+source "$(dirname "$0")/lib/common.sh"
+
+up_port=$(free_port)
+start_docker_registry upstream "$up_port"
+UP_PID=$LAST_PID
+up="127.0.0.1:$up_port"
+gen="$LIB_DIR/make_oci_layout.py"
+python3 "$gen" "$WORK/img" image --layers 3 --size 300000 --seed 41
+python3 "$gen" "$WORK/img2" image --layers 2 --size 100000 --seed 42
+python3 "$gen" "$WORK/multi" index --layers 1 --size 100000 --seed 43
+skopeo_ copy --dest-tls-verify=false "oci:$WORK/img:v1" "docker://$up/library/app:v1" >/dev/null
+skopeo_ copy --all --dest-tls-verify=false "oci:$WORK/multi:multi" "docker://$up/team/multi:m" >/dev/null
+want=$(layout_digest "$WORK/img" v1)
+
+cat >"$WORK/pier.json" <<JSON
+{"proxy": {"upstreams": [
+  {"name": "hub", "url": "http://$up", "ns": ["docker.io"], "tag_ttl_seconds": 0, "offline_period_seconds": 30}
+]}}
+JSON
+port=$(free_port)
+start_pier pier "$port" "$WORK/data" --config "$WORK/pier.json"
+reg="127.0.0.1:$port"
+
+# --- prefix style (podman/CRI-O mirrors, Harbor proxy projects) ---
+got=$(skopeo_ inspect --tls-verify=false --format '{{.Digest}}' "docker://$reg/hub/app:v1")
+[ "$got" = "$want" ] || fail "prefix style: digest $got != $want (Docker Hub's library/ rule)"
+skopeo_ copy --src-tls-verify=false "docker://$reg/hub/library/app:v1" "oci:$WORK/back:v1" >/dev/null
+for f in "$WORK"/img/blobs/sha256/*; do
+  cmp -s "$f" "$WORK/back/blobs/sha256/$(basename "$f")" || fail "blob $(basename "$f") differs after the pull-through"
+done
+[ "$(layout_digest "$WORK/back" v1)" = "$want" ] || fail "pulled manifest digest changed"
+pass "prefix style: image pulled through Pier is byte-identical"
+
+skopeo_ copy --all --src-tls-verify=false "docker://$reg/hub/team/multi:m" "oci:$WORK/multi-back:m" >/dev/null
+up_raw=$(skopeo_ inspect --tls-verify=false --raw "docker://$up/team/multi:m" | sha256sum)
+pier_raw=$(skopeo_ inspect --tls-verify=false --raw "docker://$reg/hub/team/multi:m" | sha256sum)
+[ "$up_raw" = "$pier_raw" ] || fail "index bytes differ from the upstream's: $pier_raw vs $up_raw"
+pass "multi-arch index pulled through byte-identical (not trimmed)"
+
+# --- ns style (containerd hosts.toml): the same cache ---
+accept="application/vnd.oci.image.manifest.v1+json"
+hdrs=$(curl -sfI -H "Accept: $accept" "http://$reg/v2/library/app/manifests/v1?ns=docker.io") ||
+  fail "ns style: HEAD manifest failed"
+echo "$hdrs" | grep -qi "^docker-content-digest: $want" || fail "ns style: HEAD lacks the digest: $hdrs"
+echo "$hdrs" | grep -qi "^content-length: " || fail "ns style: HEAD lacks Content-Length (containerd would GET)"
+layer=$(python3 -c 'import json,sys;print(json.load(open(sys.argv[1]))["layers"][0]["digest"])' \
+  "$WORK/img/blobs/sha256/${want#sha256:}")
+got=$(curl -sf "http://$reg/v2/library/app/blobs/$layer?ns=docker.io" | sha256sum | cut -d' ' -f1)
+[ "sha256:$got" = "$layer" ] || fail "ns style: blob bytes hash to sha256:$got"
+# Served from the cache filled by the prefix-style pull: same local repository.
+curl -sf "http://$reg/v2/hub/library/app/tags/list" | grep -q '"v1"' || fail "cached tag not listed under hub/library/app"
+[ "$(status GET "http://$reg/v2/library/app/manifests/v1")" = 404 ] || fail "without ns the name must be hosted (404)"
+pass "ns style: same cache, HEAD carries digest and length, blob bytes verified"
+
+# --- writes into a proxied name are refused; hosted names work beside it ---
+code=$(status POST "http://$reg/v2/hub/library/app/blobs/uploads/")
+[ "$code" = 405 ] || fail "POST upload into a proxied name: $code, want 405"
+curl -s -X POST "http://$reg/v2/hub/x/blobs/uploads/" | grep -q "pull-through cache" ||
+  fail "the 405 must say the name is a pull-through cache"
+skopeo_ copy --dest-tls-verify=false "oci:$WORK/img2:v1" "docker://$reg/team/hosted:v1" >/dev/null ||
+  fail "push to a hosted name failed"
+pass "push into a proxied name: 405 naming the upstream; hosted push beside it works"
+
+# --- a tag moved upstream shows once tag_ttl ran out (0 here: at once; the
+# unit tests move a fake clock through a real TTL) ---
+skopeo_ copy --dest-tls-verify=false "oci:$WORK/img2:v1" "docker://$up/library/app:v1" >/dev/null
+want2=$(layout_digest "$WORK/img2" v1)
+got=$(skopeo_ inspect --tls-verify=false --format '{{.Digest}}' "docker://$reg/hub/app:v1")
+[ "$got" = "$want2" ] || fail "moved tag: Pier serves $got, upstream has $want2"
+skopeo_ copy --src-tls-verify=false "docker://$reg/hub/app:v1" "oci:$WORK/moved:v1" >/dev/null  # caches its layers
+pass "a tag moved upstream is served once the TTL ran out"
+
+# --- upstream down: cached content still served, fast; uncached gets 503 ---
+stop_pid "$UP_PID"
+start=$(date +%s%N)
+for i in $(seq 1 20); do
+  code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 -H "Accept: $accept" \
+    "http://$reg/v2/library/app/manifests/v1?ns=docker.io")
+  [ "$code" = 200 ] || fail "cached tag with the upstream down: $code (pull $i)"
+done
+ms=$(( ($(date +%s%N) - start) / 1000000 ))
+skopeo_ copy --src-tls-verify=false "docker://$reg/hub/app:v1" "oci:$WORK/offline:v1" >/dev/null ||
+  fail "a cached image must still pull with the upstream down"
+code=$(status GET "http://$reg/v2/hub/library/never/manifests/v1")
+[ "$code" = 503 ] || fail "uncached name with the upstream down: $code, want 503"
+pass "upstream down: 20 cached tag requests served in ${ms} ms, image pulls, uncached name 503"
+
+stop_pid "$PIER_PID"
+"$PIER_BIN" fsck --data "$WORK/data" >"$WORK/fsck.log" 2>&1 || fail "fsck: $(tail -n 20 "$WORK/fsck.log")"
+pass "fsck is clean with cached manifests and blobs"

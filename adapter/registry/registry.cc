@@ -77,6 +77,16 @@ http::Exchange PullThrough(const Context& ctx, const http::Request& req, const R
   http::Exchange ex;
   ex.blocking = true;
   ex.finish = [&ctx, req, route, who, target, blob](http::BodyResult) -> http::Response {
+    if (blob && req.method == "HEAD") {
+      Result<uint64_t> size = ctx.options.pull_through->BlobSize(target, *blob);
+      if (!size.ok()) return FromStatus(size.status(), "BLOB_UNKNOWN");
+      http::Response r = Empty(200);
+      r.Set("Content-Type", "application/octet-stream");
+      r.Set("Docker-Content-Digest", blob->str());
+      r.Set("Accept-Ranges", "bytes");
+      r.head_length = *size;
+      return r;
+    }
     Status s = blob ? ctx.options.pull_through->EnsureBlob(target, *blob)
                     : ctx.options.pull_through->EnsureManifest(target, route.reference);
     // NotFound: the ordinary handler answers with the right error code.

@@ -285,6 +285,24 @@ Status PullThrough::EnsureBlob(const Target& t, const Digest& d) {
   return FillBlob(t, d);
 }
 
+Result<uint64_t> PullThrough::BlobSize(const Target& t, const Digest& d) {
+  if (Result<BlobInfo> local = store_->StatBlob(t.local_repo, d); local.ok()) {
+    Report(t, "blob", Outcome::kHit);
+    return local->size;
+  }
+  const Upstream& up = upstreams_[t.upstream];
+  if (Offline(t.upstream)) {
+    Report(t, "blob", Outcome::kError);
+    return Status::Unavailable("upstream " + up.name + " is offline and blob " + d.str() + " is not cached");
+  }
+  client::Call call;
+  Result<uint64_t> size = clients_[t.upstream]->HeadBlob(call, t.upstream_repo, d);
+  Note(t.upstream, call.error);
+  if (size.ok() || call.error.kind == client::ErrorKind::kNotFound) return size;
+  Report(t, "blob", Outcome::kError);
+  return UpstreamError(up, size.status());
+}
+
 Status PullThrough::FillBlob(const Target& t, const Digest& d) {
   const Upstream& up = upstreams_[t.upstream];
   client::RegistryClient& c = *clients_[t.upstream];

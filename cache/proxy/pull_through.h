@@ -94,6 +94,10 @@ class PullThrough {
   // above; DigestMismatch when the upstream sent other bytes.
   Status EnsureBlob(const Target& target, const Digest& d);
 
+  // The blob's size for a HEAD: from the cache, else from a HEAD upstream
+  // (nothing downloaded: a HEAD must not cost a whole layer).
+  Result<uint64_t> BlobSize(const Target& target, const Digest& d);
+
   // Whether an upstream is considered offline right now.
   bool Offline(size_t upstream) const;
   // Callers waiting for another caller's upstream fetch right now.

@@ -18,6 +18,7 @@ python3 "$gen" "$WORK/img2" image --layers 2 --size 100000 --seed 42
 python3 "$gen" "$WORK/multi" index --layers 1 --size 100000 --seed 43
 skopeo_ copy --dest-tls-verify=false "oci:$WORK/img:v1" "docker://$up/library/app:v1" >/dev/null
 skopeo_ copy --all --dest-tls-verify=false "oci:$WORK/multi:multi" "docker://$up/team/multi:m" >/dev/null
+skopeo_ copy --dest-tls-verify=false "oci:$WORK/img2:v1" "docker://$up/library/other:v1" >/dev/null
 want=$(layout_digest "$WORK/img" v1)
 
 cat >"$WORK/pier.json" <<JSON
@@ -53,6 +54,15 @@ echo "$hdrs" | grep -qi "^docker-content-digest: $want" || fail "ns style: HEAD 
 echo "$hdrs" | grep -qi "^content-length: " || fail "ns style: HEAD lacks Content-Length (containerd would GET)"
 layer=$(python3 -c 'import json,sys;print(json.load(open(sys.argv[1]))["layers"][0]["digest"])' \
   "$WORK/img/blobs/sha256/${want#sha256:}")
+# A HEAD of a layer nobody pulled yet is answered from the upstream's HEAD:
+# nothing is downloaded for it.
+want_other=$(layout_digest "$WORK/img2" v1)
+layer2=$(python3 -c 'import json,sys;print(json.load(open(sys.argv[1]))["layers"][0]["digest"])' \
+  "$WORK/img2/blobs/sha256/${want_other#sha256:}")
+hdrs=$(curl -sfI "http://$reg/v2/hub/library/other/blobs/$layer2") || fail "HEAD of an uncached layer failed"
+echo "$hdrs" | grep -qi "^content-length: $(stat -c %s "$WORK/img2/blobs/sha256/${layer2#sha256:}")" ||
+  fail "HEAD of an uncached layer: wrong or no Content-Length: $hdrs"
+! grep -q "GET /v2/library/other/blobs/$layer2" "$WORK/upstream.log" || fail "a HEAD downloaded the layer"
 got=$(curl -sf "http://$reg/v2/library/app/blobs/$layer?ns=docker.io" | sha256sum | cut -d' ' -f1)
 [ "sha256:$got" = "$layer" ] || fail "ns style: blob bytes hash to sha256:$got"
 # Served from the cache filled by the prefix-style pull: same local repository.

@@ -12,6 +12,7 @@ Metrics::Metrics(const MetricsOptions& o)
     : registry_(std::make_shared<prometheus::Registry>()),
       http_(std::make_shared<HttpMetrics>(registry_)),
       replication_(std::make_shared<ReplicationMetrics>(registry_)),
+      proxy_(std::make_shared<ProxyMetrics>(registry_)),
       exposition_(std::make_shared<Exposition>()) {
   prometheus::BuildGauge()
       .Name("pier_build_info")

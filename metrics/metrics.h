@@ -16,6 +16,7 @@
 #include "cache/store.h"
 #include "metrics/exposition.h"
 #include "metrics/http_metrics.h"
+#include "metrics/proxy_metrics.h"
 #include "metrics/replication_metrics.h"
 
 namespace pier::metrics {
@@ -33,6 +34,8 @@ class Metrics {
 
   const std::shared_ptr<HttpMetrics>& http() const { return http_; }
   const std::shared_ptr<ReplicationMetrics>& replication() const { return replication_; }
+  // The PullThroughObserver to give the pull-through cache.
+  const std::shared_ptr<ProxyMetrics>& proxy() const { return proxy_; }
   const std::shared_ptr<Exposition>& exposition() const { return exposition_; }
   prometheus::Registry& registry() { return *registry_; }
 
@@ -40,6 +43,7 @@ class Metrics {
   std::shared_ptr<prometheus::Registry> registry_;
   std::shared_ptr<HttpMetrics> http_;
   std::shared_ptr<ReplicationMetrics> replication_;
+  std::shared_ptr<ProxyMetrics> proxy_;
   std::shared_ptr<Exposition> exposition_;
 };
 

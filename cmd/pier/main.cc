@@ -254,6 +254,10 @@ int Serve(int argc, char** argv) {
     for (const auto& up : cfg.proxy_upstreams) {
       pier::log::Info("pull-through upstream", {{"name", up.name}, {"url", up.url}, {"prefix", up.prefix}});
     }
+    if (metrics) {
+      metrics->proxy()->Announce(cfg.proxy_upstreams);
+      (*pt)->SetObserver(metrics->proxy());
+    }
     ro.pull_through = std::move(*pt);
   }
   auto registry_handler = std::make_shared<pier::registry::RegistryHandler>(shared_store, authorizer, ro);

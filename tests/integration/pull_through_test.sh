@@ -103,6 +103,20 @@ code=$(status GET "http://$reg/v2/hub/library/never/manifests/v1")
 [ "$code" = 503 ] || fail "uncached name with the upstream down: $code, want 503"
 pass "upstream down: 20 cached tag requests served in ${ms} ms, image pulls, uncached name 503"
 
+# --- metrics: what the cache did, per upstream ---
+curl -sf "http://$reg/metrics" >"$WORK/metrics.txt" || fail "GET /metrics"
+metric() { awk -v k="$1" 'index($0, k) == 1 { print $2 }' "$WORK/metrics.txt"; }
+for series in 'pier_proxy_requests_total{kind="blob",result="miss",upstream="hub"}' \
+              'pier_proxy_requests_total{kind="manifest",result="stale",upstream="hub"}' \
+              'pier_proxy_upstream_bytes_total{upstream="hub"}'; do
+  v=$(metric "$series")
+  [ -n "$v" ] && awk -v v="$v" 'BEGIN { exit !(v > 0) }' || fail "$series is ${v:-missing}, want > 0"
+done
+[ "$(metric 'pier_proxy_upstream_up{upstream="hub"}')" = 0 ] || fail "pier_proxy_upstream_up must be 0 while offline"
+[ -n "$(metric 'pier_proxy_requests_total{kind="blob",result="coalesced",upstream="hub"}')" ] ||
+  fail "zero series for every result must exist"
+pass "metrics: misses, stale answers, upstream bytes, upstream down"
+
 stop_pid "$PIER_PID"
 "$PIER_BIN" fsck --data "$WORK/data" >"$WORK/fsck.log" 2>&1 || fail "fsck: $(tail -n 20 "$WORK/fsck.log")"
 pass "fsck is clean with cached manifests and blobs"

@@ -21,9 +21,14 @@ skopeo_ copy --all --dest-tls-verify=false "oci:$WORK/multi:multi" "docker://$up
 skopeo_ copy --dest-tls-verify=false "oci:$WORK/img2:v1" "docker://$up/library/other:v1" >/dev/null
 want=$(layout_digest "$WORK/img" v1)
 
+python3 "$gen" "$WORK/big" image --layers 1 --size 20000000 --seed 44
+skopeo_ copy --dest-tls-verify=false "oci:$WORK/big:v1" "docker://$up/library/big:v1" >/dev/null
+# Pier reaches the upstream through a 20 MB/s link, so a cold 20 MB layer
+# takes a second to fill: long enough for concurrent clients to overlap.
+start_slowlink link "$up_port" --rate 20000000 --direction both
 cat >"$WORK/pier.json" <<JSON
 {"proxy": {"upstreams": [
-  {"name": "hub", "url": "http://$up", "ns": ["docker.io"], "tag_ttl_seconds": 0, "offline_period_seconds": 30}
+  {"name": "hub", "url": "http://$LINK_ADDR", "ns": ["docker.io"], "tag_ttl_seconds": 0, "offline_period_seconds": 30}
 ]}}
 JSON
 port=$(free_port)
@@ -69,6 +74,52 @@ got=$(curl -sf "http://$reg/v2/library/app/blobs/$layer?ns=docker.io" | sha256su
 curl -sf "http://$reg/v2/hub/library/app/tags/list" | grep -q '"v1"' || fail "cached tag not listed under hub/library/app"
 [ "$(status GET "http://$reg/v2/library/app/manifests/v1")" = 404 ] || fail "without ns the name must be hosted (404)"
 pass "ns style: same cache, HEAD carries digest and length, blob bytes verified"
+
+# --- 16 concurrent cold pulls of one layer: the upstream sends it once ---
+big=$(layout_digest "$WORK/big" v1)
+big_layer=$(python3 -c 'import json,sys;print(json.load(open(sys.argv[1]))["layers"][0]["digest"])' \
+  "$WORK/big/blobs/sha256/${big#sha256:}")
+curl -sf -o /dev/null -H "Accept: $accept" "http://$reg/v2/library/big/manifests/v1?ns=docker.io" || fail "big manifest"
+pids=()
+for i in $(seq 1 16); do
+  curl -sf -o "$WORK/big-$i" "http://$reg/v2/library/big/blobs/$big_layer?ns=docker.io" & pids+=($!)
+done
+for p in "${pids[@]}"; do wait "$p" || fail "a concurrent cold pull failed"; done
+for i in $(seq 1 16); do
+  [ "sha256:$(sha256sum <"$WORK/big-$i" | cut -d' ' -f1)" = "$big_layer" ] || fail "client $i got other bytes"
+done
+n=$(grep -c "GET /v2/library/big/blobs/$big_layer" "$WORK/upstream.log" || true)
+[ "$n" = 1 ] || fail "16 concurrent cold pulls sent $n GETs of the layer upstream, want 1"
+pass "16 concurrent cold pulls of a 20 MB layer: every client verified, 1 upstream GET"
+
+# --- containerd 1.6 (ctr) through a _default hosts.toml: every registry via Pier ---
+mkdir -p "$WORK/ctd" "$WORK/certs.d/_default"
+cat >"$WORK/ctd/config.toml" <<TOML
+version = 2
+root = "$WORK/ctd/root"
+state = "$WORK/ctd/state"
+disabled_plugins = ["io.containerd.grpc.v1.cri"]
+[grpc]
+  address = "$WORK/ctd/ctd.sock"
+TOML
+cat >"$WORK/certs.d/_default/hosts.toml" <<TOML
+[host."http://$reg"]
+  capabilities = ["pull", "resolve"]
+TOML
+spawn "$WORK/containerd.log" containerd --config "$WORK/ctd/config.toml"
+deadline=$((SECONDS + 30))
+until ctr --address "$WORK/ctd/ctd.sock" version >/dev/null 2>&1; do
+  [ $SECONDS -lt $deadline ] || fail "containerd did not start"
+  sleep 0.1
+done
+ctr_() { ctr --address "$WORK/ctd/ctd.sock" "$@"; }
+ctr_ images pull --hosts-dir "$WORK/certs.d" docker.io/library/other:v1 >"$WORK/ctr-pull.log" 2>&1 ||
+  fail "ctr images pull through Pier failed: $(tail -n 5 "$WORK/ctr-pull.log")"
+got=$(ctr_ images ls | awk '$1 == "docker.io/library/other:v1" { print $3 }')
+[ "$got" = "$want_other" ] || fail "containerd resolved docker.io/library/other:v1 to $got, want $want_other"
+grep -q 'path=/v2/library/other/manifests/v1 query="ns=docker.io"' "$WORK/pier.log" ||
+  fail "containerd's requests did not reach Pier with ?ns=docker.io"
+pass "containerd 1.6 pulls and unpacks docker.io/library/other:v1 through Pier (ns style), digest $got"
 
 # --- writes into a proxied name are refused; hosted names work beside it ---
 code=$(status POST "http://$reg/v2/hub/library/app/blobs/uploads/")

@@ -74,6 +74,10 @@ http::Exchange PullThrough(const Context& ctx, const http::Request& req, const R
   } else if (!Digest::Parse(route.reference).ok() && !IsValidTag(route.reference)) {
     return HandleManifest(ctx, Call{req, route, who});  // answers the reference's problem
   }
+  // Warm: answered like a hosted name, on the I/O thread.
+  if (ctx.options.pull_through->Fresh(target, route.reference, blob.has_value())) {
+    return blob ? HandleBlob(ctx, Call{req, route, who}) : HandleManifest(ctx, Call{req, route, who});
+  }
   http::Exchange ex;
   ex.blocking = true;
   ex.finish = [&ctx, req, route, who, target, blob](http::BodyResult) -> http::Response {

@@ -285,6 +285,27 @@ Status PullThrough::EnsureBlob(const Target& t, const Digest& d) {
   return FillBlob(t, d);
 }
 
+bool PullThrough::Fresh(const Target& t, std::string_view reference, bool blob) {
+  bool fresh = false;
+  if (blob) {
+    Result<Digest> d = Digest::Parse(reference);
+    fresh = d.ok() && store_->StatBlob(t.local_repo, *d).ok();
+  } else if (reference.find(':') != std::string_view::npos) {
+    fresh = store_->GetManifest(t.local_repo, reference).ok();
+  } else {
+    std::lock_guard lock(mu_);
+    auto it = tag_checked_.find(t.local_repo + ":" + std::string(reference));
+    fresh = it != tag_checked_.end() &&
+            clock_.Steady() - it->second < std::chrono::seconds(upstreams_[t.upstream].tag_ttl_seconds);
+  }
+  // A tag confirmed upstream whose local copy was deleted meanwhile is not fresh.
+  if (fresh && !blob && reference.find(':') == std::string_view::npos) {
+    fresh = store_->GetManifest(t.local_repo, reference).ok();
+  }
+  if (fresh) Report(t, blob ? "blob" : "manifest", Outcome::kHit);
+  return fresh;
+}
+
 Result<uint64_t> PullThrough::BlobSize(const Target& t, const Digest& d) {
   if (Result<BlobInfo> local = store_->StatBlob(t.local_repo, d); local.ok()) {
     Report(t, "blob", Outcome::kHit);

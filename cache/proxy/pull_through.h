@@ -94,6 +94,12 @@ class PullThrough {
   // above; DigestMismatch when the upstream sent other bytes.
   Status EnsureBlob(const Target& target, const Digest& d);
 
+  // True (and counted as a hit) when the cache can answer `reference` (a
+  // blob digest when `blob`, else a manifest tag or digest) right now without
+  // asking the upstream: cheap, no network, callable from an I/O thread, so
+  // warm pulls skip the blocking pool.
+  bool Fresh(const Target& target, std::string_view reference, bool blob);
+
   // The blob's size for a HEAD: from the cache, else from a HEAD upstream
   // (nothing downloaded: a HEAD must not cost a whole layer).
   Result<uint64_t> BlobSize(const Target& target, const Digest& d);

@@ -97,12 +97,16 @@ TEST_F(PullThroughTest, TagFetchedOnceRevalidatedAfterTtlAndMoved) {
   EXPECT_EQ(upstream_->calls("HeadManifest"), 1);
   EXPECT_EQ(upstream_->calls("GetManifest"), 1);
 
-  // Within the TTL: no upstream call at all.
+  // Within the TTL: no upstream call at all, and fresh for the I/O-thread path.
   ASSERT_TRUE(pt_->EnsureManifest(target_, "v1").ok());
   EXPECT_EQ(upstream_->calls("HeadManifest"), 1);
+  EXPECT_TRUE(pt_->Fresh(target_, "v1", false));
+  EXPECT_TRUE(pt_->Fresh(target_, d1, false));
+  EXPECT_FALSE(pt_->Fresh(target_, Sha256Of(layer_).str(), true)) << "layer not fetched yet";
 
   // Past the TTL, unchanged: one HEAD, no GET.
   clock_.Advance(std::chrono::seconds(61));
+  EXPECT_FALSE(pt_->Fresh(target_, "v1", false));
   ASSERT_TRUE(pt_->EnsureManifest(target_, "v1").ok());
   EXPECT_EQ(upstream_->calls("HeadManifest"), 2);
   EXPECT_EQ(upstream_->calls("GetManifest"), 1);

@@ -130,6 +130,31 @@ skopeo_ copy --dest-tls-verify=false "oci:$WORK/img2:v1" "docker://$reg/team/hos
   fail "push to a hosted name failed"
 pass "push into a proxied name: 405 naming the upstream; hosted push beside it works"
 
+# --- Pier's ACL applies to proxied names, however they are addressed ---
+htpasswd -nbB puller secret-p >"$WORK/htpasswd"
+htpasswd -nbB other secret-o >>"$WORK/htpasswd"
+cat >"$WORK/pier-auth.json" <<JSON
+{"auth": {"htpasswd": "$WORK/htpasswd", "acl": [
+   {"subject": "puller", "repository": "hub/**", "actions": ["pull"]},
+   {"subject": "other", "repository": "library/**", "actions": ["pull", "push"]}]},
+ "proxy": {"upstreams": [{"name": "hub", "url": "http://$LINK_ADDR", "ns": ["docker.io"]}]}}
+JSON
+aport=$(free_port)
+PIER_PID_MAIN=$PIER_PID
+start_pier pier-auth "$aport" "$WORK/data-auth" --config "$WORK/pier-auth.json"
+areg="127.0.0.1:$aport"
+for path in "/v2/hub/library/app/manifests/v1" "/v2/library/app/manifests/v1?ns=docker.io"; do
+  [ "$(status GET "http://$areg$path")" = 401 ] || fail "anonymous $path: want 401"
+  [ "$(status GET "http://$areg$path" -u other:secret-o)" = 403 ] ||
+    fail "other (pull on library/** only) reached $path: the ACL must see hub/library/app"
+  [ "$(status GET "http://$areg$path" -u puller:secret-p -H "Accept: $accept")" = 200 ] || fail "puller refused on $path"
+done
+[ "$(status POST "http://$areg/v2/hub/library/app/blobs/uploads/" -u puller:secret-p)" = 403 ] ||
+  fail "puller has no push right: 403 before anything else"
+stop_pid "$PIER_PID"
+PIER_PID=$PIER_PID_MAIN
+pass "ACL: both addressing styles are checked against the local name hub/library/app"
+
 # --- a tag moved upstream shows once tag_ttl ran out (0 here: at once; the
 # unit tests move a fake clock through a real TTL) ---
 skopeo_ copy --dest-tls-verify=false "oci:$WORK/img2:v1" "docker://$up/library/app:v1" >/dev/null

@@ -14,6 +14,13 @@ using client::ErrorKind;
 constexpr uint64_t kMinChunk = 256 << 10;
 constexpr uint64_t kMinLearnedCut = 1 << 20;  // below this a cut is noise, not a link limit
 
+// What a connection may carry on a link that cut one after `cut` bytes (as
+// acknowledged): the peer's buffers (its receive buffer, a proxy's queue)
+// acknowledge up to megabytes past the real cut point, so half of it. A
+// second cut on the link costs a whole connection's bytes, a smaller chunk
+// only a request head and a round trip.
+uint64_t ConnectionBudget(uint64_t cut) { return cut / 2; }
+
 std::string Human(uint64_t n) {
   char b[32];
   if (n >= (1u << 20)) std::snprintf(b, sizeof b, "%.1f MiB", static_cast<double>(n) / (1 << 20));
@@ -59,7 +66,7 @@ class Sender {
     t.call.stop = env_.stop;
     t.call.limiter = env_.limiter;
     uint64_t cut = env_.link->cut_after_bytes.load();
-    if (cut > 0) t.call.connection_byte_budget = cut / 4 * 3;
+    if (cut > 0) t.call.connection_byte_budget = ConnectionBudget(cut);
     t.call.progress = [this, &t](uint64_t total) {
       uint64_t d = total - t.sent;
       t.sent = total;
@@ -82,22 +89,23 @@ class Sender {
     auto k = t.call.error.kind;
     if (k != ErrorKind::kNetwork && k != ErrorKind::kTimeout) return false;
     if (t.sent == 0 || t.call.error.http_status != 0) return false;  // nothing sent, or it answered
-    // The cut lies between what the peer acknowledged (sampled at our last
-    // write) and what we wrote: kernel buffers (megabytes on loopback) can
-    // hold the whole tail, so the acknowledged count may be far too low.
-    // Take the high end; if it is still too high the next cut shrinks it
-    // (each costs at most one chunk), which beats crawling in tiny chunks.
-    uint64_t carried = std::max(t.call.connection_bytes, t.sent);
+    // What the peer acknowledged on that connection, read from the kernel
+    // after the break: the cut point plus at most what the peer's buffers
+    // took in meanwhile (what we wrote counts our send buffer too, megabytes
+    // on loopback, and made the estimate so high that two more cuts
+    // followed). Without that count: what we wrote. If the estimate is
+    // still too high, the next cut shrinks it.
+    uint64_t carried = t.call.connection_bytes > 0 ? t.call.connection_bytes : t.sent;
     if (carried < kMinLearnedCut) return false;
     uint64_t cur = env_.link->cut_after_bytes.load();
-    // A cut although connections already stay under 3/4 of the last
-    // estimate: the estimate was high; shrink it again.
-    if (cur != 0 && carried >= cur) carried = cur / 4 * 3;
+    // A cut although connections already stay under the budget of the
+    // last estimate: the estimate was high; shrink it again.
+    if (cur != 0 && carried >= cur) carried = ConnectionBudget(cur);
     while ((cur == 0 || carried < cur) && !env_.link->cut_after_bytes.compare_exchange_weak(cur, carried)) {
     }
     if (cur == 0 || carried < cur) {
       Log("the link cut a connection after " + Human(carried) + ": from now on each connection carries at most " +
-          Human(carried / 4 * 3));
+          Human(ConnectionBudget(carried)));
       return true;
     }
     return false;
@@ -124,7 +132,7 @@ class Sender {
     uint64_t chunk = std::max<uint64_t>(env_.chunk_size, kMinChunk);
     uint64_t cut = env_.link->cut_after_bytes.load();
     if (cut > 0) {
-      uint64_t fit = cut / 4 * 3;
+      uint64_t fit = ConnectionBudget(cut);
       fit = fit > (64u << 10) ? fit - (64u << 10) : fit;  // room for the request head
       chunk = std::max(kMinChunk, std::min(chunk, fit));
     }

@@ -13,8 +13,9 @@
 //
 // Links that cut long connections: when a PATCH breaks mid-body, the
 // bytes its connection had carried are remembered per destination
-// (LinkState) and from then on no connection carries more than 3/4 of
-// that (chunks shrink to fit, a new connection per chunk if need be). That
+// (LinkState) and from then on no connection carries more than half of
+// that, counted across keep-alive requests (chunks shrink to fit, a new
+// connection when the next request would cross it). That
 // matters because registry:2 (and registries built on it) discard an
 // upload session whose PATCH was cut mid-body — only the Range of an
 // intact session can be resumed; a lost session restarts at byte 0.

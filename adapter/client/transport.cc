@@ -11,6 +11,8 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 #include <linux/sockios.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -27,6 +29,7 @@
 #include <boost/beast/http/basic_parser.hpp>
 #include <boost/beast/http/error.hpp>
 #include <cerrno>
+#include <cstddef>
 #include <chrono>
 #include <cstring>
 #include <limits>
@@ -503,11 +506,39 @@ class Connection {
   uint64_t bytes_acked_ = 0;
 
   void SampleAcked() {
+    if (!sock_.is_open()) return;
+    // The kernel's running count first: it is exact at any moment, also
+    // after a reset purged the send queue (SIOCOUTQ then reads 0).
+    if (auto acked = KernelBytesAcked()) {
+      bytes_acked_ = std::max(bytes_acked_, std::min(*acked, bytes_written_));
+      return;
+    }
     int queued = 0;
-    if (!sock_.is_open() || ::ioctl(sock_.native_handle(), SIOCOUTQ, &queued) != 0 || queued < 0) return;
+    if (::ioctl(sock_.native_handle(), SIOCOUTQ, &queued) != 0 || queued < 0) return;
     uint64_t q = static_cast<uint64_t>(queued);
     if (q <= bytes_written_) bytes_acked_ = std::max(bytes_acked_, bytes_written_ - q);
   }
+
+  // tcpi_bytes_acked (Linux 4.1+). glibc's struct tcp_info stops before it;
+  // the kernel's continues with two u64 rates and then this counter.
+  std::optional<uint64_t> KernelBytesAcked() {
+    struct Extended {
+      struct tcp_info base;
+      uint64_t pacing_rate;
+      uint64_t max_pacing_rate;
+      uint64_t bytes_acked;
+    } info{};
+    socklen_t len = sizeof info;
+    if (::getsockopt(sock_.native_handle(), IPPROTO_TCP, TCP_INFO, &info, &len) != 0) return std::nullopt;
+    if (len < offsetof(Extended, bytes_acked) + sizeof info.bytes_acked) return std::nullopt;
+    return info.bytes_acked;
+  }
+
+ public:
+  // Called when an exchange ended (or broke): the final acknowledged count.
+  void RefreshAcked() { SampleAcked(); }
+
+ private:
 
   // The exchange in progress (all touched only on the owning thread, inside
   // handlers run by RunUntil/poll).
@@ -574,6 +605,7 @@ class TransportImpl final : public Transport {
                               &reusable);
         }
       }
+      conn->RefreshAcked();
       call.connection_bytes = conn->bytes_acked();
       if (s.ok()) {
         log::Debug("registry client request", {{"method", req.method},

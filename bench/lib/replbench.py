@@ -467,6 +467,24 @@ def cuts_scenario(env, rep, images, rate, latency, cut_after, chunk, baseline):
     return p, s
 
 
+def cut1_scenario(env, rep, image, rate, latency, cut_after):
+    """Issue 10 6: one layer, every connection cut after cut_after bytes. Once
+    the first cut taught the engine the link's limit, no later request may
+    cross it: one cut in all, bytes on the wire <= 1.4 x the layer."""
+    flags = ["--rate", str(rate), "--latency-ms", str(latency), "--cut-after", str(cut_after)]
+    layer = max(image.blobs.values())
+    log("\n== cut1: one %s layer, every connection cut after %d bytes" % (fmt_mb(layer), cut_after))
+    p = run_pier(env, "cut1-pier", [image], flags)
+    log("  " + describe(p, [image]))
+    sc = "one %.0f MB layer, cuts every %.0f MB" % (layer / MB, cut_after / MB)
+    rep.row(sc, "outcome / cuts", "%s / %d cut(s), %d connections" % (p.status, p.cuts, p.conns), "-",
+            "finishes, 1 cut (none after the first)", verdict(p.ok and p.cuts <= 1))
+    rep.row(sc, "bytes on the wire / layer", "%s / %s = %.3fx" % (fmt_mb(p.bytes_up), fmt_mb(layer), p.bytes_up / layer),
+            "-", "<= 1.4 x the layer", verdict(p.ok and p.bytes_up <= 1.4 * layer))
+    rep.row(sc, "wall time", fmt_s(p.wall), "-", "", "")
+    return p
+
+
 def per_conn_scenario(env, rep, image, rate, latency):
     flags = ["--rate-per-conn", str(rate), "--latency-ms", str(latency)]
     missing = missing_bytes([image])
@@ -580,6 +598,12 @@ def main():
             baseline = seed_scenario(env, rep, images, rate, latency, args.skopeo_sync)[0].bytes_up
         if "cuts" in only:
             cuts_scenario(env, rep, images, rate, latency, cut_after, chunk, baseline)
+        if "cut1" in only:
+            d = os.path.join(work, "cut1")
+            make_layout(d, 1, 12 * MB, None, seed=4343)
+            im = Image("cut1/app", "v1", d)
+            env.push_to_pier(im)
+            cut1_scenario(env, rep, im, rate, latency, cut_after)
         if "conn" in only:
             d = os.path.join(work, "four")
             make_layout(d, 4, int(3 * MB * pc_scale), None, seed=4242)

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <optional>
+#include <thread>
 
 #include "base/internal_errors.h"
 
@@ -33,7 +34,11 @@ class Sender {
   Sender(const SendEnv& env, const BlobJob& job) : env_(env), job_(job), digest_(job.digest.str()) {}
 
   Result<BlobOutcome> Run() {
-    if (env_.progress->IsKnown(env_.dest_id, digest_, job_.dst_repo)) return BlobOutcome::kSkipped;
+    if (env_.progress->IsKnown(env_.dest_id, digest_, job_.dst_repo)) {
+      CancelCheckedSession();
+      return BlobOutcome::kSkipped;
+    }
+    headed_ = job_.checked_missing;
     Backoff backoff(env_.retry);
     for (;;) {
       if (env_.stop.stop_requested()) return Status::Internal("stopped");
@@ -111,6 +116,16 @@ class Sender {
     return false;
   }
 
+  // A session CheckBlobs opened that is no longer needed (another image's
+  // transfer of the same digest finished meanwhile).
+  void CancelCheckedSession() {
+    if (!job_.session) return;
+    client::Call call;
+    call.stop = env_.stop;
+    (void)env_.client->CancelUpload(call, job_.dst_repo, job_.session->location);  // best effort: it expires
+    job_.session.reset();
+  }
+
   // The destination no longer knows the session (expired, or registry:2
   // discarding it after a cut PATCH): forget it; the next attempt starts a
   // new one.
@@ -173,7 +188,10 @@ class Sender {
       TrackedCall t;
       Prepare(t);
       auto r = Done(t, env_.client->HeadBlob(t.call, job_.dst_repo, job_.digest), error);
-      if (r.ok()) return Finished(BlobOutcome::kSkipped);
+      if (r.ok()) {
+        CancelCheckedSession();
+        return Finished(BlobOutcome::kSkipped);
+      }
       if (r.status().code() != Code::kNotFound) return r.status();
       headed_ = true;
     }
@@ -181,9 +199,13 @@ class Sender {
       error->kind = ErrorKind::kLocal;
       return s;
     }
-    // 3. Continue an upload under way.
+    // 3. Continue an upload under way (or the one CheckBlobs opened, once).
     std::optional<client::UploadState> session;
-    if (auto p = env_.progress->GetUpload(env_.dest_id, digest_); p && p->repo == job_.dst_repo) {
+    if (job_.session) {
+      session = std::move(job_.session);
+      job_.session.reset();
+      Persist(*session);
+    } else if (auto p = env_.progress->GetUpload(env_.dest_id, digest_); p && p->repo == job_.dst_repo) {
       TrackedCall t;
       Prepare(t);
       auto st = Done(t, env_.client->GetUploadStatus(t.call, job_.dst_repo, p->location), error);
@@ -283,6 +305,74 @@ class Sender {
 };
 
 }  // namespace
+
+std::vector<BlobCheck> CheckBlobs(const SendEnv& env, std::vector<BlobJob>& jobs, bool open_sessions) {
+  std::vector<BlobCheck> out(jobs.size(), BlobCheck::kUnknown);
+  // One item per request: a HEAD per blob not known, and with open_sessions
+  // a POST beside it for blobs with nothing to resume or mount from.
+  struct Item {
+    size_t blob;
+    bool head;
+  };
+  std::vector<Item> items;
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    const BlobJob& j = jobs[i];
+    std::string d = j.digest.str();
+    if (env.progress->IsKnown(env.dest_id, d, j.dst_repo)) {
+      out[i] = BlobCheck::kPresent;
+      continue;
+    }
+    items.push_back({i, true});
+    bool resumable = env.progress->GetUpload(env.dest_id, d).has_value();
+    if (open_sessions && !resumable && env.progress->KnownRepos(env.dest_id, d).empty()) items.push_back({i, false});
+  }
+  std::vector<int> head(jobs.size(), 0);  // 1 present, -1 missing, 0 no answer
+  std::vector<std::optional<client::UploadState>> opened(jobs.size());
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    for (size_t k; (k = next.fetch_add(1)) < items.size();) {
+      const Item& it = items[k];
+      const BlobJob& j = jobs[it.blob];
+      client::Call call;
+      call.stop = env.stop;
+      if (it.head) {
+        auto r = env.client->HeadBlob(call, j.dst_repo, j.digest);
+        if (r.ok()) head[it.blob] = 1;
+        else if (r.status().code() == Code::kNotFound) head[it.blob] = -1;
+      } else {
+        auto r = env.client->StartUpload(call, j.dst_repo);
+        if (r.ok()) opened[it.blob] = *r;
+      }
+    }
+  };
+  // Small requests: enough threads that none waits for another's round trip.
+  constexpr size_t kMaxThreads = 16;
+  {
+    std::vector<std::jthread> threads;
+    for (size_t n = std::min(kMaxThreads, items.size()); n > 1; --n) threads.emplace_back(work);
+    work();
+  }
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    BlobJob& j = jobs[i];
+    if (head[i] == 1) {
+      out[i] = BlobCheck::kPresent;
+      Status s = env.progress->AddKnown(env.dest_id, j.digest.str(), j.dst_repo, /*upload_done=*/false);
+      if (!s.ok()) ReportInternalError("replication", "recording " + j.digest.str() + " as at the destination", s);
+      if (opened[i]) {
+        client::Call call;
+        call.stop = env.stop;
+        (void)env.client->CancelUpload(call, j.dst_repo, opened[i]->location);  // best effort: it expires
+      }
+    } else if (head[i] == -1) {
+      out[i] = BlobCheck::kMissing;
+      j.checked_missing = true;
+      j.session = std::move(opened[i]);
+    } else if (opened[i]) {
+      j.session = std::move(opened[i]);  // no answer to the HEAD: SendBlob asks again, then uses it
+    }
+  }
+  return out;
+}
 
 Result<BlobOutcome> SendBlob(const SendEnv& env, const BlobJob& job) { return Sender(env, job).Run(); }
 

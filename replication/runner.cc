@@ -51,9 +51,10 @@ bool Runner::ActiveFor(int64_t policy_id) {
   return false;
 }
 
-void Runner::Launch(const Execution& e, const Policy& p) {
+void Runner::Launch(const Execution& e, const Policy& p, bool resumed) {
   auto run = std::make_shared<ExecRun>();
   run->exec = e;
+  run->resumed = resumed;
   run->policy = p;
   run->policy_bandwidth.SetRate(static_cast<uint64_t>(p.BytesPerSecond()));
   std::lock_guard lock(mu_);
@@ -218,7 +219,7 @@ void Runner::ResumeUnfinished() {
       continue;
     }
     log::Info("resuming replication execution", {{"execution", std::to_string(e.id)}, {"policy", p->name}});
-    Launch(e, *p);
+    Launch(e, *p, /*resumed=*/true);
   }
 }
 

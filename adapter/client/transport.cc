@@ -549,9 +549,19 @@ class Connection {
   Clock::time_point deadline_;
 };
 
+ssl::context MakeTlsContext() {
+  ssl::context ctx(ssl::context::tls_client);
+  ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
+                  ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
+  error_code ec;
+  ctx.set_default_verify_paths(ec);
+  if (ec) log::Warn("registry client: system CA store not loaded", {{"error", ec.message()}});
+  return ctx;
+}
+
 class TransportImpl final : public Transport {
  public:
-  TransportImpl(const TransportOptions& o, ssl::context ctx) : options_(o), tls_(std::move(ctx)) {}
+  TransportImpl(const TransportOptions& o, std::optional<ssl::context> ctx) : options_(o), tls_(std::move(ctx)) {}
 
   Result<HttpResponse> Send(const HttpRequest& req, Call& call, const BodySink* sink) override {
     try {
@@ -597,7 +607,7 @@ class TransportImpl final : public Transport {
       {
         Connection::Watch watch(*conn, call);
         if (!reused) {
-          s = conn->Connect(req.url, &tls_, options_.insecure, call);
+          s = conn->Connect(req.url, req.url.tls() ? TlsContext() : nullptr, options_.insecure, call);
           if (s.ok()) opened_.fetch_add(1);
         }
         if (s.ok()) {
@@ -688,7 +698,17 @@ class TransportImpl final : public Transport {
   }
 
   TransportOptions options_;
-  ssl::context tls_;
+  // Built at the first TLS connection: loading the system CA store takes
+  // tens of milliseconds, which a plain-HTTP registry's first request (an
+  // execution's start) should not wait for.
+  ssl::context* TlsContext() {
+    std::call_once(tls_once_, [this] {
+      if (!tls_) tls_.emplace(MakeTlsContext());
+    });
+    return &*tls_;
+  }
+  std::once_flag tls_once_;
+  std::optional<ssl::context> tls_;
   std::mutex mu_;
   std::map<std::string, std::vector<std::unique_ptr<Connection>>> idle_;
   std::atomic<uint64_t> opened_{0};
@@ -698,14 +718,12 @@ class TransportImpl final : public Transport {
 
 Result<std::unique_ptr<Transport>> Transport::Create(const TransportOptions& options) {
   try {
-    ssl::context ctx(ssl::context::tls_client);
-    ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
-                    ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
-    error_code ec;
-    ctx.set_default_verify_paths(ec);
-    if (ec) log::Warn("registry client: system CA store not loaded", {{"error", ec.message()}});
+    // With a CA of its own the context is built now, so a bad PEM fails here.
+    std::optional<ssl::context> ctx;
     if (!options.ca_pem.empty()) {
-      ctx.add_certificate_authority(asio::buffer(options.ca_pem), ec);
+      ctx.emplace(MakeTlsContext());
+      error_code ec;
+      ctx->add_certificate_authority(asio::buffer(options.ca_pem), ec);
       if (ec) return Status::InvalidArgument("CA certificate is not usable PEM: " + ec.message());
     }
     TransportOptions o = options;

@@ -15,8 +15,8 @@ Method, the same for both tools:
   - "image complete" = the destination answers HEAD on the image's manifest
     (polled every 50 ms directly on the destination, not through the link);
   - wall time = from the start until the last image is complete and the tool
-    has finished (Pier: the execution left InProgress; skopeo: its last copy
-    exited).
+    has finished (Pier: the execution left InProgress, polled every 20 ms;
+    skopeo: its last copy exited).
 """
 import argparse
 import json
@@ -315,7 +315,7 @@ def run_pier(env, name, images, link_flags, engine_cfg=None):
         live = j.get("pier", live) or live
         if status != "InProgress":
             break
-        time.sleep(0.1)
+        time.sleep(0.02)  # the wall time's resolution (was 0.1 s: up to 3% of a 3 s scenario)
     wall = time.monotonic() - t0
     done = watch.finish()
     if status == "InProgress":

@@ -66,10 +66,11 @@ struct ExecRun {
   Bandwidth policy_bandwidth;
   std::unique_ptr<LimiterChain> limiter;
   std::atomic<uint64_t> bytes_total{0}, bytes_sent{0}, bytes_pending{0}, blobs_pending{0}, blobs_done{0};
-  std::mutex mu;  // guards dest (while being set), tasks_left, any_failed, exec.stop_requested
+  std::mutex mu;  // guards dest (while being set), tasks_left, any_failed, dispatched, exec.stop_requested
   std::condition_variable cv;
   size_t tasks_left = 0;
   bool any_failed = false;
+  bool dispatched = false;  // every task started (checked, queued for the link) or the run ended
   std::thread runner;
 };
 

@@ -67,7 +67,9 @@ class Runner : public std::enable_shared_from_this<Runner> {
  private:
   // ---- executions (runner.cc) ----
   bool ActiveFor(int64_t policy_id);
-  void Launch(const Execution& e, const Policy& p, bool resumed = false);
+  // The run, or null when shutting down.
+  std::shared_ptr<ExecRun> Launch(const Execution& e, const Policy& p, bool resumed = false);
+  void Dispatched(const std::shared_ptr<ExecRun>& run);
   void Run(const std::shared_ptr<ExecRun>& run);
   Status Execute(const std::shared_ptr<ExecRun>& run);
   void Finish(const std::shared_ptr<ExecRun>& run, const Status& s);

@@ -124,6 +124,7 @@ class Sender {
     call.stop = env_.stop;
     (void)env_.client->CancelUpload(call, job_.dst_repo, job_.session->location);  // best effort: it expires
     job_.session.reset();
+    ForgetSession();
   }
 
   // The destination no longer knows the session (expired, or registry:2
@@ -201,10 +202,9 @@ class Sender {
     }
     // 3. Continue an upload under way (or the one CheckBlobs opened, once).
     std::optional<client::UploadState> session;
-    if (job_.session) {
+    if (job_.session) {  // persisted by CheckBlobs
       session = std::move(job_.session);
       job_.session.reset();
-      Persist(*session);
     } else if (auto p = env_.progress->GetUpload(env_.dest_id, digest_); p && p->repo == job_.dst_repo) {
       TrackedCall t;
       Prepare(t);
@@ -341,7 +341,11 @@ std::vector<BlobCheck> CheckBlobs(const SendEnv& env, std::vector<BlobJob>& jobs
         else if (r.status().code() == Code::kNotFound) head[it.blob] = -1;
       } else {
         auto r = env.client->StartUpload(call, j.dst_repo);
-        if (r.ok()) opened[it.blob] = *r;
+        if (!r.ok()) continue;
+        opened[it.blob] = *r;
+        // Persisted here, beside the other checks, not on the way to the first body byte.
+        Status s = env.progress->PutUpload(env.dest_id, j.digest.str(), UploadProgress{j.dst_repo, r->location, r->offset});
+        if (!s.ok()) ReportInternalError("replication", "saving the upload session of " + j.digest.str(), s);
       }
     }
   };
@@ -362,6 +366,9 @@ std::vector<BlobCheck> CheckBlobs(const SendEnv& env, std::vector<BlobJob>& jobs
         client::Call call;
         call.stop = env.stop;
         (void)env.client->CancelUpload(call, j.dst_repo, opened[i]->location);  // best effort: it expires
+        if (Status d = env.progress->DeleteUpload(env.dest_id, j.digest.str()); !d.ok()) {
+          ReportInternalError("replication", "forgetting the upload session of " + j.digest.str(), d);
+        }
       }
     } else if (head[i] == -1) {
       out[i] = BlobCheck::kMissing;

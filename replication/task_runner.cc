@@ -72,6 +72,9 @@ void Runner::StartTask(const std::shared_ptr<ExecRun>& run, Task t) {
       client::Call call;
       call.stop = stop;
       (void)dest.client->CancelUpload(call, b.dst_repo, b.session->location);  // best effort: it expires
+      if (Status s = d_.progress->DeleteUpload(dest.endpoint.id, b.digest.str()); !s.ok()) {
+        ReportInternalError("replication", "forgetting the upload session of " + b.digest.str(), s);
+      }
     }
     return finish(end->status, end->text);
   }

@@ -103,9 +103,15 @@ class Sender {
     uint64_t carried = t.call.connection_bytes > 0 ? t.call.connection_bytes : t.sent;
     if (carried < kMinLearnedCut) return false;
     uint64_t cur = env_.link->cut_after_bytes.load();
-    // A cut although connections already stay under the budget of the
-    // last estimate: the estimate was high; shrink it again.
-    if (cur != 0 && carried >= cur) carried = ConnectionBudget(cur);
+    // A cut at or past the estimate. Only a request sent under the budget
+    // of that estimate proves it high (then shrink it); one that went out
+    // before it was learnt (parallel workers are cut together the first
+    // time) teaches nothing new.
+    if (cur != 0 && carried >= cur) {
+      uint64_t budget = t.call.connection_byte_budget;
+      if (budget == 0 || budget > ConnectionBudget(cur)) return false;
+      carried = ConnectionBudget(cur);
+    }
     while ((cur == 0 || carried < cur) && !env_.link->cut_after_bytes.compare_exchange_weak(cur, carried)) {
     }
     if (cur == 0 || carried < cur) {

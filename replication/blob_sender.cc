@@ -366,15 +366,13 @@ std::vector<BlobCheck> CheckBlobs(const SendEnv& env, std::vector<BlobJob>& jobs
     BlobJob& j = jobs[i];
     if (head[i] == 1) {
       out[i] = BlobCheck::kPresent;
-      Status s = env.progress->AddKnown(env.dest_id, j.digest.str(), j.dst_repo, /*upload_done=*/false);
+      // As SendBlob's HEAD: also forgets an upload record of it (a session opened just now included).
+      Status s = env.progress->AddKnown(env.dest_id, j.digest.str(), j.dst_repo, /*upload_done=*/true);
       if (!s.ok()) ReportInternalError("replication", "recording " + j.digest.str() + " as at the destination", s);
       if (opened[i]) {
         client::Call call;
         call.stop = env.stop;
         (void)env.client->CancelUpload(call, j.dst_repo, opened[i]->location);  // best effort: it expires
-        if (Status d = env.progress->DeleteUpload(env.dest_id, j.digest.str()); !d.ok()) {
-          ReportInternalError("replication", "forgetting the upload session of " + j.digest.str(), d);
-        }
       }
     } else if (head[i] == -1) {
       out[i] = BlobCheck::kMissing;

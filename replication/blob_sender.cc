@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <optional>
+#include <thread>
 
 #include "base/internal_errors.h"
 
@@ -13,6 +14,13 @@ using client::ErrorKind;
 
 constexpr uint64_t kMinChunk = 256 << 10;
 constexpr uint64_t kMinLearnedCut = 1 << 20;  // below this a cut is noise, not a link limit
+
+// What a connection may carry on a link that cut one after `cut` bytes (as
+// acknowledged): the peer's buffers (its receive buffer, a proxy's queue)
+// acknowledge up to megabytes past the real cut point, so half of it. A
+// second cut on the link costs a whole connection's bytes, a smaller chunk
+// only a request head and a round trip.
+uint64_t ConnectionBudget(uint64_t cut) { return cut / 2; }
 
 std::string Human(uint64_t n) {
   char b[32];
@@ -26,7 +34,11 @@ class Sender {
   Sender(const SendEnv& env, const BlobJob& job) : env_(env), job_(job), digest_(job.digest.str()) {}
 
   Result<BlobOutcome> Run() {
-    if (env_.progress->IsKnown(env_.dest_id, digest_, job_.dst_repo)) return BlobOutcome::kSkipped;
+    if (env_.progress->IsKnown(env_.dest_id, digest_, job_.dst_repo)) {
+      CancelCheckedSession();
+      return BlobOutcome::kSkipped;
+    }
+    headed_ = job_.checked_missing;
     Backoff backoff(env_.retry);
     for (;;) {
       if (env_.stop.stop_requested()) return Status::Internal("stopped");
@@ -59,7 +71,7 @@ class Sender {
     t.call.stop = env_.stop;
     t.call.limiter = env_.limiter;
     uint64_t cut = env_.link->cut_after_bytes.load();
-    if (cut > 0) t.call.connection_byte_budget = cut / 4 * 3;
+    if (cut > 0) t.call.connection_byte_budget = ConnectionBudget(cut);
     t.call.progress = [this, &t](uint64_t total) {
       uint64_t d = total - t.sent;
       t.sent = total;
@@ -82,25 +94,43 @@ class Sender {
     auto k = t.call.error.kind;
     if (k != ErrorKind::kNetwork && k != ErrorKind::kTimeout) return false;
     if (t.sent == 0 || t.call.error.http_status != 0) return false;  // nothing sent, or it answered
-    // The cut lies between what the peer acknowledged (sampled at our last
-    // write) and what we wrote: kernel buffers (megabytes on loopback) can
-    // hold the whole tail, so the acknowledged count may be far too low.
-    // Take the high end; if it is still too high the next cut shrinks it
-    // (each costs at most one chunk), which beats crawling in tiny chunks.
-    uint64_t carried = std::max(t.call.connection_bytes, t.sent);
+    // What the peer acknowledged on that connection, read from the kernel
+    // after the break: the cut point plus at most what the peer's buffers
+    // took in meanwhile (what we wrote counts our send buffer too, megabytes
+    // on loopback, and made the estimate so high that two more cuts
+    // followed). Without that count: what we wrote. If the estimate is
+    // still too high, the next cut shrinks it.
+    uint64_t carried = t.call.connection_bytes > 0 ? t.call.connection_bytes : t.sent;
     if (carried < kMinLearnedCut) return false;
     uint64_t cur = env_.link->cut_after_bytes.load();
-    // A cut although connections already stay under 3/4 of the last
-    // estimate: the estimate was high; shrink it again.
-    if (cur != 0 && carried >= cur) carried = cur / 4 * 3;
+    // A cut at or past the estimate. Only a request sent under the budget
+    // of that estimate proves it high (then shrink it); one that went out
+    // before it was learnt (parallel workers are cut together the first
+    // time) teaches nothing new.
+    if (cur != 0 && carried >= cur) {
+      uint64_t budget = t.call.connection_byte_budget;
+      if (budget == 0 || budget > ConnectionBudget(cur)) return false;
+      carried = ConnectionBudget(cur);
+    }
     while ((cur == 0 || carried < cur) && !env_.link->cut_after_bytes.compare_exchange_weak(cur, carried)) {
     }
     if (cur == 0 || carried < cur) {
       Log("the link cut a connection after " + Human(carried) + ": from now on each connection carries at most " +
-          Human(carried / 4 * 3));
+          Human(ConnectionBudget(carried)));
       return true;
     }
     return false;
+  }
+
+  // A session CheckBlobs opened that is no longer needed (another image's
+  // transfer of the same digest finished meanwhile).
+  void CancelCheckedSession() {
+    if (!job_.session) return;
+    client::Call call;
+    call.stop = env_.stop;
+    (void)env_.client->CancelUpload(call, job_.dst_repo, job_.session->location);  // best effort: it expires
+    job_.session.reset();
+    ForgetSession();
   }
 
   // The destination no longer knows the session (expired, or registry:2
@@ -124,7 +154,7 @@ class Sender {
     uint64_t chunk = std::max<uint64_t>(env_.chunk_size, kMinChunk);
     uint64_t cut = env_.link->cut_after_bytes.load();
     if (cut > 0) {
-      uint64_t fit = cut / 4 * 3;
+      uint64_t fit = ConnectionBudget(cut);
       fit = fit > (64u << 10) ? fit - (64u << 10) : fit;  // room for the request head
       chunk = std::max(kMinChunk, std::min(chunk, fit));
     }
@@ -165,7 +195,10 @@ class Sender {
       TrackedCall t;
       Prepare(t);
       auto r = Done(t, env_.client->HeadBlob(t.call, job_.dst_repo, job_.digest), error);
-      if (r.ok()) return Finished(BlobOutcome::kSkipped);
+      if (r.ok()) {
+        CancelCheckedSession();
+        return Finished(BlobOutcome::kSkipped);
+      }
       if (r.status().code() != Code::kNotFound) return r.status();
       headed_ = true;
     }
@@ -173,9 +206,12 @@ class Sender {
       error->kind = ErrorKind::kLocal;
       return s;
     }
-    // 3. Continue an upload under way.
+    // 3. Continue an upload under way (or the one CheckBlobs opened, once).
     std::optional<client::UploadState> session;
-    if (auto p = env_.progress->GetUpload(env_.dest_id, digest_); p && p->repo == job_.dst_repo) {
+    if (job_.session) {  // persisted by CheckBlobs
+      session = std::move(job_.session);
+      job_.session.reset();
+    } else if (auto p = env_.progress->GetUpload(env_.dest_id, digest_); p && p->repo == job_.dst_repo) {
       TrackedCall t;
       Prepare(t);
       auto st = Done(t, env_.client->GetUploadStatus(t.call, job_.dst_repo, p->location), error);
@@ -275,6 +311,79 @@ class Sender {
 };
 
 }  // namespace
+
+std::vector<BlobCheck> CheckBlobs(const SendEnv& env, std::vector<BlobJob>& jobs, bool open_sessions) {
+  std::vector<BlobCheck> out(jobs.size(), BlobCheck::kUnknown);
+  // One item per request: a HEAD per blob not known, and with open_sessions
+  // a POST beside it for blobs with nothing to resume or mount from.
+  struct Item {
+    size_t blob;
+    bool head;
+  };
+  std::vector<Item> items;
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    const BlobJob& j = jobs[i];
+    std::string d = j.digest.str();
+    if (env.progress->IsKnown(env.dest_id, d, j.dst_repo)) {
+      out[i] = BlobCheck::kPresent;
+      continue;
+    }
+    items.push_back({i, true});
+    bool resumable = env.progress->GetUpload(env.dest_id, d).has_value();
+    if (open_sessions && !resumable && env.progress->KnownRepos(env.dest_id, d).empty()) items.push_back({i, false});
+  }
+  std::vector<int> head(jobs.size(), 0);  // 1 present, -1 missing, 0 no answer
+  std::vector<std::optional<client::UploadState>> opened(jobs.size());
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    for (size_t k; (k = next.fetch_add(1)) < items.size();) {
+      const Item& it = items[k];
+      const BlobJob& j = jobs[it.blob];
+      client::Call call;
+      call.stop = env.stop;
+      if (it.head) {
+        auto r = env.client->HeadBlob(call, j.dst_repo, j.digest);
+        if (r.ok()) head[it.blob] = 1;
+        else if (r.status().code() == Code::kNotFound) head[it.blob] = -1;
+      } else {
+        auto r = env.client->StartUpload(call, j.dst_repo);
+        if (!r.ok()) continue;
+        opened[it.blob] = *r;
+        // Persisted here, beside the other checks, not on the way to the first body byte.
+        Status s = env.progress->PutUpload(env.dest_id, j.digest.str(), UploadProgress{j.dst_repo, r->location, r->offset});
+        if (!s.ok()) ReportInternalError("replication", "saving the upload session of " + j.digest.str(), s);
+      }
+    }
+  };
+  // Small requests: enough threads that none waits for another's round trip.
+  constexpr size_t kMaxThreads = 16;
+  {
+    std::vector<std::jthread> threads;
+    for (size_t n = std::min(kMaxThreads, items.size()); n > 1; --n) threads.emplace_back(work);
+    work();
+  }
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    BlobJob& j = jobs[i];
+    if (head[i] == 1) {
+      out[i] = BlobCheck::kPresent;
+      // As SendBlob's HEAD: also forgets an upload record of it (a session opened just now included).
+      Status s = env.progress->AddKnown(env.dest_id, j.digest.str(), j.dst_repo, /*upload_done=*/true);
+      if (!s.ok()) ReportInternalError("replication", "recording " + j.digest.str() + " as at the destination", s);
+      if (opened[i]) {
+        client::Call call;
+        call.stop = env.stop;
+        (void)env.client->CancelUpload(call, j.dst_repo, opened[i]->location);  // best effort: it expires
+      }
+    } else if (head[i] == -1) {
+      out[i] = BlobCheck::kMissing;
+      j.checked_missing = true;
+      j.session = std::move(opened[i]);
+    } else if (opened[i]) {
+      j.session = std::move(opened[i]);  // no answer to the HEAD: SendBlob asks again, then uses it
+    }
+  }
+  return out;
+}
 
 Result<BlobOutcome> SendBlob(const SendEnv& env, const BlobJob& job) { return Sender(env, job).Run(); }
 

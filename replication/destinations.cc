@@ -17,6 +17,7 @@ Result<std::shared_ptr<Destination>> Destinations::For(int64_t registry_id) {
   d->client = std::move(*c);
   d->bandwidth.SetRate(options_.destination_bytes_per_second);
   d->gate = std::make_unique<ImageGate>(options_.image_overlap_bytes);
+  d->small_pool = std::make_unique<WorkerPool>(2);
   d->pool = std::make_unique<WorkerPool>(options_.workers_per_destination);
   std::lock_guard lock(mu_);
   auto it = live_.find(registry_id);

@@ -11,6 +11,7 @@
 //  - Settled answers, before any blob moves, whether the task is already
 //    done (the artifact is there, or there with another digest and override
 //    off), with the status and text it ends with;
+//  - CheckBlobs (optional) says up front which blobs are already there;
 //  - MoveBlob makes one blob present at the destination (blob_sender.h,
 //    blob_fetcher.h);
 //  - PutManifests makes the artifact visible (children by digest, then each
@@ -67,6 +68,11 @@ class Direction {
   virtual std::optional<TaskEnd> Settled(const Task& task, const PlannedCopy& copy, const TaskLogFn& log,
                                          std::stop_token stop) = 0;
   virtual Result<BlobOutcome> MoveBlob(const SendEnv& env, const BlobJob& job) = 0;
+  // The cheap checks of all a task's blobs at once, before it waits for the
+  // link (blob_sender.h CheckBlobs); a direction without them finds nothing.
+  virtual std::vector<BlobCheck> CheckBlobs(const SendEnv&, std::vector<BlobJob>& jobs, bool /*open_sessions*/) {
+    return std::vector<BlobCheck>(jobs.size(), BlobCheck::kUnknown);
+  }
   virtual Status PutManifests(const Task& task, const PlannedCopy& copy, const TaskLogFn& log,
                               std::stop_token stop) = 0;
   virtual Status Delete(const Task& task, const TaskLogFn& log, std::stop_token stop) = 0;

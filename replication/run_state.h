@@ -49,7 +49,10 @@ struct Destination {
   // One transfer per digest: digest → jobs waiting for the one in flight.
   std::map<std::string, std::vector<std::function<void()>>> inflight;
   std::unique_ptr<ImageGate> gate;   // one image after another on the link
-  std::unique_ptr<WorkerPool> pool;  // last member: its threads stop before the rest goes
+  // Blobs under kSmallBlobBytes (configs): a round trip each; on their own
+  // lane they never hold a worker a layer could stream on.
+  std::unique_ptr<WorkerPool> small_pool;
+  std::unique_ptr<WorkerPool> pool;  // last members: their threads stop before the rest goes
 };
 
 struct ExecRun {
@@ -59,13 +62,15 @@ struct ExecRun {
   std::unique_ptr<Direction> direction;  // set with dest; push or pull
   std::stop_source stop;
   std::atomic<bool> shutdown{false};  // stopped by Pier's shutdown: resume later
+  bool resumed = false;               // continued after a restart (set before its thread starts)
   Bandwidth policy_bandwidth;
   std::unique_ptr<LimiterChain> limiter;
   std::atomic<uint64_t> bytes_total{0}, bytes_sent{0}, bytes_pending{0}, blobs_pending{0}, blobs_done{0};
-  std::mutex mu;  // guards dest (while being set), tasks_left, any_failed, exec.stop_requested
+  std::mutex mu;  // guards dest (while being set), tasks_left, any_failed, dispatched, exec.stop_requested
   std::condition_variable cv;
   size_t tasks_left = 0;
   bool any_failed = false;
+  bool dispatched = false;  // every task started (checked, queued for the link) or the run ended
   std::thread runner;
 };
 

@@ -1,5 +1,7 @@
 #include "replication/runner.h"
 
+#include <algorithm>
+
 #include "base/internal_errors.h"
 #include "base/log.h"
 #include "replication/direction.h"
@@ -51,15 +53,23 @@ bool Runner::ActiveFor(int64_t policy_id) {
   return false;
 }
 
-void Runner::Launch(const Execution& e, const Policy& p) {
+std::shared_ptr<ExecRun> Runner::Launch(const Execution& e, const Policy& p, bool resumed) {
   auto run = std::make_shared<ExecRun>();
   run->exec = e;
+  run->resumed = resumed;
   run->policy = p;
   run->policy_bandwidth.SetRate(static_cast<uint64_t>(p.BytesPerSecond()));
   std::lock_guard lock(mu_);
-  if (closing_) return;  // stays InProgress: the next start resumes it
+  if (closing_) return nullptr;  // stays InProgress: the next start resumes it
   runs_[e.id] = run;
   run->runner = std::thread([self = shared_from_this(), run] { self->Run(run); });
+  return run;
+}
+
+void Runner::Dispatched(const std::shared_ptr<ExecRun>& run) {
+  std::lock_guard lock(run->mu);
+  run->dispatched = true;
+  run->cv.notify_all();
 }
 
 void Runner::Run(const std::shared_ptr<ExecRun>& run) {
@@ -120,12 +130,14 @@ Status Runner::Execute(const std::shared_ptr<ExecRun>& run) {
     }
     StartTask(run, std::move(t));
   }
+  Dispatched(run);
   std::unique_lock lock(run->mu);
   run->cv.wait(lock, [&] { return run->tasks_left == 0; });
   return Status::OK();
 }
 
 void Runner::Finish(const std::shared_ptr<ExecRun>& run, const Status& s) {
+  Dispatched(run);  // also when it failed before starting its tasks
   if (run->dest) d_.observer->SetPending(run->dest->endpoint.name, run->policy.name, 0, 0);
   if (!run->shutdown.load()) {
     Execution e = run->exec;
@@ -207,6 +219,13 @@ void Runner::ResumeUnfinished() {
     ReportInternalError("replication", "listing unfinished replication executions", list.status());
     return;
   }
+  // In the order they were started (first pushed first), each one's tasks
+  // checked and queued for the link before the next one starts: launched
+  // all at once they raced for the link and the first-pushed image could
+  // end last. The wait is bounded: a destination that does not answer must
+  // not hold the others (nor the start) for long.
+  constexpr auto kDispatchWait = std::chrono::seconds(10);
+  std::sort(list->begin(), list->end(), [](const Execution& a, const Execution& b) { return a.id < b.id; });
   for (const Execution& e : *list) {
     auto p = d_.repl->GetPolicy(e.policy_id);
     if (!p.ok()) {
@@ -218,7 +237,10 @@ void Runner::ResumeUnfinished() {
       continue;
     }
     log::Info("resuming replication execution", {{"execution", std::to_string(e.id)}, {"policy", p->name}});
-    Launch(e, *p);
+    auto run = Launch(e, *p, /*resumed=*/true);
+    if (!run) continue;
+    std::unique_lock lock(run->mu);
+    run->cv.wait_for(lock, kDispatchWait, [&] { return run->dispatched; });
   }
 }
 

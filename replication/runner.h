@@ -67,7 +67,9 @@ class Runner : public std::enable_shared_from_this<Runner> {
  private:
   // ---- executions (runner.cc) ----
   bool ActiveFor(int64_t policy_id);
-  void Launch(const Execution& e, const Policy& p);
+  // The run, or null when shutting down.
+  std::shared_ptr<ExecRun> Launch(const Execution& e, const Policy& p, bool resumed = false);
+  void Dispatched(const std::shared_ptr<ExecRun>& run);
   void Run(const std::shared_ptr<ExecRun>& run);
   Status Execute(const std::shared_ptr<ExecRun>& run);
   void Finish(const std::shared_ptr<ExecRun>& run, const Status& s);
@@ -78,6 +80,7 @@ class Runner : public std::enable_shared_from_this<Runner> {
   // ---- tasks and blobs (task_runner.cc) ----
   void StartTask(const std::shared_ptr<ExecRun>& run, Task t);
   void EndTask(const std::shared_ptr<ExecRun>& run, Task& t, const std::string& status, const std::string& text);
+  SendEnv MakeSendEnv(const std::shared_ptr<ExecRun>& run, std::function<void(const std::string&)> log);
   void Submit(const std::shared_ptr<TaskRun>& tr, const BlobJob& job);
   void RunBlob(const std::shared_ptr<TaskRun>& tr, const BlobJob& job);
   void BlobFinished(const std::shared_ptr<TaskRun>& tr, const BlobJob& job, const Result<BlobOutcome>& r,

@@ -1,6 +1,8 @@
 // The task and blob level of the Runner: a task's blobs go to the
 // destination's worker pool through its image gate, one transfer per digest
 // at a time; its manifests follow once every blob is there.
+#include <thread>
+
 #include "base/internal_errors.h"
 #include "replication/direction.h"
 #include "replication/harbor_time.h"
@@ -48,9 +50,39 @@ void Runner::StartTask(const std::shared_ptr<ExecRun>& run, Task t) {
     Status s = dir.Delete(t, log, stop);
     return finish(std::string(s.ok() ? kStatusSucceed : kStatusFailed), s.ok() ? "" : s.message());
   }
+  if (run->resumed) log("resumed after a restart");
   auto copy = dir.Prepare(t, stop);
   if (!copy.ok()) return finish(std::string(kStatusFailed), copy.status().message());
-  if (auto end = dir.Settled(t, *copy, log, stop)) return finish(end->status, end->text);
+  // The cheap checks before the image waits for the link, all at once: the
+  // manifest HEAD beside every blob's HEAD (and, when the link is free, its
+  // upload session). An image already there, or whose blobs all are, never
+  // queues behind another image's upload.
+  Destination& dest = *run->dest;
+  bool link_free = dest.gate->admitted_unsent() == 0 && dest.gate->waiting() == 0;
+  std::vector<BlobCheck> checks;
+  std::optional<TaskEnd> end;
+  {
+    SendEnv env = MakeSendEnv(run, log);
+    std::jthread blobs([&] { checks = dir.CheckBlobs(env, copy->blobs, link_free); });
+    end = dir.Settled(t, *copy, log, stop);
+  }
+  if (end) {
+    for (auto& b : copy->blobs) {
+      if (!b.session) continue;
+      client::Call call;
+      call.stop = stop;
+      (void)dest.client->CancelUpload(call, b.dst_repo, b.session->location);  // best effort: it expires
+      if (Status s = d_.progress->DeleteUpload(dest.endpoint.id, b.digest.str()); !s.ok()) {
+        ReportInternalError("replication", "forgetting the upload session of " + b.digest.str(), s);
+      }
+    }
+    return finish(end->status, end->text);
+  }
+  size_t present = 0;
+  for (BlobCheck c : checks) present += c == BlobCheck::kPresent;
+  if (present > 0) {
+    log(std::to_string(present) + " of " + std::to_string(checks.size()) + " blobs already at the destination");
+  }
 
   auto tr = std::make_shared<TaskRun>();
   tr->task = std::move(t);
@@ -68,9 +100,45 @@ void Runner::StartTask(const std::shared_ptr<ExecRun>& run, Task t) {
   TaskLog(tr->task, "copying " + tr->task.src_resource + " to " + tr->task.dst_resource + ": " +
                         std::to_string(tr->copy.blobs.size()) + " blob(s), " + std::to_string(bytes) + " bytes");
   if (tr->copy.blobs.empty()) return CompleteTask(tr);
-  run->dest->gate->Enter(tr->task.id, bytes, stop, [self = shared_from_this(), tr] {
-    for (const auto& b : tr->copy.blobs) self->Submit(tr, b);
-  });
+  // Found present: done here. The rest wait for the link with only their bytes.
+  std::vector<BlobJob> missing;
+  uint64_t missing_bytes = 0;
+  for (size_t i = 0; i < tr->copy.blobs.size(); ++i) {
+    if (checks.size() == tr->copy.blobs.size() && checks[i] == BlobCheck::kPresent) continue;
+    missing.push_back(tr->copy.blobs[i]);
+    missing_bytes += tr->copy.blobs[i].size;
+  }
+  if (missing.size() < tr->copy.blobs.size()) {
+    auto now = d_.clock->Steady();
+    for (size_t i = 0; i < tr->copy.blobs.size(); ++i) {
+      if (checks[i] == BlobCheck::kPresent) BlobFinished(tr, tr->copy.blobs[i], BlobOutcome::kSkipped, now);
+    }
+  }
+  if (missing.empty()) return;  // the last BlobFinished completed the task
+  run->dest->gate->Enter(tr->task.id, missing_bytes, stop,
+                         [self = shared_from_this(), tr, missing = std::move(missing)] {
+                           for (const auto& b : missing) self->Submit(tr, b);
+                         });
+}
+
+SendEnv Runner::MakeSendEnv(const std::shared_ptr<ExecRun>& run, std::function<void(const std::string&)> log) {
+  Destination& d = *run->dest;
+  SendEnv env;
+  env.store = d_.store.get();
+  env.client = d.client.get();
+  env.progress = d_.progress.get();
+  env.observer = d_.observer.get();
+  env.link = &d.link;
+  env.limiter = run->limiter.get();
+  env.stop = run->stop.get_token();
+  env.dest_id = d.endpoint.id;
+  env.dest_name = d.endpoint.name;
+  env.policy_name = run->policy.name;
+  env.chunk_size = d_.options.chunk_size;
+  env.retry = d_.options.retry;
+  env.on_bytes = [run](uint64_t n) { run->bytes_sent += n; };
+  env.log = std::move(log);
+  return env;
 }
 
 void Runner::ReportPending(const ExecRun& run) {
@@ -79,8 +147,9 @@ void Runner::ReportPending(const ExecRun& run) {
 }
 
 void Runner::Submit(const std::shared_ptr<TaskRun>& tr, const BlobJob& job) {
-  tr->exec->dest->pool->Submit(tr->remaining_bytes.load(),
-                               [self = shared_from_this(), tr, job] { self->RunBlob(tr, job); });
+  Destination& d = *tr->exec->dest;
+  WorkerPool& pool = job.size < kSmallBlobBytes ? *d.small_pool : *d.pool;
+  pool.Submit(tr->remaining_bytes.load(), [self = shared_from_this(), tr, job] { self->RunBlob(tr, job); });
 }
 
 void Runner::RunBlob(const std::shared_ptr<TaskRun>& tr, const BlobJob& job) {
@@ -102,21 +171,7 @@ void Runner::RunBlob(const std::shared_ptr<TaskRun>& tr, const BlobJob& job) {
     d.inflight[digest];
   }
   auto t0 = d_.clock->Steady();
-  SendEnv env;
-  env.store = d_.store.get();
-  env.client = d.client.get();
-  env.progress = d_.progress.get();
-  env.observer = d_.observer.get();
-  env.link = &d.link;
-  env.limiter = run->limiter.get();
-  env.stop = run->stop.get_token();
-  env.dest_id = d.endpoint.id;
-  env.dest_name = d.endpoint.name;
-  env.policy_name = run->policy.name;
-  env.chunk_size = d_.options.chunk_size;
-  env.retry = d_.options.retry;
-  env.on_bytes = [run](uint64_t n) { run->bytes_sent += n; };
-  env.log = [this, tr](const std::string& line) { TaskLog(tr->task, line); };
+  SendEnv env = MakeSendEnv(run, [this, tr](const std::string& line) { TaskLog(tr->task, line); });
   d_.observer->OnTransferStart(d.endpoint.name);
   auto r = run->direction->MoveBlob(env, job);
   d_.observer->OnTransferEnd(d.endpoint.name);

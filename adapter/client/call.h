@@ -87,8 +87,9 @@ struct Call {
   // then never sees a cut PATCH again.
   uint64_t connection_byte_budget = 0;
   // Set by every request: the request bytes the connection it used had
-  // delivered in all (acknowledged by the peer's TCP stack, as last
-  // sampled) when the request ended or broke.
+  // delivered in all, across keep-alive requests (acknowledged by the
+  // peer's TCP stack: the kernel's count read when the request ended or
+  // broke), when the request ended or broke.
   uint64_t connection_bytes = 0;
   // Reset when an operation starts; filled when it fails.
   ClientError error;

@@ -487,6 +487,13 @@ class ClientImpl final : public RegistryClient {
     return out;
   }
 
+  static bool HasAuthorization(const HttpRequest& r) {
+    for (const auto& h : r.headers) {
+      if (h.first == "Authorization") return true;  // the spelling Authenticator adds
+    }
+    return false;
+  }
+
   // Learns the registry's auth scheme with an unauthenticated GET /v2/.
   Status Probe(Call& call, std::string_view op) {
     Result<HttpResponse> resp = transport_->Send(Request("GET", Api("/v2/")), call);
@@ -504,17 +511,40 @@ class ClientImpl final : public RegistryClient {
   // status; fails only when no answer could be had.
   Result<HttpResponse> Execute(Call& call, std::string_view op, std::vector<std::string> scopes,
                                HttpRequest req, const BodySink* sink = nullptr) {
-    if (!auth_.known()) {
+    // A request without a body goes straight out: its 401 carries the same
+    // challenge a GET /v2/ probe would (retried below), and an open
+    // registry answers at once — the probe's round trip saved on every
+    // fresh client's first requests (which go out together). A body is not
+    // risked on an unknown scheme.
+    const bool bodiless = !req.file && req.body.empty();
+    const bool unknown = !auth_.known();
+    if (unknown && !bodiless) {
       if (Status s = Probe(call, op); !s.ok()) return s;
     }
     const bool redirectable = req.method == "GET" || req.method == "HEAD";
     int redirects = 0;
     bool auth_retried = false;
+    bool discovered = false;
     while (true) {
       HttpRequest attempt = req;
       if (Status s = auth_.Authorize(call, scopes, attempt); !s.ok()) return Prefixed(op, s);
       Result<HttpResponse> resp = transport_->Send(attempt, call, sink);
       if (!resp.ok()) return Prefixed(op, resp.status());
+      // A write let through without credentials: this registry wants none
+      // (a later 401 says otherwise), so bodies need no probe either.
+      if (unknown && !auth_retried && resp->status / 100 == 2 && req.method != "GET" && req.method != "HEAD" &&
+          req.url.Origin() == base_.Origin()) {
+        auth_.Learn(*resp);
+      }
+      // The 401 of a request sent before the scheme was known is the probe's
+      // answer: learn from it and send again (not the one retry a refused
+      // token or credential gets; concurrent requests learn it too).
+      if (resp->status == 401 && unknown && !discovered && req.url.Origin() == base_.Origin() &&
+          !HasAuthorization(attempt)) {
+        discovered = true;
+        auth_.Learn(*resp);
+        if (auth_.known()) continue;
+      }
       if (resp->status == 401 && !auth_retried && req.url.Origin() == base_.Origin()) {
         auth_retried = true;
         if (auth_.OnUnauthorized(*resp, scopes)) continue;

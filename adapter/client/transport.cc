@@ -11,6 +11,8 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 #include <linux/sockios.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -27,6 +29,7 @@
 #include <boost/beast/http/basic_parser.hpp>
 #include <boost/beast/http/error.hpp>
 #include <cerrno>
+#include <cstddef>
 #include <chrono>
 #include <cstring>
 #include <limits>
@@ -503,11 +506,39 @@ class Connection {
   uint64_t bytes_acked_ = 0;
 
   void SampleAcked() {
+    if (!sock_.is_open()) return;
+    // The kernel's running count first: it is exact at any moment, also
+    // after a reset purged the send queue (SIOCOUTQ then reads 0).
+    if (auto acked = KernelBytesAcked()) {
+      bytes_acked_ = std::max(bytes_acked_, std::min(*acked, bytes_written_));
+      return;
+    }
     int queued = 0;
-    if (!sock_.is_open() || ::ioctl(sock_.native_handle(), SIOCOUTQ, &queued) != 0 || queued < 0) return;
+    if (::ioctl(sock_.native_handle(), SIOCOUTQ, &queued) != 0 || queued < 0) return;
     uint64_t q = static_cast<uint64_t>(queued);
     if (q <= bytes_written_) bytes_acked_ = std::max(bytes_acked_, bytes_written_ - q);
   }
+
+  // tcpi_bytes_acked (Linux 4.1+). glibc's struct tcp_info stops before it;
+  // the kernel's continues with two u64 rates and then this counter.
+  std::optional<uint64_t> KernelBytesAcked() {
+    struct Extended {
+      struct tcp_info base;
+      uint64_t pacing_rate;
+      uint64_t max_pacing_rate;
+      uint64_t bytes_acked;
+    } info{};
+    socklen_t len = sizeof info;
+    if (::getsockopt(sock_.native_handle(), IPPROTO_TCP, TCP_INFO, &info, &len) != 0) return std::nullopt;
+    if (len < offsetof(Extended, bytes_acked) + sizeof info.bytes_acked) return std::nullopt;
+    return info.bytes_acked;
+  }
+
+ public:
+  // Called when an exchange ended (or broke): the final acknowledged count.
+  void RefreshAcked() { SampleAcked(); }
+
+ private:
 
   // The exchange in progress (all touched only on the owning thread, inside
   // handlers run by RunUntil/poll).
@@ -518,9 +549,19 @@ class Connection {
   Clock::time_point deadline_;
 };
 
+ssl::context MakeTlsContext() {
+  ssl::context ctx(ssl::context::tls_client);
+  ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
+                  ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
+  error_code ec;
+  ctx.set_default_verify_paths(ec);
+  if (ec) log::Warn("registry client: system CA store not loaded", {{"error", ec.message()}});
+  return ctx;
+}
+
 class TransportImpl final : public Transport {
  public:
-  TransportImpl(const TransportOptions& o, ssl::context ctx) : options_(o), tls_(std::move(ctx)) {}
+  TransportImpl(const TransportOptions& o, std::optional<ssl::context> ctx) : options_(o), tls_(std::move(ctx)) {}
 
   Result<HttpResponse> Send(const HttpRequest& req, Call& call, const BodySink* sink) override {
     try {
@@ -566,7 +607,7 @@ class TransportImpl final : public Transport {
       {
         Connection::Watch watch(*conn, call);
         if (!reused) {
-          s = conn->Connect(req.url, &tls_, options_.insecure, call);
+          s = conn->Connect(req.url, req.url.tls() ? TlsContext() : nullptr, options_.insecure, call);
           if (s.ok()) opened_.fetch_add(1);
         }
         if (s.ok()) {
@@ -574,6 +615,7 @@ class TransportImpl final : public Transport {
                               &reusable);
         }
       }
+      conn->RefreshAcked();
       call.connection_bytes = conn->bytes_acked();
       if (s.ok()) {
         log::Debug("registry client request", {{"method", req.method},
@@ -656,7 +698,17 @@ class TransportImpl final : public Transport {
   }
 
   TransportOptions options_;
-  ssl::context tls_;
+  // Built at the first TLS connection: loading the system CA store takes
+  // tens of milliseconds, which a plain-HTTP registry's first request (an
+  // execution's start) should not wait for.
+  ssl::context* TlsContext() {
+    std::call_once(tls_once_, [this] {
+      if (!tls_) tls_.emplace(MakeTlsContext());
+    });
+    return &*tls_;
+  }
+  std::once_flag tls_once_;
+  std::optional<ssl::context> tls_;
   std::mutex mu_;
   std::map<std::string, std::vector<std::unique_ptr<Connection>>> idle_;
   std::atomic<uint64_t> opened_{0};
@@ -666,14 +718,12 @@ class TransportImpl final : public Transport {
 
 Result<std::unique_ptr<Transport>> Transport::Create(const TransportOptions& options) {
   try {
-    ssl::context ctx(ssl::context::tls_client);
-    ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
-                    ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
-    error_code ec;
-    ctx.set_default_verify_paths(ec);
-    if (ec) log::Warn("registry client: system CA store not loaded", {{"error", ec.message()}});
+    // With a CA of its own the context is built now, so a bad PEM fails here.
+    std::optional<ssl::context> ctx;
     if (!options.ca_pem.empty()) {
-      ctx.add_certificate_authority(asio::buffer(options.ca_pem), ec);
+      ctx.emplace(MakeTlsContext());
+      error_code ec;
+      ctx->add_certificate_authority(asio::buffer(options.ca_pem), ec);
       if (ec) return Status::InvalidArgument("CA certificate is not usable PEM: " + ec.message());
     }
     TransportOptions o = options;

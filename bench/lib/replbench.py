@@ -15,8 +15,8 @@ Method, the same for both tools:
   - "image complete" = the destination answers HEAD on the image's manifest
     (polled every 50 ms directly on the destination, not through the link);
   - wall time = from the start until the last image is complete and the tool
-    has finished (Pier: the execution left InProgress; skopeo: its last copy
-    exited).
+    has finished (Pier: the execution left InProgress, polled every 20 ms;
+    skopeo: its last copy exited).
 """
 import argparse
 import json
@@ -315,7 +315,7 @@ def run_pier(env, name, images, link_flags, engine_cfg=None):
         live = j.get("pier", live) or live
         if status != "InProgress":
             break
-        time.sleep(0.1)
+        time.sleep(0.02)  # the wall time's resolution (was 0.1 s: up to 3% of a 3 s scenario)
     wall = time.monotonic() - t0
     done = watch.finish()
     if status == "InProgress":
@@ -467,6 +467,24 @@ def cuts_scenario(env, rep, images, rate, latency, cut_after, chunk, baseline):
     return p, s
 
 
+def cut1_scenario(env, rep, image, rate, latency, cut_after):
+    """Issue 10 6: one layer, every connection cut after cut_after bytes. Once
+    the first cut taught the engine the link's limit, no later request may
+    cross it: one cut in all, bytes on the wire <= 1.4 x the layer."""
+    flags = ["--rate", str(rate), "--latency-ms", str(latency), "--cut-after", str(cut_after)]
+    layer = max(image.blobs.values())
+    log("\n== cut1: one %s layer, every connection cut after %d bytes" % (fmt_mb(layer), cut_after))
+    p = run_pier(env, "cut1-pier", [image], flags)
+    log("  " + describe(p, [image]))
+    sc = "one %.0f MB layer, cuts every %.0f MB" % (layer / MB, cut_after / MB)
+    rep.row(sc, "outcome / cuts", "%s / %d cut(s), %d connections" % (p.status, p.cuts, p.conns), "-",
+            "finishes, 1 cut (none after the first)", verdict(p.ok and p.cuts <= 1))
+    rep.row(sc, "bytes on the wire / layer", "%s / %s = %.3fx" % (fmt_mb(p.bytes_up), fmt_mb(layer), p.bytes_up / layer),
+            "-", "<= 1.4 x the layer", verdict(p.ok and p.bytes_up <= 1.4 * layer))
+    rep.row(sc, "wall time", fmt_s(p.wall), "-", "", "")
+    return p
+
+
 def per_conn_scenario(env, rep, image, rate, latency):
     flags = ["--rate-per-conn", str(rate), "--latency-ms", str(latency)]
     missing = missing_bytes([image])
@@ -479,9 +497,10 @@ def per_conn_scenario(env, rep, image, rate, latency):
     sc = "%.0f MB/s per connection" % (rate / MB)
     largest = max(image.blobs.values())
     rep.row(sc, "wall time (one at a time %s, parallel %s)" % (fmt_s(missing / rate), fmt_s(largest / rate)),
-            fmt_s(p.wall),
-            "%s (%s)" % (fmt_s(s.wall), s.status), ">= 3x faster (%.2fx)" % (s.wall / p.wall),
-            verdict(p.ok and s.wall >= 3 * p.wall))
+            "%.2f s" % p.wall,
+            "%.2f s (%s)" % (s.wall, s.status),
+            "<= 1.1 x parallel limit (%.3fx), <= 0.95 x skopeo (%.3fx)" % (p.wall / (largest / rate), p.wall / s.wall),
+            verdict(p.ok and p.wall <= 1.1 * largest / rate and p.wall <= 0.95 * s.wall))
     rep.row(sc, "bytes on the wire", fmt_mb(p.bytes_up), fmt_mb(s.bytes_up), "", "")
     # The issue's bar assumes skopeo sends layers one at a time (~12 s); the
     # skopeo measured here may upload them in parallel, so say both.
@@ -580,6 +599,12 @@ def main():
             baseline = seed_scenario(env, rep, images, rate, latency, args.skopeo_sync)[0].bytes_up
         if "cuts" in only:
             cuts_scenario(env, rep, images, rate, latency, cut_after, chunk, baseline)
+        if "cut1" in only:
+            d = os.path.join(work, "cut1")
+            make_layout(d, 1, 12 * MB, None, seed=4343)
+            im = Image("cut1/app", "v1", d)
+            env.push_to_pier(im)
+            cut1_scenario(env, rep, im, rate, latency, cut_after)
         if "conn" in only:
             d = os.path.join(work, "four")
             make_layout(d, 4, int(3 * MB * pc_scale), None, seed=4242)

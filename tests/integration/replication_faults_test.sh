@@ -2,6 +2,7 @@
 # Replication under faults, against a real `docker-registry` behind slowlink:
 #  1. every connection is cut after 4 MB while a 40 MB layer goes up: the
 #     execution succeeds and the bytes sent again are at most one chunk per cut;
+#     at 1 MB/s a 12 MB layer is cut only once (no request crosses the cut);
 #  2. Pier is killed with SIGKILL mid-blob and restarted: the execution resumes
 #     by itself, completed blobs are not sent again; against a destination that
 #     keeps upload sessions (a second Pier) the blob continues from its
@@ -85,6 +86,24 @@ e=$(run_policy "$pol")
 cuts=$(link_stat cut2 connections_cut)
 [ "$cuts" -le 2 ] || fail "$cuts cuts for one blob just over the cut (the engine did not learn the limit)"
 pass "a $(blob_bytes "$WORK/edge")-byte blob through a link that cuts after 4 MB: $cuts cut(s)"
+
+# 1c. Issue 10 §6: once the link cut one connection, no later request crosses
+# the cut (bytes counted per connection across keep-alive requests): one
+# 12 MB layer through a 1 MB/s link that cuts every connection after 4 MB
+# is cut once, not once per wrong guess (it was 3 cuts and 2 x the layer).
+start_slowlink cut3 "$dest_port" --cut-after 4000000 --rate 1000000
+reg=$(add_registry "http://$LINK_ADDR")
+pol=$(add_policy cuts3 "$reg" "cut3/**" manual)
+python3 "$LIB_DIR/make_oci_layout.py" "$WORK/twelve" image --layers 1 --size 12000000 --seed 43
+skopeo_ copy --dest-tls-verify=false "oci:$WORK/twelve:v1" "docker://127.0.0.1:$pier_port/cut3/twelve:v1" >/dev/null
+link_reset cut3
+e=$(run_policy "$pol")
+[ "$(wait_execution "$e" 120)" = Succeed ] || { show_tasks "$e"; fail "12 MB layer under cuts did not succeed"; }
+cuts=$(link_stat cut3 connections_cut)
+up=$(link_stat cut3 bytes_up)
+[ "$cuts" -eq 1 ] || { show_tasks "$e"; fail "$cuts cuts for one 12 MB layer: a request crossed the learned cut"; }
+[ "$up" -le $((12000000 * 14 / 10)) ] || fail "$up bytes on the wire for a 12 MB layer (> 1.4 x)"
+pass "one 12 MB layer through a 1 MB/s link that cuts after 4 MB: 1 cut, $up bytes on the wire"
 stop_pid "$PIER_PID"
 
 # ---- 2. SIGKILL mid-blob, restart, resume ------------------------------------

@@ -5,9 +5,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -51,7 +53,7 @@ class EngineTest : public pier::testing::StoreTest {
   void StartEngine() {
     EngineOptions o;
     o.workers_per_destination = 4;
-    o.image_overlap_bytes = uint64_t{1} << 30;  // every image on the link at once
+    o.image_overlap_bytes = o_overlap_;
     o.retry.initial = std::chrono::milliseconds(1);
     o.retry.max = std::chrono::milliseconds(1);
     o.clients = std::make_shared<FakeClientFactory>(reg_);
@@ -96,6 +98,7 @@ class EngineTest : public pier::testing::StoreTest {
   std::shared_ptr<ProgressStore> progress_;
   Endpoint dest_;
   std::unique_ptr<Engine> engine_;
+  uint64_t o_overlap_ = uint64_t{1} << 30;  // every image on the link at once unless a test says
 };
 
 TEST_F(EngineTest, APushEventReplicatesThePushedDigestNotWhatTheTagBecame) {
@@ -142,6 +145,115 @@ TEST_F(EngineTest, TwoTasksNeedingOneBlobUploadItOnce) {
   EXPECT_TRUE(reg_->HasBlob("two", digest));
   EXPECT_EQ(reg_->calls("MountBlob"), 1);  // the waiting task mounted it
   EXPECT_FALSE(reg_->ManifestDigest("two", "v1").empty());
+}
+
+// Issue 10 §6: what a kill -9 leaves (four event executions recorded
+// InProgress, in push order) continued by a new engine over the same store.
+// img2 and img3 have every blob at the destination already: checked and
+// finished at once, while img0's layer upload is held, not queued behind it.
+// img0 (pushed first) still goes onto the link before img1, even when its
+// check is slower. Task logs say the task was resumed and what was there.
+TEST_F(EngineTest, AfterARestartTheOrderHoldsAndCheapChecksGoFirst) {
+  std::vector<Digest> pushed;
+  for (int i = 0; i < 4; ++i) {
+    std::string n = std::to_string(i);
+    pushed.push_back(PushImage("img" + n, "v1", "config " + n, {"layer " + n}));
+  }
+  for (std::string n : {"2", "3"}) {
+    reg_->AddBlob("img" + n, "config " + n);
+    reg_->AddBlob("img" + n, "layer " + n);
+  }
+  Policy p = AddPolicy("on-push", kTriggerEventBased);
+  std::vector<int64_t> ids;
+  for (int i = 0; i < 4; ++i) {
+    Execution e;
+    e.policy_id = p.id;
+    e.trigger = std::string(kTriggerEventBased);
+    e.status = std::string(kStatusInProgress);
+    e.start_time = std::chrono::time_point_cast<std::chrono::milliseconds>(std::chrono::system_clock::now());
+    e.event_repository = "img" + std::to_string(i);
+    e.event_reference = "v1";
+    e.event_digest = pushed[i].str();
+    auto created = executions_->CreateExecution(e);
+    ASSERT_TRUE(created.ok()) << created.status().ToString();
+    ids.push_back(created->id);
+  }
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<std::string> manifests;  // repositories, in the order their manifests were pushed
+  bool img1_checked = false;
+  auto done = [&](const std::string& repo) {
+    return std::find(manifests.begin(), manifests.end(), repo) != manifests.end();
+  };
+  reg_->fail = [&](std::string_view op, std::string_view repo) -> std::optional<testing::Failure> {
+    std::unique_lock lock(mu);
+    if (op == "HeadManifest" && repo == "img1") {
+      img1_checked = true;
+      cv.notify_all();
+    }
+    // img0's check is slow; img1 checked meanwhile means the executions raced.
+    if (op == "HeadManifest" && repo == "img0") {
+      cv.wait_for(lock, std::chrono::milliseconds(300), [&] { return img1_checked; });
+    }
+    if (op == "PutManifest") {
+      manifests.emplace_back(repo);
+      cv.notify_all();
+    }
+    return std::nullopt;
+  };
+  const std::string layer0 = Sha256Of("layer 0").str();
+  std::map<std::string, std::string> image_of;  // blob digest → image
+  for (std::string n : {"0", "1"}) {
+    image_of[Sha256Of("config " + n).str()] = "img" + n;
+    image_of[Sha256Of("layer " + n).str()] = "img" + n;
+  }
+  std::vector<std::string> on_link;  // images in the order their first blob body went out
+  bool cheap_first = false;
+  reg_->on_body = [&](std::string_view, std::string_view digest, const std::stop_token&) {
+    std::unique_lock lock(mu);
+    auto img = image_of.find(std::string(digest));
+    if (img != image_of.end() && std::find(on_link.begin(), on_link.end(), img->second) == on_link.end()) {
+      on_link.push_back(img->second);
+    }
+    if (digest != layer0) return;
+    cheap_first = cv.wait_for(lock, kDeadline / 4, [&] { return done("img2") && done("img3"); });
+  };
+  o_overlap_ = 1;  // one image on the link at a time
+  StartEngine();
+  engine_->ResumeUnfinished();
+  for (int64_t id : ids) {
+    auto until = std::chrono::steady_clock::now() + kDeadline;
+    for (;;) {
+      auto e = executions_->GetExecution(id);
+      ASSERT_TRUE(e.ok());
+      if (IsFinalStatus(e->status)) {
+        EXPECT_EQ(e->status, kStatusSucceed) << e->status_text;
+        break;
+      }
+      ASSERT_LT(std::chrono::steady_clock::now(), until) << "execution " << id << " did not end";
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));  // polling interval, not a guess
+    }
+  }
+  EXPECT_TRUE(cheap_first) << "img2/img3 waited behind img0's upload";
+  std::lock_guard lock(mu);
+  ASSERT_TRUE(done("img0") && done("img1"));
+  ASSERT_EQ(on_link.size(), 2u);
+  EXPECT_EQ(on_link[0], "img0") << "the first-pushed image went onto the link after img1";
+  auto logs = [&](int64_t exec_id) {
+    std::string all;
+    auto tasks = executions_->ListTasks(exec_id);
+    EXPECT_TRUE(tasks.ok() && tasks->size() == 1u);
+    if (!tasks.ok() || tasks->empty()) return all;
+    auto lines = executions_->ReadLog((*tasks)[0].id);
+    EXPECT_TRUE(lines.ok());
+    if (lines.ok()) all = *lines;
+    return all;
+  };
+  std::string log2 = logs(ids[2]);
+  EXPECT_NE(log2.find("resumed after a restart"), std::string::npos) << log2;
+  EXPECT_NE(log2.find("2 of 2 blobs already at the destination"), std::string::npos) << log2;
+  std::string log0 = logs(ids[0]);
+  EXPECT_NE(log0.find("resumed after a restart"), std::string::npos) << log0;
 }
 
 TEST_F(EngineTest, StopInterruptsABlobInFlight) {

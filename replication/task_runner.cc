@@ -61,9 +61,7 @@ void Runner::StartTask(const std::shared_ptr<ExecRun>& run, Task t) {
   for (const auto& b : tr->copy.blobs) bytes += b.size;
   tr->remaining = tr->copy.blobs.size();
   tr->remaining_bytes = bytes;
-  run->bytes_total += bytes;
-  run->bytes_pending += bytes;
-  run->blobs_pending += tr->copy.blobs.size();
+  for (const auto& b : tr->copy.blobs) (void)run->progress.Add(b.digest.str(), b.size);
   ReportPending(*run);
   TaskLog(tr->task, "copying " + tr->task.src_resource + " to " + tr->task.dst_resource + ": " +
                         std::to_string(tr->copy.blobs.size()) + " blob(s), " + std::to_string(bytes) + " bytes");
@@ -74,8 +72,8 @@ void Runner::StartTask(const std::shared_ptr<ExecRun>& run, Task t) {
 }
 
 void Runner::ReportPending(const ExecRun& run) {
-  d_.observer->SetPending(run.dest->endpoint.name, run.policy.name, run.bytes_pending.load(),
-                          run.blobs_pending.load());
+  d_.observer->SetPending(run.dest->endpoint.name, run.policy.name, run.progress.MovingBytes(),
+                          run.progress.Snapshot().blobs_pending);
 }
 
 void Runner::Submit(const std::shared_ptr<TaskRun>& tr, const BlobJob& job) {
@@ -115,7 +113,8 @@ void Runner::RunBlob(const std::shared_ptr<TaskRun>& tr, const BlobJob& job) {
   env.policy_name = run->policy.name;
   env.chunk_size = d_.options.chunk_size;
   env.retry = d_.options.retry;
-  env.on_bytes = [run](uint64_t n) { run->bytes_sent += n; };
+  env.on_bytes = [run, digest](uint64_t n) { run->progress.Acknowledged(digest, n); };
+  env.on_present = [run, digest](uint64_t n) { run->progress.AlreadyThere(digest, n); };
   env.log = [this, tr](const std::string& line) { TaskLog(tr->task, line); };
   d_.observer->OnTransferStart(d.endpoint.name);
   auto r = run->direction->MoveBlob(env, job);
@@ -149,9 +148,7 @@ void Runner::BlobFinished(const std::shared_ptr<TaskRun>& tr, const BlobJob& job
     tr->failed = true;
     if (tr->error.empty()) tr->error = r.status().message();
   }
-  run->bytes_pending -= std::min(run->bytes_pending.load(), job.size);
-  run->blobs_pending -= std::min<uint64_t>(run->blobs_pending.load(), 1);
-  run->blobs_done += 1;
+  run->progress.Finished(job.digest.str(), r.ok() ? *r : BlobOutcome::kFailed);
   tr->remaining_bytes -= std::min(tr->remaining_bytes.load(), job.size);
   ReportPending(*run);
   if (--tr->remaining == 0) CompleteTask(tr);

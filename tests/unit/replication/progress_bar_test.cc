@@ -86,6 +86,17 @@ TEST(RateMeter, UnknownUntilStepsSpanSecondsThenTheLinkRate) {
   }
 }
 
+TEST(RateMeter, SmallStepsStillNeedSecondsBeforeARate) {
+  RateMeter m;  // 3 s minimum span
+  m.Add(0, 0);
+  for (int i = 1; i <= 20; ++i) {
+    double t = i * 0.5;
+    m.Add(t, static_cast<uint64_t>(i) * 500'000);  // 1 MB/s in small steps
+    if (t < 0.5 + 3) EXPECT_FALSE(m.Rate(t).has_value()) << "at " << t << " s";
+    else EXPECT_NEAR(m.Rate(t).value_or(0), 1e6, 1) << "at " << t << " s";
+  }
+}
+
 TEST(RateMeter, AStallPullsTheRateDown) {
   RateMeter m(30, 1);
   for (int i = 0; i <= 10; ++i) m.Add(i, static_cast<uint64_t>(i) * 1'000'000);  // 1 MB/s

@@ -173,19 +173,16 @@ void ReplicationMetrics::Tick(Clock::time_point now) {
       d.busy_since = now;
       d.sent_busy_since = d.sent;
       if (d.rate.seeded()) d.rate.Rebase(d.sent, now);  // the idle gap is no sample
-    } else if (busy && (!d.rate.seeded() || d.provisional)) {
-      // Acknowledgements come a chunk at a time: the first rate is measured
-      // between two of them at least 2 s apart. Until then, the average since
-      // it became busy (handshakes included: low, but not made up).
+    } else if (busy && !d.rate.seeded()) {
+      // Acknowledgements come a chunk at a time (8 MiB can take seconds): the
+      // first rate is measured between two of them at least 2 s apart. Until
+      // then there is none (ETA +Inf): an average that includes handshakes
+      // and the first chunk in flight read 4x too slow.
       if (d.sent > d.sent_busy_since && !d.first_step) {
         d.first_step.emplace(now, d.sent);
-        double secs = std::chrono::duration<double>(now - d.busy_since).count();
-        d.rate.Seed(static_cast<double>(d.sent - d.sent_busy_since) / secs, d.sent, now);
-        d.provisional = true;
       } else if (d.first_step && d.sent > d.first_step->second && now - d.first_step->first >= std::chrono::seconds(2)) {
         double secs = std::chrono::duration<double>(now - d.first_step->first).count();
         d.rate.Seed(static_cast<double>(d.sent - d.first_step->second) / secs, d.sent, now);
-        d.provisional = false;
       }
     } else if (busy) {
       d.rate.Update(d.sent, now);
@@ -195,7 +192,6 @@ void ReplicationMetrics::Tick(Clock::time_point now) {
       if (pending == 0) {  // all done: the next run starts afresh
         d.rate.Reset();
         d.first_step.reset();
-        d.provisional = false;
       }
     }
     d.busy = busy;

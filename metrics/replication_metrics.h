@@ -29,8 +29,8 @@
 // second by Tick() with a 15 s time constant, only while the destination is
 // busy (a transfer in flight, started or acknowledged since the last tick):
 // it starts at the rate between the first acknowledgements 2 s or more
-// apart (before that, roughly the average since the destination became
-// busy; never an EWMA climbing from 0, which read 72 s for a 14 s run),
+// apart (before that there is none; never an EWMA climbing from 0, which
+// read 72 s for a 14 s run),
 // and idle time (between images, waiting on the gate) is not a sample. It
 // is 0 once nothing is pending and nothing moves, and reads 0 below 1 B/s.
 // ETA: the destination's pending bytes (all policies) ÷ that rate; 0 when
@@ -111,10 +111,9 @@ class ReplicationMetrics : public replication::ReplicationObserver {
     bool busy = false;             // at the last tick
     Clock::time_point busy_since;  // when it became busy
     uint64_t sent_busy_since = 0;  // `sent` then
-    // The first tick that saw bytes acknowledged since it became busy; until
-    // a later one 2 s on, the rate is the rough average since busy_since.
+    // The first tick that saw bytes acknowledged since it became busy: the
+    // first rate is measured from it to a later one 2 s on or more.
     std::optional<std::pair<Clock::time_point, uint64_t>> first_step;
-    bool provisional = false;
   };
   Destination& DestinationLocked(std::string_view name);  // mu_ held
   void RefreshLocked(const std::string& name, const Destination& d);

@@ -113,7 +113,10 @@ void Runner::RunBlob(const std::shared_ptr<TaskRun>& tr, const BlobJob& job) {
   env.policy_name = run->policy.name;
   env.chunk_size = d_.options.chunk_size;
   env.retry = d_.options.retry;
-  env.on_bytes = [run, digest](uint64_t n) { run->progress.Acknowledged(digest, n); };
+  env.on_bytes = [this, run, digest](uint64_t n) {
+    run->progress.Acknowledged(digest, n);
+    ReportPending(*run);  // the pending gauge (and ETA) move with each acknowledgement
+  };
   env.on_present = [run, digest](uint64_t n) { run->progress.AlreadyThere(digest, n); };
   env.log = [this, tr](const std::string& line) { TaskLog(tr->task, line); };
   d_.observer->OnTransferStart(d.endpoint.name);

@@ -72,8 +72,9 @@ std::string FormatProgress(const ProgressView& v, int width) {
 
 std::string FormatFinal(const ProgressView& v, std::string_view status, std::string_view reason, double seconds,
                         int width) {
-  std::string out = Head(v, width) + "  " + std::string(status) + (status == "Succeed" ? " in " : " after ") +
-                    HumanDuration(seconds) + ": " + HumanBytes(v.bytes_sent) + " sent";
+  std::string out = Head(v, width) + "  tasks " + std::to_string(v.tasks_done) + "/" + std::to_string(v.tasks_total) +
+                    "  " + std::string(status) + (status == "Succeed" ? " in " : " after ") + HumanDuration(seconds) +
+                    ": " + HumanBytes(v.bytes_sent) + " sent";
   uint64_t there = v.bytes_total - std::min(v.bytes_total, v.bytes_pending + v.bytes_sent);
   if (there > 0) out += ", " + HumanBytes(there) + " already there";
   if (!reason.empty()) out += "; " + std::string(reason);

@@ -29,7 +29,7 @@ std::string FormatProgress(const ProgressView& v, int width = 30);
 // The last line, for an execution that ended with `status` (Succeed, Failed,
 // Stopped) after `seconds`: the bar where it really stopped, what was sent,
 // and the reason when there is one.
-// "[######--------------]  30%  60.0 MiB/200.0 MiB  Stopped after 12s: 60.0 MiB sent"
+// "[######--------------]  30%  60.0 MiB/200.0 MiB  tasks 1/2  Stopped after 12s: 60.0 MiB sent"
 std::string FormatFinal(const ProgressView& v, std::string_view status, std::string_view reason, double seconds,
                         int width = 30);
 

@@ -75,6 +75,10 @@ check_all() {
 }
 
 # --- Idle: nothing replicated yet; the policy was created through the API. ---
+# destination_up comes from the health check, which reaches an endpoint
+# created through the API within its failing_interval (30 s; unknown is not
+# down, so there is no zero before): wait for it on its own, then the rest.
+wait_data 'pier_replication_destination_up{destination="acr"}' 90
 python3 "$LIB_DIR/promql_exprs.py" --strict "$BOARD" "$RULES" >"$WORK/idle.jsonl"
 idle_total=$(wc -l <"$WORK/idle.jsonl")
 [ "$idle_total" -ge 20 ] || fail "only $idle_total dashboard queries found"

@@ -91,7 +91,7 @@ skopeo_ copy --dest-tls-verify=false "oci:$WORK/img2:v1" "docker://127.0.0.1:$pi
 rc=0; "$PIER_BIN" replicate --policy to-acr-ro --server "$API_BASE" >"$WORK/ro.out" 2>"$WORK/ro.err" || rc=$?
 [ $rc = 1 ] || fail "replication with a pull-only user exited $rc: $(cat "$WORK/ro.out")"
 # A failed run's bar keeps its real total and says what was sent and why (not "0 B/0 B").
-tail -n 1 "$WORK/ro.err" | grep -q '^\[-*\] *0%  0 B/[0-9.]* KiB  Failed after .*: 0 B sent; ' ||
+tail -n 1 "$WORK/ro.err" | grep -q '^\[-*\] *0%  0 B/[0-9.]* KiB  tasks [0-9]*/[0-9]*  Failed after .*: 0 B sent; ' ||
   fail "pier replicate's final line for a failed run: $(tail -n 1 "$WORK/ro.err")"
 e=$(api GET "/replication/executions?page_size=1" | json_get 'j[0]["id"]')
 t=$(api GET "/replication/executions/$e/tasks?status=Failed" | json_get 'j[0]["id"] if len(j)==1 and "team/other" in j[0]["src_resource"] else ""')

@@ -47,13 +47,18 @@ TEST(ProgressBar, FinalLinesShowTheEndAsItIs) {
   v.bytes_sent = 60 << 20;
   v.bytes_pending = 140 << 20;
   v.rate = 1e6;
+  v.tasks_done = 1;
+  v.tasks_total = 2;
   EXPECT_EQ(FormatFinal(v, "Stopped", "", 12, 10),
-            "[###-------]  30%  60.0 MiB/200.0 MiB  Stopped after 12s: 60.0 MiB sent");
+            "[###-------]  30%  60.0 MiB/200.0 MiB  tasks 1/2  Stopped after 12s: 60.0 MiB sent");
   EXPECT_EQ(FormatFinal(v, "Failed", "PATCH: 500 internal error", 5, 10),
-            "[###-------]  30%  60.0 MiB/200.0 MiB  Failed after 5s: 60.0 MiB sent; PATCH: 500 internal error");
+            "[###-------]  30%  60.0 MiB/200.0 MiB  tasks 1/2  Failed after 5s: 60.0 MiB sent; PATCH: 500 internal "
+            "error");
   v.bytes_pending = 0;  // the rest was already at the destination
+  v.tasks_done = 2;
   EXPECT_EQ(FormatFinal(v, "Succeed", "", 29, 10),
-            "[##########] 100%  200.0 MiB/200.0 MiB  Succeed in 29s: 60.0 MiB sent, 140.0 MiB already there");
+            "[##########] 100%  200.0 MiB/200.0 MiB  tasks 2/2  Succeed in 29s: 60.0 MiB sent, 140.0 MiB already "
+            "there");
 }
 
 TEST(ProgressBar, Durations) {

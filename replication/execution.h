@@ -42,8 +42,8 @@ struct TransferProgress {
   uint64_t bytes_sent = 0;     // acknowledged by the destination during this execution
   uint64_t bytes_skipped = 0;  // already there: skipped, mounted, or resumed from an earlier run
   uint64_t bytes_pending = 0;  // not at the destination (yet, or ever: failed or stopped)
-  uint64_t blobs_pending = 0;
-  uint64_t blobs_done = 0;
+  uint64_t blobs_pending = 0;  // distinct blobs without an outcome yet
+  uint64_t blobs_done = 0;     // distinct blobs with one (failed and stopped included)
 };
 
 struct Execution {

@@ -21,6 +21,25 @@ void EwmaRate::Update(uint64_t total, Clock::time_point now) {
   last_total_ = total;
 }
 
+void EwmaRate::Seed(double rate, uint64_t total, Clock::time_point now) {
+  rate_ = rate;
+  seeded_ = true;
+  last_time_ = now;
+  last_total_ = total;
+}
+
+void EwmaRate::Rebase(uint64_t total, Clock::time_point now) {
+  last_time_ = now;
+  last_total_ = total;
+}
+
+void EwmaRate::Reset() {
+  rate_ = 0;
+  seeded_ = false;
+  last_time_.reset();
+  last_total_ = 0;
+}
+
 double EtaSeconds(uint64_t pending, double rate) {
   if (pending == 0) return 0.0;
   if (rate <= 0) return std::numeric_limits<double>::infinity();

@@ -27,9 +27,21 @@ class EwmaRate {
   void Update(uint64_t total, Clock::time_point now);
   double rate() const { return rate_ < kFloor ? 0.0 : rate_; }
 
+  // Starts the average at `rate` (instead of climbing from 0, which reads
+  // several times too slow for the first time constants) with `total` at
+  // `now` as the baseline.
+  void Seed(double rate, uint64_t total, Clock::time_point now);
+  // Keeps the rate and takes `total` at `now` as the new baseline: the time
+  // since the previous update (idle, nothing in flight) is not a sample.
+  void Rebase(uint64_t total, Clock::time_point now);
+  // Back to the initial state (rate 0, not seeded).
+  void Reset();
+  bool seeded() const { return seeded_; }
+
  private:
   double tau_;
   double rate_ = 0;
+  bool seeded_ = false;
   std::optional<Clock::time_point> last_time_;
   uint64_t last_total_ = 0;
 };

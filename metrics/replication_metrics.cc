@@ -17,7 +17,7 @@ ReplicationMetrics::ReplicationMetrics(std::shared_ptr<prometheus::Registry> reg
     : registry_(std::move(registry)),
       sent_bytes_(BuildCounter()
                       .Name("pier_replication_sent_bytes_total")
-                      .Help("Blob body bytes sent to a destination.")
+                      .Help("Blob body bytes a destination acknowledged (a chunk or blob answered).")
                       .Register(*registry_)),
       blobs_(
           BuildCounter()
@@ -31,7 +31,8 @@ ReplicationMetrics::ReplicationMetrics(std::shared_ptr<prometheus::Registry> reg
                     .Register(*registry_)),
       rate_(BuildGauge()
                 .Name("pier_replication_rate_bytes_per_second")
-                .Help("Smoothed send rate to a destination (EWMA, 15 s time constant; 0 below 1 B/s).")
+                .Help("Smoothed rate of acknowledged bytes to a destination while it is busy (EWMA, 15 s time "
+                      "constant; 0 below 1 B/s and when idle).")
                 .Register(*registry_)),
       pending_bytes_(BuildGauge()
                          .Name("pier_replication_pending_bytes")
@@ -165,7 +166,35 @@ void ReplicationMetrics::OnPolicyKnown(std::string_view destination, std::string
 void ReplicationMetrics::Tick(Clock::time_point now) {
   std::lock_guard lock(mu_);
   for (auto& [name, d] : destinations_) {
-    d.rate.Update(d.sent, now);
+    const bool busy = d.in_flight > 0 || d.started || d.sent > d.sent_at_tick;
+    d.started = false;
+    d.sent_at_tick = d.sent;
+    if (busy && !d.busy) {
+      d.busy_since = now;
+      d.sent_busy_since = d.sent;
+      if (d.rate.seeded()) d.rate.Rebase(d.sent, now);  // the idle gap is no sample
+    } else if (busy && !d.rate.seeded()) {
+      // Acknowledgements come a chunk at a time (8 MiB can take seconds): the
+      // first rate is measured between two of them at least 2 s apart. Until
+      // then there is none (ETA +Inf): an average that includes handshakes
+      // and the first chunk in flight read 4x too slow.
+      if (d.sent > d.sent_busy_since && !d.first_step) {
+        d.first_step.emplace(now, d.sent);
+      } else if (d.first_step && d.sent > d.first_step->second && now - d.first_step->first >= std::chrono::seconds(2)) {
+        double secs = std::chrono::duration<double>(now - d.first_step->first).count();
+        d.rate.Seed(static_cast<double>(d.sent - d.first_step->second) / secs, d.sent, now);
+      }
+    } else if (busy) {
+      d.rate.Update(d.sent, now);
+    } else {
+      uint64_t pending = 0;
+      for (const auto& [policy, bytes] : d.pending) pending += bytes;
+      if (pending == 0) {  // all done: the next run starts afresh
+        d.rate.Reset();
+        d.first_step.reset();
+      }
+    }
+    d.busy = busy;
     RefreshLocked(name, d);
   }
 }
@@ -200,10 +229,17 @@ void ReplicationMetrics::OnResume(std::string_view destination, uint64_t saved_b
 
 void ReplicationMetrics::OnTransferStart(std::string_view destination) {
   transfers_in_flight_.Add({{"destination", S(destination)}}).Increment();
+  std::lock_guard lock(mu_);
+  Destination& d = DestinationLocked(destination);
+  d.in_flight += 1;
+  d.started = true;
 }
 
 void ReplicationMetrics::OnTransferEnd(std::string_view destination) {
   transfers_in_flight_.Add({{"destination", S(destination)}}).Decrement();
+  std::lock_guard lock(mu_);
+  Destination& d = DestinationLocked(destination);
+  d.in_flight -= 1;
 }
 
 void ReplicationMetrics::SetPending(std::string_view destination, std::string_view policy, uint64_t bytes,

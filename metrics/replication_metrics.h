@@ -23,11 +23,19 @@
 //   pier_replication_transfers_in_flight{destination}                gauge
 //   pier_replication_destination_up{destination}                     gauge    1 reachable, 0 not
 //
+// Sent: blob bytes the destination acknowledged (a PATCH/PUT answered, or an
+// upload's Range), as in the execution JSON; never socket writes.
 // Rate: an EWMA (rate.h) of each destination's sent bytes, sampled every
-// second by Tick() with a 15 s time constant; it reads 0 below 1 B/s.
+// second by Tick() with a 15 s time constant, only while the destination is
+// busy (a transfer in flight, started or acknowledged since the last tick):
+// it starts at the rate between the first acknowledgements 2 s or more
+// apart (before that there is none; never an EWMA climbing from 0, which
+// read 72 s for a 14 s run),
+// and idle time (between images, waiting on the gate) is not a sample. It
+// is 0 once nothing is pending and nothing moves, and reads 0 below 1 B/s.
 // ETA: the destination's pending bytes (all policies) ÷ that rate; 0 when
-// nothing is pending, +Inf when bytes are pending but the rate is 0
-// (stalled, or not started yet).
+// nothing is pending, +Inf when bytes are pending but there is no rate yet
+// (nothing acknowledged since it became busy) or it fell to 0 (stalled).
 //
 // Every observer method is thread-safe and cheap (atomic increments, a
 // short mutex for the rate/ETA state).
@@ -42,6 +50,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -96,6 +105,15 @@ class ReplicationMetrics : public replication::ReplicationObserver {
     uint64_t sent = 0;                        // bytes, all policies
     std::map<std::string, uint64_t> pending;  // policy → bytes
     EwmaRate rate;
+    int64_t in_flight = 0;         // transfers now
+    bool started = false;          // a transfer started since the last tick
+    uint64_t sent_at_tick = 0;     // `sent` at the last tick
+    bool busy = false;             // at the last tick
+    Clock::time_point busy_since;  // when it became busy
+    uint64_t sent_busy_since = 0;  // `sent` then
+    // The first tick that saw bytes acknowledged since it became busy: the
+    // first rate is measured from it to a later one 2 s on or more.
+    std::optional<std::pair<Clock::time_point, uint64_t>> first_step;
   };
   Destination& DestinationLocked(std::string_view name);  // mu_ held
   void RefreshLocked(const std::string& name, const Destination& d);

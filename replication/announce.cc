@@ -19,4 +19,12 @@ Status AnnouncePolicies(ReplicationStore& repl, ReplicationObserver& observer) {
   return Status::OK();
 }
 
+Status AnnouncePolicy(ReplicationStore& repl, ReplicationObserver& observer, const Policy& p) {
+  if (!p.enabled) return Status::OK();
+  auto e = repl.GetEndpoint(p.PushMode() ? p.dest_registry_id : p.src_registry_id);
+  if (!e.ok()) return e.status().code() == Code::kNotFound ? Status::OK() : e.status();
+  observer.OnPolicyKnown(e->name, p.name);
+  return Status::OK();
+}
+
 }  // namespace pier::replication

@@ -13,4 +13,9 @@ namespace pier::replication {
 // exists. Returns the store's error when policies or endpoints cannot be read.
 Status AnnouncePolicies(ReplicationStore& repl, ReplicationObserver& observer);
 
+// The same for one policy created or changed after the start (through the
+// API): an observer's series for it exist from then on. Calling it again for
+// the same policy adds nothing (the observer's series are keyed by name).
+Status AnnouncePolicy(ReplicationStore& repl, ReplicationObserver& observer, const Policy& p);
+
 }  // namespace pier::replication

@@ -72,12 +72,22 @@ class Sender {
     t.call.limiter = env_.limiter;
     uint64_t cut = env_.link->cut_after_bytes.load();
     if (cut > 0) t.call.connection_byte_budget = ConnectionBudget(cut);
+    // Socket writes only feed Learn(); "sent" is counted on acknowledgement (Ack).
     t.call.progress = [this, &t](uint64_t total) {
-      uint64_t d = total - t.sent;
       t.sent = total;
-      env_.observer->OnBytesSent(env_.dest_name, env_.policy_name, d);
-      if (env_.on_bytes) env_.on_bytes(d);
+      if (total > 0) wrote_ = true;
     };
+  }
+
+  // The destination acknowledged the blob up to `offset`: report the advance
+  // over the highest offset acknowledged so far.
+  void Ack(uint64_t offset) {
+    offset = std::min(offset, job_.size);
+    if (offset <= acked_) return;
+    uint64_t d = offset - acked_;
+    acked_ = offset;
+    env_.observer->OnBytesSent(env_.dest_name, env_.policy_name, d);
+    if (env_.on_bytes) env_.on_bytes(d);
   }
 
   // The destination answered (or not): keeps destination_up current.
@@ -217,6 +227,12 @@ class Sender {
       auto st = Done(t, env_.client->GetUploadStatus(t.call, job_.dst_repo, p->location), error);
       if (st.ok()) {
         session = *st;
+        // Bytes there before this send wrote any came from an earlier run.
+        if (!wrote_ && acked_ == 0 && st->offset > 0) {
+          acked_ = std::min(st->offset, job_.size);
+          if (env_.on_present) env_.on_present(acked_);
+        }
+        Ack(st->offset);
         if (st->offset > 0) {
           if (st->offset > resumed_from_) *progressed = true;
           resumed_from_ = st->offset;
@@ -259,6 +275,7 @@ class Sender {
         if (Learn(t)) *progressed = true;
         return r.status();
       }
+      Ack(job_.size);
       return Finished(BlobOutcome::kUploaded);
     }
     if (!session) {
@@ -286,6 +303,7 @@ class Sender {
           if (r.status().code() == Code::kNotFound) SessionLost();
           return r.status();
         }
+        Ack(job_.size);
         return Finished(BlobOutcome::kUploaded);
       }
       auto st = Done(t, env_.client->UploadChunk(t.call, job_.dst_repo, session->location, slice), error);
@@ -295,6 +313,7 @@ class Sender {
         return st.status();
       }
       if (st->offset > off) *progressed = true;
+      Ack(st->offset);
       session = *st;
       Persist(*session);
     }
@@ -308,6 +327,8 @@ class Sender {
   bool mount_tried_ = false;
   bool session_lost_ = false;
   uint64_t resumed_from_ = 0;
+  uint64_t acked_ = 0;   // highest offset the destination acknowledged (or held at the start)
+  bool wrote_ = false;   // some body bytes were written by this send
 };
 
 }  // namespace

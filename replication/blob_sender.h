@@ -56,8 +56,13 @@ struct SendEnv {
   std::string policy_name;
   uint64_t chunk_size = 8 << 20;
   RetryOptions retry;
-  // Called with every batch of blob bytes sent (after pacing).
+  // Called with blob bytes newly acknowledged by the destination (a chunk or
+  // blob answered, or an upload's Range moved on): bytes re-sent after a
+  // lost session are not reported again. observer->OnBytesSent gets the same.
   std::function<void(uint64_t)> on_bytes;
+  // An upload resumed from an earlier run: the destination already held
+  // this many bytes before this send wrote any (not "sent" by this run).
+  std::function<void(uint64_t)> on_present;
   // Task log.
   std::function<void(const std::string&)> log;
 };

@@ -72,14 +72,9 @@ struct EngineOptions {
   const Clock* clock = nullptr;
 };
 
-// Live numbers of a running execution (for the API and `pier replicate`).
-struct LiveProgress {
-  uint64_t bytes_total = 0;    // blob bytes of every task (before skips)
-  uint64_t bytes_sent = 0;     // blob bytes that left (retries count again)
-  uint64_t bytes_pending = 0;  // bytes of blobs not yet at the destination
-  uint64_t blobs_pending = 0;
-  uint64_t blobs_done = 0;
-};
+// Live numbers of a running execution (for the API and `pier replicate`);
+// see TransferProgress (execution.h) for what "sent" means.
+using LiveProgress = TransferProgress;
 
 class Engine {
  public:

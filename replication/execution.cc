@@ -62,6 +62,12 @@ json ExecutionToJson(const Execution& e) {
               {"stopped", e.stopped}};
 }
 
+json ProgressToJson(const TransferProgress& p) {
+  return json{{"bytes_total", p.bytes_total},     {"bytes_sent", p.bytes_sent},
+              {"bytes_skipped", p.bytes_skipped}, {"bytes_pending", p.bytes_pending},
+              {"blobs_pending", p.blobs_pending}, {"blobs_done", p.blobs_done}};
+}
+
 json TaskToJson(const Task& t) {
   return json{{"id", t.id},
               {"execution_id", t.execution_id},
@@ -76,7 +82,7 @@ json TaskToJson(const Task& t) {
 }
 
 std::string EncodeExecution(const Execution& e) {
-  return json{{"id", e.id},
+  json j{{"id", e.id},
               {"policy_id", e.policy_id},
               {"status", e.status},
               {"status_text", e.status_text},
@@ -88,8 +94,9 @@ std::string EncodeExecution(const Execution& e) {
               {"event_digest", e.event_digest},
               {"event_deletion", e.event_deletion},
               {"planned", e.planned},
-              {"stop_requested", e.stop_requested}}
-      .dump();
+              {"stop_requested", e.stop_requested}};
+  if (e.final_progress) j["final_progress"] = ProgressToJson(*e.final_progress);
+  return j.dump();
 }
 
 Result<Execution> DecodeExecution(std::string_view text) {
@@ -109,6 +116,16 @@ Result<Execution> DecodeExecution(std::string_view text) {
   e.event_deletion = Get<bool>(*j, "event_deletion", false);
   e.planned = Get<bool>(*j, "planned", false);
   e.stop_requested = Get<bool>(*j, "stop_requested", false);
+  if (auto it = j->find("final_progress"); it != j->end() && it->is_object()) {
+    TransferProgress p;
+    p.bytes_total = Get<uint64_t>(*it, "bytes_total", 0);
+    p.bytes_sent = Get<uint64_t>(*it, "bytes_sent", 0);
+    p.bytes_skipped = Get<uint64_t>(*it, "bytes_skipped", 0);
+    p.bytes_pending = Get<uint64_t>(*it, "bytes_pending", 0);
+    p.blobs_pending = Get<uint64_t>(*it, "blobs_pending", 0);
+    p.blobs_done = Get<uint64_t>(*it, "blobs_done", 0);
+    e.final_progress = p;
+  }
   if (e.id <= 0) return Status::Corruption("execution record has no id");
   return e;
 }

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdint>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,6 +30,21 @@ inline constexpr std::string_view kOperationDeletion = "deletion";
 
 // True for Succeed, Failed and Stopped.
 bool IsFinalStatus(std::string_view status);
+
+// An execution's blob bytes. "Sent" has one meaning everywhere (this JSON,
+// pier_replication_sent_bytes_total, the rate and ETA): bytes the
+// destination acknowledged (a PATCH or PUT answered, or the Range an upload
+// status reported), never bytes merely written to a socket. Deduplicated:
+// a blob several tasks of the execution need counts once. Invariant:
+// bytes_sent + bytes_skipped + bytes_pending == bytes_total.
+struct TransferProgress {
+  uint64_t bytes_total = 0;    // distinct blob bytes of every task started
+  uint64_t bytes_sent = 0;     // acknowledged by the destination during this execution
+  uint64_t bytes_skipped = 0;  // already there: skipped, mounted, or resumed from an earlier run
+  uint64_t bytes_pending = 0;  // not at the destination (yet, or ever: failed or stopped)
+  uint64_t blobs_pending = 0;  // distinct blobs without an outcome yet
+  uint64_t blobs_done = 0;     // distinct blobs with one (failed and stopped included)
+};
 
 struct Execution {
   int64_t id = 0;
@@ -51,6 +67,9 @@ struct Execution {
   // Pier: planning finished and the tasks are stored.
   bool planned = false;
   bool stop_requested = false;
+  // Pier: the byte counts as they stood when the execution ended (so a
+  // finished execution still tells how far it got).
+  std::optional<TransferProgress> final_progress;
 };
 
 struct Task {
@@ -75,6 +94,8 @@ struct Task {
 // Harbor's JSON shapes. Times as Harbor prints them (harbor_time.h).
 // Execution JSON carries Pier's live progress under "pier" when given.
 nlohmann::json ExecutionToJson(const Execution& e);
+// The "pier" object of the execution JSON.
+nlohmann::json ProgressToJson(const TransferProgress& p);
 nlohmann::json TaskToJson(const Task& t);
 
 // "repo:[t1,t2]" (or "repo@sha256:..." when untagged).

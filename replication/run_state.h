@@ -27,6 +27,7 @@
 #include "adapter/client/registry_client.h"
 #include "replication/bandwidth.h"
 #include "replication/blob_sender.h"
+#include "replication/exec_progress.h"
 #include "replication/execution.h"
 #include "replication/image_gate.h"
 #include "replication/planner.h"
@@ -65,7 +66,7 @@ struct ExecRun {
   bool resumed = false;               // continued after a restart (set before its thread starts)
   Bandwidth policy_bandwidth;
   std::unique_ptr<LimiterChain> limiter;
-  std::atomic<uint64_t> bytes_total{0}, bytes_sent{0}, bytes_pending{0}, blobs_pending{0}, blobs_done{0};
+  ExecProgress progress;  // bytes and blobs, deduplicated by digest
   std::mutex mu;  // guards dest (while being set), tasks_left, any_failed, dispatched, exec.stop_requested
   std::condition_variable cv;
   size_t tasks_left = 0;

@@ -142,6 +142,7 @@ void Runner::Finish(const std::shared_ptr<ExecRun>& run, const Status& s) {
   if (!run->shutdown.load()) {
     Execution e = run->exec;
     e.end_time = NowMs();
+    e.final_progress = run->progress.Snapshot();
     if (run->stop.stop_requested()) {
       e.status = std::string(kStatusStopped);
     } else if (!s.ok()) {
@@ -156,7 +157,7 @@ void Runner::Finish(const std::shared_ptr<ExecRun>& run, const Status& s) {
     log::Info("replication execution finished", {{"execution", std::to_string(e.id)},
                                                  {"policy", run->policy.name},
                                                  {"status", e.status},
-                                                 {"bytes_sent", std::to_string(run->bytes_sent.load())}});
+                                                 {"bytes_sent", std::to_string(run->progress.Snapshot().bytes_sent)}});
   }
   std::lock_guard lock(mu_);
   runs_.erase(run->exec.id);
@@ -248,14 +249,7 @@ std::optional<LiveProgress> Runner::Progress(int64_t execution_id) const {
   std::lock_guard lock(mu_);
   auto it = runs_.find(execution_id);
   if (it == runs_.end()) return std::nullopt;
-  const ExecRun& r = *it->second;
-  LiveProgress p;
-  p.bytes_total = r.bytes_total.load();
-  p.bytes_sent = r.bytes_sent.load();
-  p.bytes_pending = r.bytes_pending.load();
-  p.blobs_pending = r.blobs_pending.load();
-  p.blobs_done = r.blobs_done.load();
-  return p;
+  return it->second->progress.Snapshot();
 }
 
 void Runner::ForgetDestination(int64_t registry_id) {

@@ -93,9 +93,7 @@ void Runner::StartTask(const std::shared_ptr<ExecRun>& run, Task t) {
   for (const auto& b : tr->copy.blobs) bytes += b.size;
   tr->remaining = tr->copy.blobs.size();
   tr->remaining_bytes = bytes;
-  run->bytes_total += bytes;
-  run->bytes_pending += bytes;
-  run->blobs_pending += tr->copy.blobs.size();
+  for (const auto& b : tr->copy.blobs) (void)run->progress.Add(b.digest.str(), b.size);
   ReportPending(*run);
   TaskLog(tr->task, "copying " + tr->task.src_resource + " to " + tr->task.dst_resource + ": " +
                         std::to_string(tr->copy.blobs.size()) + " blob(s), " + std::to_string(bytes) + " bytes");
@@ -136,14 +134,13 @@ SendEnv Runner::MakeSendEnv(const std::shared_ptr<ExecRun>& run, std::function<v
   env.policy_name = run->policy.name;
   env.chunk_size = d_.options.chunk_size;
   env.retry = d_.options.retry;
-  env.on_bytes = [run](uint64_t n) { run->bytes_sent += n; };
-  env.log = std::move(log);
+  env.log = std::move(log);  // on_bytes/on_present are per blob (RunBlob)
   return env;
 }
 
 void Runner::ReportPending(const ExecRun& run) {
-  d_.observer->SetPending(run.dest->endpoint.name, run.policy.name, run.bytes_pending.load(),
-                          run.blobs_pending.load());
+  d_.observer->SetPending(run.dest->endpoint.name, run.policy.name, run.progress.MovingBytes(),
+                          run.progress.Snapshot().blobs_pending);
 }
 
 void Runner::Submit(const std::shared_ptr<TaskRun>& tr, const BlobJob& job) {
@@ -172,6 +169,11 @@ void Runner::RunBlob(const std::shared_ptr<TaskRun>& tr, const BlobJob& job) {
   }
   auto t0 = d_.clock->Steady();
   SendEnv env = MakeSendEnv(run, [this, tr](const std::string& line) { TaskLog(tr->task, line); });
+  env.on_bytes = [this, run, digest](uint64_t n) {
+    run->progress.Acknowledged(digest, n);
+    ReportPending(*run);  // the pending gauge (and ETA) move with each acknowledgement
+  };
+  env.on_present = [run, digest](uint64_t n) { run->progress.AlreadyThere(digest, n); };
   d_.observer->OnTransferStart(d.endpoint.name);
   auto r = run->direction->MoveBlob(env, job);
   d_.observer->OnTransferEnd(d.endpoint.name);
@@ -204,9 +206,7 @@ void Runner::BlobFinished(const std::shared_ptr<TaskRun>& tr, const BlobJob& job
     tr->failed = true;
     if (tr->error.empty()) tr->error = r.status().message();
   }
-  run->bytes_pending -= std::min(run->bytes_pending.load(), job.size);
-  run->blobs_pending -= std::min<uint64_t>(run->blobs_pending.load(), 1);
-  run->blobs_done += 1;
+  run->progress.Finished(job.digest.str(), r.ok() ? *r : BlobOutcome::kFailed);
   tr->remaining_bytes -= std::min(tr->remaining_bytes.load(), job.size);
   ReportPending(*run);
   if (--tr->remaining == 0) CompleteTask(tr);

@@ -18,6 +18,7 @@
 #include "adapter/auth/auth.h"
 #include "adapter/http/message.h"
 #include "cache/store.h"
+#include "replication/observer.h"
 #include "replication/registry_endpoint.h"
 #include "replication/state_store.h"
 
@@ -44,6 +45,9 @@ struct ApiOptions {
   // 400 "not available". The engine is also told when an endpoint changes.
   std::shared_ptr<replication::Engine> engine;
   std::shared_ptr<replication::ExecutionStore> executions;
+  // Told about policies created or changed here, so their metric series
+  // exist at once (replication/announce.h); null: nobody listens.
+  std::shared_ptr<replication::ReplicationObserver> observer;
 };
 
 class ApiHandler : public http::Handler {

@@ -16,17 +16,13 @@ Status NeedEngine(Context& ctx) {
   return Status::OK();
 }
 
-// Harbor's execution object, plus Pier's live byte counts under "pier"
-// while it runs (what `pier replicate` draws its progress bar from).
+// Harbor's execution object, plus Pier's byte counts under "pier" (what
+// `pier replicate` draws its progress bar from): live while it runs, as they
+// stood at the end once it ended.
 json ExecutionOut(Context& ctx, const replication::Execution& e) {
   json j = replication::ExecutionToJson(e);
-  if (auto p = ctx.options.engine->Progress(e.id)) {
-    j["pier"] = json{{"bytes_total", p->bytes_total},
-                     {"bytes_sent", p->bytes_sent},
-                     {"bytes_pending", p->bytes_pending},
-                     {"blobs_pending", p->blobs_pending},
-                     {"blobs_done", p->blobs_done}};
-  }
+  if (auto p = ctx.options.engine->Progress(e.id)) j["pier"] = replication::ProgressToJson(*p);
+  else if (e.final_progress) j["pier"] = replication::ProgressToJson(*e.final_progress);
   return j;
 }
 

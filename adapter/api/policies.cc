@@ -1,5 +1,7 @@
 // /replication/policies and /replication/policies/{id}.
 #include "adapter/api/context.h"
+#include "base/internal_errors.h"
+#include "replication/announce.h"
 
 namespace pier::api {
 namespace {
@@ -53,6 +55,16 @@ http::Response List(Context& ctx, const ApiCall& call) {
   return PagedResponse(call.req, *q, std::move(items));
 }
 
+// Zero series for a policy from the moment it exists (or is enabled or
+// renamed), not only for those present at start. The policy is stored
+// either way: a failure here costs dashboards data, not the request.
+void Announce(Context& ctx, const replication::Policy& p) {
+  if (!ctx.options.observer) return;
+  if (Status s = replication::AnnouncePolicy(*ctx.repl, *ctx.options.observer, p); !s.ok()) {
+    ReportInternalError("metrics", "announcing policy " + p.name, s);
+  }
+}
+
 http::Response Create(Context& ctx, const ApiCall& call) {
   auto body = ParseBody(call.body);
   if (!body.ok()) return FromStatus(body.status());
@@ -61,6 +73,7 @@ http::Response Create(Context& ctx, const ApiCall& call) {
   if (Status s = CheckReferences(ctx, *p); !s.ok()) return FromStatus(s);
   auto stored = ctx.repl->CreatePolicy(std::move(*p));
   if (!stored.ok()) return FromStatus(stored.status());
+  Announce(ctx, *stored);
   return Created(std::string(kApiPrefix) + "/replication/policies/" + std::to_string(stored->id));
 }
 
@@ -82,6 +95,7 @@ http::Response One(Context& ctx, const ApiCall& call, int64_t id) {
     if (Status s = CheckReferences(ctx, *p); !s.ok()) return FromStatus(s);
     auto stored = ctx.repl->UpdatePolicy(std::move(*p));
     if (!stored.ok()) return FromStatus(stored.status());
+    Announce(ctx, *stored);
     return EmptyResponse(200);
   }
   Status s = ctx.repl->DeletePolicy(id);

@@ -122,6 +122,30 @@ std::string AuthHint(const client::HttpResponse& r) {
   return "";
 }
 
+// Why a failed execution failed: its own status_text, else the end of its
+// first failed task's log ("<time> Failed: <reason>"). "" when unknown.
+std::string FailureReason(Api& api, const std::string& exec_id, const json& e) {
+  std::string text = e.value("status_text", "");
+  if (!text.empty()) return text;
+  auto tasks = api.Call("GET", "/replication/executions/" + exec_id + "/tasks?page_size=100", "");
+  if (!tasks.ok() || tasks->status != 200) return "";
+  json list = json::parse(tasks->body, nullptr, false);
+  if (!list.is_array()) return "";
+  for (const auto& t : list) {
+    if (!t.is_object() || t.value("status", "") != "Failed") continue;
+    auto log = api.Call("GET", "/replication/executions/" + exec_id + "/tasks/" +
+                                   std::to_string(t.value("id", int64_t{0})) + "/log", "");
+    if (!log.ok() || log->status != 200) return "";
+    std::string body = log->body;
+    while (!body.empty() && body.back() == '\n') body.pop_back();
+    std::string last = body.substr(body.find_last_of('\n') == std::string::npos ? 0 : body.find_last_of('\n') + 1);
+    const std::string mark = " Failed: ";
+    auto at = last.find(mark);
+    return at == std::string::npos ? "" : t.value("dst_resource", "") + ": " + last.substr(at + mark.size());
+  }
+  return "";
+}
+
 int Die(const std::string& what, int code) {
   std::fprintf(stderr, "pier replicate: %s\n", what.c_str());
   return code;
@@ -202,7 +226,7 @@ int Replicate(const std::map<std::string, std::string>& flags) {
   bool tty = ::isatty(STDERR_FILENO) == 1;
   auto t0 = std::chrono::steady_clock::now();
   auto last_print = t0 - std::chrono::seconds(10);
-  replication::RateMeter meter(5);
+  replication::RateMeter meter;
   replication::ProgressView view;
   for (;;) {
     auto r = api.Call("GET", "/replication/executions/" + exec_id, "");
@@ -214,31 +238,35 @@ int Replicate(const std::map<std::string, std::string>& flags) {
     double now = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     view.tasks_total = e.value("total", int64_t{0});
     view.tasks_done = e.value("succeed", int64_t{0}) + e.value("failed", int64_t{0}) + e.value("stopped", int64_t{0});
+    // Byte counts as the server has them, also after the end (never made up
+    // here: a stopped run keeps its pending bytes).
     if (e.contains("pier") && e["pier"].is_object()) {
       const json& p = e["pier"];
       view.bytes_total = p.value("bytes_total", uint64_t{0});
+      view.bytes_sent = p.value("bytes_sent", uint64_t{0});
       view.bytes_pending = p.value("bytes_pending", uint64_t{0});
-      meter.Add(now, p.value("bytes_sent", uint64_t{0}));
-      view.rate = meter.rate();
+      meter.Add(now, view.bytes_sent);
+      view.rate = meter.Rate(now);
     }
     bool done = status != "InProgress";
-    if (done) view.bytes_pending = 0;
-    auto wall = std::chrono::steady_clock::now();
-    if (tty) {
-      std::fprintf(stderr, "\r%s\x1b[K", replication::FormatProgress(view).c_str());
-    } else if (done || wall - last_print >= std::chrono::seconds(5)) {
-      std::fprintf(stderr, "%s\n", replication::FormatProgress(view).c_str());
-      last_print = wall;
-    }
     if (done) {
-      if (tty) std::fputc('\n', stderr);
       std::string text = e.value("status_text", "");
+      std::string reason = status == "Failed" ? FailureReason(api, exec_id, e) : text;
+      std::fprintf(stderr, tty ? "\r%s\x1b[K\n" : "%s\n",
+                   replication::FormatFinal(view, status, reason, now).c_str());
       std::printf("execution %s: %s%s%s (%lld task(s): %lld succeeded, %lld failed, %lld stopped) in %s\n",
                   exec_id.c_str(), status.c_str(), text.empty() ? "" : ": ", text.c_str(),
                   static_cast<long long>(view.tasks_total), static_cast<long long>(e.value("succeed", int64_t{0})),
                   static_cast<long long>(e.value("failed", int64_t{0})),
                   static_cast<long long>(e.value("stopped", int64_t{0})), replication::HumanDuration(now).c_str());
       return status == "Succeed" ? 0 : 1;
+    }
+    auto wall = std::chrono::steady_clock::now();
+    if (tty) {
+      std::fprintf(stderr, "\r%s\x1b[K", replication::FormatProgress(view).c_str());
+    } else if (wall - last_print >= std::chrono::seconds(5)) {
+      std::fprintf(stderr, "%s\n", replication::FormatProgress(view).c_str());
+      last_print = wall;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
   }

@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
 # The Grafana dashboard and the alert rules against a real Prometheus that
-# scrapes a Pier in the middle of a replication (to a docker-registry behind
-# slowlink): every dashboard query and every rule expression (comparisons
-# made `bool`, so a quiet alert still answers 0/1; `a unless b` rules are
-# checked side by side) must return data through Prometheus's HTTP API.
+# scrapes a Pier, twice:
+#  - idle: a fresh Pier with a destination and a policy created through the
+#    API, nothing replicated yet: every dashboard query, stripped of its
+#    `or on() vector(0)` fallback, must return data from Pier's own series
+#    (zeros are data); the policy's series exist once each, also after the
+#    policy is changed;
+#  - in the middle of a replication (to a docker-registry behind slowlink):
+#    every dashboard query and every rule expression (comparisons made
+#    `bool`, so a quiet alert still answers 0/1; `a unless b` rules are
+#    checked side by side) must return data through Prometheus's HTTP API.
 # Also `promtool check rules` on the rules file.
 source "$(dirname "$0")/lib/common.sh"
 command -v prometheus >/dev/null || fail "prometheus not installed (scripts/deps.sh)"
@@ -22,10 +28,6 @@ api POST /registries -d "{\"name\":\"acr\",\"type\":\"docker-registry\",\"url\":
 reg=$(api GET /registries | json_get 'j[0]["id"]')
 api POST /replication/policies -d "{\"name\":\"to-acr\",\"dest_registry\":{\"id\":$reg},\"dest_namespace\":\"\",
   \"trigger\":{\"type\":\"manual\"},\"filters\":[{\"type\":\"name\",\"value\":\"team/**\"}]}" >/dev/null
-python3 "$LIB_DIR/make_oci_layout.py" "$WORK/small" image --layers 1 --size 100000 --seed 71
-python3 "$LIB_DIR/make_oci_layout.py" "$WORK/big" image --layers 2 --size 15000000 --seed 72
-skopeo_ copy --dest-tls-verify=false "oci:$WORK/small:v1" "docker://127.0.0.1:$pier_port/team/small:v1" >/dev/null
-skopeo_ copy --dest-tls-verify=false "oci:$WORK/big:v1" "docker://127.0.0.1:$pier_port/team/big:v1" >/dev/null
 
 pport=$(free_port)
 cat >"$WORK/prometheus.yml" <<YAML
@@ -47,6 +49,70 @@ wait_data() {
 }
 wait_data 'up{job="pier"} == 1'
 
+# check_all FILE WHAT: every expression of FILE (promql_exprs.py lines)
+# returns data within 60 s; fails naming those that never do.
+check_all() {
+  local file=$1 what=$2 line expr ok part deadline=$((SECONDS + 60))
+  local -a missing
+  while :; do
+    missing=()
+    while IFS= read -r line; do
+      expr=$(echo "$line" | python3 -c 'import json,sys;print(json.load(sys.stdin)["expr"])')
+      [ "$(count "$expr")" -gt 0 ] && continue
+      # A quiet `a unless b` rule: each side must still answer.
+      ok=1
+      while IFS= read -r part; do
+        [ -n "$part" ] || continue
+        [ "$(count "$part")" -gt 0 ] || ok=0
+      done < <(echo "$line" | python3 -c 'import json,sys;[print(p.replace("\n"," ")) for p in json.load(sys.stdin).get("parts",[])]')
+      if [ $ok = 1 ] && echo "$line" | grep -q '"parts": \[".'; then continue; fi
+      missing+=("$(echo "$line" | python3 -c 'import json,sys;print(json.load(sys.stdin)["where"])')")
+    done <"$file"
+    [ ${#missing[@]} -eq 0 ] && return 0
+    [ $SECONDS -lt $deadline ] || fail "$what: no data for ${#missing[@]} expression(s): ${missing[*]}"
+    sleep 2
+  done
+}
+
+# --- Idle: nothing replicated yet; the policy was created through the API. ---
+# destination_up comes from the health check, which reaches an endpoint
+# created through the API within its failing_interval (30 s; unknown is not
+# down, so there is no zero before): wait for it on its own, then the rest.
+wait_data 'pier_replication_destination_up{destination="acr"}' 90
+python3 "$LIB_DIR/promql_exprs.py" --strict "$BOARD" "$RULES" >"$WORK/idle.jsonl"
+idle_total=$(wc -l <"$WORK/idle.jsonl")
+[ "$idle_total" -ge 20 ] || fail "only $idle_total dashboard queries found"
+check_all "$WORK/idle.jsonl" "idle Pier"
+pass "idle Pier: all $idle_total dashboard queries return data without their fallback (zeros are data)"
+# The API-created policy's series, each once: 4 outcomes, 7 reasons, 3 triggers.
+series_once() {
+  local want=$1 q=$2 got
+  got=$(count "$q")
+  [ "$got" = "$want" ] || fail "$q: $got series, want $want"
+}
+check_policy_series() {
+  series_once 4 'pier_replication_blobs_total{destination="acr",policy="to-acr"} == 0'
+  series_once 7 'pier_replication_failures_total{destination="acr",policy="to-acr"} == 0'
+  series_once 3 'pier_replication_executions_started_total{policy="to-acr"} == 0'
+  series_once 1 'pier_replication_sent_bytes_total{destination="acr",policy="to-acr"} == 0'
+  series_once 1 'pier_replication_pending_bytes{destination="acr",policy="to-acr"} == 0'
+}
+check_policy_series
+pol=$(api GET "/replication/policies?name=to-acr" | json_get 'j[0]["id"]')
+policy=$(api GET "/replication/policies/$pol" | json_get 'json.dumps(dict(j, description="changed"))')
+api PUT "/replication/policies/$pol" -d "$policy" >/dev/null
+# A scrape taken after the update.
+after=$(date +%s)
+wait_data "timestamp(up{job=\"pier\"}) > $after + 1"
+check_policy_series
+pass "the API-created policy has its zero series, once each (also after an update)"
+
+# --- In the middle of a replication. ---
+python3 "$LIB_DIR/make_oci_layout.py" "$WORK/small" image --layers 1 --size 100000 --seed 71
+python3 "$LIB_DIR/make_oci_layout.py" "$WORK/big" image --layers 2 --size 15000000 --seed 72
+skopeo_ copy --dest-tls-verify=false "oci:$WORK/small:v1" "docker://127.0.0.1:$pier_port/team/small:v1" >/dev/null
+skopeo_ copy --dest-tls-verify=false "oci:$WORK/big:v1" "docker://127.0.0.1:$pier_port/team/big:v1" >/dev/null
+
 e=$(curl -sf -D - -o /dev/null -X POST -d "{\"policy_id\":1}" "$API_BASE/api/v2.0/replication/executions" |
   tr -d '\r' | awk -F': ' 'tolower($1)=="location"{print $2}')
 e=${e##*/}
@@ -59,24 +125,6 @@ pass "Prometheus sees the replication in flight (execution $e)"
 python3 "$LIB_DIR/promql_exprs.py" "$BOARD" "$RULES" >"$WORK/exprs.jsonl"
 total=$(wc -l <"$WORK/exprs.jsonl")
 [ "$total" -ge 20 ] || fail "only $total expressions found"
-deadline=$((SECONDS + 60))
-while :; do
-  missing=()
-  while IFS= read -r line; do
-    expr=$(echo "$line" | python3 -c 'import json,sys;print(json.load(sys.stdin)["expr"])')
-    [ "$(count "$expr")" -gt 0 ] && continue
-    # A quiet `a unless b` rule: each side must still answer.
-    ok=1
-    while IFS= read -r part; do
-      [ -n "$part" ] || continue
-      [ "$(count "$part")" -gt 0 ] || ok=0
-    done < <(echo "$line" | python3 -c 'import json,sys;[print(p.replace("\n"," ")) for p in json.load(sys.stdin).get("parts",[])]')
-    if [ $ok = 1 ] && echo "$line" | grep -q '"parts": \[".'; then continue; fi
-    missing+=("$(echo "$line" | python3 -c 'import json,sys;print(json.load(sys.stdin)["where"])')")
-  done <"$WORK/exprs.jsonl"
-  [ ${#missing[@]} -eq 0 ] && break
-  [ $SECONDS -lt $deadline ] || fail "no data for ${#missing[@]} expression(s): ${missing[*]}"
-  sleep 2
-done
+check_all "$WORK/exprs.jsonl" "mid-replication"
 pass "all $total dashboard queries and rule expressions return data from a real Prometheus"
 [ "$(wait_execution "$e" 120)" = Succeed ] || fail "the replication did not finish"

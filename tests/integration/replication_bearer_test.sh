@@ -81,13 +81,18 @@ for f in "$WORK"/img/blobs/sha256/*; do
 done
 [ "$(grep -c 'path=/token' "$WORK/issuer.log")" -gt "$tokens_before" ] || fail "the token realm was not used"
 pass "team/app:v1 replicated to lgy-images/app:v1 on a Bearer-auth registry through Pier's token realm"
+# The CLI's last line: the end as it is (full bar only here, where it succeeded).
+grep -q '\[#*\] 100%.*Succeed in .* sent' "$WORK/cli.err" || fail "pier replicate's final line: $(tail -n 2 "$WORK/cli.err")"
 
 # A user who may only pull: what is there already is fine, a new image fails
 # and its task log says why.
 python3 "$LIB_DIR/make_oci_layout.py" "$WORK/img2" image --layers 1 --size 100000 --seed 22
 skopeo_ copy --dest-tls-verify=false "oci:$WORK/img2:v1" "docker://127.0.0.1:$pier_port/team/other:v1" >/dev/null
-rc=0; "$PIER_BIN" replicate --policy to-acr-ro --server "$API_BASE" >"$WORK/ro.out" 2>/dev/null || rc=$?
+rc=0; "$PIER_BIN" replicate --policy to-acr-ro --server "$API_BASE" >"$WORK/ro.out" 2>"$WORK/ro.err" || rc=$?
 [ $rc = 1 ] || fail "replication with a pull-only user exited $rc: $(cat "$WORK/ro.out")"
+# A failed run's bar keeps its real total and says what was sent and why (not "0 B/0 B").
+tail -n 1 "$WORK/ro.err" | grep -q '^\[-*\] *0%  0 B/[0-9.]* KiB  tasks [0-9]*/[0-9]*  Failed after .*: 0 B sent; ' ||
+  fail "pier replicate's final line for a failed run: $(tail -n 1 "$WORK/ro.err")"
 e=$(api GET "/replication/executions?page_size=1" | json_get 'j[0]["id"]')
 t=$(api GET "/replication/executions/$e/tasks?status=Failed" | json_get 'j[0]["id"] if len(j)==1 and "team/other" in j[0]["src_resource"] else ""')
 [ -n "$t" ] || fail "expected exactly the team/other task to fail: $(api GET "/replication/executions/$e/tasks")"

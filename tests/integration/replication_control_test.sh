@@ -22,7 +22,9 @@ loc=$(curl -sf -D - -o /dev/null -X POST -d '{"policy_id":1}' "$API_BASE/api/v2.
   tr -d '\r' | awk -F': ' 'tolower($1)=="location"{print $2}')
 e=${loc##*/}
 deadline=$((SECONDS + 30))
-until [ "$(api GET "/replication/executions/$e" | json_get 'j.get("pier",{}).get("bytes_sent",0)')" -gt 200000 ]; do
+# The layer goes in one PUT (under the chunk size): bytes_sent counts only
+# what the destination acknowledged, so "in flight" is read off the link.
+until [ "$(link_stat link bytes_up)" -gt 200000 ]; do
   [ $SECONDS -lt $deadline ] || fail "the slow execution never started sending"
   sleep 0.1
 done

@@ -120,9 +120,11 @@ kill_resume() {
   skopeo_ copy --dest-tls-verify=false "oci:$WORK/$name-img:v1" "docker://127.0.0.1:$pier_port/kill/app:v1" >/dev/null
   e=$(run_policy "$pol")
   # Kill once more than two layers went out: mid-way through the third.
+  # Read off the link: bytes_sent counts only acknowledged bytes, and an
+  # 8 MiB layer goes in one PUT, acknowledged only at its end.
   local deadline=$((SECONDS + 60))
   while :; do
-    sent=$(api GET "/replication/executions/$e" | json_get 'j.get("pier",{}).get("bytes_sent",0)')
+    sent=$(link_stat "$name-link" bytes_up)
     [ "$sent" -ge $((21 * MiB)) ] && break
     [ $SECONDS -lt $deadline ] || fail "$name: only $sent bytes sent in 60 s"
     sleep 0.05

@@ -5,9 +5,14 @@ values Prometheus accepts, and the top-level comparisons of rules get the
 `bool` modifier, so a healthy system (no alert firing) still answers with
 series (0/1) instead of nothing.
 
-usage: promql_exprs.py DASHBOARD.json RULES.yaml
+With --strict, only the dashboard's queries, without their final `or on()
+vector(0)` fallback: the data must come from Pier's own series (on an idle
+Pier, its zero series), not from the fallback that answers even when Pier
+exports nothing. Fallbacks inside a ratio stay: "no 5xx series" is 0 errors.
+
+usage: promql_exprs.py [--strict] DASHBOARD.json RULES.yaml
 """
-import json, sys
+import json, re, sys
 
 import yaml
 
@@ -72,15 +77,25 @@ def top_level_parts(expr):
     return [p.strip() for p in parts if p.strip()] if len(parts) > 1 else []
 
 
+FALLBACK = re.compile(r"\s+or\s+on\(\)\s+vector\(0\)\s*$")
+
+
 def main():
-    board = json.load(open(sys.argv[1]))
+    args = sys.argv[1:]
+    strict = "--strict" in args
+    args = [a for a in args if a != "--strict"]
+    board = json.load(open(args[0]))
     for p in board["panels"]:
         for t in p.get("targets", []):
             e = t["expr"]
             for k, v in GRAFANA_VARS.items():
                 e = e.replace(k, v)
+            if strict:
+                e = FALLBACK.sub("", e)
             print(json.dumps({"where": "panel " + p["title"], "expr": e}))
-    for g in yaml.safe_load(open(sys.argv[2]))["groups"]:
+    if strict:
+        return
+    for g in yaml.safe_load(open(args[1]))["groups"]:
         for r in g["rules"]:
             e = with_bool(r["expr"])
             print(json.dumps({"where": "rule " + (r.get("alert") or r.get("record")), "expr": e,

@@ -107,16 +107,28 @@ TEST_F(TransferTest, AnUploadCutMidwayResumesFromThePersistedOffset) {
     if (op == "UploadChunk" && ++chunks == 2) return Failure{client::ErrorKind::kNetwork};
     return std::nullopt;
   };
-  auto first = SendBlob(Env(chunk, /*attempts=*/1), job);
+  // What each sender reports: acknowledged bytes, and bytes found already there.
+  uint64_t acked = 0, present = 0;
+  auto counting = [&](SendEnv env) {
+    env.on_bytes = [&](uint64_t n) { acked += n; };
+    env.on_present = [&](uint64_t n) { present += n; };
+    return env;
+  };
+  auto first = SendBlob(counting(Env(chunk, /*attempts=*/1)), job);
   ASSERT_FALSE(first.ok());
+  EXPECT_EQ(acked, chunk);  // the first chunk's PATCH was answered; the cut one was not
+  EXPECT_EQ(present, 0u);
+  acked = 0;
   auto saved = progress_->GetUpload(kDest, job.digest.str());
   ASSERT_TRUE(saved.has_value());
   EXPECT_EQ(saved->offset, chunk);
   EXPECT_EQ(reg_->body_bytes(), chunk);
 
   reg_->fail = nullptr;
-  auto second = SendBlob(Env(chunk), job);  // a fresh sender: only the store remembers
+  auto second = SendBlob(counting(Env(chunk)), job);  // a fresh sender: only the store remembers
   ASSERT_TRUE(second.ok()) << second.status().ToString();
+  EXPECT_EQ(present, chunk);                   // from the earlier run: not sent by this one
+  EXPECT_EQ(acked, content.size() - chunk);    // the rest, as it was acknowledged
   EXPECT_EQ(*second, BlobOutcome::kUploaded);
   EXPECT_EQ(reg_->calls("GetUploadStatus"), 1);
   EXPECT_EQ(reg_->calls("StartUpload"), 1);      // the session was continued, not restarted

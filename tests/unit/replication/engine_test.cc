@@ -50,8 +50,9 @@ class EngineTest : public pier::testing::StoreTest {
 
   void TearDown() override { engine_.reset(); }
 
-  void StartEngine() {
+  void StartEngine(uint64_t chunk_size = 8 << 20) {
     EngineOptions o;
+    o.chunk_size = chunk_size;
     o.workers_per_destination = 4;
     o.image_overlap_bytes = o_overlap_;
     o.retry.initial = std::chrono::milliseconds(1);
@@ -284,6 +285,74 @@ TEST_F(EngineTest, StopInterruptsABlobInFlight) {
   ASSERT_EQ(tasks->size(), 1u);
   EXPECT_EQ((*tasks)[0].status, kStatusStopped);
   EXPECT_TRUE(reg_->ManifestDigest("app", "v1").empty());
+  // The end as it was: the layer never arrived, so it is still pending.
+  ASSERT_TRUE(e.final_progress.has_value());
+  EXPECT_GT(e.final_progress->bytes_pending, 0u);
+  EXPECT_LT(e.final_progress->bytes_sent, e.final_progress->bytes_total);
+  EXPECT_EQ(e.final_progress->bytes_sent + e.final_progress->bytes_skipped + e.final_progress->bytes_pending,
+            e.final_progress->bytes_total);
+}
+
+// "Sent" is what the destination acknowledged, counted once per digest:
+// five images sharing a base count it once in bytes_total; a PATCH cut
+// mid-body counts only the bytes the upload's Range then reports; and at
+// every moment sent + skipped + pending == total.
+TEST_F(EngineTest, ByteCountsAreAcknowledgedDeduplicatedAndAddUp) {
+  constexpr uint64_t kChunk = 256 << 10;  // the engine's smallest chunk
+  std::string base(4 * kChunk + 1234, '\0');
+  for (size_t i = 0; i < base.size(); ++i) base[i] = static_cast<char>('a' + (i * 7919) % 26);
+  const std::string base_digest = Sha256Of(base).str();
+  uint64_t distinct = base.size();
+  for (int i = 0; i < 5; ++i) {
+    std::string config = "config " + std::to_string(i), layer = "own layer " + std::to_string(i);
+    PushImage("img" + std::to_string(i), "v1", config, {base, layer});
+    distinct += config.size() + layer.size();
+  }
+  // The second chunk's PATCH breaks after 100000 bytes; the fake keeps
+  // them (as a spec-following registry does), so the retry's Range shows them.
+  std::atomic<int> chunks{0};
+  reg_->fail = [&](std::string_view op, std::string_view) -> std::optional<testing::Failure> {
+    if (op == "UploadChunk" && ++chunks == 2) return testing::Failure(client::ErrorKind::kNetwork, 0, std::nullopt, 100000);
+    return std::nullopt;
+  };
+  std::atomic<int64_t> exec_id{0};
+  std::mutex mu;
+  std::vector<LiveProgress> seen;
+  uint64_t max_sent_mid_base = 0;  // while a later chunk of the base starts (the other blobs are tiny)
+  reg_->on_body = [&](std::string_view op, std::string_view, const std::stop_token&) {
+    if (int64_t id = exec_id.load()) {
+      if (auto p = engine_->Progress(id)) {
+        std::lock_guard lock(mu);
+        seen.push_back(*p);
+        if (op == "UploadChunk") max_sent_mid_base = std::max(max_sent_mid_base, p->bytes_sent);
+      }
+    }
+  };
+  Policy p = AddPolicy("shared-base", kTriggerManual);
+  StartEngine(kChunk);
+  auto started = engine_->Start(p.id, kTriggerManual);
+  ASSERT_TRUE(started.ok());
+  exec_id = started->id;
+  Execution e = WaitEnded(p.id);
+  ASSERT_EQ(e.status, kStatusSucceed) << e.status_text;
+  EXPECT_EQ(reg_->uploads(base_digest), 1);
+  EXPECT_GE(reg_->calls("GetUploadStatus"), 1);  // the cut upload resumed
+  ASSERT_TRUE(e.final_progress.has_value());
+  const TransferProgress& f = *e.final_progress;
+  EXPECT_EQ(f.bytes_total, distinct);  // the base once, not five times
+  EXPECT_EQ(f.bytes_sent, reg_->body_bytes());  // every byte that arrived, none twice
+  EXPECT_EQ(f.bytes_sent, distinct);
+  EXPECT_EQ(f.bytes_skipped, 0u);
+  EXPECT_EQ(f.bytes_pending, 0u);
+  EXPECT_EQ(f.blobs_pending, 0u);
+  std::lock_guard lock(mu);
+  ASSERT_FALSE(seen.empty());
+  for (const LiveProgress& l : seen) {
+    EXPECT_EQ(l.bytes_sent + l.bytes_skipped + l.bytes_pending, l.bytes_total);
+    EXPECT_LE(l.bytes_sent, reg_->body_bytes());
+  }
+  // Chunks of the base counted as they were acknowledged, not when it completed.
+  EXPECT_GE(max_sent_mid_base, 2 * kChunk);
 }
 
 TEST_F(EngineTest, APullPolicyStoresTheRemoteImageHere) {

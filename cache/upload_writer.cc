@@ -74,7 +74,8 @@ Status UploadWriterImpl::Append(std::span<const char> data) {
   if (Status s = CatchUpHash(); !s.ok()) return s;
   if (!direct_ && !direct_tried_ && appended_ >= kDirectAfter) {
     direct_tried_ = true;
-    direct_ = DirectAppender::Open(fd_.get(), size_, &hash_.sha);
+    direct_ = DirectAppender::Open(fd_.get(), size_, &hash_.sha,
+                                   st_->options.warm_upload_bytes > 0 ? &st_->warm : nullptr);
     if (direct_) StartWriteback(fd_.get(), writeback_from_, size_ - writeback_from_);
   }
   if (direct_) {

@@ -5,7 +5,7 @@
 #
 # usage: bench/pull_bench.sh PATH_TO_PIER [--size-mib N] [--push-mib N] [--rounds N]
 #                            [--wait-idle N] [--no-veth] [--no-first] [--no-pin]
-#                            [--write-results] [--keep]
+#                            [--pier-config JSON] [--compare-no-warm] [--write-results] [--keep]
 #
 # Runs as root: it makes two network namespaces (removed on exit), "srv" with
 # the three servers and "cli" with the veth client:
@@ -24,6 +24,11 @@
 #       push and the pull (that is the push-then-deploy flow).
 # Timed pulls pin the server (every thread) to CPU 0 and the client to CPU 1,
 # every server alike (--no-pin: leave placement to the scheduler).
+# --pier-config: Pier's config file text (default {"log":{"access":false}}),
+# e.g. {"log":{"access":false},"uploads":{"warm_bytes":0}} to turn the
+# read-back of fresh uploads off.
+# --compare-no-warm: (b) also runs a second Pier with {"uploads":{"warm_bytes":0}}
+# ("pier-nowarm"): what the read-back changes, push and first pull, same run.
 # --write-results adds/replaces the "## Pulls measured as clients see them"
 # section of bench/RESULTS.md.
 set -euo pipefail
@@ -33,10 +38,11 @@ LIB="$HERE/lib/benchlib.py"
 PLIB="$HERE/lib/pullbench.py"
 REPO_NAME=bench
 
-usage() { sed -n '2,27p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
+usage() { sed -n '2,32p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
 
 PIER=""; SIZE_MIB=1024; PUSH_MIB=1024; ROUNDS=5; WAIT_IDLE=30
-VETH=1; FIRST=1; PIN=1; WRITE_RESULTS=0; KEEP=0
+VETH=1; FIRST=1; PIN=1; WRITE_RESULTS=0; KEEP=0; NOWARM=0
+PIER_CONFIG='{"log":{"access":false}}'
 ORIG_ARGS=("$@")
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -47,6 +53,8 @@ while [ $# -gt 0 ]; do
     --no-veth) VETH=0; shift ;;
     --no-first) FIRST=0; shift ;;
     --no-pin) PIN=0; shift ;;
+    --pier-config) PIER_CONFIG="$2"; shift 2 ;;
+    --compare-no-warm) NOWARM=1; shift ;;
     --write-results) WRITE_RESULTS=1; shift ;;
     --keep) KEEP=1; shift ;;
     -h|--help) usage 0 ;;
@@ -140,13 +148,20 @@ digest_of() { echo "sha256:$(sha256sum "$1" | cut -d' ' -f1)"; }
 tag_file() { printf '%-32.32s' "$2" | dd of="$1" bs=32 count=1 conv=notrunc status=none; }
 
 # ---- servers (in the srv namespace) ------------------------------------------------
-declare -A URL=() NAME=([pier]=pier [reg]=registry:2 [nginx]=nginx)
-PORT_PIER=5001; PORT_REG=5002; PORT_NGINX=8080
+declare -A URL=() NAME=([pier]=pier [reg]=registry:2 [nginx]=nginx [pier0]=pier-nowarm)
+PORT_PIER=5001; PORT_REG=5002; PORT_NGINX=8080; PORT_PIER0=5003
 mkdir -p "$WORK/pier/data" "$WORK/reg/data" "$WORK/nginx/root" "$WORK/nginx/tmp"
-echo '{"log":{"access":false}}' >"$WORK/pier/config.json"
+echo "$PIER_CONFIG" >"$WORK/pier/config.json"
 "${IN_SRV[@]}" "$PIER" serve --listen "0.0.0.0:$PORT_PIER" --data "$WORK/pier/data" \
   --config "$WORK/pier/config.json" >"$WORK/pier/server.log" 2>&1 &
 PID[pier]=$!
+if [ "$NOWARM" = 1 ]; then
+  mkdir -p "$WORK/pier0/data"
+  echo '{"log":{"access":false},"uploads":{"warm_bytes":0}}' >"$WORK/pier0/config.json"
+  "${IN_SRV[@]}" "$PIER" serve --listen "0.0.0.0:$PORT_PIER0" --data "$WORK/pier0/data" \
+    --config "$WORK/pier0/config.json" >"$WORK/pier0/server.log" 2>&1 &
+  PID[pier0]=$!
+fi
 cat >"$WORK/reg/config.yml" <<EOF
 version: 0.1
 log: {level: error, accesslog: {disabled: true}}
@@ -176,17 +191,17 @@ http {
 EOF
 "${IN_SRV[@]}" nginx -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" >"$WORK/nginx/server.log" 2>&1 &
 PID[nginx]=$!
-for side in pier reg nginx; do
+for side in "${!PID[@]}"; do
   port_var="PORT_${side^^}"
   URL[$side]="http://127.0.0.1:${!port_var}"
 done
-for side in pier reg; do
+for side in pier reg $([ "$NOWARM" = 1 ] && echo pier0); do
   "${IN_SRV[@]}" python3 "$LIB" wait-ready "${URL[$side]}" "${PID[$side]}" 30 \
     || { tail -20 "$WORK/$side/server.log" >&2; die "$side did not start"; }
 done
 for _ in $(seq 100); do "${IN_SRV[@]}" curl -s -o /dev/null "${URL[nginx]}/" && break; sleep 0.1; done
 alive() {
-  for side in pier reg nginx; do
+  for side in "${!PID[@]}"; do
     kill -0 "${PID[$side]}" 2>/dev/null || { tail -30 "$WORK/$side/server.log" >&2 || true; die "$side died during $1"; }
   done
 }
@@ -265,7 +280,7 @@ if [ "$FIRST" = 1 ]; then
   head -c "$((PUSH_MIB * 1048576))" /dev/urandom >"$SRC"
   PUSH_BYTES=$(stat -c %s "$SRC")
   for r in $(seq "$ROUNDS"); do
-    for side in $(rotate "$r" pier reg); do
+    for side in $(rotate "$r" pier reg $([ "$NOWARM" = 1 ] && echo pier0)); do
       tag_file "$SRC" "pull-bench first $r $side"
       d=$(digest_of "$SRC")
       sync
@@ -301,7 +316,7 @@ if [ "$WRITE_RESULTS" = 1 ]; then
     echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
     echo "- command: \`$CMDLINE\`"
     echo "- machine: $(nproc) CPUs ($CPU_MODEL), $MEM_GIB GiB RAM, kernel $(uname -r); data on $FS_LINE"
-    echo "- servers: $PIER_VERSION (\`{\"log\":{\"access\":false}}\`); registry:2 $REG_VERSION (log level error, access log off); $NGINX_VERSION (1 worker, sendfile on, tcp_nopush on, access log off) serving Pier's own blob file"
+    echo "- servers: $PIER_VERSION (config \`$PIER_CONFIG\`); registry:2 $REG_VERSION (log level error, access log off); $NGINX_VERSION (1 worker, sendfile on, tcp_nopush on, access log off) serving Pier's own blob file"
     echo "- client: $(curl --version | head -1 | cut -d' ' -f1-2) \`-o /dev/null\`: it copies every byte into user space like any real client (containerd, docker, skopeo). Timed pulls: server pinned to CPU 0 (all threads), curl to CPU 1$([ "$PIN" = 1 ] || echo " (NOT: --no-pin)")."
     echo "- networks: loopback inside one network namespace, and a veth pair between two namespaces the bench creates ($SRV_IP/30 - $CLI_IP/30, mtu 1500)."
     echo "- method: $ROUNDS rounds, server order rotating per round, medians; server CPU = utime+stime delta from /proc/PID/stat (nginx: master + worker) per GiB pulled. First pull: fresh $PUSH_MIB MiB blob per round and server; before each push sync + drop caches + source re-read + idle wait, nothing between push and pull."

@@ -101,8 +101,19 @@ def cmd_table(results_file, md_out):
         ratio_row("first pull after push", "server CPU ms per GiB", "ms", "first_cpu", "reg", 10.0, False)
         ratio_row("first pull after push", "push MB/s (same run)", "MB/s", "push_mbps", "reg", 1.0, True)
 
+    # A second Pier with the read-back off (--compare-no-warm): its figures in
+    # the pier column, the ratio pier/pier-nowarm; information, no bar.
+    for key, metric in (("push_mbps", "push MB/s"), ("first_mbps", "first pull MB/s"),
+                        ("first_cpu", "first pull CPU ms per GiB")):
+        p0, p = med("pier0_" + key), med("pier_" + key)
+        if p0 is None:
+            continue
+        unit = "ms" if "cpu" in key else "MB/s"
+        rows.append(("pier-nowarm (warm_bytes 0)", metric, fmt(p0, unit), fmt(med("reg_" + key), unit), "-",
+                     "pier/pier-nowarm %.2fx" % (p / p0) if p and p0 else "n/a", "(info)", None))
+
     head = ("scenario", "metric", "pier", "registry:2", "nginx", "ratio", "bar", "result")
-    body = [row[:7] + ("PASS" if row[7] else "MISS",) for row in rows]
+    body = [row[:7] + ("-" if row[7] is None else "PASS" if row[7] else "MISS",) for row in rows]
     # The first-pull CPU row has no bar of its own: shown for information.
     body = [b[:6] + ("(info)", "-") if b[0].startswith("first") and "CPU" in b[1] else b for b in body]
     widths = [max(len(x[i]) for x in [head] + body) for i in range(len(head))]

@@ -25,7 +25,7 @@ struct DirectAppender::Slot {
   ~Slot() { std::free(data); }
 };
 
-std::unique_ptr<DirectAppender> DirectAppender::Open(int fd, uint64_t offset, Sha256* hash, WarmBudget* warm) {
+std::unique_ptr<DirectAppender> DirectAppender::Open(int fd, uint64_t offset, Sha256* hash) {
   if (g_active.fetch_add(1) >= kMaxActive) {
     g_active.fetch_sub(1);
     return nullptr;
@@ -38,7 +38,7 @@ std::unique_ptr<DirectAppender> DirectAppender::Open(int fd, uint64_t offset, Sh
     g_active.fetch_sub(1);
     return nullptr;
   }
-  std::unique_ptr<DirectAppender> a(new DirectAppender(fd, UniqueFd(d), hash, warm));
+  std::unique_ptr<DirectAppender> a(new DirectAppender(fd, UniqueFd(d), hash));
   for (int i = 0; i < kBuffers; ++i) {
     if (!a->slots_[i].data) return nullptr;
   }
@@ -54,8 +54,8 @@ std::unique_ptr<DirectAppender> DirectAppender::Open(int fd, uint64_t offset, Sh
   return a;
 }
 
-DirectAppender::DirectAppender(int fd, UniqueFd direct, Sha256* hash, WarmBudget* warm)
-    : fd_(fd), direct_(std::move(direct)), hash_(hash), warm_(warm), slots_(new Slot[kBuffers]) {
+DirectAppender::DirectAppender(int fd, UniqueFd direct, Sha256* hash)
+    : fd_(fd), direct_(std::move(direct)), hash_(hash), slots_(new Slot[kBuffers]) {
   for (int i = 0; i < kBuffers; ++i) {
     void* p = nullptr;
     if (posix_memalign(&p, kAlign, kBufferSize) == 0) slots_[i].data = static_cast<char*>(p);
@@ -73,7 +73,6 @@ DirectAppender::~DirectAppender() {
   cv_.notify_all();
   hasher_.join();
   writer_.join();
-  if (warm_ != nullptr) warm_->Give(warmed_.load());
   g_active.fetch_sub(1);
 }
 
@@ -146,22 +145,7 @@ Status DirectAppender::HashSlot(Slot& s) {
   return Status::OK();
 }
 
-Status DirectAppender::WriteSlot(Slot& s) {
-  Status st = WriteBlock(direct_.get(), fd_, s.data, kBufferSize, s.at);
-  if (st.ok()) ReadBack(s.at, kBufferSize);
-  return st;
-}
-
-// The block is on disk now (an O_DIRECT write also dropped any cached copy):
-// ask the kernel to read it back asynchronously. A read costs disk time but
-// almost no CPU, where writing through the page cache instead would copy
-// every byte; on a VM disk the block is usually still in the host's cache.
-// Advice only: a failure leaves the pull to read from disk, so it is ignored.
-void DirectAppender::ReadBack(uint64_t offset, size_t n) {
-  if (warm_ == nullptr || !warm_->TryTake(n)) return;
-  warmed_.fetch_add(n);
-  (void)::posix_fadvise(fd_, static_cast<off_t>(offset), static_cast<off_t>(n), POSIX_FADV_WILLNEED);
-}
+Status DirectAppender::WriteSlot(Slot& s) { return WriteBlock(direct_.get(), fd_, s.data, kBufferSize, s.at); }
 
 Status DirectAppender::Drain() {
   for (int i = 0; i < kBuffers; ++i) WaitIdle(i);
@@ -171,7 +155,6 @@ Status DirectAppender::Drain() {
   size_t whole = len_ / kAlign * kAlign;
   if (whole > 0) {
     if (Status s = WriteBlock(direct_.get(), fd_, p, whole, base_); !s.ok()) return s;
-    ReadBack(base_, whole);
   }
   size_t tail = len_ - whole;
   if (tail > 0) {

@@ -16,7 +16,6 @@
 // Not thread-safe (one owner). The destructor waits for the work in flight and
 // writes nothing more: bytes appended since the last Drain are lost, which is
 // what an aborted upload wants.
-#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -29,7 +28,6 @@
 #include "base/digest.h"
 #include "base/file.h"
 #include "base/status.h"
-#include "cache/warm_budget.h"
 
 namespace pier {
 
@@ -40,13 +38,8 @@ class DirectAppender {
   // no /proc) or too many appenders are active (their buffers count against
   // memory): the caller then writes through `fd` itself. With `hash`, every
   // appended byte is also fed to it, in order; it is current after Drain and
-  // must not be touched between an Append and the next Drain. With `warm`,
-  // each block written is then read back into the page cache (an
-  // asynchronous readahead, POSIX_FADV_WILLNEED) while the budget allows;
-  // the appender's share is given back when it is destroyed. `warm` must
-  // outlive the appender.
-  static std::unique_ptr<DirectAppender> Open(int fd, uint64_t offset, Sha256* hash = nullptr,
-                                              WarmBudget* warm = nullptr);
+  // must not be touched between an Append and the next Drain.
+  static std::unique_ptr<DirectAppender> Open(int fd, uint64_t offset, Sha256* hash = nullptr);
   ~DirectAppender();
   DirectAppender(const DirectAppender&) = delete;
   DirectAppender& operator=(const DirectAppender&) = delete;
@@ -61,7 +54,7 @@ class DirectAppender {
 
  private:
   struct Slot;
-  DirectAppender(int fd, UniqueFd direct, Sha256* hash, WarmBudget* warm);
+  DirectAppender(int fd, UniqueFd direct, Sha256* hash);
   void Submit();              // hands the full current buffer to the two threads
   void WaitIdle(int slot);    // until that buffer's hashing and writing are done
   Status WriteError();        // the first failed background write, if any
@@ -69,13 +62,10 @@ class DirectAppender {
   Status HashSlot(Slot& s);
   Status WriteSlot(Slot& s);
   static Status WriteBlock(int direct_fd, int fd, const char* data, size_t n, uint64_t offset);
-  void ReadBack(uint64_t offset, size_t n);  // after a write: into the page cache
 
   const int fd_;
   UniqueFd direct_;
   Sha256* const hash_;
-  WarmBudget* const warm_;
-  std::atomic<uint64_t> warmed_{0};  // budget taken by ReadBack (writer thread, Drain)
   std::unique_ptr<Slot[]> slots_;
   int cur_ = 0;
   uint64_t base_ = 0;  // file offset of the current buffer's first byte (aligned)

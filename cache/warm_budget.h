@@ -1,12 +1,9 @@
 #pragma once
-// WarmBudget: how many bytes of the uploads being written right now may be
-// read back into the page cache. Big uploads bypass the page cache (O_DIRECT,
-// direct_appender.h), so without a read-back the first pull of a freshly
-// pushed blob comes from the disk; with it, the blob is in memory by the time
-// the push is answered. The budget bounds the memory (and extra disk reads)
-// that many large uploads at once could take; once an upload ends its share
-// is given back and its pages are ordinary clean page cache the kernel
-// evicts under pressure like any other. Thread-safe.
+// WarmBudget: how many bytes of fresh blobs may be queued or being read
+// back into the page cache at once (warmer.h). It bounds the memory (and
+// extra disk reads) a burst of large pushes could take; once a read-back is
+// done its share is given back and the pages are ordinary clean page cache
+// the kernel evicts under pressure like any other. Thread-safe.
 #include <atomic>
 #include <cstdint>
 

@@ -1,6 +1,6 @@
-// Read-back of big uploads into the page cache (warm_budget.h): the budget's
-// arithmetic, and that a committed blob written with O_DIRECT is resident
-// with the read-back on and not without it (so the test can fail).
+// Read-back of fresh blobs into the page cache (warmer.h): the budget's
+// arithmetic, and that a committed blob written with O_DIRECT becomes
+// resident with the read-back on and not without it (so the test can fail).
 #include <gtest/gtest.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -58,9 +58,11 @@ class WarmTest : public ::testing::Test {
     Store::Options o;
     o.root = dir_.path() / std::to_string(warm_bytes);
     o.warm_upload_bytes = warm_bytes;
-    auto store = Store::Open(o);
-    EXPECT_TRUE(store.ok()) << store.status().ToString();
-    if (!store.ok()) return {};
+    auto opened = Store::Open(o);
+    EXPECT_TRUE(opened.ok()) << opened.status().ToString();
+    if (!opened.ok()) return {};
+    store_ = std::move(opened).value();  // kept: its warmer stops with it
+    auto* store = &store_;
     std::mt19937 rng(static_cast<unsigned>(warm_bytes));
     std::string content(kSize, '\0');
     for (auto& c : content) c = static_cast<char>(rng());
@@ -78,6 +80,7 @@ class WarmTest : public ::testing::Test {
 
   static constexpr size_t kSize = 48 << 20;
   testing::TempDir dir_{"pier-warm", testing::DirectIoRoot()};
+  std::unique_ptr<Store> store_;
 };
 
 TEST_F(WarmTest, CommittedBlobIsResidentWithTheReadBack) {
@@ -95,8 +98,8 @@ TEST_F(WarmTest, WithoutTheReadBackTheDirectPartIsNotCached) {
 }
 
 TEST_F(WarmTest, TheBudgetCapsTheReadBack) {
-  // 8 MiB of budget for a 48 MiB upload: at most that much is read back
-  // (plus the 4 MiB written through the page cache).
+  // 8 MiB of budget for a 48 MiB blob: it does not fit and is not read
+  // back (only the 4 MiB written through the page cache are resident).
   const auto path = Push(8 << 20);
   ASSERT_FALSE(path.empty());
   EXPECT_LT(Resident(path), 0.5);

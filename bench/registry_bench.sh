@@ -314,7 +314,7 @@ if command -v openssl >/dev/null; then
 fi
 
 # ---- (b) pull ----------------------------------------------------------------
-section "(b) pull the $SIZE_MIB MiB blob (GET with a lean socket client that discards the body in the kernel, recv MSG_TRUNC, on its own CPU; median of $PULL_RUNS; page cache warm after one untimed curl pull whose sha256 is verified)"
+section "(b) pull the $SIZE_MIB MiB blob (GET with a lean socket client that discards the body in the kernel, recv MSG_TRUNC, on its own CPU; median of $PULL_RUNS; page cache warm after one untimed curl pull whose sha256 is verified). Kernel-discard figure: no client copies the bytes; bench/pull_bench.sh measures pulls with a copying client"
 for side in reg pier; do
   python3 "$LIB" pull "${BASE[$side]}" "$REPO_NAME" "$BIG_DIGEST" "$BIG_BYTES" "$WORK/pulled.bin" >/dev/null \
     || { alive pull; die "verifying pull from $side failed"; }
@@ -437,10 +437,10 @@ CMDLINE="bench/registry_bench.sh"
 for a in "${ORIG_ARGS[@]}"; do CMDLINE+=" $(printf '%q' "$a")"; done
 if [ "$WRITE_RESULTS" = 1 ]; then
   OUT="$HERE/RESULTS.md"
-  # The replication benchmark's section (bench/replication_bench.sh) is kept.
+  # The sections of bench/pull_bench.sh and bench/replication_bench.sh are kept.
   KEEP=""
   if [ -f "$OUT" ]; then
-    KEEP=$(sed -n '/^## Replication: /,$p' "$OUT")
+    KEEP=$(sed -n '/^## \(Pulls measured as clients see them\|Replication: \)/,$p' "$OUT")
   fi
   {
     echo "# Pier vs registry:2 benchmark"

@@ -106,6 +106,12 @@ class Store {
     std::filesystem::path root;
     // Upload sessions idle for longer than this are removed at startup.
     int64_t upload_max_age_seconds = 7 * 24 * 3600;
+    // Bytes of freshly committed blobs queued or being read back into the
+    // page cache after their O_DIRECT upload (warmer.h), so the first pull
+    // of a fresh blob comes from memory; 0 turns the read-back off. 2 GiB
+    // holds one or two of the largest layers commonly pushed while leaving
+    // most of a small node's memory alone; the pages stay reclaimable.
+    uint64_t warm_upload_bytes = 2ull << 30;
   };
 
   // Opens (creating if needed) the store at options.root and runs recovery.

@@ -20,6 +20,7 @@
 #include "cache/layout.h"
 #include "cache/records.h"
 #include "cache/store.h"
+#include "cache/warmer.h"
 
 namespace pier::internal {
 
@@ -89,7 +90,8 @@ class SessionClaim {
 // writers, so a writer that outlives the Store object stays valid.
 struct StoreState {
   StoreState(Store::Options o, std::unique_ptr<Db> d)
-      : options(std::move(o)), layout(options.root), db(std::move(d)) {}
+      : options(std::move(o)), layout(options.root), db(std::move(d)),
+        warmer(options.warm_upload_bytes > 0 ? std::make_unique<Warmer>(options.warm_upload_bytes) : nullptr) {}
 
   Store::Options options;
   Layout layout;
@@ -97,6 +99,7 @@ struct StoreState {
   StripedMutex blob_locks;      // by digest: blob commit, delete and mount
   StripedMutex manifest_locks;  // by repository: manifest and tag changes
   SessionTable sessions;
+  std::unique_ptr<Warmer> warmer;  // read-back of fresh O_DIRECT blobs; null when off
   // Kept in step with the blobs and uploads column families (GetStats).
   std::atomic<uint64_t> blob_count{0};
   std::atomic<uint64_t> blob_bytes{0};

@@ -65,6 +65,7 @@ class UploadWriterImpl final : public UploadWriter {
   bool done_ = false;        // Commit ran: the session is no longer ours
   uint64_t appended_ = 0;    // bytes appended through this writer
   bool direct_tried_ = false;
+  bool wrote_direct_ = false;  // some bytes bypassed the page cache
   std::unique_ptr<DirectAppender> direct_;  // last: waits for its write before fd_ closes
 };
 
@@ -75,6 +76,7 @@ Status UploadWriterImpl::Append(std::span<const char> data) {
   if (!direct_ && !direct_tried_ && appended_ >= kDirectAfter) {
     direct_tried_ = true;
     direct_ = DirectAppender::Open(fd_.get(), size_, &hash_.sha);
+    wrote_direct_ = wrote_direct_ || direct_ != nullptr;
     if (direct_) StartWriteback(fd_.get(), writeback_from_, size_ - writeback_from_);
   }
   if (direct_) {
@@ -141,7 +143,11 @@ Result<BlobInfo> UploadWriterImpl::Commit(const Digest& expected) {
     return Status::DigestMismatch("upload hashes to " + actual.str() + ", not " + expected.str());
   }
   fd_.reset();
-  return CommitBlob(*st_, claim_.uuid(), rec_.repo, expected, size_);
+  auto info = CommitBlob(*st_, claim_.uuid(), rec_.repo, expected, size_);
+  // Bytes written with O_DIRECT are not in the page cache: read them back
+  // for the pull that usually follows a push (warmer.h).
+  if (info.ok() && wrote_direct_ && st_->warmer) (void)st_->warmer->Warm(st_->layout.BlobPath(expected), size_);
+  return info;
 }
 
 void UploadWriterImpl::Abort() {

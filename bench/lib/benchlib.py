@@ -360,7 +360,7 @@ def cmd_table(results_file, md_out):
         return ">= 85%% of dd (%.0f%%)" % pct, pct >= 85
 
     throughput("(a) push %s MiB blob, monolithic" % r.get("size_mib", "?"), "push_mbps", 1.5, push_vs_dd)
-    throughput("(b) pull it back", "pull_mbps", 1.3)
+    throughput("(b) pull it back (kernel discard, MSG_TRUNC: see pull_bench.sh)", "pull_mbps", 1.3)
     throughput("(c) %s concurrent pushes x %s MiB" % (r.get("conc_n", "?"), r.get("conc_mib", "?")), "conc_mbps", 1.5)
 
     reg, pier = f("reg_rps"), f("pier_rps")

@@ -159,8 +159,9 @@ Status ParseConfig(std::string_view text, Config* cfg) {
   }
   if (j.contains("uploads")) {
     const json& u = j["uploads"];
-    PIER_TRY(CheckKeys(u, "uploads", {"max_age_hours"}));
+    PIER_TRY(CheckKeys(u, "uploads", {"max_age_hours", "warm_bytes"}));
     PIER_TRY(ReadNonNegative(u, "uploads", "max_age_hours", &cfg->upload_max_age_hours));
+    PIER_TRY(ReadNonNegative(u, "uploads", "warm_bytes", &cfg->upload_warm_bytes));
   }
   if (j.contains("http")) {
     const json& h = j["http"];

@@ -12,7 +12,7 @@
 //            "admins": ["admin"],                 // may use the management API (/api/v2.0)
 //            "token": {"enabled": false, "issuer": "pier", "service": "pier",   // Pier's token realm
 //                      "expiration_seconds": 300, "key": "", "cert": "", "realm": ""}},
-//   "uploads": {"max_age_hours": 168},
+//   "uploads": {"max_age_hours": 168, "warm_bytes": 2147483648},  // Store::Options::warm_upload_bytes
 //   "http": {"io_threads": 0, "blocking_threads": 16, "idle_timeout_seconds": 120,
 //            "io_timeout_seconds": 60, "header_limit_bytes": 65536},
 //   "log": {"level": "info", "access": true},
@@ -63,6 +63,8 @@ struct Config {
   std::vector<std::string> admins;
   TokenConfig token;
   int64_t upload_max_age_hours = 168;
+  // Read-back of big uploads into the page cache (Store::Options); 0: off.
+  int64_t upload_warm_bytes = int64_t{2} << 30;
   int io_threads = 0;
   int blocking_threads = 16;
   int idle_timeout_seconds = 120;

@@ -155,6 +155,7 @@ int Serve(int argc, char** argv) {
   pier::Store::Options store_options;
   store_options.root = cfg.data;
   store_options.upload_max_age_seconds = cfg.upload_max_age_hours * 3600;
+  store_options.warm_upload_bytes = static_cast<uint64_t>(cfg.upload_warm_bytes);
   auto store = pier::Store::Open(store_options);
   if (!store.ok()) return Fail("store: " + store.status().message());
   std::shared_ptr<pier::Store> shared_store = std::move(*store);

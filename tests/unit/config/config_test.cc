@@ -218,4 +218,19 @@ TEST(Config, HarborWebhookAuthorization) {
   std::remove(file.c_str());
 }
 
+TEST(Config, UploadWarmBytes) {
+  Config c;
+  EXPECT_EQ(c.upload_warm_bytes, int64_t{2} << 30);  // the default Store::Options documents
+  ASSERT_TRUE(ParseConfig(R"({"uploads":{"warm_bytes":0}})", &c).ok());
+  EXPECT_EQ(c.upload_warm_bytes, 0);  // off
+  ASSERT_TRUE(ParseConfig(R"({"uploads":{"warm_bytes":8589934592}})", &c).ok());
+  EXPECT_EQ(c.upload_warm_bytes, int64_t{8} << 30);
+  Status s = ParseConfig(R"({"uploads":{"warm_bytes":-1}})", &c);
+  EXPECT_NE(s.message().find("uploads.warm_bytes"), std::string::npos) << s.message();
+  s = ParseConfig(R"({"uploads":{"warm_bytes":"2G"}})", &c);
+  EXPECT_NE(s.message().find("uploads.warm_bytes"), std::string::npos) << s.message();
+  s = ParseConfig(R"({"uploads":{"warm":1}})", &c);
+  EXPECT_NE(s.message().find("uploads.warm"), std::string::npos) << s.message();
+}
+
 }  // namespace pier

@@ -137,13 +137,7 @@ NEED_MIB=$(( 3*SIZE_MIB + FIRST*(ROUNDS*2*PUSH_MIB + PUSH_MIB) + 1024 ))
 AVAIL_MIB=$(df -P -m "$WORK" | awk 'NR==2 {print $4}')
 [ "$AVAIL_MIB" -gt "$NEED_MIB" ] || die "need about $NEED_MIB MiB free in $WORK, have $AVAIL_MIB"
 
-MAX_BUSY=0
-quiet() {
-  local b
-  b=$(python3 "$LIB" wait-idle 10 "$WAIT_IDLE")
-  if [ "$b" -gt 10 ]; then log "  WARNING: CPUs $b% busy with other work before this run"; fi
-  if [ "$b" -gt "$MAX_BUSY" ]; then MAX_BUSY=$b; fi
-}
+source "$HERE/lib/quiet.sh"
 digest_of() { echo "sha256:$(sha256sum "$1" | cut -d' ' -f1)"; }
 tag_file() { printf '%-32.32s' "$2" | dd of="$1" bs=32 count=1 conv=notrunc status=none; }
 

@@ -162,13 +162,7 @@ log "drop_caches: $([ "$DROP_OK" = 1 ] && echo "works (sync; echo 3 > /proc/sys/
   || echo "NOT permitted: push runs only sync, page cache state is less comparable")"
 # Before each timed run: wait (up to --wait-idle s) for the CPUs to be quiet and
 # remember the busiest sample seen.
-MAX_BUSY=0
-quiet() {
-  local b
-  b=$(python3 "$LIB" wait-idle 10 "$WAIT_IDLE")
-  if [ "$b" -gt 10 ]; then log "  WARNING: CPUs $b% busy with other work before this run"; fi
-  if [ "$b" -gt "$MAX_BUSY" ]; then MAX_BUSY=$b; fi
-}
+source "$HERE/lib/quiet.sh"
 # Before a timed write: flush dirty pages and empty the page cache so neither
 # server inherits the other's write-back, pause (--settle-seconds), then read
 # the source file(s) back in so the client reads from RAM and only the

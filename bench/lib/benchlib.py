@@ -320,13 +320,19 @@ def fmt(v, unit):
     return str(v)
 
 
-def cmd_table(results_file, md_out):
-    """RESULTS_FILE holds lines KEY=VALUE written by the shell script."""
+def read_results(results_file):
+    """The KEY=VALUE lines a bench shell script wrote, as a dict."""
     r = {}
     for line in open(results_file):
         if "=" in line:
             k, v = line.rstrip("\n").split("=", 1)
             r[k] = v
+    return r
+
+
+def cmd_table(results_file, md_out):
+    """RESULTS_FILE holds lines KEY=VALUE written by the shell script."""
+    r = read_results(results_file)
 
     def f(k):
         v = r.get(k, "")

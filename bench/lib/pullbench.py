@@ -14,6 +14,9 @@ import statistics
 import subprocess
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import benchlib  # noqa: E402  (shared KEY=VALUE results reader)
+
 CURL = ["curl", "-sS", "--noproxy", "*", "-H", "Expect:"]
 
 
@@ -39,11 +42,11 @@ def children():
 
 def tree(pid):
     kids = children()
-    out, todo = [], [int(pid)]
-    while todo:
-        p = todo.pop()
+    out, stack = [], [int(pid)]
+    while stack:
+        p = stack.pop()
         out.append(p)
-        todo.extend(kids.get(p, []))
+        stack.extend(kids.get(p, []))
     return out
 
 
@@ -66,11 +69,7 @@ def cmd_curl_pull(url, size, out="/dev/null"):
 
 
 def cmd_table(results_file, md_out):
-    r = {}
-    for line in open(results_file):
-        if "=" in line:
-            k, v = line.rstrip("\n").split("=", 1)
-            r[k] = v
+    r = benchlib.read_results(results_file)
 
     def med(key):
         xs = [float(x) for x in r.get(key, "").split()]

@@ -57,6 +57,11 @@ class PullThroughObserver {
   virtual void OnRequest(std::string_view upstream, std::string_view kind, Outcome outcome) = 0;
   virtual void OnFetchedBytes(std::string_view upstream, uint64_t bytes) = 0;
   virtual void SetUpstreamUp(std::string_view upstream, bool up) = 0;
+  // Seconds from sending a request upstream to its answer's header (a
+  // manifest HEAD/GET, a blob GET's first byte).
+  virtual void OnUpstreamLatency(std::string_view /*upstream*/, double /*seconds*/) {}
+  // Blob downloads from this upstream running right now.
+  virtual void SetFetchesInFlight(std::string_view /*upstream*/, size_t /*fetches*/) {}
 };
 
 struct PullThroughOptions {

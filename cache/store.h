@@ -79,6 +79,13 @@ class UploadWriter {
   virtual Result<BlobInfo> Commit(const Digest& expected) = 0;
   // Drops bytes appended since the last Flush.
   virtual void Abort() = 0;
+  // Keeps every append in the page cache (no O_DIRECT), written at once;
+  // call before the first Append. For a file that readers follow while it grows (a pull-through
+  // fill streams it to clients).
+  virtual void KeepBuffered() = 0;
+  // A read-only descriptor of the session's file. It keeps reading the same
+  // bytes after Commit moved (or, for a duplicate, removed) the file.
+  virtual Result<UniqueFd> OpenReader() = 0;
   // Bytes in the session including unflushed appends.
   virtual uint64_t size() const = 0;
 };

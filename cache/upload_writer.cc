@@ -43,6 +43,8 @@ class UploadWriterImpl final : public UploadWriter {
   Status Flush() override;
   Result<BlobInfo> Commit(const Digest& expected) override;
   void Abort() override;
+  void KeepBuffered() override { buffered_only_ = true; }
+  Result<UniqueFd> OpenReader() override { return OpenForRead(st_->layout.UploadPath(claim_.uuid())); }
   uint64_t size() const override { return size_; }
 
  private:
@@ -65,6 +67,7 @@ class UploadWriterImpl final : public UploadWriter {
   bool done_ = false;        // Commit ran: the session is no longer ours
   uint64_t appended_ = 0;    // bytes appended through this writer
   bool direct_tried_ = false;
+  bool buffered_only_ = false;  // KeepBuffered: readers follow the file
   bool wrote_direct_ = false;  // some bytes bypassed the page cache
   std::unique_ptr<DirectAppender> direct_;  // last: waits for its write before fd_ closes
 };
@@ -73,7 +76,7 @@ Status UploadWriterImpl::Append(std::span<const char> data) {
   if (done_) return Ended();
   if (data.empty()) return Status::OK();
   if (Status s = CatchUpHash(); !s.ok()) return s;
-  if (!direct_ && !direct_tried_ && appended_ >= kDirectAfter) {
+  if (!direct_ && !direct_tried_ && !buffered_only_ && appended_ >= kDirectAfter) {
     direct_tried_ = true;
     direct_ = DirectAppender::Open(fd_.get(), size_, &hash_.sha);
     wrote_direct_ = wrote_direct_ || direct_ != nullptr;

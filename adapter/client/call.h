@@ -91,6 +91,10 @@ struct Call {
   // peer's TCP stack: the kernel's count read when the request ended or
   // broke), when the request ended or broke.
   uint64_t connection_bytes = 0;
+  // GetBlob: the whole blob's size as the answer announced it, set before
+  // its first byte reaches the sink (so a reader can announce a length
+  // while the bytes still arrive); nullopt when the answer did not say.
+  std::optional<uint64_t> blob_size;
   // Reset when an operation starts; filled when it fails.
   ClientError error;
 };

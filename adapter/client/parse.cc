@@ -202,6 +202,20 @@ Result<uint64_t> ParseUploadRange(std::string_view value) {
   return last == 0 ? uint64_t{0} : last + 1;
 }
 
+std::optional<uint64_t> AnnouncedBlobSize(int status, std::string_view content_range,
+                                          std::string_view content_length, uint64_t offset) {
+  uint64_t n = 0;
+  if (status == 200) {
+    return ParseU64(TrimSpaces(content_length), &n) ? std::optional<uint64_t>(n) : std::nullopt;
+  }
+  if (status != 206) return std::nullopt;
+  std::string_view v = TrimSpaces(content_range);
+  if (v.substr(0, 6) != "bytes ") return std::nullopt;
+  size_t slash = v.rfind('/');
+  if (slash == std::string_view::npos || !ParseU64(v.substr(slash + 1), &n) || n < offset) return std::nullopt;
+  return n;
+}
+
 Result<TokenReply> ParseTokenReply(std::string_view body) {
   nlohmann::json j = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (!j.is_object())

@@ -47,6 +47,14 @@ std::optional<std::string> ParseNextLink(std::string_view header);
 // malformed or when the range does not start at 0.
 Result<uint64_t> ParseUploadRange(std::string_view value);
 
+// The whole blob's size a GET answer announces: the total of a 206's
+// `Content-Range: bytes <first>-<last>/<total>` (at least `offset`), else a
+// 200's Content-Length (a 200 carries the whole blob even when a Range was
+// asked). nullopt when the answer does not say (an
+// unknown total "*", chunked encoding) or says something malformed.
+std::optional<uint64_t> AnnouncedBlobSize(int status, std::string_view content_range,
+                                          std::string_view content_length, uint64_t offset);
+
 // A token endpoint's answer (Docker token protocol): `token` or
 // `access_token`, and `expires_in` seconds (60 when absent or not positive).
 struct TokenReply {

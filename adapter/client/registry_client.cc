@@ -194,6 +194,7 @@ class ClientImpl final : public RegistryClient {
   Result<uint64_t> GetBlob(Call& call, std::string_view repo, const Digest& digest, uint64_t offset,
                            const BlobSink& sink) override {
     call.error = ClientError();
+    call.blob_size.reset();
     std::string op = "GET blob " + std::string(repo) + "@" + digest.str();
     if (Status s = CheckRepository(call, op, repo); !s.ok()) return s;
     HttpRequest req = Request("GET", Api("/v2/" + std::string(repo) + "/blobs/" + digest.str()));
@@ -208,6 +209,8 @@ class ClientImpl final : public RegistryClient {
         first = false;
         // A registry that ignores Range sends the whole blob with 200.
         if (offset > 0 && head.status == 200) to_skip = offset;
+        call.blob_size = AnnouncedBlobSize(head.status, head.Header("content-range"), head.Header("content-length"),
+                                           offset);
       }
       if (to_skip > 0) {
         size_t n = static_cast<size_t>(std::min<uint64_t>(to_skip, data.size()));

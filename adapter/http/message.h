@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "base/file.h"
+#include "base/growing_file.h"
 #include "base/status.h"
 
 namespace pier::http {
@@ -50,6 +51,9 @@ struct FileRange {
   UniqueFd fd;
   uint64_t offset = 0;
   uint64_t length = 0;
+  // Set when the file is still being written: the server sends what is
+  // there, waits for more, and closes the connection if the file fails.
+  std::shared_ptr<GrowingFile> growing;
 };
 
 struct Response {

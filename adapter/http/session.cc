@@ -523,8 +523,10 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
     uint64_t turn = kSendTurn;
     while (file_->length > 0) {
       if (turn == 0) return WaitWritable();  // let other connections run
-      int64_t n = SendFileSome(socket.native_handle(), file_->fd.get(), &file_->offset,
-                               std::min(file_->length, turn));
+      if (GrowthFailed()) return Drop();
+      const uint64_t sendable = Sendable();
+      if (sendable == 0) return WaitGrowth();
+      int64_t n = SendFileSome(socket.native_handle(), file_->fd.get(), &file_->offset, std::min(sendable, turn));
       if (n > 0) {
         file_->length -= static_cast<uint64_t>(n);
         turn -= static_cast<uint64_t>(n);
@@ -559,11 +561,44 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
     });
   }
 
+  // A body from a file still being written (FileRange::growing): what has
+  // arrived may go out; the rest waits for the writer.
+  uint64_t Sendable() const {
+    if (!file_->growing) return file_->length;
+    const uint64_t available = file_->growing->Available();
+    return available > file_->offset ? std::min(file_->length, available - file_->offset) : 0;
+  }
+
+  // The writer gave up or the bytes proved wrong: the client must not take
+  // what it got for the whole body, so the connection is dropped.
+  bool GrowthFailed() {
+    if (!file_->growing || !file_->growing->Failed()) return false;
+    log::Warn("http file body failed while growing; closing the connection",
+              {{"request", Label()}, {"missing", std::to_string(file_->length)}});
+    return true;
+  }
+
+  // Continues the body on this connection's strand once more bytes are there.
+  void WaitGrowth() {
+    file_->growing->WhenBeyond(file_->offset, [self = Self(), executor = stream_.get_executor()] {
+      net::post(executor, [self] {
+        if constexpr (kTls) {
+          self->WriteFileChunk();
+        } else {
+          self->SendFile();
+        }
+      });
+    });
+  }
+
   // TLS: pread a piece and write it through the TLS stream.
   void WriteFileChunk() {
     if (file_->length == 0) return OnWritten({});
+    if (GrowthFailed()) return Drop();
+    const uint64_t sendable = Sendable();
+    if (sendable == 0) return WaitGrowth();
     if (!body_buffer_) body_buffer_ = std::make_unique_for_overwrite<char[]>(kBodyBufferSize);
-    const size_t want = static_cast<size_t>(std::min<uint64_t>(file_->length, kBodyBufferSize));
+    const size_t want = static_cast<size_t>(std::min<uint64_t>(sendable, kBodyBufferSize));
     int64_t n = ReadFileSome(file_->fd.get(), file_->offset, body_buffer_.get(), want);
     if (n <= 0) {
       log::Error("http file body read failed", {{"request", Label()}, {"result", std::to_string(n)}});

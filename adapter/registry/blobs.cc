@@ -25,34 +25,38 @@ http::Response Read(const Context& ctx, const Call& call, const Digest& d) {
   }
   Result<UniqueFd> fd = head ? Result<UniqueFd>(UniqueFd()) : ctx.store->OpenBlob(call.route.name, d, &info);
   if (!fd.ok()) return FromStatus(fd.status(), "BLOB_UNKNOWN");
+  return BlobBody(call, d, info.size, std::move(*fd));
+}
 
+}  // namespace
+
+http::Response BlobBody(const Call& call, const Digest& d, uint64_t size, UniqueFd fd,
+                        std::shared_ptr<GrowingFile> growing) {
   http::Response r = Empty(200);
   BlobHeaders(r, d);
-  ByteRange range{0, info.size};
+  ByteRange range{0, size};
   std::string_view range_header = call.req.Header("range");
   if (!range_header.empty()) {
-    Result<ByteRange> parsed = ParseRangeHeader(range_header, info.size);
+    Result<ByteRange> parsed = ParseRangeHeader(range_header, size);
     if (parsed.status().code() == Code::kOutOfRange) {
       http::Response e = OciError(416, "BLOB_UNKNOWN", "requested range not satisfiable");
-      e.Set("Content-Range", "bytes */" + std::to_string(info.size));
+      e.Set("Content-Range", "bytes */" + std::to_string(size));
       return e;
     }
     if (parsed.ok()) {
       range = *parsed;
       r.status = 206;
       r.Set("Content-Range", "bytes " + std::to_string(range.offset) + "-" +
-                                 std::to_string(range.offset + range.length - 1) + "/" + std::to_string(info.size));
+                                 std::to_string(range.offset + range.length - 1) + "/" + std::to_string(size));
     }
   }
-  if (head) {
+  if (call.req.method == "HEAD") {
     r.head_length = range.length;
   } else {
-    r.file = http::FileRange{std::move(*fd), range.offset, range.length};
+    r.file = http::FileRange{std::move(fd), range.offset, range.length, std::move(growing)};
   }
   return r;
 }
-
-}  // namespace
 
 http::Exchange HandleBlob(const Context& ctx, const Call& call) {
   Result<Digest> d = Digest::Parse(call.route.reference);

@@ -30,6 +30,10 @@ struct Call {
 };
 
 http::Exchange HandleBlob(const Context& ctx, const Call& call);
+// A GET of blob `d` (`size` bytes) answered from `fd`, honouring Range:
+// 200, 206 or 416. `growing` when the file is still being filled.
+http::Response BlobBody(const Call& call, const Digest& d, uint64_t size, UniqueFd fd,
+                        std::shared_ptr<GrowingFile> growing = nullptr);
 http::Exchange HandleUploadStart(const Context& ctx, const Call& call);
 http::Exchange HandleUpload(const Context& ctx, const Call& call);
 http::Exchange HandleManifest(const Context& ctx, const Call& call);

@@ -91,8 +91,16 @@ http::Exchange PullThrough(const Context& ctx, const http::Request& req, const R
       r.head_length = *size;
       return r;
     }
-    Status s = blob ? ctx.options.pull_through->EnsureBlob(target, *blob)
-                    : ctx.options.pull_through->EnsureManifest(target, route.reference);
+    if (blob) {
+      // Served from the download as it arrives; the ordinary handler when
+      // the blob turned out to be stored.
+      Result<proxy::PullThrough::BlobStream> stream = ctx.options.pull_through->StreamBlob(target, *blob);
+      if (!stream.ok() && stream.status().code() != Code::kNotFound) return FromStatus(stream.status(), "BLOB_UNKNOWN");
+      if (stream.ok() && !stream->stored) {
+        return BlobBody(Call{req, route, who}, *blob, stream->size, std::move(stream->fd), std::move(stream->growing));
+      }
+    }
+    Status s = blob ? Status::OK() : ctx.options.pull_through->EnsureManifest(target, route.reference);
     // NotFound: the ordinary handler answers with the right error code.
     if (!s.ok() && s.code() != Code::kNotFound) return FromStatus(s, blob ? "BLOB_UNKNOWN" : "MANIFEST_UNKNOWN");
     http::Exchange inner = blob ? HandleBlob(ctx, Call{req, route, who}) : HandleManifest(ctx, Call{req, route, who});

@@ -57,10 +57,6 @@ bool MakesOffline(const client::ClientError& e) {
   }
 }
 
-Status UpstreamError(const Upstream& up, const Status& s) {
-  return Status::Unavailable("upstream " + up.name + " (" + up.url + "): " + s.message());
-}
-
 }  // namespace
 
 Result<std::shared_ptr<PullThrough>> PullThrough::Create(std::shared_ptr<Store> store, std::vector<Upstream> upstreams,
@@ -91,9 +87,17 @@ PullThrough::PullThrough(std::shared_ptr<Store> store, std::vector<Upstream> ups
       clients_(std::move(clients)),
       options_(options),
       clock_(clock),
-      offline_until_(upstreams_.size()) {}
+      offline_until_(upstreams_.size()),
+      fills_per_upstream_(upstreams_.size()) {}
 
-PullThrough::~PullThrough() = default;
+PullThrough::~PullThrough() {
+  stopping_ = true;  // downloads stop at their next byte
+  std::unique_lock lock(mu_);
+  fills_cv_.wait(lock, [&] { return fill_threads_.empty(); });
+  std::vector<std::thread> finished = std::move(finished_threads_);
+  lock.unlock();
+  for (std::thread& t : finished) t.join();
+}
 
 size_t PullThrough::Waiting() const { return waiting_.load(); }
 
@@ -116,6 +120,12 @@ void PullThrough::Note(size_t upstream, const client::ClientError& e) {
                {"error", client::ErrorKindName(e.kind)},
                {"offline_seconds", std::to_string(upstreams_[upstream].offline_period_seconds)}});
   }
+}
+
+void PullThrough::ReportLatency(size_t upstream, std::chrono::steady_clock::time_point asked) {
+  if (!observer_) return;
+  observer_->OnUpstreamLatency(upstreams_[upstream].name,
+                               std::chrono::duration<double>(std::chrono::steady_clock::now() - asked).count());
 }
 
 void PullThrough::Report(const Target& t, std::string_view kind, Outcome o) {
@@ -180,7 +190,9 @@ Status PullThrough::EnsureManifest(const Target& t, std::string_view reference) 
   if (by_digest) {
     result = FetchManifest(t, reference, std::nullopt);
   } else {
+    const auto asked = std::chrono::steady_clock::now();
     Result<client::ManifestInfo> head = c.HeadManifest(call, t.upstream_repo, reference);
+    ReportLatency(t.upstream, asked);
     if (head.ok()) {
       Note(t.upstream, call.error);
       if (local.ok() && local->digest == head->digest) {
@@ -223,7 +235,9 @@ Status PullThrough::EnsureManifest(const Target& t, std::string_view reference) 
 Status PullThrough::FetchManifest(const Target& t, std::string_view digest, std::optional<std::string_view> tag) {
   if (!tag && store_->GetManifest(t.local_repo, digest).ok()) return Status::OK();
   client::Call call;
+  const auto asked = std::chrono::steady_clock::now();
   Result<client::Manifest> m = clients_[t.upstream]->GetManifest(call, t.upstream_repo, digest);
+  ReportLatency(t.upstream, asked);
   Note(t.upstream, call.error);
   if (!m.ok()) {
     Report(t, "manifest", Outcome::kError);
@@ -242,47 +256,6 @@ Status PullThrough::FetchManifest(const Target& t, std::string_view digest, std:
   if (observer_) observer_->OnFetchedBytes(upstreams_[t.upstream].name, m->bytes.size());
   Report(t, "manifest", Outcome::kMiss);
   return Status::OK();
-}
-
-// ---------------------------------------------------------------- blobs
-
-Status PullThrough::EnsureBlob(const Target& t, const Digest& d) {
-  if (store_->StatBlob(t.local_repo, d).ok()) {
-    Report(t, "blob", Outcome::kHit);
-    return Status::OK();
-  }
-  for (int round = 0; round < 2; ++round) {
-    std::shared_ptr<Flight> flight;
-    bool leader = false;
-    {
-      std::lock_guard lock(mu_);
-      auto [it, inserted] = flights_.try_emplace("blob:" + d.str());
-      if (inserted) it->second = std::make_shared<Flight>();
-      flight = it->second;
-      leader = inserted;
-    }
-    if (leader) {
-      Status s = FillBlob(t, d);
-      flight->Finish(s);
-      std::lock_guard lock(mu_);
-      flights_.erase("blob:" + d.str());
-      return s;
-    }
-    ++waiting_;
-    Status s = flight->Wait();
-    --waiting_;
-    if (store_->StatBlob(t.local_repo, d).ok()) {
-      Report(t, "blob", Outcome::kCoalesced);
-      return Status::OK();
-    }
-    // The fill was for another repository (or failed): this name gets its
-    // own check with the upstream, which links the stored bytes if any.
-    if (!s.ok() && s.code() != Code::kNotFound) {
-      Report(t, "blob", Outcome::kError);
-      return s;
-    }
-  }
-  return FillBlob(t, d);
 }
 
 bool PullThrough::Fresh(const Target& t, std::string_view reference, bool blob) {
@@ -304,120 +277,6 @@ bool PullThrough::Fresh(const Target& t, std::string_view reference, bool blob) 
   }
   if (fresh) Report(t, blob ? "blob" : "manifest", Outcome::kHit);
   return fresh;
-}
-
-Result<uint64_t> PullThrough::BlobSize(const Target& t, const Digest& d) {
-  if (Result<BlobInfo> local = store_->StatBlob(t.local_repo, d); local.ok()) {
-    Report(t, "blob", Outcome::kHit);
-    return local->size;
-  }
-  const Upstream& up = upstreams_[t.upstream];
-  if (Offline(t.upstream)) {
-    Report(t, "blob", Outcome::kError);
-    return Status::Unavailable("upstream " + up.name + " is offline and blob " + d.str() + " is not cached");
-  }
-  client::Call call;
-  Result<uint64_t> size = clients_[t.upstream]->HeadBlob(call, t.upstream_repo, d);
-  Note(t.upstream, call.error);
-  if (size.ok() || call.error.kind == client::ErrorKind::kNotFound) return size;
-  Report(t, "blob", Outcome::kError);
-  return UpstreamError(up, size.status());
-}
-
-Status PullThrough::FillBlob(const Target& t, const Digest& d) {
-  const Upstream& up = upstreams_[t.upstream];
-  client::RegistryClient& c = *clients_[t.upstream];
-  if (store_->StatBlob(t.local_repo, d).ok()) {
-    Report(t, "blob", Outcome::kCoalesced);
-    return Status::OK();
-  }
-  if (Offline(t.upstream)) {
-    Report(t, "blob", Outcome::kError);
-    return Status::Unavailable("upstream " + up.name + " is offline and blob " + d.str() + " is not cached");
-  }
-  // Stored already (pushed here, or cached under another name): the
-  // upstream's HEAD confirms this name has it, then it is only linked.
-  if (store_->BlobStored(d)) {
-    client::Call call;
-    Result<uint64_t> size = c.HeadBlob(call, t.upstream_repo, d);
-    Note(t.upstream, call.error);
-    if (!size.ok()) {
-      Report(t, "blob", Outcome::kError);
-      if (call.error.kind == client::ErrorKind::kNotFound) return size.status();
-      return UpstreamError(up, size.status());
-    }
-    if (store_->LinkStoredBlob(t.local_repo, d).ok()) {
-      Report(t, "blob", Outcome::kHit);
-      return Status::OK();
-    }
-  }
-
-  Result<UploadState> session = store_->StartUpload(t.local_repo);
-  if (!session.ok()) return session.status();
-  auto cancel = [&] {
-    if (Status s = store_->CancelUpload(t.local_repo, session->uuid); !s.ok() && s.code() != Code::kNotFound) {
-      ReportInternalError("proxy", "cancelling the fill of " + d.str(), s);
-    }
-  };
-  uint64_t committed = 0;
-  Status last;
-  client::ClientError last_error;
-  for (int attempt = 0; attempt < options_.max_attempts; ++attempt) {
-    const uint64_t before = committed;
-    Result<std::unique_ptr<UploadWriter>> w = store_->OpenWriter(t.local_repo, session->uuid, committed);
-    if (!w.ok()) {
-      cancel();
-      return w.status();
-    }
-    UploadWriter& writer = **w;
-    uint64_t unflushed = 0;
-    client::Call call;
-    Result<uint64_t> got = c.GetBlob(call, t.upstream_repo, d, committed, [&](std::span<const char> data) {
-      PIER_TRY(writer.Append(data));
-      if (observer_) observer_->OnFetchedBytes(up.name, data.size());
-      unflushed += data.size();
-      if (unflushed >= options_.flush_every_bytes) {
-        PIER_TRY(writer.Flush());
-        committed += unflushed;
-        unflushed = 0;
-      }
-      return Status::OK();
-    });
-    if (got.ok()) {
-      Note(t.upstream, call.error);
-      Result<BlobInfo> info = writer.Commit(d);
-      if (!info.ok()) {
-        // A wrong blob is deleted with its session by Commit: nothing stored.
-        Report(t, "blob", Outcome::kError);
-        if (info.status().code() == Code::kDigestMismatch) {
-          log::Warn("upstream sent a blob that does not hash to its digest; not stored",
-                    {{"upstream", up.name}, {"digest", d.str()}});
-        }
-        return info.status();
-      }
-      Report(t, "blob", Outcome::kMiss);
-      return Status::OK();
-    }
-    // Keep what was made durable; resume from there.
-    if (Status s = writer.Flush(); s.ok()) {
-      committed += unflushed;
-    } else {
-      writer.Abort();
-    }
-    last = got.status();
-    last_error = call.error;
-    // A cut mid-blob is retried at once from the durable offset; an attempt
-    // that moved nothing (upstream down, or refusing) ends the fill.
-    if (!call.error.Transient() || committed == before) break;
-    log::Info("upstream fill cut; resuming with Range",
-              {{"upstream", up.name}, {"digest", d.str()}, {"offset", std::to_string(committed)},
-               {"error", last.message()}});
-  }
-  cancel();
-  Note(t.upstream, last_error);
-  Report(t, "blob", Outcome::kError);
-  if (last.code() == Code::kNotFound || last.code() == Code::kDigestMismatch) return last;
-  return UpstreamError(up, last);
 }
 
 }  // namespace pier::proxy

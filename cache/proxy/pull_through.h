@@ -7,7 +7,8 @@
 //    ordinary registry handlers serve it; the cache is the store itself
 //    (deduplicated with hosted content, crash-safe, fsck-clean).
 //  - One upstream download per blob digest at a time, however many clients,
-//    repositories or upstreams ask for it; the others wait for it. A blob is
+//    repositories or upstreams ask for it; every client asking is served
+//    from the growing file as the bytes arrive (StreamBlob). A blob is
 //    verified against its digest before it is committed: a wrong blob is
 //    never stored. A dropped upstream connection resumes with Range from the
 //    last durable offset; a client that gives up does not cancel the fill.
@@ -25,7 +26,9 @@
 //    upstream 404 is remembered for tag_ttl (bounded) so a typo storm does
 //    not hammer the upstream.
 // Thread-safe. Every method blocks (network and disk): call it from the
-// blocking pool.
+// blocking pool. Blob downloads run on threads of their own (at most
+// max_fills), so a client that goes away does not stop one and waiting
+// clients hold no thread; the destructor stops them and waits.
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -35,16 +38,21 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "adapter/client/registry_client.h"
 #include "base/clock.h"
 #include "base/digest.h"
+#include "base/file.h"
+#include "base/growing_file.h"
 #include "base/status.h"
 #include "cache/proxy/upstream.h"
 #include "cache/store.h"
 
 namespace pier::proxy {
+
+class BlobFill;  // blob_fill.h
 
 // What happened, for metrics and logs.
 enum class Outcome { kHit, kMiss, kCoalesced, kStale, kError };
@@ -71,6 +79,8 @@ struct PullThroughOptions {
   // Attempts per fill while each one makes progress.
   int max_attempts = 5;
   int no_progress_timeout_seconds = 30;
+  // Blob downloads at once; a client asking for one more waits for a slot.
+  size_t max_fills = 32;
 };
 
 class PullThrough {
@@ -96,8 +106,27 @@ class PullThrough {
   // Unavailable when the upstream cannot be asked and nothing is cached.
   Status EnsureManifest(const Target& target, std::string_view reference);
   // OK when target.local_repo now links blob `d`. NotFound / Unavailable as
-  // above; DigestMismatch when the upstream sent other bytes.
+  // above; DigestMismatch when the upstream sent other bytes. Waits for the
+  // whole download.
   Status EnsureBlob(const Target& target, const Digest& d);
+
+  // What a client's GET of a blob is answered from.
+  struct BlobStream {
+    // True: the blob is stored and linked to the target: serve it as usual.
+    bool stored = false;
+    // Otherwise the download's file, read while it grows: its own
+    // descriptor, the blob's whole size, and how much is there (`growing`
+    // holds back the last byte until the digest is verified, and fails if
+    // it is not).
+    UniqueFd fd;
+    uint64_t size = 0;
+    std::shared_ptr<GrowingFile> growing;
+  };
+  // Starts (or joins) the blob's download and returns as soon as its size
+  // is known, about one upstream round trip on a miss, so the client gets
+  // bytes as they arrive instead of after the whole blob. Errors as
+  // EnsureBlob.
+  Result<BlobStream> StreamBlob(const Target& target, const Digest& d);
 
   // True (and counted as a hit) when the cache can answer `reference` (a
   // blob digest when `blob`, else a manifest tag or digest) right now without
@@ -113,17 +142,28 @@ class PullThrough {
   bool Offline(size_t upstream) const;
   // Callers waiting for another caller's upstream fetch right now.
   size_t Waiting() const;
+  // Blob downloads running right now.
+  size_t Fills() const;
 
  private:
   struct Flight;
   using TimePoint = std::chrono::steady_clock::time_point;
 
   Status FetchManifest(const Target& t, std::string_view reference, std::optional<std::string_view> tag);
-  Status FillBlob(const Target& t, const Digest& d);
+  // The running download of `d`, started for `t` when there is none (then
+  // *leader is true: the caller's request counts as the miss).
+  std::shared_ptr<BlobFill> JoinFill(const Target& t, const Digest& d, bool* leader);
+  // A download's thread: FillBlob, then publishes the result.
+  void RunFill(std::shared_ptr<BlobFill> fill, Target t, Digest d, uint64_t id);
+  Status FillBlob(const Target& t, const Digest& d, BlobFill& fill);
+  // Whether `t`'s upstream confirms its name has blob `d` (HEAD): before a
+  // name is served bytes fetched or stored for another name.
+  Status ConfirmBlob(const Target& t, const Digest& d);
   // Records the outcome of an upstream call: offline after a transient or
   // auth failure, online after an answer.
   void Note(size_t upstream, const client::ClientError& e);
   void Report(const Target& t, std::string_view kind, Outcome o);
+  void ReportLatency(size_t upstream, std::chrono::steady_clock::time_point asked);
 
   std::shared_ptr<Store> store_;
   std::vector<Upstream> upstreams_;
@@ -136,7 +176,16 @@ class PullThrough {
   std::vector<TimePoint> offline_until_;           // per upstream
   std::map<std::string, TimePoint> tag_checked_;   // "local_repo:tag" → last upstream confirmation
   std::map<std::string, TimePoint> not_found_;     // "local_repo@ref" → negative cache expiry
-  std::map<std::string, std::shared_ptr<Flight>> flights_;  // "blob:<digest>" / "manifest:<repo>@<ref>"
+  std::map<std::string, std::shared_ptr<Flight>> flights_;  // "manifest:<repo>@<ref>"
+  std::map<std::string, std::shared_ptr<BlobFill>> fills_;  // by digest
+  std::vector<size_t> fills_per_upstream_;
+  // Each download runs on its own thread; a finished one parks its thread
+  // here to be joined by the next start or the destructor.
+  std::map<uint64_t, std::thread> fill_threads_;
+  std::vector<std::thread> finished_threads_;
+  uint64_t next_fill_id_ = 0;
+  std::condition_variable fills_cv_;  // a fill ended (slot free / all done)
+  std::atomic<bool> stopping_{false};
   std::atomic<size_t> waiting_{0};
 };
 

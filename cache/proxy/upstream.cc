@@ -138,4 +138,8 @@ std::optional<Target> Resolve(const std::vector<Upstream>& upstreams, std::strin
   return std::nullopt;
 }
 
+Status UpstreamError(const Upstream& up, const Status& cause) {
+  return Status::Unavailable("upstream " + up.name + " (" + up.url + "): " + cause.message());
+}
+
 }  // namespace pier::proxy

@@ -51,6 +51,9 @@ struct Upstream {
 // components, no ns claimed twice, and no prefix inside another.
 Result<std::vector<Upstream>> ParseUpstreams(const nlohmann::json& upstreams, std::string_view path);
 
+// Unavailable naming the upstream and why it could not be used.
+Status UpstreamError(const Upstream& up, const Status& cause);
+
 struct Target {
   size_t upstream = 0;          // index into the upstream list
   std::string upstream_repo;    // the repository name at the upstream

@@ -84,13 +84,27 @@ pids=()
 for i in $(seq 1 16); do
   curl -sf -o "$WORK/big-$i" "http://$reg/v2/library/big/blobs/$big_layer?ns=docker.io" & pids+=($!)
 done
+# Streamed, not stored-then-served: a client has bytes while the upstream is
+# still sending (docker-registry logs a GET once its answer is complete).
+deadline=$((SECONDS + 30))
+until [ -s "$WORK/big-1" ]; do
+  [ $SECONDS -lt $deadline ] || fail "no byte of the cold layer reached a client"
+  sleep 0.01
+done
+! grep -q "GET /v2/library/big/blobs/$big_layer" "$WORK/upstream.log" ||
+  fail "the first byte reached the client only after the upstream had sent the whole layer"
+# A Range in the middle of the layer is answered from the growing file too.
+big_file="$WORK/big/blobs/sha256/${big_layer#sha256:}"
+curl -sf -o "$WORK/big-range" -H "Range: bytes=10000000-10065535" \
+  "http://$reg/v2/hub/library/big/blobs/$big_layer" & pids+=($!)
 for p in "${pids[@]}"; do wait "$p" || fail "a concurrent cold pull failed"; done
 for i in $(seq 1 16); do
   [ "sha256:$(sha256sum <"$WORK/big-$i" | cut -d' ' -f1)" = "$big_layer" ] || fail "client $i got other bytes"
 done
+cmp -s "$WORK/big-range" <(tail -c +10000001 "$big_file" | head -c 65536) || fail "Range of an in-flight layer: wrong bytes"
 n=$(grep -c "GET /v2/library/big/blobs/$big_layer" "$WORK/upstream.log" || true)
 [ "$n" = 1 ] || fail "16 concurrent cold pulls sent $n GETs of the layer upstream, want 1"
-pass "16 concurrent cold pulls of a 20 MB layer: every client verified, 1 upstream GET"
+pass "16 concurrent cold pulls of a 20 MB layer: streamed while it downloads, a Range too, every client verified, 1 upstream GET"
 
 # --- containerd 1.6 (ctr) through a _default hosts.toml: every registry via Pier ---
 mkdir -p "$WORK/ctd" "$WORK/certs.d/_default"

@@ -353,5 +353,17 @@ TEST(HttpFailureTest, KindNamesAreStable) {
   EXPECT_TRUE(e.Transient());
 }
 
+TEST(AnnouncedBlobSizeTest, FromContentRangeOrContentLength) {
+  EXPECT_EQ(AnnouncedBlobSize(200, "", "12345", 0), 12345u);
+  EXPECT_EQ(AnnouncedBlobSize(200, "", "12345", 100), 12345u) << "a 200 to a Range is the whole blob";
+  EXPECT_EQ(AnnouncedBlobSize(206, "bytes 100-12344/12345", "12245", 100), 12345u);
+  EXPECT_EQ(AnnouncedBlobSize(206, "bytes 100-199/*", "100", 100), std::nullopt) << "unknown total";
+  EXPECT_EQ(AnnouncedBlobSize(206, "bytes 100-199/50", "100", 100), std::nullopt) << "total before the offset";
+  EXPECT_EQ(AnnouncedBlobSize(206, "100-199/300", "100", 100), std::nullopt) << "not a bytes range";
+  EXPECT_EQ(AnnouncedBlobSize(200, "", "", 0), std::nullopt) << "chunked: no length";
+  EXPECT_EQ(AnnouncedBlobSize(200, "", "12x", 0), std::nullopt);
+  EXPECT_EQ(AnnouncedBlobSize(404, "", "10", 0), std::nullopt);
+}
+
 }  // namespace
 }  // namespace pier::client

@@ -970,6 +970,111 @@ TEST_F(ServerTest, TruncatedFileClosesConnection) {
   EXPECT_TRUE(rest->ends_with("short"));
 }
 
+// A file the test grows by hand: readers wait on it like on a pull-through
+// download.
+class TestGrowing final : public GrowingFile {
+ public:
+  uint64_t Available() const override { return available_.load(); }
+  bool Failed() const override { return failed_.load(); }
+  void WhenBeyond(uint64_t offset, std::function<void()> ready) override {
+    {
+      std::lock_guard lock(mu_);
+      if (!failed_ && available_ <= offset) {
+        waiters_.emplace_back(offset, std::move(ready));
+        cv_.notify_all();
+        return;
+      }
+    }
+    ready();
+  }
+  // Waits until a reader waits at `offset`: it sent everything before it.
+  bool WaitForReaderAt(uint64_t offset) {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, std::chrono::seconds(20), [&] {
+      for (auto& w : waiters_)
+        if (w.first == offset) return true;
+      return false;
+    });
+  }
+  void Grow(uint64_t available) { Wake([&] { available_ = available; }); }
+  void Fail() { Wake([&] { failed_ = true; }); }
+
+ private:
+  template <class F>
+  void Wake(F change) {
+    std::vector<std::pair<uint64_t, std::function<void()>>> waiters;
+    {
+      std::lock_guard lock(mu_);
+      change();
+      waiters.swap(waiters_);
+    }
+    for (auto& w : waiters) w.second();  // each re-checks and waits again if need be
+  }
+  std::atomic<uint64_t> available_{0};
+  std::atomic<bool> failed_{false};
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::pair<uint64_t, std::function<void()>>> waiters_;
+};
+
+TEST_F(ServerTest, GrowingFileIsSentAsItArrives) {
+  TempDir dir;
+  const std::string data = RandomBytes(3 * 1024 * 1024 + 17, 9);
+  const uint64_t first = 100000;
+  // Only the first bytes exist yet: sending past them would end the body early.
+  auto path = WriteFile(dir, "blob", data.substr(0, first));
+  auto growing = std::make_shared<TestGrowing>();
+  growing->Grow(first);
+  handler_->begin = [&](const Request& req) {
+    Exchange e = FileExchange(path, req, data.size());
+    e.immediate->file->growing = growing;
+    return e;
+  };
+  StartServer();
+  std::thread writer([&] {
+    if (!growing->WaitForReaderAt(first)) return;
+    WriteFile(dir, "blob", data);
+    growing->Grow(data.size());
+  });
+  Client c(port());
+  ASSERT_TRUE(c.Send("GET /blob HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto r = c.Read();
+  writer.join();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->Header("content-length"), std::to_string(data.size()));
+  EXPECT_TRUE(r->body == data) << "got " << r->body.size() << " bytes";
+  // The connection is still good for the next request.
+  growing = nullptr;
+  ASSERT_TRUE(c.Send("GET /blob?offset=5&length=10 HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto r2 = c.Read();
+  ASSERT_TRUE(r2);
+  EXPECT_EQ(r2->body, data.substr(5, 10));
+}
+
+TEST_F(ServerTest, GrowingFileThatFailsClosesTheConnectionShort) {
+  TempDir dir;
+  const std::string data = RandomBytes(200000, 10);
+  auto path = WriteFile(dir, "blob", data);
+  auto growing = std::make_shared<TestGrowing>();
+  growing->Grow(1000);
+  handler_->begin = [&](const Request& req) {
+    Exchange e = FileExchange(path, req, data.size());
+    e.immediate->file->growing = growing;
+    return e;
+  };
+  StartServer();
+  std::thread failer([&] {
+    if (growing->WaitForReaderAt(1000)) growing->Fail();
+  });
+  Client c(port());
+  ASSERT_TRUE(c.Send("GET /blob HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto rest = c.ReadToClose();
+  failer.join();
+  ASSERT_TRUE(rest);
+  EXPECT_NE(rest->find("Content-Length: 200000"), std::string::npos);
+  EXPECT_TRUE(rest->ends_with(data.substr(0, 1000))) << "the body stops where the file failed";
+}
+
 // ---- errors and robustness ------------------------------------------------------------
 
 TEST_F(ServerTest, OversizedHeaderGets431) {

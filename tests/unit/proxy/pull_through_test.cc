@@ -7,6 +7,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 
 #include "base/clock.h"
@@ -238,6 +240,116 @@ TEST_F(PullThroughTest, WrongBytesAreNeverStored) {
   EXPECT_FALSE(store_->StatBlob(target_.local_repo, d).ok());
   EXPECT_FALSE(store_->BlobStored(d));
   EXPECT_EQ(store_->GetStats().uploads, 0u) << "the fill's session is gone";
+}
+
+// Holds a download at `hold_at` bytes until released: a slow upstream.
+class Gate {
+ public:
+  explicit Gate(uint64_t hold_at) : hold_at_(hold_at) {}
+  void Piece(uint64_t offset) {
+    if (offset < hold_at_) return;
+    std::unique_lock lock(mu_);
+    held_ = true;
+    cv_.notify_all();
+    cv_.wait(lock, [&] { return open_; });
+  }
+  bool WaitHeld() {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, std::chrono::seconds(20), [&] { return held_; });
+  }
+  void Open() {
+    std::lock_guard lock(mu_);
+    open_ = true;
+    cv_.notify_all();
+  }
+
+ private:
+  const uint64_t hold_at_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool held_ = false, open_ = false;
+};
+
+std::string ReadFd(int fd, uint64_t n) {
+  std::string out(n, '\0');
+  auto got = ReadAt(fd, 0, std::span<char>(out.data(), n));
+  out.resize(got.ok() ? *got : 0);
+  return out;
+}
+
+TEST_F(PullThroughTest, ClientsStreamTheBlobWhileItDownloads) {
+  AddImage("v1", 1 << 20, 'g');
+  const Digest d = Sha256Of(layer_);
+  Gate gate(256 << 10);
+  upstream_->on_get_piece = [&](uint64_t offset) { gate.Piece(offset); };
+
+  auto first = pt_->StreamBlob(target_, d);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  ASSERT_FALSE(first->stored);
+  EXPECT_EQ(first->size, layer_.size()) << "the size is known from the answer's header";
+  ASSERT_TRUE(gate.WaitHeld());
+  const uint64_t available = first->growing->Available();
+  EXPECT_GE(available, 256u << 10);
+  EXPECT_LT(available, layer_.size()) << "streamed before the download ended";
+  EXPECT_EQ(ReadFd(first->fd.get(), available), layer_.substr(0, available)) << "what is available is readable";
+
+  // A second client joins the same download; one that gives up does not stop it.
+  auto second = pt_->StreamBlob(target_, d);
+  ASSERT_TRUE(second.ok());
+  EXPECT_FALSE(second->stored);
+  std::atomic<bool> woken{false};
+  second->growing->WhenBeyond(layer_.size() - 1, [&] { woken = true; });
+  first = Status::Internal("client gone");
+  EXPECT_FALSE(woken.load());
+  gate.Open();
+  ASSERT_TRUE(testing::WaitUntil([&] { return woken.load(); }));
+  EXPECT_EQ(second->growing->Available(), layer_.size());
+  EXPECT_FALSE(second->growing->Failed());
+  EXPECT_EQ(ReadFd(second->fd.get(), layer_.size()), layer_);
+  ASSERT_TRUE(testing::WaitUntil([&] { return store_->StatBlob(target_.local_repo, d).ok(); }));
+  EXPECT_EQ(upstream_->calls("GetBlob"), 1);
+  auto third = pt_->StreamBlob(target_, d);
+  ASSERT_TRUE(third.ok());
+  EXPECT_TRUE(third->stored) << "committed: served as a stored blob";
+}
+
+TEST_F(PullThroughTest, StreamedWrongBytesFailTheReadersAndAreNotStored) {
+  AddImage("v1", 300000, 'h');
+  const Digest d = Sha256Of(layer_);
+  std::string evil = layer_;
+  evil[299999] ^= 0x01;
+  upstream_->ReplaceBlobBytes(d.str(), evil);
+  Gate gate(100000);
+  upstream_->on_get_piece = [&](uint64_t offset) { gate.Piece(offset); };
+  auto stream = pt_->StreamBlob(target_, d);
+  ASSERT_TRUE(stream.ok()) << stream.status().ToString();
+  ASSERT_FALSE(stream->stored);
+  std::atomic<bool> woken{false};
+  stream->growing->WhenBeyond(layer_.size() - 1, [&] { woken = true; });
+  gate.Open();
+  ASSERT_TRUE(testing::WaitUntil([&] { return woken.load(); }));
+  EXPECT_TRUE(stream->growing->Failed());
+  EXPECT_LT(stream->growing->Available(), layer_.size()) << "a reader never gets the whole wrong body";
+  ASSERT_TRUE(testing::WaitUntil([&] { return pt_->Fills() == 0; }));
+  EXPECT_FALSE(store_->BlobStored(d));
+  EXPECT_EQ(store_->GetStats().uploads, 0u);
+}
+
+TEST_F(PullThroughTest, StoppingEndsRunningDownloads) {
+  AddImage("v1", 1 << 20, 'i');
+  const Digest d = Sha256Of(layer_);
+  std::atomic<bool> release{false};
+  upstream_->on_get_piece = [&](uint64_t offset) {
+    if (offset >= (64u << 10)) testing::WaitUntil([&] { return release.load(); }, std::chrono::milliseconds(200));
+  };
+  auto stream = pt_->StreamBlob(target_, d);
+  ASSERT_TRUE(stream.ok());
+  std::shared_ptr<GrowingFile> growing = stream->growing;
+  const auto start = std::chrono::steady_clock::now();
+  pt_.reset();  // the download stops at its next piece
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+  EXPECT_TRUE(growing->Failed()) << "readers are told";
+  EXPECT_FALSE(store_->BlobStored(d));
 }
 
 TEST_F(PullThroughTest, StoredBlobIsLinkedOnlyWhenTheUpstreamHasIt) {

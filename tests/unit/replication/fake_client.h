@@ -46,6 +46,9 @@ class FakeRegistry {
   // FinishUpload with bytes; `digest` is "" for UploadChunk); may block
   // until `stop` (a transfer in flight).
   std::function<void(std::string_view op, std::string_view digest, const std::stop_token& stop)> on_body;
+  // Called after each piece of a GetBlob body went to the sink, with the
+  // blob offset reached; may block (a download in progress).
+  std::function<void(uint64_t offset)> on_get_piece;
 
   void AddBlob(const std::string& repo, const std::string& bytes) {
     std::lock_guard lock(mu_);
@@ -197,6 +200,7 @@ class FakeClient final : public client::RegistryClient {
     }
     uint64_t end = bytes.size();
     if (failure) end = std::min<uint64_t>(end, offset + failure->after_bytes);
+    call.blob_size = bytes.size();  // as Content-Length / Content-Range announce it
     constexpr uint64_t kPiece = 4096;
     uint64_t delivered = 0;
     for (uint64_t at = offset; at < end; at += kPiece) {
@@ -206,6 +210,7 @@ class FakeClient final : public client::RegistryClient {
         return s;
       }
       delivered += n;
+      if (r_->on_get_piece) r_->on_get_piece(at + n);
     }
     if (failure) return Fail(call, *failure, "GetBlob");
     return delivered;

@@ -1,0 +1,301 @@
+// PullThrough's blobs: one download per digest on a thread of its own,
+// streamed to every client asking from the growing file (blob_fill.h).
+#include <algorithm>
+#include <chrono>
+
+#include "base/internal_errors.h"
+#include "base/log.h"
+#include "cache/proxy/blob_fill.h"
+#include "cache/proxy/pull_through.h"
+
+namespace pier::proxy {
+
+namespace {
+PullThrough::BlobStream Stored() {
+  PullThrough::BlobStream s;
+  s.stored = true;
+  return s;
+}
+}  // namespace
+
+size_t PullThrough::Fills() const {
+  std::lock_guard lock(mu_);
+  return fills_.size();
+}
+
+std::shared_ptr<BlobFill> PullThrough::JoinFill(const Target& t, const Digest& d, bool* leader) {
+  std::unique_lock lock(mu_);
+  *leader = false;
+  for (;;) {
+    if (auto it = fills_.find(d.str()); it != fills_.end()) return it->second;
+    if (fill_threads_.size() < options_.max_fills || stopping_) break;
+    fills_cv_.wait(lock);  // a slot, or someone else started this digest
+  }
+  *leader = true;
+  auto fill = std::make_shared<BlobFill>(t.local_repo, t.upstream);
+  fills_[d.str()] = fill;
+  const size_t in_flight = ++fills_per_upstream_[t.upstream];
+  // The thread is registered before it can finish: it looks itself up
+  // under this same lock when it ends.
+  const uint64_t id = next_fill_id_++;
+  fill_threads_.emplace(id, std::thread([this, fill, t, d, id] { RunFill(fill, t, d, id); }));
+  std::vector<std::thread> finished = std::move(finished_threads_);
+  lock.unlock();
+  for (std::thread& th : finished) th.join();
+  if (observer_) observer_->SetFetchesInFlight(upstreams_[t.upstream].name, in_flight);
+  return fill;
+}
+
+void PullThrough::RunFill(std::shared_ptr<BlobFill> fill, Target t, Digest d, uint64_t id) {
+  Status s = FillBlob(t, d, *fill);
+  if (s.ok()) {
+    for (const std::string& repo : fill->TakeAlsoLinked()) {
+      if (Status l = store_->LinkStoredBlob(repo, d).status(); !l.ok()) {
+        ReportInternalError("proxy", "linking a downloaded blob to " + repo, l);
+      }
+    }
+  }
+  // Published before the download leaves the table: a client either finds
+  // it (over, so it does not wait) or finds the blob stored.
+  fill->Finish(s);
+  size_t in_flight = 0;
+  {
+    std::lock_guard lock(mu_);
+    fills_.erase(d.str());
+    in_flight = --fills_per_upstream_[t.upstream];
+    auto self = fill_threads_.find(id);
+    finished_threads_.push_back(std::move(self->second));
+    fill_threads_.erase(self);
+  }
+  fills_cv_.notify_all();
+  if (observer_) observer_->SetFetchesInFlight(upstreams_[t.upstream].name, in_flight);
+}
+
+Status PullThrough::ConfirmBlob(const Target& t, const Digest& d) {
+  client::Call call;
+  Result<uint64_t> size = clients_[t.upstream]->HeadBlob(call, t.upstream_repo, d);
+  Note(t.upstream, call.error);
+  if (size.ok()) return Status::OK();
+  if (call.error.kind == client::ErrorKind::kNotFound) return size.status();
+  return UpstreamError(upstreams_[t.upstream], size.status());
+}
+
+Status PullThrough::EnsureBlob(const Target& t, const Digest& d) {
+  if (store_->StatBlob(t.local_repo, d).ok()) {
+    Report(t, "blob", Outcome::kHit);
+    return Status::OK();
+  }
+  // Two rounds: the download joined may be for another name (then this
+  // name gets one of its own, which checks with its upstream and links).
+  Status s;
+  for (int round = 0; round < 2; ++round) {
+    bool leader = false;
+    std::shared_ptr<BlobFill> fill = JoinFill(t, d, &leader);
+    if (!leader) ++waiting_;
+    s = fill->Wait();
+    if (!leader) --waiting_;
+    if (leader) return s;  // FillBlob reported it
+    if (store_->StatBlob(t.local_repo, d).ok()) {
+      Report(t, "blob", Outcome::kCoalesced);
+      return Status::OK();
+    }
+    if (!s.ok() && s.code() != Code::kNotFound) break;
+  }
+  Report(t, "blob", Outcome::kError);
+  return s.ok() ? Status::Unavailable("blob " + d.str() + " could not be fetched for " + t.local_repo) : s;
+}
+
+Result<PullThrough::BlobStream> PullThrough::StreamBlob(const Target& t, const Digest& d) {
+  if (store_->StatBlob(t.local_repo, d).ok()) {
+    Report(t, "blob", Outcome::kHit);
+    return Stored();
+  }
+  Status s;
+  for (int round = 0; round < 2; ++round) {
+    bool leader = false;
+    std::shared_ptr<BlobFill> fill = JoinFill(t, d, &leader);
+    ++waiting_;
+    const bool started = fill->WaitStarted();
+    --waiting_;
+    if (!started) {
+      // Over before it streamed (linked, tiny, failed, or no size known).
+      s = fill->Wait();
+      if (store_->StatBlob(t.local_repo, d).ok()) {
+        if (!leader) Report(t, "blob", Outcome::kCoalesced);
+        return Stored();
+      }
+      if (leader) return s.ok() ? Status::Internal("a finished download left no blob") : s;
+      if (!s.ok() && s.code() != Code::kNotFound) break;
+      continue;
+    }
+    if (fill->repo() != t.local_repo) {
+      // Bytes fetched for another name: this name's upstream must say it
+      // has them too, then the blob is linked here as well at the commit.
+      if (Status c = ConfirmBlob(t, d); !c.ok()) {
+        Report(t, "blob", Outcome::kError);
+        return c;
+      }
+      if (!fill->AlsoLink(t.local_repo)) {
+        s = fill->Wait();
+        if (s.ok() && store_->LinkStoredBlob(t.local_repo, d).ok()) {
+          Report(t, "blob", Outcome::kCoalesced);
+          return Stored();
+        }
+        if (!s.ok() && s.code() != Code::kNotFound) break;
+        continue;
+      }
+    }
+    Result<UniqueFd> fd = fill->Reader();
+    if (!fd.ok()) return fd.status();
+    if (!leader) Report(t, "blob", Outcome::kCoalesced);
+    BlobStream stream;
+    stream.fd = std::move(*fd);
+    stream.size = fill->size();
+    stream.growing = fill;
+    return stream;
+  }
+  Report(t, "blob", Outcome::kError);
+  return s.ok() ? Status::Unavailable("blob " + d.str() + " could not be fetched for " + t.local_repo) : s;
+}
+
+Result<uint64_t> PullThrough::BlobSize(const Target& t, const Digest& d) {
+  if (Result<BlobInfo> local = store_->StatBlob(t.local_repo, d); local.ok()) {
+    Report(t, "blob", Outcome::kHit);
+    return local->size;
+  }
+  const Upstream& up = upstreams_[t.upstream];
+  if (Offline(t.upstream)) {
+    Report(t, "blob", Outcome::kError);
+    return Status::Unavailable("upstream " + up.name + " is offline and blob " + d.str() + " is not cached");
+  }
+  // A download under way knows the size already.
+  {
+    std::lock_guard lock(mu_);
+    if (auto it = fills_.find(d.str()); it != fills_.end() && it->second->repo() == t.local_repo &&
+                                        it->second->started()) {
+      return it->second->size();
+    }
+  }
+  client::Call call;
+  Result<uint64_t> size = clients_[t.upstream]->HeadBlob(call, t.upstream_repo, d);
+  Note(t.upstream, call.error);
+  if (size.ok() || call.error.kind == client::ErrorKind::kNotFound) return size;
+  Report(t, "blob", Outcome::kError);
+  return UpstreamError(up, size.status());
+}
+
+Status PullThrough::FillBlob(const Target& t, const Digest& d, BlobFill& fill) {
+  const Upstream& up = upstreams_[t.upstream];
+  client::RegistryClient& c = *clients_[t.upstream];
+  if (store_->StatBlob(t.local_repo, d).ok()) {
+    Report(t, "blob", Outcome::kCoalesced);
+    return Status::OK();
+  }
+  if (Offline(t.upstream)) {
+    Report(t, "blob", Outcome::kError);
+    return Status::Unavailable("upstream " + up.name + " is offline and blob " + d.str() + " is not cached");
+  }
+  // Stored already (pushed here, or cached under another name): the
+  // upstream's HEAD confirms this name has it, then it is only linked.
+  if (store_->BlobStored(d)) {
+    if (Status s = ConfirmBlob(t, d); !s.ok()) {
+      Report(t, "blob", Outcome::kError);
+      return s;
+    }
+    if (store_->LinkStoredBlob(t.local_repo, d).ok()) {
+      Report(t, "blob", Outcome::kHit);
+      return Status::OK();
+    }
+  }
+
+  Result<UploadState> session = store_->StartUpload(t.local_repo);
+  if (!session.ok()) return session.status();
+  auto cancel = [&] {
+    if (Status s = store_->CancelUpload(t.local_repo, session->uuid); !s.ok() && s.code() != Code::kNotFound) {
+      ReportInternalError("proxy", "cancelling the fill of " + d.str(), s);
+    }
+  };
+  uint64_t committed = 0;
+  Status last;
+  client::ClientError last_error;
+  for (int attempt = 0; attempt < options_.max_attempts; ++attempt) {
+    const uint64_t before = committed;
+    Result<std::unique_ptr<UploadWriter>> w = store_->OpenWriter(t.local_repo, session->uuid, committed);
+    if (!w.ok()) {
+      cancel();
+      return w.status();
+    }
+    UploadWriter& writer = **w;
+    // Clients read the file while it grows: it must stay in the page cache.
+    writer.KeepBuffered();
+    uint64_t unflushed = 0;
+    bool first = true;
+    client::Call call;
+    const auto asked = std::chrono::steady_clock::now();
+    Result<uint64_t> got = c.GetBlob(call, t.upstream_repo, d, committed, [&](std::span<const char> data) {
+      if (stopping_) return Status::Unavailable("Pier is stopping");
+      if (first) {
+        first = false;
+        ReportLatency(t.upstream, asked);
+        if (!fill.started() && call.blob_size) {
+          Result<UniqueFd> reader = writer.OpenReader();
+          if (!reader.ok()) return reader.status();
+          fill.Start(std::move(*reader), *call.blob_size);
+        }
+      }
+      PIER_TRY(writer.Append(data));
+      fill.Grew(writer.size());
+      if (observer_) observer_->OnFetchedBytes(up.name, data.size());
+      unflushed += data.size();
+      if (unflushed >= options_.flush_every_bytes) {
+        PIER_TRY(writer.Flush());
+        committed += unflushed;
+        unflushed = 0;
+      }
+      return Status::OK();
+    });
+    if (got.ok()) {
+      Note(t.upstream, call.error);
+      Result<BlobInfo> info = writer.Commit(d);
+      if (!info.ok()) {
+        // A wrong blob is deleted with its session by Commit: nothing stored.
+        Report(t, "blob", Outcome::kError);
+        if (info.status().code() == Code::kDigestMismatch) {
+          log::Warn("upstream sent a blob that does not hash to its digest; not stored",
+                    {{"upstream", up.name}, {"digest", d.str()}});
+        }
+        return info.status();
+      }
+      Report(t, "blob", Outcome::kMiss);
+      return Status::OK();
+    }
+    // Keep what was made durable; resume from there. Bytes clients may
+    // already have read are never dropped: if they cannot be kept the
+    // download fails (and its readers are cut) rather than shrink.
+    if (Status s = writer.Flush(); s.ok()) {
+      committed += unflushed;
+    } else {
+      writer.Abort();
+      if (fill.started()) {
+        cancel();
+        Report(t, "blob", Outcome::kError);
+        return s;
+      }
+    }
+    last = got.status();
+    last_error = call.error;
+    // A cut mid-blob is retried at once from the durable offset; an attempt
+    // that moved nothing (upstream down, or refusing) ends the fill.
+    if (stopping_ || !call.error.Transient() || committed == before) break;
+    log::Info("upstream fill cut; resuming with Range",
+              {{"upstream", up.name}, {"digest", d.str()}, {"offset", std::to_string(committed)},
+               {"error", last.message()}});
+  }
+  cancel();
+  Note(t.upstream, last_error);
+  Report(t, "blob", Outcome::kError);
+  if (last.code() == Code::kNotFound || last.code() == Code::kDigestMismatch) return last;
+  return UpstreamError(up, last);
+}
+
+}  // namespace pier::proxy

@@ -20,7 +20,7 @@ const std::map<std::string_view, std::string_view>& KnownFlags() {
   static const std::map<std::string_view, std::string_view> flags = {
       {"listen", "HOST:PORT"},   {"target", "HOST:PORT"},
       {"rate", "BYTES_PER_SEC"}, {"rate-per-conn", "BYTES_PER_SEC"},
-      {"latency-ms", "N"},       {"cut-after", "BYTES"},
+      {"latency-ms", "N"},       {"cut-after", "BYTES"}, {"cut-down-after", "BYTES"},
       {"cut-every", "K"},        {"stats-file", "PATH"},
       {"direction", "up|both"},
   };
@@ -59,6 +59,12 @@ std::string Apply(Config& c, std::string_view name, std::string_view value) {
     auto v = ParseUint(value);
     if (!v) return "--cut-after needs a byte count, got '" + std::string(value) + "'";
     c.cut_after = *v;
+    return "";
+  }
+  if (name == "cut-down-after") {
+    auto v = ParseUint(value);
+    if (!v || *v == 0) return "--cut-down-after needs a positive byte count, got '" + std::string(value) + "'";
+    c.cut_down_after = *v;
     return "";
   }
   if (name == "stats-file") {
@@ -121,7 +127,8 @@ ParseResult ParseFlags(std::span<const std::string_view> args) {
   }
   if (!seen["listen"]) return fail("--listen is required");
   if (!seen["target"]) return fail("--target is required");
-  if (seen["cut-every"] && !c.cut_after) return fail("--cut-every needs --cut-after");
+  if (seen["cut-every"] && !c.cut_after && !c.cut_down_after)
+    return fail("--cut-every needs --cut-after or --cut-down-after");
   result.config = std::move(c);
   return result;
 }
@@ -140,6 +147,8 @@ std::string Usage(std::string_view program) {
                   "  --latency-ms N            one-way delay added to data in each direction\n"
                   "  --cut-after BYTES         reset a connection once BYTES client->target bytes\n"
                   "                            reached the target\n"
+                  "  --cut-down-after BYTES    reset a connection once BYTES target->client bytes\n"
+                  "                            were delivered to the client (downloads)\n"
                   "  --cut-every K             cut only connections K, 2K, 3K, ... (default 1)\n"
                   "  --stats-file PATH         JSON counters, rewritten atomically after changes\n"
                   "                            (at most every 100 ms), on SIGUSR1 and at exit;\n"

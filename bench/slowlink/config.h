@@ -20,6 +20,7 @@ struct Config {
   bool limit_down = false;               // rates also apply target->client (--direction both)
   std::chrono::milliseconds latency{0};  // one-way, added in both directions
   std::optional<uint64_t> cut_after;     // client->target bytes before a cut
+  std::optional<uint64_t> cut_down_after;  // target->client bytes before a cut
   uint64_t cut_every = 1;                // cut connections k, 2k, 3k, ... (1-based)
   std::string stats_file;                // empty: no stats file
 };

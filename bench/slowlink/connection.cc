@@ -30,7 +30,7 @@ uint64_t Unacknowledged(asio::ip::tcp::socket& s) {
 
 Connection::Connection(std::shared_ptr<Link> link, asio::ip::tcp::socket client, bool cut)
     : link_(std::move(link)),
-      cut_(cut && link_->config.cut_after.has_value()),
+      cut_(cut),
       client_(std::move(client)),
       target_(client_.get_executor()),
       drain_timer_(client_.get_executor()),
@@ -59,7 +59,8 @@ Pipe::Options Connection::PipeOptions(bool up) const {
   Pipe::Options o;
   o.latency = link_->config.latency;
   o.max_queued = link_->MaxQueued(up);
-  if (up && cut_ && *link_->config.cut_after > 0) o.budget = link_->config.cut_after;
+  const std::optional<uint64_t>& cut_at = up ? link_->config.cut_after : link_->config.cut_down_after;
+  if (cut_ && cut_at && *cut_at > 0) o.budget = cut_at;
   return o;
 }
 
@@ -74,7 +75,7 @@ void Connection::Start() {
         }
         boost::system::error_code ignored;
         self->target_.set_option(asio::ip::tcp::no_delay(true), ignored);
-        if (self->cut_ && *self->link_->config.cut_after == 0) return self->Cut();
+        if (self->cut_ && self->link_->config.cut_after == 0u) return self->Cut();
         self->up_.Start();
         self->down_.Start();
       });

@@ -20,7 +20,7 @@ namespace pier::slowlink {
 
 class Connection : public std::enable_shared_from_this<Connection>, private Pipe::Owner {
  public:
-  // `cut`: apply link->config.cut_after to this connection.
+  // `cut`: apply link->config.cut_after / cut_down_after to this connection.
   Connection(std::shared_ptr<Link> link, boost::asio::ip::tcp::socket client, bool cut);
   ~Connection();
   Connection(const Connection&) = delete;

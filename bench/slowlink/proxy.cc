@@ -43,7 +43,8 @@ void Proxy::Accept() {
       return;
     }
     const uint64_t number = ++sequence_;
-    const bool cut = link_->config.cut_after && number % link_->config.cut_every == 0;
+    const bool cut =
+        (link_->config.cut_after || link_->config.cut_down_after) && number % link_->config.cut_every == 0;
     link_->counters->connections_accepted.fetch_add(1, std::memory_order_relaxed);
     std::make_shared<Connection>(link_, std::move(socket), cut)->Start();
     Accept();

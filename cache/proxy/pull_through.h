@@ -76,7 +76,8 @@ struct PullThroughOptions {
   // A fill's upload session is made durable every this many bytes: what a
   // dropped upstream connection can cost.
   uint64_t flush_every_bytes = 8 << 20;
-  // Attempts per fill while each one makes progress.
+  // Attempts per fill that move less than 1 MiB each (an attempt that moves
+  // nothing ends the fill at once; one that moves more is not counted).
   int max_attempts = 5;
   int no_progress_timeout_seconds = 30;
   // Blob downloads at once; a client asking for one more waits for a slot.

@@ -218,7 +218,11 @@ Status PullThrough::FillBlob(const Target& t, const Digest& d, BlobFill& fill) {
   uint64_t committed = 0;
   Status last;
   client::ClientError last_error;
-  for (int attempt = 0; attempt < options_.max_attempts; ++attempt) {
+  // A cut after real progress is retried however many times it happens (a
+  // link that drops every few MB still delivers a big layer); attempts that
+  // moved less than kGoodProgress are counted and bounded.
+  constexpr uint64_t kGoodProgress = 1 << 20;
+  for (int weak = 0; weak < options_.max_attempts;) {
     const uint64_t before = committed;
     Result<std::unique_ptr<UploadWriter>> w = store_->OpenWriter(t.local_repo, session->uuid, committed);
     if (!w.ok()) {
@@ -287,6 +291,7 @@ Status PullThrough::FillBlob(const Target& t, const Digest& d, BlobFill& fill) {
     // A cut mid-blob is retried at once from the durable offset; an attempt
     // that moved nothing (upstream down, or refusing) ends the fill.
     if (stopping_ || !call.error.Transient() || committed == before) break;
+    if (committed - before < kGoodProgress) ++weak;
     log::Info("upstream fill cut; resuming with Range",
               {{"upstream", up.name}, {"digest", d.str()}, {"offset", std::to_string(committed)},
                {"error", last.message()}});

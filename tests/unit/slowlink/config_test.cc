@@ -45,6 +45,15 @@ TEST(SlowlinkConfigTest, CutAfterZeroIsAllowed) {
   EXPECT_EQ(r.config->cut_after, 0u);
 }
 
+TEST(SlowlinkConfigTest, CutDownAfterCutsDownloads) {
+  auto r = Parse({"--listen", "127.0.0.1:0", "--target", "127.0.0.1:1", "--cut-down-after", "5000000", "--cut-every", "2"});
+  ASSERT_TRUE(r.config) << r.error;
+  EXPECT_EQ(r.config->cut_down_after, 5'000'000u);
+  EXPECT_FALSE(r.config->cut_after);
+  EXPECT_EQ(r.config->cut_every, 2u);
+  EXPECT_FALSE(Parse({"--listen", "127.0.0.1:0", "--target", "127.0.0.1:1", "--cut-down-after", "0"}).config);
+}
+
 TEST(SlowlinkConfigTest, Help) { EXPECT_TRUE(Parse({"--help"}).help); }
 
 TEST(SlowlinkConfigTest, RejectsBadInput) {

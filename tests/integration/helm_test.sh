@@ -70,6 +70,13 @@ if "$HELM" template t "$CHART" --set existingSecret=mine --set webhooks.harbor.e
   fail "webhooks.harbor.authorization with existingSecret rendered (it would be ignored)"
 fi
 pass "webhook value: in the Secret, not the ConfigMap; existingSecret keeps the mounted key"
+# The pull-through upstream's password: the same rule.
+grep -qF "hub-token-change-me" "$WORK/cm.yaml" && fail "an upstream password is in the ConfigMap"
+grep -q '"password_file": "/etc/pier/secrets/upstream-hub"' "$WORK/cm.yaml" || fail "ConfigMap lacks the upstream's password_file"
+grep -qF 'upstream-hub: "hub-token-change-me"' "$WORK/secret.yaml" || fail "Secret lacks upstream-hub"
+if "$HELM" lint "$CHART" --set 'proxy.upstreams[0].name=hub' --set 'proxy.upstreams[0].url=https://x' \
+  --set 'proxy.upstreams[0].pasword=x' >"$WORK/lint.log" 2>&1; then fail "a misspelt upstream key passed helm lint"; fi
+pass "upstream password: in the Secret, not the ConfigMap; misspelt upstream keys refused"
 
 # NOTES.txt renders (helm template skips it): render it as a ConfigMap in a copy.
 cp -r "$CHART" "$WORK/chart"
@@ -119,6 +126,9 @@ pass "default values: pier starts on the rendered config"
 
 run_rendered harbor "$WORK/harbor.yaml"
 ADMIN=(-u harbor:harbor-change-me)
+grep -q '"msg":"pull-through upstream".*"name":"hub"' "$WORK/harbor.log" ||
+  grep -q 'pull-through upstream.*hub' "$WORK/harbor.log" || fail "the rendered upstream did not load: $(grep -i upstream "$WORK/harbor.log" | head -3)"
+grep -qF "hub-token-change-me" "$WORK/harbor.log" && fail "the upstream password reached the log"
 [ "$(status GET "$(API /registries)")" = 401 ] || fail "API without credentials should be 401"
 [ "$(status GET "$(API /registries)" -u ci:ci-change-me)" = 403 ] || fail "API as non-admin ci should be 403"
 curl -sf "${ADMIN[@]}" "$(API /registries)" >"$WORK/regs.json" || fail "GET /registries as admin"

@@ -87,6 +87,21 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- $regs = append $regs $r -}}
 {{- end -}}
 {{- $_ := set $cfg "replication" (dict "registries" $regs "policies" ($v.replication.policies | default list)) -}}
+{{- if $v.proxy.upstreams -}}
+{{- $ups := list -}}
+{{- range $v.proxy.upstreams -}}
+{{- $u := deepCopy . -}}
+{{- $_ := unset $u "password" -}}
+{{- if or .password (and $.Values.existingSecret .username) -}}
+{{- $_ := set $u "password_file" (printf "/etc/pier/secrets/upstream-%s" .name) -}}
+{{- end -}}
+{{- if .ca -}}
+{{- $_ := set $u "ca" (printf "/etc/pier/secrets/upstream-%s-ca" .name) -}}
+{{- end -}}
+{{- $ups = append $ups $u -}}
+{{- end -}}
+{{- $_ := set $cfg "proxy" (dict "upstreams" $ups) -}}
+{{- end -}}
 {{- if $v.webhooks.harbor.enabled -}}
 {{- $_ := set $cfg "webhooks" (dict "harbor" (dict "authorization_file" "/etc/pier/secrets/webhook-harbor-authorization")) -}}
 {{- end -}}

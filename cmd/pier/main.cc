@@ -276,6 +276,7 @@ int Serve(int argc, char** argv) {
   ao.engine = engine;
   ao.executions = shared_executions;
   ao.observer = replication_observer;
+  ao.pull_through = pull_through;
   auto api_handler = std::make_shared<pier::api::ApiHandler>(shared_repl, shared_store, authorizer, ao);
   std::shared_ptr<pier::http::Handler> handler =
       std::make_shared<pier::api::PrefixRouter>(api_handler, registry_handler);

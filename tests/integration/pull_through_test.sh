@@ -5,7 +5,9 @@
 # index, skopeo); pushes into a proxied name are refused while hosted names
 # beside them work; with the upstream stopped, cached tags are still served
 # (and quickly: the upstream is marked offline), uncached ones get 503; a tag
-# moved upstream shows once tag_ttl ran out; fsck is clean at the end.
+# moved upstream shows once tag_ttl ran out; /api/v2.0/proxy/upstreams lists
+# the upstream healthy, then unhealthy once stopped, never with its
+# credentials; fsck is clean at the end.
 source "$(dirname "$0")/lib/common.sh"
 
 up_port=$(free_port)
@@ -26,14 +28,26 @@ skopeo_ copy --dest-tls-verify=false "oci:$WORK/big:v1" "docker://$up/library/bi
 # Pier reaches the upstream through a 20 MB/s link, so a cold 20 MB layer
 # takes a second to fill: long enough for concurrent clients to overlap.
 start_slowlink link "$up_port" --rate 20000000 --direction both
+# Credentials the upstream does not ask for: they must never show in the API.
+echo -n "up-secret-77" >"$WORK/up.pass"
 cat >"$WORK/pier.json" <<JSON
 {"proxy": {"upstreams": [
-  {"name": "hub", "url": "http://$LINK_ADDR", "ns": ["docker.io"], "tag_ttl_seconds": 0, "offline_period_seconds": 30}
+  {"name": "hub", "url": "http://$LINK_ADDR", "ns": ["docker.io"], "tag_ttl_seconds": 0, "offline_period_seconds": 30,
+   "username": "up-user-77", "password_file": "$WORK/up.pass"}
 ]}}
 JSON
 port=$(free_port)
 start_pier pier "$port" "$WORK/data" --config "$WORK/pier.json"
 reg="127.0.0.1:$port"
+API_BASE="http://$reg"
+
+# --- /api/v2.0/proxy/upstreams: the configured upstream, healthy, no secret ---
+upstreams_api() { api GET /proxy/upstreams >"$WORK/upstreams.json"; cat "$WORK/upstreams.json"; }
+[ "$(upstreams_api | json_get '[(u["name"], u["prefix"], u["ns"], u["tag_ttl_seconds"], u["offline_period_seconds"], u["credential_configured"], u["type"], u["status"]) for u in j]')" = \
+  "[('hub', 'hub', ['docker.io'], 0, 30, True, 'docker-hub', 'healthy')]" ] ||
+  fail "GET /api/v2.0/proxy/upstreams: $(cat "$WORK/upstreams.json")"
+! grep -q -e up-secret-77 -e up-user-77 -e up.pass "$WORK/upstreams.json" || fail "the upstream listing shows a secret"
+pass "API: the upstream listed with its settings, healthy, no credential in the answer"
 
 # --- prefix style (podman/CRI-O mirrors, Harbor proxy projects) ---
 got=$(skopeo_ inspect --tls-verify=false --format '{{.Digest}}' "docker://$reg/hub/app:v1")
@@ -192,6 +206,10 @@ skopeo_ copy --src-tls-verify=false "docker://$reg/hub/app:v1" "oci:$WORK/offlin
 code=$(status GET "http://$reg/v2/hub/library/never/manifests/v1")
 [ "$code" = 503 ] || fail "uncached name with the upstream down: $code, want 503"
 pass "upstream down: 20 cached tag requests served in ${ms} ms, image pulls, uncached name 503"
+[ "$(upstreams_api | json_get 'j[0]["status"]')" = unhealthy ] ||
+  fail "the API still says the stopped upstream is healthy: $(cat "$WORK/upstreams.json")"
+! grep -q -e up-secret-77 -e up-user-77 "$WORK/upstreams.json" || fail "the upstream listing shows a secret"
+pass "API: the stopped upstream is listed unhealthy"
 
 # --- metrics: what the cache did, per upstream ---
 curl -sf "http://$reg/metrics" >"$WORK/metrics.txt" || fail "GET /metrics"

@@ -23,4 +23,10 @@ const prometheus::Histogram::BucketBoundaries& SlowDurationBuckets() {
   return b;
 }
 
+const prometheus::Histogram::BucketBoundaries& UpstreamLatencyBuckets() {
+  static const prometheus::Histogram::BucketBoundaries b = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+                                                            0.5,   1,    2.5,   5,    10,  30};
+  return b;
+}
+
 }  // namespace pier::metrics

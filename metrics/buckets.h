@@ -11,5 +11,8 @@ const prometheus::Histogram::BucketBoundaries& DurationBuckets();
 const prometheus::Histogram::BucketBoundaries& SizeBuckets();
 // Replication tasks and blob transfers: 0.1 s .. 1 day (slow cloud links).
 const prometheus::Histogram::BucketBoundaries& SlowDurationBuckets();
+// Upstream answers (pull-through): 5 ms (a LAN mirror) .. 30 s (a registry
+// on the far side of the world, or the client's own timeout).
+const prometheus::Histogram::BucketBoundaries& UpstreamLatencyBuckets();
 
 }  // namespace pier::metrics

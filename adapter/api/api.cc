@@ -51,6 +51,7 @@ Route Match(const std::vector<std::string>& s) {
       if (s.size() == 6 && s[3] == "tasks" && s[5] == "log") return {HandleExecutions, {"GET"}};
     }
   }
+  if (s.size() == 2 && s[0] == "proxy" && s[1] == "upstreams") return {HandleUpstreams, {"GET"}};
   return {};
 }
 

@@ -1,7 +1,8 @@
 #pragma once
 // The Harbor-compatible management API under /api/v2.0 (reference/harbor.md,
-// Management API): replication endpoints (/registries...), the adapter list
-// and replication policies. Answers are Harbor's JSON objects; errors are
+// Management API): replication endpoints (/registries...), the adapter list,
+// replication policies and executions, and the pull-through cache's
+// upstreams with their health (/proxy/upstreams, read-only). Answers are Harbor's JSON objects; errors are
 // Harbor's shape {"errors":[{"code","message"}]}.
 //
 // Auth decision: with auth on (htpasswd configured) every route needs an
@@ -21,6 +22,10 @@
 #include "replication/observer.h"
 #include "replication/registry_endpoint.h"
 #include "replication/state_store.h"
+
+namespace pier::proxy {
+class PullThrough;
+}  // namespace pier::proxy
 
 namespace pier::replication {
 class Engine;
@@ -48,6 +53,9 @@ struct ApiOptions {
   // Told about policies created or changed here, so their metric series
   // exist at once (replication/announce.h); null: nobody listens.
   std::shared_ptr<replication::ReplicationObserver> observer;
+  // The pull-through cache (/proxy/upstreams lists its upstreams and their
+  // health); null: no upstreams configured, the list is empty.
+  std::shared_ptr<const proxy::PullThrough> pull_through;
 };
 
 class ApiHandler : public http::Handler {

@@ -56,5 +56,6 @@ http::Response HandleRegistries(Context& ctx, const ApiCall& call);
 http::Response HandlePolicies(Context& ctx, const ApiCall& call);
 http::Response HandleAdapters(Context& ctx, const ApiCall& call);
 http::Response HandleExecutions(Context& ctx, const ApiCall& call);
+http::Response HandleUpstreams(Context& ctx, const ApiCall& call);
 
 }  // namespace pier::api

@@ -29,6 +29,7 @@
 #include "metrics/endpoint.h"
 #include "metrics/instrument.h"
 #include "metrics/metrics.h"
+#include "metrics/proxy_served.h"
 #include "base/internal_errors.h"
 #include "replication/announce.h"
 #include "replication/observer.h"
@@ -249,17 +250,21 @@ int Serve(int argc, char** argv) {
   };
   ro.token = tokens;
   ro.token_realm = cfg.token.realm;
+  // The pull-through cache: the registry serves through it, the API lists
+  // its upstreams, the metrics count what it served.
+  std::shared_ptr<pier::proxy::PullThrough> pull_through;
   if (!cfg.proxy_upstreams.empty()) {
     auto pt = pier::proxy::PullThrough::Create(shared_store, cfg.proxy_upstreams);
     if (!pt.ok()) return Fail("config: " + pt.status().message());
     for (const auto& up : cfg.proxy_upstreams) {
       pier::log::Info("pull-through upstream", {{"name", up.name}, {"url", up.url}, {"prefix", up.prefix}});
     }
+    pull_through = std::move(*pt);
     if (metrics) {
       metrics->proxy()->Announce(cfg.proxy_upstreams);
-      (*pt)->SetObserver(metrics->proxy());
+      pull_through->SetObserver(metrics->proxy());
     }
-    ro.pull_through = std::move(*pt);
+    ro.pull_through = pull_through;
   }
   auto registry_handler = std::make_shared<pier::registry::RegistryHandler>(shared_store, authorizer, ro);
 
@@ -271,6 +276,7 @@ int Serve(int argc, char** argv) {
   ao.engine = engine;
   ao.executions = shared_executions;
   ao.observer = replication_observer;
+  ao.pull_through = pull_through;
   auto api_handler = std::make_shared<pier::api::ApiHandler>(shared_repl, shared_store, authorizer, ao);
   std::shared_ptr<pier::http::Handler> handler =
       std::make_shared<pier::api::PrefixRouter>(api_handler, registry_handler);
@@ -295,6 +301,9 @@ int Serve(int argc, char** argv) {
   if (metrics) {
     metrics_endpoint = std::make_shared<pier::metrics::MetricsHandler>(metrics->exposition(), authorizer,
                                                                        cfg.metrics_require_auth, cfg.realm);
+    if (pull_through) {
+      handler = std::make_shared<pier::metrics::ProxyServedHandler>(handler, pull_through, metrics->proxy());
+    }
     handler = std::make_shared<pier::metrics::InstrumentedHandler>(
         std::make_shared<pier::metrics::MetricsRouter>(metrics_endpoint, handler), metrics->http());
     if (cfg.metrics_require_auth && !authorizer->enabled()) {

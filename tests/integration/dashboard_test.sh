@@ -5,8 +5,9 @@
 #    API, nothing replicated yet: every dashboard query, stripped of its
 #    `or on() vector(0)` fallback, must return data from Pier's own series
 #    (zeros are data); the policy's series exist once each, also after the
-#    policy is changed;
-#  - in the middle of a replication (to a docker-registry behind slowlink):
+#    policy is changed; the pull-through upstream's series exist too;
+#  - after a pull through the cache and in the middle of a replication (to a
+#    docker-registry behind slowlink):
 #    every dashboard query and every rule expression (comparisons made
 #    `bool`, so a quiet alert still answers 0/1; `a unless b` rules are
 #    checked side by side) must return data through Prometheus's HTTP API.
@@ -22,7 +23,12 @@ dest_port=$(free_port)
 start_docker_registry dest "$dest_port"
 start_slowlink link "$dest_port" --rate 3000000
 pier_port=$(free_port)
-start_pier pier "$pier_port" "$WORK/data"
+# A pull-through upstream too (the same docker-registry, under mirror/), so
+# the "Pull-through cache" row has series from the start.
+cat >"$WORK/pier.json" <<JSON
+{"proxy": {"upstreams": [{"name": "mirror", "url": "http://127.0.0.1:$dest_port", "prefix": "mirror"}]}}
+JSON
+start_pier pier "$pier_port" "$WORK/data" --config "$WORK/pier.json"
 API_BASE="http://127.0.0.1:$pier_port"
 api POST /registries -d "{\"name\":\"acr\",\"type\":\"docker-registry\",\"url\":\"http://$LINK_ADDR\"}" >/dev/null
 reg=$(api GET /registries | json_get 'j[0]["id"]')
@@ -112,6 +118,16 @@ python3 "$LIB_DIR/make_oci_layout.py" "$WORK/small" image --layers 1 --size 1000
 python3 "$LIB_DIR/make_oci_layout.py" "$WORK/big" image --layers 2 --size 15000000 --seed 72
 skopeo_ copy --dest-tls-verify=false "oci:$WORK/small:v1" "docker://127.0.0.1:$pier_port/team/small:v1" >/dev/null
 skopeo_ copy --dest-tls-verify=false "oci:$WORK/big:v1" "docker://127.0.0.1:$pier_port/team/big:v1" >/dev/null
+
+# Something pulled through the cache: fetched from the upstream, then served
+# (an image of its own: a layer Pier already holds is linked, not fetched).
+python3 "$LIB_DIR/make_oci_layout.py" "$WORK/proxied" image --layers 1 --size 100000 --seed 73
+skopeo_ copy --dest-tls-verify=false "oci:$WORK/proxied:v1" "docker://127.0.0.1:$dest_port/lib/proxied:v1" >/dev/null
+skopeo_ copy --src-tls-verify=false "docker://127.0.0.1:$pier_port/mirror/lib/proxied:v1" "oci:$WORK/proxied-back:v1" \
+  >/dev/null || fail "pull through the cache"
+wait_data 'pier_proxy_served_bytes_total{upstream="mirror"} > 100000'
+wait_data 'pier_proxy_upstream_bytes_total{upstream="mirror"} > 100000'
+pass "Prometheus sees bytes fetched from the upstream and served from the cache"
 
 e=$(curl -sf -D - -o /dev/null -X POST -d "{\"policy_id\":1}" "$API_BASE/api/v2.0/replication/executions" |
   tr -d '\r' | awk -F': ' 'tolower($1)=="location"{print $2}')

@@ -2,10 +2,13 @@
 # Pier as a pull-through cache of a real registry (docker-registry upstream):
 # both addressing styles (podman-style prefix, containerd-style ?ns=) reach
 # the same cache; images come out byte-identical (single image and multi-arch
-# index, skopeo); pushes into a proxied name are refused while hosted names
-# beside them work; with the upstream stopped, cached tags are still served
-# (and quickly: the upstream is marked offline), uncached ones get 503; a tag
-# moved upstream shows once tag_ttl ran out; fsck is clean at the end.
+# index, skopeo; containerd 1.6 through a hosts.toml; podman 4.3 through a
+# registries.conf mirror); pushes into a proxied name are refused while
+# hosted names beside them work; with the upstream stopped, cached tags are
+# still served (and quickly: the upstream is marked offline), uncached ones
+# get 503; a tag moved upstream shows once tag_ttl ran out;
+# /api/v2.0/proxy/upstreams lists the upstream healthy, then unhealthy once
+# stopped, never with its credentials; fsck is clean at the end.
 source "$(dirname "$0")/lib/common.sh"
 
 up_port=$(free_port)
@@ -16,9 +19,11 @@ gen="$LIB_DIR/make_oci_layout.py"
 python3 "$gen" "$WORK/img" image --layers 3 --size 300000 --seed 41
 python3 "$gen" "$WORK/img2" image --layers 2 --size 100000 --seed 42
 python3 "$gen" "$WORK/multi" index --layers 1 --size 100000 --seed 43
+python3 "$gen" "$WORK/pod" image --layers 2 --size 200000 --seed 45
 skopeo_ copy --dest-tls-verify=false "oci:$WORK/img:v1" "docker://$up/library/app:v1" >/dev/null
 skopeo_ copy --all --dest-tls-verify=false "oci:$WORK/multi:multi" "docker://$up/team/multi:m" >/dev/null
 skopeo_ copy --dest-tls-verify=false "oci:$WORK/img2:v1" "docker://$up/library/other:v1" >/dev/null
+skopeo_ copy --dest-tls-verify=false "oci:$WORK/pod:v1" "docker://$up/library/pod:v1" >/dev/null
 want=$(layout_digest "$WORK/img" v1)
 
 python3 "$gen" "$WORK/big" image --layers 1 --size 20000000 --seed 44
@@ -26,14 +31,26 @@ skopeo_ copy --dest-tls-verify=false "oci:$WORK/big:v1" "docker://$up/library/bi
 # Pier reaches the upstream through a 20 MB/s link, so a cold 20 MB layer
 # takes a second to fill: long enough for concurrent clients to overlap.
 start_slowlink link "$up_port" --rate 20000000 --direction both
+# Credentials the upstream does not ask for: they must never show in the API.
+echo -n "up-secret-77" >"$WORK/up.pass"
 cat >"$WORK/pier.json" <<JSON
 {"proxy": {"upstreams": [
-  {"name": "hub", "url": "http://$LINK_ADDR", "ns": ["docker.io"], "tag_ttl_seconds": 0, "offline_period_seconds": 30}
+  {"name": "hub", "url": "http://$LINK_ADDR", "ns": ["docker.io"], "tag_ttl_seconds": 0, "offline_period_seconds": 30,
+   "username": "up-user-77", "password_file": "$WORK/up.pass"}
 ]}}
 JSON
 port=$(free_port)
 start_pier pier "$port" "$WORK/data" --config "$WORK/pier.json"
 reg="127.0.0.1:$port"
+API_BASE="http://$reg"
+
+# --- /api/v2.0/proxy/upstreams: the configured upstream, healthy, no secret ---
+upstreams_api() { api GET /proxy/upstreams >"$WORK/upstreams.json"; cat "$WORK/upstreams.json"; }
+[ "$(upstreams_api | json_get '[(u["name"], u["prefix"], u["ns"], u["tag_ttl_seconds"], u["offline_period_seconds"], u["credential_configured"], u["type"], u["status"]) for u in j]')" = \
+  "[('hub', 'hub', ['docker.io'], 0, 30, True, 'docker-hub', 'healthy')]" ] ||
+  fail "GET /api/v2.0/proxy/upstreams: $(cat "$WORK/upstreams.json")"
+! grep -q -e up-secret-77 -e up-user-77 -e up.pass "$WORK/upstreams.json" || fail "the upstream listing shows a secret"
+pass "API: the upstream listed with its settings, healthy, no credential in the answer"
 
 # --- prefix style (podman/CRI-O mirrors, Harbor proxy projects) ---
 got=$(skopeo_ inspect --tls-verify=false --format '{{.Digest}}' "docker://$reg/hub/app:v1")
@@ -135,6 +152,50 @@ grep -q 'path=/v2/library/other/manifests/v1 query="ns=docker.io"' "$WORK/pier.l
   fail "containerd's requests did not reach Pier with ?ns=docker.io"
 pass "containerd 1.6 pulls and unpacks docker.io/library/other:v1 through Pier (ns style), digest $got"
 
+# --- podman 4.3 through a registries.conf mirror (prefix style, no ns) ---
+# Rootful with its own storage (vfs) and run folders under $WORK, so it
+# needs no system configuration. The primary location is a closed port: the
+# image can only come from the mirror.
+command -v podman >/dev/null || fail "podman not installed (scripts/deps.sh)"
+mkdir -p "$WORK/podman/tmp"
+cat >"$WORK/podman/registries.conf" <<TOML
+[[registry]]
+prefix = "docker.io"
+location = "127.0.0.1:1"
+insecure = true
+[[registry.mirror]]
+location = "$reg/hub"
+insecure = true
+TOML
+cat >"$WORK/podman/storage.conf" <<TOML
+[storage]
+driver = "vfs"
+graphroot = "$WORK/podman/root"
+runroot = "$WORK/podman/run"
+TOML
+podman_() {
+  CONTAINERS_REGISTRIES_CONF="$WORK/podman/registries.conf" CONTAINERS_STORAGE_CONF="$WORK/podman/storage.conf" \
+    podman --root "$WORK/podman/root" --runroot "$WORK/podman/run" --storage-driver vfs --events-backend none \
+    --cgroup-manager cgroupfs --tmpdir "$WORK/podman/tmp" "$@"
+}
+podman_ pull --signature-policy "$POLICY" docker.io/library/pod:v1 >"$WORK/podman-pull.log" 2>&1 ||
+  fail "podman pull through Pier failed: $(tail -n 5 "$WORK/podman-pull.log")"
+want_pod=$(layout_digest "$WORK/pod" v1)
+got=$(podman_ image inspect --format '{{.Digest}}' docker.io/library/pod:v1)
+[ "$got" = "$want_pod" ] || fail "podman resolved docker.io/library/pod:v1 to $got, want $want_pod"
+grep -q 'path=/v2/hub/library/pod/manifests/v1' "$WORK/pier.log" ||
+  fail "podman's requests did not reach Pier under the mirror's path /v2/hub/"
+# podman verified every blob against its digest; the layers Pier served
+# (its cached copies) are the upstream's bytes.
+pod_manifest="$WORK/pod/blobs/sha256/${want_pod#sha256:}"
+for d in $(python3 -c 'import json,sys;print(" ".join(l["digest"][7:] for l in json.load(open(sys.argv[1]))["layers"]))' "$pod_manifest"); do
+  cmp -s "$WORK/pod/blobs/sha256/$d" "$WORK/data/blobs/sha256/${d:0:2}/$d" || fail "layer $d served to podman differs"
+done
+[ "$(podman_ image inspect --format '{{json .RootFS.Layers}}' docker.io/library/pod:v1 | tr -d ' ')" = \
+  "$(python3 -c 'import json,sys;m=json.load(open(sys.argv[1]));c=json.load(open(sys.argv[2]+m["config"]["digest"][7:]));print(json.dumps(c["rootfs"]["diff_ids"]).replace(" ",""))' \
+     "$pod_manifest" "$WORK/pod/blobs/sha256/")" ] || fail "podman unpacked other layers than the upstream's"
+pass "podman 4.3 pulls docker.io/library/pod:v1 through a registries.conf mirror on Pier; layers byte-identical"
+
 # --- writes into a proxied name are refused; hosted names work beside it ---
 code=$(status POST "http://$reg/v2/hub/library/app/blobs/uploads/")
 [ "$code" = 405 ] || fail "POST upload into a proxied name: $code, want 405"
@@ -192,6 +253,10 @@ skopeo_ copy --src-tls-verify=false "docker://$reg/hub/app:v1" "oci:$WORK/offlin
 code=$(status GET "http://$reg/v2/hub/library/never/manifests/v1")
 [ "$code" = 503 ] || fail "uncached name with the upstream down: $code, want 503"
 pass "upstream down: 20 cached tag requests served in ${ms} ms, image pulls, uncached name 503"
+[ "$(upstreams_api | json_get 'j[0]["status"]')" = unhealthy ] ||
+  fail "the API still says the stopped upstream is healthy: $(cat "$WORK/upstreams.json")"
+! grep -q -e up-secret-77 -e up-user-77 "$WORK/upstreams.json" || fail "the upstream listing shows a secret"
+pass "API: the stopped upstream is listed unhealthy"
 
 # --- metrics: what the cache did, per upstream ---
 curl -sf "http://$reg/metrics" >"$WORK/metrics.txt" || fail "GET /metrics"

@@ -1,12 +1,18 @@
 #!/usr/bin/env python3
 """Every route x every identity, against a Pier with htpasswd + ACL.
 
-usage: auth_matrix.py HOST:PORT basic|token DATA_DIR WEBHOOK_SECRET
+usage: auth_matrix.py HOST:PORT basic|token DATA_DIR WEBHOOK_SECRET UPSTREAM_HOST:PORT UPSTREAM_PASSWORD
 
 The Pier under test has these users (auth_matrix_test.sh writes them):
   admin/secret-admin    auth.admins; pull, push, delete on **
   puller/secret-pull    pull on team/a
   pusher/secret-push    pull, push on other/**
+  proxier/secret-proxy  pull, push on hub/**
+and a pull-through upstream `hub` (prefix hub, ns docker.io) at
+UPSTREAM_HOST:PORT, a docker-registry without auth, configured with a
+password (UPSTREAM_PASSWORD) that must never appear in an answer. Its image
+library/app:v1 is reached as /v2/hub/library/app/... and as
+/v2/library/app/...?ns=docker.io, both the local repository hub/library/app.
 and, in `token` mode, its token realm on (issuer pier-am, service pier-am-svc).
 
 Identities tried on every route: anonymous, a wrong password, broken
@@ -35,11 +41,12 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from api_checks import Client, with_query  # noqa: E402
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
-USERS = {"admin": "secret-admin", "puller": "secret-pull", "pusher": "secret-push"}
+USERS = {"admin": "secret-admin", "puller": "secret-pull", "pusher": "secret-push", "proxier": "secret-proxy"}
 # The ACL above, as the test's own model: user -> [(repository glob, actions)].
 ACL = {"admin": [("**", {"pull", "push", "delete"})],
        "puller": [("team/a", {"pull"})],
-       "pusher": [("other/**", {"pull", "push"})]}
+       "pusher": [("other/**", {"pull", "push"})],
+       "proxier": [("hub/**", {"pull", "push"})]}
 ADMINS = {"admin"}
 ISSUER, SERVICE = "pier-am", "pier-am-svc"
 REPOS = ["team/a", "other/b", "secret/c"]
@@ -105,6 +112,7 @@ IDENTITIES = [
     Identity("unknown-scheme", raw_header="Digest username=admin"),
     Identity("puller", "puller", USERS["puller"]),
     Identity("pusher", "pusher", USERS["pusher"]),
+    Identity("proxier", "proxier", USERS["proxier"]),
     Identity("admin", "admin", USERS["admin"]),
 ]
 
@@ -179,6 +187,30 @@ def push_image(c, repo, tag, marker):
         raise SystemExit(f"seeding: manifest push to {repo} failed: {r}")
     return {"manifest": manifest, "digest": sha(manifest), "layer": ld, "config": cd,
             "layer_bytes": layer, "markers": [marker, manifest[:60]]}
+
+
+def seed_upstream(up):
+    """library/app:v1 at the upstream (docker-registry: POST then PUT)."""
+    def blob(data):
+        r = up.request("POST", "/v2/library/app/blobs/uploads/")
+        if r.status != 202:
+            raise SystemExit(f"seeding the upstream: {r}")
+        r = up.request("PUT", with_query(up.path_of(r.header("Location")), digest=sha(data)), body=data)
+        if r.status != 201:
+            raise SystemExit(f"seeding the upstream: blob: {r}")
+        return sha(data)
+    layer = b"LAYER-UPSTREAM-SECRET-" + os.urandom(8).hex().encode()
+    config = json.dumps({"architecture": "amd64", "os": "linux", "marker": "UPSTREAM-CONFIG"}).encode()
+    ld, cd = blob(layer), blob(config)
+    manifest = json.dumps({"schemaVersion": 2, "mediaType": OCI_MANIFEST,
+                           "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                                      "digest": cd, "size": len(config)},
+                           "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar",
+                                       "digest": ld, "size": len(layer)}]}).encode()
+    r = up.request("PUT", "/v2/library/app/manifests/v1", body=manifest, headers=[("Content-Type", OCI_MANIFEST)])
+    if r.status != 201:
+        raise SystemExit(f"seeding the upstream: manifest: {r}")
+    return {"digest": sha(manifest), "layer": ld, "config": cd, "markers": [layer, manifest[:60]]}
 
 
 def start_session(c, repo):
@@ -300,9 +332,45 @@ def registry_routes(c, mode, images):
                     fail(f"[{ident.name}] catalog {'lists' if repo in listed else 'hides'} {repo}: {sorted(listed)}")
 
 
-def management_routes(c, mode, webhook_secret):
+PROXIED = "hub/library/app"  # the local name of the upstream's library/app
+
+
+def proxy_routes(c, mode, img):
+    """Pull-through names, both addressing styles: Pier's ACL applies to
+    the local name; pushes are 405 UNSUPPORTED for whoever may push there."""
+    styles = [("prefix", "/v2/hub/library/app", ""), ("ns", "/v2/library/app", "?ns=docker.io")]
+    for ident in IDENTITIES:
+        s = Session(c, mode, ident)
+        u = ident.valid_user
+        pull, push = may(u, "pull", PROXIED), may(u, "push", PROXIED)
+        for style, base, q in styles:
+            for method in ("GET", "HEAD"):
+                for ref in ("v1", img["digest"]):
+                    r = s.request(method, f"{base}/manifests/{ref}{q}", headers=[("Accept", OCI_MANIFEST)])
+                    judge(ident, f"{style}: {method} manifest {ref[:20]}", r, pull, (200,), markers=img["markers"])
+                for d in (img["layer"], img["config"]):
+                    r = s.request(method, f"{base}/blobs/{d}{q}")
+                    judge(ident, f"{style}: {method} blob {d[:20]}", r, pull, (200,), markers=img["markers"])
+                    if pull and method == "GET" and r.status == 200 and sha(r.body) != d:
+                        fail(f"[{ident.name}] {style}: blob {d[:20]} came back as {sha(r.body)}")
+            r = s.request("GET", f"{base}/tags/list{q}")
+            judge(ident, f"{style}: GET tags/list", r, pull, (200,), markers=[b'"v1"'])
+            # Writes into a proxied name: refused as unsupported, after the ACL.
+            data = f"push by {ident.name}".encode()
+            for what, method, target, body, hdrs in (
+                    ("POST upload (session)", "POST", f"{base}/blobs/uploads/{q}", None, []),
+                    ("POST upload (monolithic)", "POST", with_query(f"{base}/blobs/uploads/{q}", digest=sha(data)),
+                     data, []),
+                    ("PUT manifest", "PUT", f"{base}/manifests/pushed{q}", b"{}", [("Content-Type", OCI_MANIFEST)])):
+                r = s.request(method, target, body=body, headers=hdrs)
+                judge(ident, f"{style}: {what} into a proxied name", r, push, (405,))
+                if push and r.status == 405 and b"UNSUPPORTED" not in r.body:
+                    fail(f"[{ident.name}] {style}: {what}: 405 without UNSUPPORTED: {r}")
+
+
+def management_routes(c, mode, webhook_secret, upstream_password):
     api = "/api/v2.0"
-    checks = [("GET", f"{api}/registries", None, (200,)),
+    checks = [("GET", f"{api}/proxy/upstreams", None, (200,)),("GET", f"{api}/registries", None, (200,)),
               ("GET", f"{api}/registries/999", None, (404,)),
               ("POST", f"{api}/registries", b'{"name": 5}', (400,)),
               ("POST", f"{api}/registries/ping", b'{}', (400,)),
@@ -321,6 +389,8 @@ def management_routes(c, mode, webhook_secret):
             hdrs = [("Content-Type", "application/json")] if body else []
             r = s.request(method, path, body=body, headers=hdrs)
             judge(ident, f"{method} {path}", r, admin, ok, markers=[b"secret-"])
+            if upstream_password.encode() in r.body:
+                fail(f"[{ident.name}] {method} {path}: the upstream's password is in the answer")
         # /metrics with require_auth: any valid user.
         r = s.request("GET", "/metrics")
         judge(ident, "GET /metrics (require_auth)", r, ident.valid_user is not None, (200,),
@@ -443,14 +513,15 @@ def token_routes(c, data_dir):
 
 
 def main():
-    if len(sys.argv) != 5:
+    if len(sys.argv) != 7:
         print(__doc__, file=sys.stderr)
         return 2
-    hostport, mode, data_dir, webhook_secret = sys.argv[1:]
+    hostport, mode, data_dir, webhook_secret, upstream, upstream_password = sys.argv[1:]
     c = Client(hostport)
     images = {repo: push_image(c, repo, "v1", f"SECRET-{repo}".encode()) for repo in REPOS}
     registry_routes(c, mode, images)
-    management_routes(c, mode, webhook_secret)
+    proxy_routes(c, mode, seed_upstream(Client(upstream)))
+    management_routes(c, mode, webhook_secret, upstream_password)
     if mode == "token":
         token_routes(c, data_dir)
     print(f"auth matrix ({mode}): {counts['requests']} requests, {counts['allowed']} allowed and "

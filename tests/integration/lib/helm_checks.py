@@ -181,11 +181,14 @@ CONTRACT = {
     "pier_cache_disk_size_bytes", "pier_http_requests_total", "pier_http_request_duration_seconds",
     "pier_http_request_size_bytes", "pier_http_response_size_bytes", "pier_http_requests_in_flight",
     "pier_build_info",
+    "pier_proxy_requests_total", "pier_proxy_upstream_bytes_total", "pier_proxy_served_bytes_total",
+    "pier_proxy_upstream_up", "pier_proxy_upstream_latency_seconds", "pier_proxy_fetches_in_flight",
 }
 HISTOGRAMS = {"pier_replication_task_duration_seconds", "pier_replication_blob_transfer_duration_seconds",
-              "pier_http_request_duration_seconds", "pier_http_request_size_bytes", "pier_http_response_size_bytes"}
+              "pier_http_request_duration_seconds", "pier_http_request_size_bytes", "pier_http_response_size_bytes",
+              "pier_proxy_upstream_latency_seconds"}
 # Grafana's variables, replaced by values Prometheus accepts.
-GRAFANA_VARS = {"$__rate_interval": "1m", "$__range": "1h", "$instance": ".*", "$destination": ".*"}
+GRAFANA_VARS = {"$__rate_interval": "1m", "$__range": "1h", "$instance": ".*", "$destination": ".*", "$upstream": ".*"}
 
 
 def metric_names(expr):
@@ -241,7 +244,7 @@ def cmd_metrics(dashboard, rules, out):
             used |= check_names(f"rule {r.get('alert') or r.get('record')}", r["expr"])
             alerts.append(r.get("alert"))
     for want in ("PierReplicationFailing", "PierReplicationStalled", "PierDestinationUnreachable",
-                 "PierDiskNearlyFull", "PierHTTPErrorRatioHigh"):
+                 "PierDiskNearlyFull", "PierHTTPErrorRatioHigh", "PierProxyUpstreamDown"):
         check(want in alerts, f"rules: alert {want} missing")
     # The board covers every family of the contract except process_*.
     missing = CONTRACT - used

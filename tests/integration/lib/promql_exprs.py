@@ -16,7 +16,7 @@ import json, re, sys
 
 import yaml
 
-GRAFANA_VARS = {"$__rate_interval": "1m", "$__range": "1h", "$instance": ".*", "$destination": ".*"}
+GRAFANA_VARS = {"$__rate_interval": "1m", "$__range": "1h", "$instance": ".*", "$destination": ".*", "$upstream": ".*"}
 COMPARISONS = (">=", "<=", "==", "!=", ">", "<")
 
 

@@ -6,7 +6,6 @@
 
 #include <cmath>
 
-#include "metrics/exposition.h"
 #include "tests/unit/common/wait.h"
 #include "tests/unit/metrics/text_util.h"
 
@@ -21,11 +20,7 @@ using testing::Value;
 
 class ReplicationMetricsTest : public ::testing::Test {
  protected:
-  std::string Text() {
-    Exposition e;
-    e.Add(registry_);
-    return e.Text();
-  }
+  std::string Text() { return testing::Scrape(registry_); }
   std::shared_ptr<prometheus::Registry> registry_ = std::make_shared<prometheus::Registry>();
   ReplicationMetrics m_{registry_};
   const ReplicationMetrics::Clock::time_point t0_ = ReplicationMetrics::Clock::time_point() + 1000s;

@@ -15,6 +15,8 @@
 #include <string>
 #include <string_view>
 
+#include "metrics/exposition.h"
+
 // Declares `const double var` holding the value of `series` in `text`. A
 // missing series fails the test here and ends it (an ASSERT), printing the
 // scrape; it never crashes and never passes.
@@ -24,6 +26,13 @@
   const double var = *var##_read
 
 namespace pier::metrics::testing {
+
+// What a scrape of `registry` returns.
+inline std::string Scrape(const std::shared_ptr<prometheus::Registry>& registry) {
+  Exposition e;
+  e.Add(registry);
+  return e.Text();
+}
 
 // The value of the sample written exactly as `series` (name plus its label
 // set in the serializer's order, e.g. `pier_x{a="1",b="2"}`), or nullopt.

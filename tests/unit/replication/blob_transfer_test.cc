@@ -1,5 +1,6 @@
 // SendBlob and FetchBlob against the in-memory registry: only missing bytes
-// move, cuts resume from the persisted offset, Retry-After is honoured.
+// move, cuts resume from the persisted offset and teach the link's limit
+// (only when they prove it), Retry-After is honoured.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -135,6 +136,54 @@ TEST_F(TransferTest, AnUploadCutMidwayResumesFromThePersistedOffset) {
   EXPECT_EQ(reg_->body_bytes(), content.size());  // no byte sent twice
   EXPECT_EQ(reg_->uploads(job.digest.str()), 1);
   EXPECT_TRUE(reg_->HasBlob("app", job.digest.str()));
+}
+
+std::string Pattern(size_t n) {
+  std::string content(n, '\0');
+  for (size_t i = 0; i < content.size(); ++i) content[i] = static_cast<char>(i * 7 % 251);
+  return content;
+}
+
+// Parallel workers on a fresh link are cut together: the first to fail
+// learns the limit, and the cuts of requests that went out before it did
+// (under no budget) say nothing about that estimate. Taken as "still too
+// high" they halved it once per worker (issue 10 §6, the 262-connection run).
+TEST_F(TransferTest, ACutOfARequestSentBeforeTheEstimateDoesNotShrinkIt) {
+  constexpr uint64_t kMiB = 1 << 20;
+  BlobJob job = Local("app", Pattern(10 * kMiB));
+  int chunks = 0;
+  reg_->fail = [&](std::string_view op, std::string_view) -> std::optional<Failure> {
+    if (op == "UploadChunk" && ++chunks == 1) return Failure{client::ErrorKind::kNetwork, 0, std::nullopt, 5 * kMiB};
+    return std::nullopt;
+  };
+  // While the first chunk is on its way, another worker's cut teaches 4 MiB.
+  reg_->on_body = [&](std::string_view op, std::string_view, const std::stop_token&) {
+    if (op == "UploadChunk" && chunks == 1) link_.cut_after_bytes = 4 * kMiB;
+  };
+  auto r = SendBlob(Env(/*chunk_size=*/8 * kMiB), job);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(*r, BlobOutcome::kUploaded);
+  EXPECT_EQ(link_.cut_after_bytes.load(), 4 * kMiB);
+  EXPECT_GE(chunks, 3);  // the rest went in chunks that fit half of 4 MiB
+  EXPECT_EQ(reg_->body_bytes(), job.size);  // the cut session kept its bytes: none sent twice
+}
+
+// The other side of it: a request that went out under the estimate's budget
+// and was still cut proves the estimate high.
+TEST_F(TransferTest, ACutUnderTheEstimatesBudgetShrinksIt) {
+  constexpr uint64_t kMiB = 1 << 20;
+  BlobJob job = Local("app", Pattern(6 * kMiB));
+  link_.cut_after_bytes = 4 * kMiB;
+  int chunks = 0;
+  reg_->fail = [&](std::string_view op, std::string_view) -> std::optional<Failure> {
+    if (op == "UploadChunk" && ++chunks == 1) {
+      return Failure{client::ErrorKind::kNetwork, 0, std::nullopt, 3 * kMiB / 2};
+    }
+    return std::nullopt;
+  };
+  auto r = SendBlob(Env(/*chunk_size=*/8 * kMiB), job);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(link_.cut_after_bytes.load(), 3 * kMiB / 2);
 }
 
 TEST_F(TransferTest, ThrottledRequestsWaitForRetryAfter) {

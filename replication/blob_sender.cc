@@ -79,6 +79,13 @@ class Sender {
     };
   }
 
+  // A body request starting at blob offset `offset`: what the destination's
+  // TCP stack acknowledges of it counts as it comes, not only when the
+  // answer does (one 8 MiB chunk lasts seconds on a slow link).
+  void WatchBody(TrackedCall& t, uint64_t offset) {
+    t.call.body_acked = [this, offset](uint64_t n) { Ack(offset + n); };
+  }
+
   // The destination acknowledged the blob up to `offset`: report the advance
   // over the highest offset acknowledged so far.
   void Ack(uint64_t offset) {
@@ -270,6 +277,7 @@ class Sender {
       TrackedCall t;
       Prepare(t);
       client::FileSlice whole{fd_.get(), 0, job_.size};
+      WatchBody(t, 0);
       auto r = Done(t, env_.client->UploadBlob(t.call, job_.dst_repo, job_.digest, whole), error);
       if (!r.ok()) {
         if (Learn(t)) *progressed = true;
@@ -293,6 +301,7 @@ class Sender {
       client::FileSlice slice{fd_.get(), off, n};
       TrackedCall t;
       Prepare(t);
+      WatchBody(t, off);
       if (last) {
         auto r = Done(t, env_.client->FinishUpload(t.call, job_.dst_repo, session->location, job_.digest,
                                                      n > 0 ? &slice : nullptr),

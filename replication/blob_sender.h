@@ -57,8 +57,10 @@ struct SendEnv {
   uint64_t chunk_size = 8 << 20;
   RetryOptions retry;
   // Called with blob bytes newly acknowledged by the destination (a chunk or
-  // blob answered, or an upload's Range moved on): bytes re-sent after a
-  // lost session are not reported again. observer->OnBytesSent gets the same.
+  // blob answered, an upload's Range moved on, or, within a request, its TCP
+  // stack acknowledged them: client::Call::body_acked, sampled every 250 ms):
+  // bytes re-sent after a lost session are not reported again.
+  // observer->OnBytesSent gets the same.
   std::function<void(uint64_t)> on_bytes;
   // An upload resumed from an earlier run: the destination already held
   // this many bytes before this send wrote any (not "sent" by this run).

@@ -138,6 +138,27 @@ TEST_F(TransferTest, AnUploadCutMidwayResumesFromThePersistedOffset) {
   EXPECT_TRUE(reg_->HasBlob("app", job.digest.str()));
 }
 
+// On a slow link one chunk lasts seconds: what the destination's TCP stack
+// acknowledged within it is reported as it comes (the fake acknowledges
+// half of each body before answering), each offset once.
+TEST_F(TransferTest, AcknowledgedBytesAreReportedWithinAChunk) {
+  const uint64_t chunk = 256 << 10;
+  std::string content(3 * chunk, 'x');
+  BlobJob job = Local("app", content);
+  std::vector<uint64_t> reports;
+  SendEnv env = Env(chunk);
+  env.on_bytes = [&](uint64_t n) { reports.push_back(n); };
+  auto r = SendBlob(env, job);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(reports.size(), 6u);  // half of each of the three chunks, then its answer
+  uint64_t sum = 0;
+  for (uint64_t n : reports) {
+    EXPECT_EQ(n, chunk / 2);
+    sum += n;
+  }
+  EXPECT_EQ(sum, content.size());
+}
+
 std::string Pattern(size_t n) {
   std::string content(n, '\0');
   for (size_t i = 0; i < content.size(); ++i) content[i] = static_cast<char>(i * 7 % 251);

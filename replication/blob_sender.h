@@ -92,7 +92,13 @@ enum class BlobCheck { kUnknown, kPresent, kMissing };
 // out one round trip after the check starts instead of two. Found present:
 // recorded in the known index. Missing: `checked_missing` (and `session`)
 // set on the job. Failures leave kUnknown (SendBlob retries and tells).
-std::vector<BlobCheck> CheckBlobs(const SendEnv& env, std::vector<BlobJob>& jobs, bool open_sessions);
+// `checked` (may be null) is called, on a checking thread, as soon as one
+// blob's own requests are answered and it is not found present (missing or
+// unknown), with its index: jobs[i] is final then, and the caller may start
+// sending it while the other checks are still out. The largest blobs' requests
+// go out first (their bodies decide when the image is complete).
+std::vector<BlobCheck> CheckBlobs(const SendEnv& env, std::vector<BlobJob>& jobs, bool open_sessions,
+                                  const std::function<void(size_t)>& checked = nullptr);
 
 // Below this size a blob's upload costs about a round trip, not bandwidth.
 inline constexpr uint64_t kSmallBlobBytes = 1 << 20;

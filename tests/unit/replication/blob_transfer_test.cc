@@ -1,9 +1,11 @@
 // SendBlob and FetchBlob against the in-memory registry: only missing bytes
 // move, cuts resume from the persisted offset and teach the link's limit
-// (only when they prove it), Retry-After is honoured.
+// (only when they prove it), Retry-After is honoured; CheckBlobs hands each
+// blob over as soon as its own check ends.
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <mutex>
 #include <vector>
 
@@ -205,6 +207,39 @@ TEST_F(TransferTest, ACutUnderTheEstimatesBudgetShrinksIt) {
   auto r = SendBlob(Env(/*chunk_size=*/8 * kMiB), job);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(link_.cut_after_bytes.load(), 3 * kMiB / 2);
+}
+
+// The image's checks all go at once; a blob whose own HEAD and POST are
+// answered is handed over (its body can start) while another blob's check
+// is still out. Here the small blob's HEAD is held until the large blob was
+// reported, or a deadline passes.
+TEST_F(TransferTest, ABlobsCheckEndsWithoutWaitingForTheOthers) {
+  BlobJob small = Local("slow", "config bytes");
+  BlobJob large = Local("app", std::string(300000, 'l'));
+  std::vector<BlobJob> jobs{small, large};
+  std::mutex m;
+  std::condition_variable cv;
+  bool large_reported = false;
+  bool held_until_reported = false;
+  reg_->fail = [&](std::string_view op, std::string_view repo) -> std::optional<Failure> {
+    if (op == "HeadBlob" && repo == "slow") {
+      std::unique_lock lock(m);
+      held_until_reported = cv.wait_for(lock, std::chrono::seconds(10), [&] { return large_reported; });
+    }
+    return std::nullopt;
+  };
+  std::vector<size_t> reported;
+  auto checks = CheckBlobs(Env(), jobs, /*open_sessions=*/true, [&](size_t i) {
+    std::lock_guard lock(m);
+    reported.push_back(i);
+    if (i == 1) large_reported = true;
+    cv.notify_all();
+  });
+  EXPECT_TRUE(held_until_reported) << "the large blob was reported only after every check ended";
+  EXPECT_EQ(reported, (std::vector<size_t>{1, 0}));
+  EXPECT_EQ(checks, (std::vector<BlobCheck>{BlobCheck::kMissing, BlobCheck::kMissing}));
+  EXPECT_TRUE(jobs[1].checked_missing);
+  EXPECT_TRUE(jobs[1].session.has_value());  // its upload session, opened beside the HEAD
 }
 
 TEST_F(TransferTest, ThrottledRequestsWaitForRetryAfter) {

@@ -58,7 +58,9 @@ struct SendEnv {
   RetryOptions retry;
   // Called with blob bytes newly acknowledged by the destination (a chunk or
   // blob answered, an upload's Range moved on, or, within a request, its TCP
-  // stack acknowledged them: client::Call::body_acked, sampled every 250 ms):
+  // stack acknowledged them: client::Call::body_acked, sampled every 250 ms;
+  // a proxy on the way acknowledges what it buffers, so that part may run
+  // ahead of the registry by the proxy's buffer, never past the blob's size):
   // bytes re-sent after a lost session are not reported again.
   // observer->OnBytesSent gets the same.
   std::function<void(uint64_t)> on_bytes;

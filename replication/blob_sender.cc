@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <thread>
 
@@ -77,6 +78,13 @@ class Sender {
       t.sent = total;
       if (total > 0) wrote_ = true;
     };
+  }
+
+  // A body request starting at blob offset `offset`: what the destination's
+  // TCP stack acknowledges of it counts as it comes, not only when the
+  // answer does (one 8 MiB chunk lasts seconds on a slow link).
+  void WatchBody(TrackedCall& t, uint64_t offset) {
+    t.call.body_acked = [this, offset](uint64_t n) { Ack(offset + n); };
   }
 
   // The destination acknowledged the blob up to `offset`: report the advance
@@ -270,6 +278,7 @@ class Sender {
       TrackedCall t;
       Prepare(t);
       client::FileSlice whole{fd_.get(), 0, job_.size};
+      WatchBody(t, 0);
       auto r = Done(t, env_.client->UploadBlob(t.call, job_.dst_repo, job_.digest, whole), error);
       if (!r.ok()) {
         if (Learn(t)) *progressed = true;
@@ -293,6 +302,7 @@ class Sender {
       client::FileSlice slice{fd_.get(), off, n};
       TrackedCall t;
       Prepare(t);
+      WatchBody(t, off);
       if (last) {
         auto r = Done(t, env_.client->FinishUpload(t.call, job_.dst_repo, session->location, job_.digest,
                                                      n > 0 ? &slice : nullptr),
@@ -333,57 +343,46 @@ class Sender {
 
 }  // namespace
 
-std::vector<BlobCheck> CheckBlobs(const SendEnv& env, std::vector<BlobJob>& jobs, bool open_sessions) {
+std::vector<BlobCheck> CheckBlobs(const SendEnv& env, std::vector<BlobJob>& jobs, bool open_sessions,
+                                  const std::function<void(size_t)>& checked) {
   std::vector<BlobCheck> out(jobs.size(), BlobCheck::kUnknown);
   // One item per request: a HEAD per blob not known, and with open_sessions
-  // a POST beside it for blobs with nothing to resume or mount from.
+  // a POST beside it for blobs with nothing to resume or mount from. The
+  // largest blobs first, each POST before its HEAD (the POST takes the
+  // registry longer): requests leave one after another, and the first to
+  // leave are those whose answers the longest bodies wait for.
   struct Item {
     size_t blob;
     bool head;
   };
-  std::vector<Item> items;
+  std::vector<size_t> order;
   for (size_t i = 0; i < jobs.size(); ++i) {
     const BlobJob& j = jobs[i];
-    std::string d = j.digest.str();
-    if (env.progress->IsKnown(env.dest_id, d, j.dst_repo)) {
+    if (env.progress->IsKnown(env.dest_id, j.digest.str(), j.dst_repo)) {
       out[i] = BlobCheck::kPresent;
       continue;
     }
-    items.push_back({i, true});
+    order.push_back(i);
+  }
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return jobs[a].size > jobs[b].size; });
+  std::vector<Item> items;
+  // Requests still out per blob: the last one to end settles the blob.
+  auto left = std::make_unique<std::atomic<int>[]>(jobs.size());
+  for (size_t i : order) {
+    std::string d = jobs[i].digest.str();
     bool resumable = env.progress->GetUpload(env.dest_id, d).has_value();
-    if (open_sessions && !resumable && env.progress->KnownRepos(env.dest_id, d).empty()) items.push_back({i, false});
+    if (open_sessions && !resumable && env.progress->KnownRepos(env.dest_id, d).empty()) {
+      items.push_back({i, false});
+      ++left[i];
+    }
+    items.push_back({i, true});
+    ++left[i];
   }
   std::vector<int> head(jobs.size(), 0);  // 1 present, -1 missing, 0 no answer
   std::vector<std::optional<client::UploadState>> opened(jobs.size());
-  std::atomic<size_t> next{0};
-  auto work = [&] {
-    for (size_t k; (k = next.fetch_add(1)) < items.size();) {
-      const Item& it = items[k];
-      const BlobJob& j = jobs[it.blob];
-      client::Call call;
-      call.stop = env.stop;
-      if (it.head) {
-        auto r = env.client->HeadBlob(call, j.dst_repo, j.digest);
-        if (r.ok()) head[it.blob] = 1;
-        else if (r.status().code() == Code::kNotFound) head[it.blob] = -1;
-      } else {
-        auto r = env.client->StartUpload(call, j.dst_repo);
-        if (!r.ok()) continue;
-        opened[it.blob] = *r;
-        // Persisted here, beside the other checks, not on the way to the first body byte.
-        Status s = env.progress->PutUpload(env.dest_id, j.digest.str(), UploadProgress{j.dst_repo, r->location, r->offset});
-        if (!s.ok()) ReportInternalError("replication", "saving the upload session of " + j.digest.str(), s);
-      }
-    }
-  };
-  // Small requests: enough threads that none waits for another's round trip.
-  constexpr size_t kMaxThreads = 16;
-  {
-    std::vector<std::jthread> threads;
-    for (size_t n = std::min(kMaxThreads, items.size()); n > 1; --n) threads.emplace_back(work);
-    work();
-  }
-  for (size_t i = 0; i < jobs.size(); ++i) {
+  // Called by the thread that ended blob i's last request: the job gets what
+  // was found, a present blob is recorded (its session cancelled).
+  auto settle = [&](size_t i) {
     BlobJob& j = jobs[i];
     if (head[i] == 1) {
       out[i] = BlobCheck::kPresent;
@@ -395,13 +394,43 @@ std::vector<BlobCheck> CheckBlobs(const SendEnv& env, std::vector<BlobJob>& jobs
         call.stop = env.stop;
         (void)env.client->CancelUpload(call, j.dst_repo, opened[i]->location);  // best effort: it expires
       }
-    } else if (head[i] == -1) {
+      return;
+    }
+    if (head[i] == -1) {
       out[i] = BlobCheck::kMissing;
       j.checked_missing = true;
-      j.session = std::move(opened[i]);
-    } else if (opened[i]) {
-      j.session = std::move(opened[i]);  // no answer to the HEAD: SendBlob asks again, then uses it
     }
+    // Without an answer to the HEAD SendBlob asks again, then uses the session.
+    if (opened[i]) j.session = std::move(opened[i]);
+    if (checked) checked(i);
+  };
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    for (size_t k; (k = next.fetch_add(1)) < items.size();) {
+      const Item& it = items[k];
+      const BlobJob& j = jobs[it.blob];
+      client::Call call;
+      call.stop = env.stop;
+      if (it.head) {
+        auto r = env.client->HeadBlob(call, j.dst_repo, j.digest);
+        if (r.ok()) head[it.blob] = 1;
+        else if (r.status().code() == Code::kNotFound) head[it.blob] = -1;
+      } else if (auto r = env.client->StartUpload(call, j.dst_repo); r.ok()) {
+        opened[it.blob] = *r;
+        // Persisted here, beside the other checks, not on the way to the first body byte.
+        Status s = env.progress->PutUpload(env.dest_id, j.digest.str(), UploadProgress{j.dst_repo, r->location, r->offset});
+        if (!s.ok()) ReportInternalError("replication", "saving the upload session of " + j.digest.str(), s);
+      }
+      // The counter orders this blob's writes above before the settling thread reads them.
+      if (left[it.blob].fetch_sub(1, std::memory_order_acq_rel) == 1) settle(it.blob);
+    }
+  };
+  // Small requests: enough threads that none waits for another's round trip.
+  constexpr size_t kMaxThreads = 16;
+  {
+    std::vector<std::jthread> threads;
+    for (size_t n = std::min(kMaxThreads, items.size()); n > 1; --n) threads.emplace_back(work);
+    work();
   }
   return out;
 }

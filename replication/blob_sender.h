@@ -57,8 +57,12 @@ struct SendEnv {
   uint64_t chunk_size = 8 << 20;
   RetryOptions retry;
   // Called with blob bytes newly acknowledged by the destination (a chunk or
-  // blob answered, or an upload's Range moved on): bytes re-sent after a
-  // lost session are not reported again. observer->OnBytesSent gets the same.
+  // blob answered, an upload's Range moved on, or, within a request, its TCP
+  // stack acknowledged them: client::Call::body_acked, sampled every 250 ms;
+  // a proxy on the way acknowledges what it buffers, so that part may run
+  // ahead of the registry by the proxy's buffer, never past the blob's size):
+  // bytes re-sent after a lost session are not reported again.
+  // observer->OnBytesSent gets the same.
   std::function<void(uint64_t)> on_bytes;
   // An upload resumed from an earlier run: the destination already held
   // this many bytes before this send wrote any (not "sent" by this run).
@@ -90,7 +94,13 @@ enum class BlobCheck { kUnknown, kPresent, kMissing };
 // out one round trip after the check starts instead of two. Found present:
 // recorded in the known index. Missing: `checked_missing` (and `session`)
 // set on the job. Failures leave kUnknown (SendBlob retries and tells).
-std::vector<BlobCheck> CheckBlobs(const SendEnv& env, std::vector<BlobJob>& jobs, bool open_sessions);
+// `checked` (may be null) is called, on a checking thread, as soon as one
+// blob's own requests are answered and it is not found present (missing or
+// unknown), with its index: jobs[i] is final then, and the caller may start
+// sending it while the other checks are still out. The largest blobs' requests
+// go out first (their bodies decide when the image is complete).
+std::vector<BlobCheck> CheckBlobs(const SendEnv& env, std::vector<BlobJob>& jobs, bool open_sessions,
+                                  const std::function<void(size_t)>& checked = nullptr);
 
 // Below this size a blob's upload costs about a round trip, not bandwidth.
 inline constexpr uint64_t kSmallBlobBytes = 1 << 20;

@@ -69,8 +69,10 @@ class Direction {
                                          std::stop_token stop) = 0;
   virtual Result<BlobOutcome> MoveBlob(const SendEnv& env, const BlobJob& job) = 0;
   // The cheap checks of all a task's blobs at once, before it waits for the
-  // link (blob_sender.h CheckBlobs); a direction without them finds nothing.
-  virtual std::vector<BlobCheck> CheckBlobs(const SendEnv&, std::vector<BlobJob>& jobs, bool /*open_sessions*/) {
+  // link (blob_sender.h CheckBlobs, `checked` included); a direction without
+  // them finds nothing.
+  virtual std::vector<BlobCheck> CheckBlobs(const SendEnv&, std::vector<BlobJob>& jobs, bool /*open_sessions*/,
+                                            const std::function<void(size_t)>& /*checked*/) {
     return std::vector<BlobCheck>(jobs.size(), BlobCheck::kUnknown);
   }
   virtual Status PutManifests(const Task& task, const PlannedCopy& copy, const TaskLogFn& log,

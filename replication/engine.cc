@@ -90,9 +90,9 @@ void Engine::OnDelete(std::string_view repo, std::string_view reference, std::st
   impl_->events->OnDelete(repo, reference, digest);
 }
 
-void Engine::OnHarborEvent(std::string_view repo, std::string_view reference, bool deletion,
-                           std::string_view source_host) {
-  impl_->events->OnHarborEvent(repo, reference, deletion, source_host);
+void Engine::OnHarborEvent(std::string_view repo, std::string_view reference, std::string_view digest,
+                           bool deletion, std::string_view source_host) {
+  impl_->events->OnHarborEvent(repo, reference, digest, deletion, source_host);
 }
 
 std::optional<LiveProgress> Engine::Progress(int64_t execution_id) const {

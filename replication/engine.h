@@ -98,8 +98,10 @@ class Engine {
 
   // A Harbor webhook event: starts the enabled event-based pull policies
   // whose source is a `harbor` endpoint on `source_host` (any harbor
-  // endpoint when empty) and whose filters select the repository.
-  void OnHarborEvent(std::string_view repo, std::string_view reference, bool deletion,
+  // endpoint when empty) and whose filters select the repository, for the
+  // event's digest when it carries one (what was pushed, not what the tag
+  // points to by planning time).
+  void OnHarborEvent(std::string_view repo, std::string_view reference, std::string_view digest, bool deletion,
                      std::string_view source_host);
 
   std::optional<LiveProgress> Progress(int64_t execution_id) const;

@@ -89,9 +89,14 @@ Result<std::vector<Task>> PlanPull(client::RegistryClient& c, const Policy& poli
       if (scope.deletion) {
         digest = tag;  // nothing to read on the source any more
       } else {
+        // An event's digest is what was pushed: the tag may have moved on
+        // since (another push meanwhile), and that image has its own event.
+        // Still asked for, so an artifact deleted since is skipped as a
+        // vanished tag is.
+        std::string ref = scope.reference.empty() || scope.digest.empty() ? tag : scope.digest;
         client::Call call;
         call.stop = stop;
-        auto h = c.HeadManifest(call, repo, tag);
+        auto h = c.HeadManifest(call, repo, ref);
         if (!h.ok()) {
           if (h.status().code() == Code::kNotFound) continue;
           return h.status();

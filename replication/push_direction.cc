@@ -44,8 +44,9 @@ class Push final : public Direction {
   }
 
   Result<BlobOutcome> MoveBlob(const SendEnv& env, const BlobJob& job) override { return SendBlob(env, job); }
-  std::vector<BlobCheck> CheckBlobs(const SendEnv& env, std::vector<BlobJob>& jobs, bool open_sessions) override {
-    return replication::CheckBlobs(env, jobs, open_sessions);
+  std::vector<BlobCheck> CheckBlobs(const SendEnv& env, std::vector<BlobJob>& jobs, bool open_sessions,
+                                    const std::function<void(size_t)>& checked) override {
+    return replication::CheckBlobs(env, jobs, open_sessions, checked);
   }
 
   Status PutManifests(const Task& t, const PlannedCopy& copy, const TaskLogFn& log, std::stop_token stop) override {

@@ -79,6 +79,8 @@ class Runner : public std::enable_shared_from_this<Runner> {
 
   // ---- tasks and blobs (task_runner.cc) ----
   void StartTask(const std::shared_ptr<ExecRun>& run, Task t);
+  // The task's blobs enter the execution's byte counts; logs what it copies.
+  void Account(const std::shared_ptr<TaskRun>& tr);
   void EndTask(const std::shared_ptr<ExecRun>& run, Task& t, const std::string& status, const std::string& text);
   SendEnv MakeSendEnv(const std::shared_ptr<ExecRun>& run, std::function<void(const std::string&)> log);
   void Submit(const std::shared_ptr<TaskRun>& tr, const BlobJob& job);

@@ -1,7 +1,10 @@
 // The task and blob level of the Runner: a task's blobs go to the
 // destination's worker pool through its image gate, one transfer per digest
 // at a time; its manifests follow once every blob is there.
+#include <functional>
+#include <mutex>
 #include <thread>
+#include <vector>
 
 #include "base/internal_errors.h"
 #include "replication/direction.h"
@@ -9,6 +12,46 @@
 #include "replication/runner.h"
 
 namespace pier::replication {
+namespace {
+
+// Hands a task's blobs to the workers, each once, when both its check ended
+// (Checked) and the image was admitted to the link (Open), whichever comes
+// last. Thread-safe: checks end on checking threads, the gate admits on
+// whichever thread let the image in.
+class BlobDispatch {
+ public:
+  BlobDispatch(size_t n, std::function<void(size_t)> submit) : checked_(n, false), submit_(std::move(submit)) {}
+
+  void Checked(size_t i) {
+    {
+      std::lock_guard lock(mu_);
+      if (checked_[i]) return;
+      checked_[i] = true;
+      if (!open_) return;
+    }
+    submit_(i);
+  }
+
+  void Open() {
+    std::vector<size_t> ready;
+    {
+      std::lock_guard lock(mu_);
+      open_ = true;
+      for (size_t i = 0; i < checked_.size(); ++i) {
+        if (checked_[i]) ready.push_back(i);
+      }
+    }
+    for (size_t i : ready) submit_(i);
+  }
+
+ private:
+  std::mutex mu_;
+  bool open_ = false;
+  std::vector<bool> checked_;
+  std::function<void(size_t)> submit_;
+};
+
+}  // namespace
 
 void Runner::TaskLog(const Task& t, const std::string& line) {
   d_.executions->AppendLog(t.id, FormatTime(NowMs()) + " " + line);
@@ -34,40 +77,61 @@ void Runner::StartTask(const std::shared_ptr<ExecRun>& run, Task t) {
   auto started = d_.clock->Steady();
   auto stop = run->stop.get_token();
   Direction& dir = *run->direction;
+  auto tr = std::make_shared<TaskRun>();
+  tr->task = std::move(t);
+  tr->exec = run;
+  tr->started = started;
+  Task& task = tr->task;
   auto finish = [&](const std::string& status, const std::string& text) {
     d_.observer->OnTaskFinish(run->policy.name, status, Since(started));
-    EndTask(run, t, status, text);
+    EndTask(run, task, status, text);
   };
-  t.status = std::string(kStatusInProgress);
-  if (t.start_time == std::chrono::system_clock::time_point{}) t.start_time = NowMs();
+  task.status = std::string(kStatusInProgress);
+  if (task.start_time == std::chrono::system_clock::time_point{}) task.start_time = NowMs();
   d_.observer->OnTaskStart(run->policy.name);
-  if (Status s = d_.executions->UpdateTask(t); !s.ok()) {
+  if (Status s = d_.executions->UpdateTask(task); !s.ok()) {
     // Unrecorded work would be invisible and not resumable: fail it, saying why.
     return finish(std::string(kStatusFailed), "recording the task: " + s.message());
   }
-  auto log = [this, &t](const std::string& line) { TaskLog(t, line); };
-  if (t.operation == kOperationDeletion) {
-    Status s = dir.Delete(t, log, stop);
+  auto log = [this, &task](const std::string& line) { TaskLog(task, line); };
+  if (task.operation == kOperationDeletion) {
+    Status s = dir.Delete(task, log, stop);
     return finish(std::string(s.ok() ? kStatusSucceed : kStatusFailed), s.ok() ? "" : s.message());
   }
   if (run->resumed) log("resumed after a restart");
-  auto copy = dir.Prepare(t, stop);
+  auto copy = dir.Prepare(task, stop);
   if (!copy.ok()) return finish(std::string(kStatusFailed), copy.status().message());
+  tr->copy = std::move(*copy);
+  std::vector<BlobJob>& blobs = tr->copy.blobs;
   // The cheap checks before the image waits for the link, all at once: the
   // manifest HEAD beside every blob's HEAD (and, when the link is free, its
   // upload session). An image already there, or whose blobs all are, never
-  // queues behind another image's upload.
+  // queues behind another image's upload. With the link free the image is
+  // admitted at once, and each blob goes to the workers as soon as its own
+  // check ends (and the manifest HEAD said the image is not there yet), not
+  // when the slowest check of the image does.
   Destination& dest = *run->dest;
   bool link_free = dest.gate->admitted_unsent() == 0 && dest.gate->waiting() == 0;
+  auto dispatch = std::make_shared<BlobDispatch>(
+      blobs.size(), [self = shared_from_this(), tr](size_t i) { self->Submit(tr, tr->copy.blobs[i]); });
   std::vector<BlobCheck> checks;
   std::optional<TaskEnd> end;
+  uint64_t admitted_bytes = 0;  // early: what the gate counts for the image
   {
     SendEnv env = MakeSendEnv(run, log);
-    std::jthread blobs([&] { checks = dir.CheckBlobs(env, copy->blobs, link_free); });
-    end = dir.Settled(t, *copy, log, stop);
+    std::function<void(size_t)> checked;
+    if (link_free) checked = [dispatch](size_t i) { dispatch->Checked(i); };
+    std::jthread check_thread([&] { checks = dir.CheckBlobs(env, blobs, link_free, checked); });
+    end = dir.Settled(task, tr->copy, log, stop);
+    if (!end && link_free && !blobs.empty()) {
+      Account(tr);
+      // Admitted with every blob's bytes; those found present are credited below.
+      admitted_bytes = tr->remaining_bytes.load();
+      dest.gate->Enter(task.id, admitted_bytes, stop, [dispatch] { dispatch->Open(); });
+    }
   }
   if (end) {
-    for (auto& b : copy->blobs) {
+    for (auto& b : blobs) {
       if (!b.session) continue;
       client::Call call;
       call.stop = stop;
@@ -78,17 +142,38 @@ void Runner::StartTask(const std::shared_ptr<ExecRun>& run, Task t) {
     }
     return finish(end->status, end->text);
   }
+  bool early = link_free && !blobs.empty();
+  if (!early) Account(tr);
+  if (blobs.empty()) return CompleteTask(tr);
+  bool known = checks.size() == blobs.size();
   size_t present = 0;
-  for (BlobCheck c : checks) present += c == BlobCheck::kPresent;
+  for (size_t i = 0; known && i < blobs.size(); ++i) present += checks[i] == BlobCheck::kPresent;
   if (present > 0) {
     log(std::to_string(present) + " of " + std::to_string(checks.size()) + " blobs already at the destination");
   }
+  // Found present: done here. The rest go (or went) to the workers.
+  uint64_t missing_bytes = 0;
+  std::vector<size_t> present_blobs;
+  for (size_t i = 0; i < blobs.size(); ++i) {
+    if (known && checks[i] == BlobCheck::kPresent) {
+      present_blobs.push_back(i);
+    } else {
+      missing_bytes += blobs[i].size;
+      dispatch->Checked(i);  // once per blob: a second call is ignored
+    }
+  }
+  if (!early) {
+    if (missing_bytes > 0) dest.gate->Enter(task.id, missing_bytes, stop, [dispatch] { dispatch->Open(); });
+  } else if (missing_bytes < admitted_bytes) {
+    dest.gate->Sent(task.id, admitted_bytes - missing_bytes);
+  }
+  // Last: the final BlobFinished may complete the task (and end `task`'s use here).
+  auto now = d_.clock->Steady();
+  for (size_t i : present_blobs) BlobFinished(tr, blobs[i], BlobOutcome::kSkipped, now);
+}
 
-  auto tr = std::make_shared<TaskRun>();
-  tr->task = std::move(t);
-  tr->exec = run;
-  tr->copy = std::move(*copy);
-  tr->started = started;
+void Runner::Account(const std::shared_ptr<TaskRun>& tr) {
+  auto& run = tr->exec;
   uint64_t bytes = 0;
   for (const auto& b : tr->copy.blobs) bytes += b.size;
   tr->remaining = tr->copy.blobs.size();
@@ -97,26 +182,6 @@ void Runner::StartTask(const std::shared_ptr<ExecRun>& run, Task t) {
   ReportPending(*run);
   TaskLog(tr->task, "copying " + tr->task.src_resource + " to " + tr->task.dst_resource + ": " +
                         std::to_string(tr->copy.blobs.size()) + " blob(s), " + std::to_string(bytes) + " bytes");
-  if (tr->copy.blobs.empty()) return CompleteTask(tr);
-  // Found present: done here. The rest wait for the link with only their bytes.
-  std::vector<BlobJob> missing;
-  uint64_t missing_bytes = 0;
-  for (size_t i = 0; i < tr->copy.blobs.size(); ++i) {
-    if (checks.size() == tr->copy.blobs.size() && checks[i] == BlobCheck::kPresent) continue;
-    missing.push_back(tr->copy.blobs[i]);
-    missing_bytes += tr->copy.blobs[i].size;
-  }
-  if (missing.size() < tr->copy.blobs.size()) {
-    auto now = d_.clock->Steady();
-    for (size_t i = 0; i < tr->copy.blobs.size(); ++i) {
-      if (checks[i] == BlobCheck::kPresent) BlobFinished(tr, tr->copy.blobs[i], BlobOutcome::kSkipped, now);
-    }
-  }
-  if (missing.empty()) return;  // the last BlobFinished completed the task
-  run->dest->gate->Enter(tr->task.id, missing_bytes, stop,
-                         [self = shared_from_this(), tr, missing = std::move(missing)] {
-                           for (const auto& b : missing) self->Submit(tr, b);
-                         });
 }
 
 SendEnv Runner::MakeSendEnv(const std::shared_ptr<ExecRun>& run, std::function<void(const std::string&)> log) {

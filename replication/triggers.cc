@@ -53,15 +53,17 @@ void EventTriggers::OnDelete(std::string_view repo, std::string_view reference, 
   StartAll(policies, EventScope{std::string(repo), ref, "", true}, "event replication");
 }
 
-void EventTriggers::OnHarborEvent(std::string_view repo, std::string_view reference, bool deletion,
-                                  std::string_view source_host) {
+void EventTriggers::OnHarborEvent(std::string_view repo, std::string_view reference, std::string_view digest,
+                                  bool deletion, std::string_view source_host) {
   auto policies = PoliciesSelecting(*repl_, kTriggerEventBased, repo, [&](const Policy& p) {
     if (!p.PullMode() || (deletion && !p.replicate_deletion)) return false;
     auto src = repl_->GetEndpoint(p.src_registry_id);
     if (!src.ok() || src->type != kTypeHarbor) return false;
     return source_host.empty() || SameRegistryHost(src->url, source_host);
   });
-  StartAll(policies, EventScope{std::string(repo), std::string(reference), "", deletion}, "webhook replication");
+  // A deletion names what is gone by its reference; the digest only pins a copy.
+  std::string pinned = deletion ? "" : std::string(digest);
+  StartAll(policies, EventScope{std::string(repo), std::string(reference), pinned, deletion}, "webhook replication");
 }
 
 void CronTrigger::Tick() {

@@ -5,7 +5,8 @@
 //    (not what the tag points to later); a delete starts those of them that
 //    replicate deletions.
 //  - Harbor webhooks: start the enabled event-based pull policies whose
-//    source is a `harbor` endpoint on the event's host.
+//    source is a `harbor` endpoint on the event's host, for the event's
+//    digest when it has one (resources[].digest).
 //  - Cron: CronTrigger starts scheduled policies when their time comes, by
 //    the Clock it is given (tests move a FakeClock).
 // A policy that cannot start is logged and the others still start; a
@@ -54,7 +55,8 @@ class EventTriggers {
 
   void OnPush(std::string_view repo, std::string_view reference, std::string_view digest);
   void OnDelete(std::string_view repo, std::string_view reference, std::string_view digest);
-  void OnHarborEvent(std::string_view repo, std::string_view reference, bool deletion, std::string_view source_host);
+  void OnHarborEvent(std::string_view repo, std::string_view reference, std::string_view digest, bool deletion,
+                     std::string_view source_host);
 
  private:
   void StartAll(const Result<std::vector<Policy>>& policies, const EventScope& scope, std::string_view what);

@@ -66,7 +66,7 @@ http::Exchange WebhookHandler::Begin(const http::Request& req) {
           continue;
         }
         ++accepted;
-        engine->OnHarborEvent(e.repository, e.reference, e.deletion(), e.source_host);
+        engine->OnHarborEvent(e.repository, e.reference, e.digest, e.deletion(), e.source_host);
       }
       return JsonResponse(200, nlohmann::json{{"accepted", accepted}, {"duplicates", duplicates}});
     }();

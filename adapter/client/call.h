@@ -79,6 +79,14 @@ struct Call {
   // downloads) with the running total for this call. Bytes re-sent after an
   // automatic retry count again: it measures the wire, not the remote state.
   std::function<void(uint64_t bytes)> progress;
+  // Called now and then (every 250 ms at most) while a request's file body
+  // is on its way and until its answer, with the bytes of that body the
+  // peer's TCP stack has acknowledged so far (a running total that only
+  // grows; its final value may stay below the body's length). On a slow
+  // link one request lasts seconds: this is what lets a caller show
+  // progress within it. `progress` counts our writes, which on such a link
+  // run megabytes ahead of arrival. Null: not sampled.
+  std::function<void(uint64_t bytes)> body_acked;
   // When > 0: no connection carries more than this many request bytes in
   // all. A pooled connection that would exceed it with this request is
   // closed and a new one opened. The replication engine sets it after a

@@ -292,6 +292,7 @@ class Connection {
                    size_t io_size, uint64_t* progress_total, HttpResponse* resp, bool* answer_started,
                    bool* reusable) {
     *reusable = false;
+    AckSampler sampler(*this, call, head.size(), req.file ? req.file->length : 0);
     Status written = WriteRequest(req, head, call, io_size, progress_total);
     if (!written.ok()) {
       if (call.error.kind != ErrorKind::kNetwork) return written;
@@ -328,6 +329,45 @@ class Connection {
       d->done = true;
     }
   };
+
+  // Feeds call.body_acked during one exchange with a file body: a timer on
+  // this connection's io_context, so samples are taken (on the caller's
+  // thread) while a write waits for room and while the answer is awaited.
+  class AckSampler {
+   public:
+    AckSampler(Connection& c, Call& call, size_t head_bytes, uint64_t body_bytes) : c_(c) {
+      if (!call.body_acked || body_bytes == 0) return;
+      c_.ack_call_ = &call;
+      c_.ack_base_ = c_.bytes_written_ + head_bytes;
+      c_.ack_len_ = body_bytes;
+      c_.ack_reported_ = 0;
+      c_.ArmAckSampler();
+    }
+    ~AckSampler() {
+      if (c_.ack_call_ == nullptr) return;
+      c_.ack_call_ = nullptr;
+      c_.sampler_.cancel();  // its handler runs, aborted, in Watch's final poll
+    }
+    AckSampler(const AckSampler&) = delete;
+    AckSampler& operator=(const AckSampler&) = delete;
+
+   private:
+    Connection& c_;
+  };
+
+  void ArmAckSampler() {
+    sampler_.expires_after(kAckSampleInterval);
+    sampler_.async_wait([this, g = gen_](error_code ec) {
+      if (ec || !active_ || g != gen_ || ack_call_ == nullptr) return;
+      SampleAcked();
+      uint64_t n = bytes_acked_ > ack_base_ ? std::min(bytes_acked_ - ack_base_, ack_len_) : 0;
+      if (n > ack_reported_) {
+        ack_reported_ = n;
+        ack_call_->body_acked(n);
+      }
+      ArmAckSampler();
+    });
+  }
 
   void ArmWatchdog() {
     timer_.expires_at(deadline_);
@@ -497,6 +537,7 @@ class Connection {
   tcp::socket sock_{ioc_};
   std::optional<ssl::stream<tcp::socket&>> tls_;
   asio::steady_timer timer_{ioc_};
+  asio::steady_timer sampler_{ioc_};
   beast::flat_buffer rbuf_;
   std::string origin_;
   std::chrono::milliseconds timeout_;
@@ -504,6 +545,13 @@ class Connection {
   bool keep_alive_ = false;
   uint64_t bytes_written_ = 0;
   uint64_t bytes_acked_ = 0;
+  // The exchange AckSampler reports on: its Call, where its body starts in
+  // bytes_written_, its length, and the last total reported.
+  static constexpr std::chrono::milliseconds kAckSampleInterval{250};
+  Call* ack_call_ = nullptr;
+  uint64_t ack_base_ = 0;
+  uint64_t ack_len_ = 0;
+  uint64_t ack_reported_ = 0;
 
   void SampleAcked() {
     if (!sock_.is_open()) return;

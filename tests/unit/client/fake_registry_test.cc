@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <map>
 #include <mutex>
 #include <set>
@@ -540,6 +541,46 @@ TEST(TransferTest, LimiterPacesEveryWriteAndProgressCountsBytes) {
   ASSERT_FALSE(progress.empty());
   EXPECT_EQ(progress.back(), kSize);
   EXPECT_TRUE(std::is_sorted(progress.begin(), progress.end()));
+}
+
+// On a slow link the body sits in buffers on the way for seconds after the
+// last write: body_acked reports what the peer took in while the answer is
+// awaited. This registry answers the closing PUT only once the client has
+// reported the whole body acknowledged (or gives up at a deadline).
+TEST(TransferTest, BodyAckedReportsWhileTheAnswerIsAwaited) {
+  TempDir dir;
+  const uint64_t kSize = 512 * 1024 + 7;
+  std::string blob = testing::RandomBytes(kSize, 11);
+  BlobFile file(dir.path() / "blob", blob);
+  std::mutex mu;
+  std::condition_variable cv;
+  uint64_t reported = 0;
+  bool seen_before_answer = false;
+  FakeServer server([&](const FakeRequest& r) {
+    if (r.method != "PUT") return FakeResponse{200, {}, "{}"};  // the auth probe
+    std::unique_lock lock(mu);
+    seen_before_answer = cv.wait_for(lock, 10s, [&] { return reported == kSize; });
+    FakeResponse created;
+    created.status = 201;
+    created.Set("Docker-Content-Digest", Sha256Of(r.body).str());
+    return created;
+  });
+  auto client = MakeClient(server.url());
+  std::vector<uint64_t> samples;
+  Call call;
+  call.body_acked = [&](uint64_t n) {
+    samples.push_back(n);
+    std::lock_guard lock(mu);
+    reported = n;
+    cv.notify_all();
+  };
+  FileSlice body = file.All();
+  auto r = client->FinishUpload(call, "lib/app", "/v2/lib/app/blobs/uploads/s1", Sha256Of(blob), &body);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(seen_before_answer) << "no sample of the acknowledged body before the answer";
+  EXPECT_TRUE(std::is_sorted(samples.begin(), samples.end()));
+  ASSERT_FALSE(samples.empty());
+  EXPECT_EQ(samples.back(), kSize);
 }
 
 // ---- keep-alive ---------------------------------------------------------------------

@@ -1,8 +1,11 @@
 // SendBlob and FetchBlob against the in-memory registry: only missing bytes
-// move, cuts resume from the persisted offset, Retry-After is honoured.
+// move, cuts resume from the persisted offset and teach the link's limit
+// (only when they prove it), Retry-After is honoured; CheckBlobs hands each
+// blob over as soon as its own check ends.
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <mutex>
 #include <vector>
 
@@ -135,6 +138,108 @@ TEST_F(TransferTest, AnUploadCutMidwayResumesFromThePersistedOffset) {
   EXPECT_EQ(reg_->body_bytes(), content.size());  // no byte sent twice
   EXPECT_EQ(reg_->uploads(job.digest.str()), 1);
   EXPECT_TRUE(reg_->HasBlob("app", job.digest.str()));
+}
+
+// On a slow link one chunk lasts seconds: what the destination's TCP stack
+// acknowledged within it is reported as it comes (the fake acknowledges
+// half of each body before answering), each offset once.
+TEST_F(TransferTest, AcknowledgedBytesAreReportedWithinAChunk) {
+  const uint64_t chunk = 256 << 10;
+  std::string content(3 * chunk, 'x');
+  BlobJob job = Local("app", content);
+  std::vector<uint64_t> reports;
+  SendEnv env = Env(chunk);
+  env.on_bytes = [&](uint64_t n) { reports.push_back(n); };
+  auto r = SendBlob(env, job);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(reports.size(), 6u);  // half of each of the three chunks, then its answer
+  uint64_t sum = 0;
+  for (uint64_t n : reports) {
+    EXPECT_EQ(n, chunk / 2);
+    sum += n;
+  }
+  EXPECT_EQ(sum, content.size());
+}
+
+std::string Pattern(size_t n) {
+  std::string content(n, '\0');
+  for (size_t i = 0; i < content.size(); ++i) content[i] = static_cast<char>(i * 7 % 251);
+  return content;
+}
+
+// Parallel workers on a fresh link are cut together: the first to fail
+// learns the limit, and the cuts of requests that went out before it did
+// (under no budget) say nothing about that estimate. Taken as "still too
+// high" they halved it once per worker (issue 10 §6, the 262-connection run).
+TEST_F(TransferTest, ACutOfARequestSentBeforeTheEstimateDoesNotShrinkIt) {
+  constexpr uint64_t kMiB = 1 << 20;
+  BlobJob job = Local("app", Pattern(10 * kMiB));
+  int chunks = 0;
+  reg_->fail = [&](std::string_view op, std::string_view) -> std::optional<Failure> {
+    if (op == "UploadChunk" && ++chunks == 1) return Failure{client::ErrorKind::kNetwork, 0, std::nullopt, 5 * kMiB};
+    return std::nullopt;
+  };
+  // While the first chunk is on its way, another worker's cut teaches 4 MiB.
+  reg_->on_body = [&](std::string_view op, std::string_view, const std::stop_token&) {
+    if (op == "UploadChunk" && chunks == 1) link_.cut_after_bytes = 4 * kMiB;
+  };
+  auto r = SendBlob(Env(/*chunk_size=*/8 * kMiB), job);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(*r, BlobOutcome::kUploaded);
+  EXPECT_EQ(link_.cut_after_bytes.load(), 4 * kMiB);
+  EXPECT_GE(chunks, 3);  // the rest went in chunks that fit half of 4 MiB
+  EXPECT_EQ(reg_->body_bytes(), job.size);  // the cut session kept its bytes: none sent twice
+}
+
+// The other side of it: a request that went out under the estimate's budget
+// and was still cut proves the estimate high.
+TEST_F(TransferTest, ACutUnderTheEstimatesBudgetShrinksIt) {
+  constexpr uint64_t kMiB = 1 << 20;
+  BlobJob job = Local("app", Pattern(6 * kMiB));
+  link_.cut_after_bytes = 4 * kMiB;
+  int chunks = 0;
+  reg_->fail = [&](std::string_view op, std::string_view) -> std::optional<Failure> {
+    if (op == "UploadChunk" && ++chunks == 1) {
+      return Failure{client::ErrorKind::kNetwork, 0, std::nullopt, 3 * kMiB / 2};
+    }
+    return std::nullopt;
+  };
+  auto r = SendBlob(Env(/*chunk_size=*/8 * kMiB), job);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(link_.cut_after_bytes.load(), 3 * kMiB / 2);
+}
+
+// The image's checks all go at once; a blob whose own HEAD and POST are
+// answered is handed over (its body can start) while another blob's check
+// is still out. Here the small blob's HEAD is held until the large blob was
+// reported, or a deadline passes.
+TEST_F(TransferTest, ABlobsCheckEndsWithoutWaitingForTheOthers) {
+  BlobJob small = Local("slow", "config bytes");
+  BlobJob large = Local("app", std::string(300000, 'l'));
+  std::vector<BlobJob> jobs{small, large};
+  std::mutex m;
+  std::condition_variable cv;
+  bool large_reported = false;
+  bool held_until_reported = false;
+  reg_->fail = [&](std::string_view op, std::string_view repo) -> std::optional<Failure> {
+    if (op == "HeadBlob" && repo == "slow") {
+      std::unique_lock lock(m);
+      held_until_reported = cv.wait_for(lock, std::chrono::seconds(10), [&] { return large_reported; });
+    }
+    return std::nullopt;
+  };
+  std::vector<size_t> reported;
+  auto checks = CheckBlobs(Env(), jobs, /*open_sessions=*/true, [&](size_t i) {
+    std::lock_guard lock(m);
+    reported.push_back(i);
+    if (i == 1) large_reported = true;
+    cv.notify_all();
+  });
+  EXPECT_TRUE(held_until_reported) << "the large blob was reported only after every check ended";
+  EXPECT_EQ(reported, (std::vector<size_t>{1, 0}));
+  EXPECT_EQ(checks, (std::vector<BlobCheck>{BlobCheck::kMissing, BlobCheck::kMissing}));
+  EXPECT_TRUE(jobs[1].checked_missing);
+  EXPECT_TRUE(jobs[1].session.has_value());  // its upload session, opened beside the HEAD
 }
 
 TEST_F(TransferTest, ThrottledRequestsWaitForRetryAfter) {

@@ -1,5 +1,5 @@
-// The push planner: an event's digest is what gets planned, whatever the tag
-// points to by planning time; a copy lists each blob once.
+// The planners: an event's digest is what gets planned, whatever the tag
+// points to by planning time (push and pull); a copy lists each blob once.
 #include "replication/planner.h"
 
 #include <gtest/gtest.h>
@@ -8,6 +8,7 @@
 
 #include "../cache/test_util.h"
 #include "base/manifest.h"
+#include "fake_client.h"
 
 namespace pier::replication {
 namespace {
@@ -38,6 +39,34 @@ TEST_F(PlannerTest, AnEventPlansThePushedDigest) {
   auto now = PlanPush(*store_, policy_, dest_, PlanScope{"app", "v1", "", false});
   ASSERT_TRUE(now.ok());
   EXPECT_EQ((*now)[0].digest, b.str());
+}
+
+// A pull policy's webhook event: the tag was pushed again before planning.
+TEST_F(PlannerTest, APullEventPlansThePushedDigest) {
+  auto source = std::make_shared<testing::FakeRegistry>();
+  auto manifest = [](const std::string& config) {
+    return json{{"schemaVersion", 2},
+                {"mediaType", media::kOciManifest},
+                {"config", {{"mediaType", "application/vnd.oci.image.config.v1+json"},
+                            {"digest", Sha256Of(config).str()}, {"size", config.size()}}},
+                {"layers", json::array()}}
+        .dump();
+  };
+  std::string a = source->AddManifest("library/app", "v1", std::string(media::kOciManifest), manifest("config a"));
+  std::string b = source->AddManifest("library/app", "v1", std::string(media::kOciManifest), manifest("config b"));
+  ASSERT_NE(a, b);
+  testing::FakeClient c(source);
+  Policy pull;
+  auto tasks = PlanPull(c, pull, PlanScope{"library/app", "v1", a, false}, {});
+  ASSERT_TRUE(tasks.ok()) << tasks.status().ToString();
+  ASSERT_EQ(tasks->size(), 1u);
+  EXPECT_EQ((*tasks)[0].digest, a);
+  EXPECT_EQ((*tasks)[0].tags, std::vector<std::string>{"v1"});
+  // Without the digest, the tag is read at planning time.
+  auto now = PlanPull(c, pull, PlanScope{"library/app", "v1", "", false}, {});
+  ASSERT_TRUE(now.ok()) << now.status().ToString();
+  ASSERT_EQ(now->size(), 1u);
+  EXPECT_EQ((*now)[0].digest, b);
 }
 
 TEST_F(PlannerTest, ACopyListsEachBlobOnce) {

@@ -1,5 +1,6 @@
-// Triggers: cron fires by the injected clock, the one policy selector, and
-// Harbor event hosts matched through client::Url.
+// Triggers: cron fires by the injected clock, the one policy selector,
+// events carry the digest they pushed, and Harbor event hosts matched
+// through client::Url.
 #include "replication/triggers.h"
 
 #include <gtest/gtest.h>
@@ -9,6 +10,7 @@
 
 #include "../cache/test_util.h"
 #include "replication/harbor_webhook.h"
+#include "replication/registry_endpoint.h"
 
 namespace pier::replication {
 namespace {
@@ -88,6 +90,32 @@ TEST_F(TriggersTest, APushEventCarriesTheDigest) {
   EXPECT_EQ(scopes_[0].reference, "v1");
   EXPECT_EQ(scopes_[0].digest, "sha256:aaaa");
   EXPECT_FALSE(scopes_[0].deletion);
+}
+
+TEST_F(TriggersTest, AHarborEventCarriesThePushedDigest) {
+  Endpoint harbor;
+  harbor.name = "harbor";
+  harbor.type = std::string(kTypeHarbor);
+  harbor.url = "https://harbor.example";
+  auto src = repl_->CreateEndpoint(harbor);
+  ASSERT_TRUE(src.ok()) << src.status().ToString();
+  Policy pull;
+  pull.name = "from-harbor";
+  pull.src_registry_id = src->id;
+  pull.trigger.type = std::string(kTriggerEventBased);
+  pull.replicate_deletion = true;
+  auto created = repl_->CreatePolicy(pull);
+  ASSERT_TRUE(created.ok()) << created.status().ToString();
+  EventTriggers events(repl_, Recorder());
+  events.OnHarborEvent("library/app", "v1", "sha256:aaaa", false, "harbor.example");
+  ASSERT_EQ(started_, std::vector<int64_t>{created->id});
+  EXPECT_EQ(scopes_[0].reference, "v1");
+  EXPECT_EQ(scopes_[0].digest, "sha256:aaaa");
+  // A deletion is planned by its reference alone.
+  events.OnHarborEvent("library/app", "v1", "sha256:aaaa", true, "harbor.example");
+  ASSERT_EQ(scopes_.size(), 2u);
+  EXPECT_TRUE(scopes_[1].deletion);
+  EXPECT_EQ(scopes_[1].digest, "");
 }
 
 TEST(HarborHost, MatchesTheEndpointThroughItsUrl) {

@@ -263,14 +263,22 @@ curl -sf "http://$reg/metrics" >"$WORK/metrics.txt" || fail "GET /metrics"
 metric() { awk -v k="$1" 'index($0, k) == 1 { print $2 }' "$WORK/metrics.txt"; }
 for series in 'pier_proxy_requests_total{kind="blob",result="miss",upstream="hub"}' \
               'pier_proxy_requests_total{kind="manifest",result="stale",upstream="hub"}' \
-              'pier_proxy_upstream_bytes_total{upstream="hub"}'; do
+              'pier_proxy_upstream_bytes_total{upstream="hub"}' \
+              'pier_proxy_upstream_latency_seconds_count{upstream="hub"}'; do
   v=$(metric "$series")
   [ -n "$v" ] && awk -v v="$v" 'BEGIN { exit !(v > 0) }' || fail "$series is ${v:-missing}, want > 0"
 done
 [ "$(metric 'pier_proxy_upstream_up{upstream="hub"}')" = 0 ] || fail "pier_proxy_upstream_up must be 0 while offline"
 [ -n "$(metric 'pier_proxy_requests_total{kind="blob",result="coalesced",upstream="hub"}')" ] ||
   fail "zero series for every result must exist"
-pass "metrics: misses, stale answers, upstream bytes, upstream down"
+[ "$(metric 'pier_proxy_fetches_in_flight{upstream="hub"}')" = 0 ] || fail "a fetch still counted in flight"
+# Served: at least the 16 streamed copies of the big layer; fetched: it once.
+served=$(metric 'pier_proxy_served_bytes_total{upstream="hub"}')
+fetched=$(metric 'pier_proxy_upstream_bytes_total{upstream="hub"}')
+big_size=$(stat -c %s "$big_file")
+awk -v s="${served:-0}" -v f="$fetched" -v b="$big_size" 'BEGIN { exit !(s >= 16 * b && s - f >= 15 * b) }' ||
+  fail "served ${served:-missing} / fetched $fetched bytes: want ≥ 16 and 15 saved copies of the $big_size-byte layer"
+pass "metrics: misses, stale answers, upstream bytes and latency, upstream down, $served bytes served for $fetched fetched"
 
 stop_pid "$PIER_PID"
 "$PIER_BIN" fsck --data "$WORK/data" >"$WORK/fsck.log" 2>&1 || fail "fsck: $(tail -n 20 "$WORK/fsck.log")"

@@ -6,6 +6,9 @@
 #include <stdlib.h>
 
 #include <filesystem>
+#include <fstream>
+
+#include "cache/proxy/pull_through.h"
 
 namespace pier::api {
 namespace {
@@ -46,8 +49,9 @@ class ApiTest : public ::testing::Test {
     std::error_code ec;
     std::filesystem::remove_all(dir_, ec);
   }
-  void Make(std::shared_ptr<auth::Authorizer> authz) {
+  void Make(std::shared_ptr<auth::Authorizer> authz, std::shared_ptr<const proxy::PullThrough> pull_through = nullptr) {
     ApiOptions o;
+    o.pull_through = std::move(pull_through);
     o.admins = {"admin"};
     o.access_log = false;
     o.pinger = [this](const replication::Endpoint& e) {
@@ -210,6 +214,47 @@ TEST_F(ApiTest, AdminsOnlyWhenAuthIsOn) {
   EXPECT_EQ(Do("GET", "/api/v2.0/registries", "", "Basic ZGV2OnB3LWQ=").r.status, 403);
   EXPECT_EQ(Do("GET", "/api/v2.0/registries", "", "Basic YWRtaW46cHctYQ==").r.status, 200);
   EXPECT_EQ(Do("GET", "/api/v2.0/registries", "", "Basic YWRtaW46eA==").r.status, 401);
+}
+
+TEST_F(ApiTest, ProxyUpstreamsWithHealthAndNoSecret) {
+  EXPECT_EQ(Do("GET", "/api/v2.0/proxy/upstreams").body, json::array());  // none configured
+  std::ofstream(dir_ / "hub.pass") << "pw-hunter3";
+  // Port 1: nothing listens there, so a call fails at once.
+  auto ups = proxy::ParseUpstreams(json::array({{{"name", "hub"}, {"url", "http://127.0.0.1:1"}, {"ns", {"docker.io"}},
+                                                 {"username", "bot-hunter3"},
+                                                 {"password_file", (dir_ / "hub.pass").string()}},
+                                                {{"name", "acr"}, {"url", "http://127.0.0.1:1"}, {"prefix", "mirror/acr"}}}),
+                                   "proxy.upstreams");
+  ASSERT_TRUE(ups.ok()) << ups.status().ToString();
+  auto pt = proxy::PullThrough::Create(store_, *ups);
+  ASSERT_TRUE(pt.ok()) << pt.status().ToString();
+  Make(std::make_shared<auth::Authorizer>(std::nullopt, std::vector<auth::AclRule>{}, false), *pt);
+
+  Answer a = Do("GET", "/api/v2.0/proxy/upstreams");
+  ASSERT_EQ(a.r.status, 200) << a.r.body;
+  EXPECT_EQ(a.Header("X-Total-Count"), "2");
+  ASSERT_EQ(a.body.size(), 2u) << a.r.body;
+  EXPECT_EQ(a.body[0]["name"], "hub");
+  EXPECT_EQ(a.body[0]["type"], "docker-hub");
+  EXPECT_EQ(a.body[0]["prefix"], "hub");
+  EXPECT_EQ(a.body[0]["ns"], json::array({"docker.io"}));
+  EXPECT_EQ(a.body[0]["credential_configured"], true);
+  EXPECT_EQ(a.body[0]["status"], "healthy");
+  EXPECT_EQ(a.body[1]["prefix"], "mirror/acr");
+  EXPECT_EQ(a.body[1]["type"], "docker-registry");
+  EXPECT_EQ(a.body[1]["credential_configured"], false);
+  EXPECT_EQ(a.r.body.find("hunter3"), std::string::npos) << a.r.body;
+  EXPECT_EQ(a.r.body.find("hub.pass"), std::string::npos) << a.r.body;
+
+  // A failed call marks the upstream offline: listed unhealthy, the other not.
+  auto target = (*pt)->Resolve("hub/library/app", std::nullopt);
+  ASSERT_TRUE(target.has_value());
+  EXPECT_FALSE((*pt)->EnsureManifest(*target, "v1").ok());
+  a = Do("GET", "/api/v2.0/proxy/upstreams?q=name=hub");
+  ASSERT_EQ(a.body.size(), 1u) << a.r.body;
+  EXPECT_EQ(a.body[0]["status"], "unhealthy");
+  EXPECT_EQ(Do("GET", "/api/v2.0/proxy/upstreams?q=name=acr").body[0]["status"], "healthy");
+  EXPECT_EQ(Do("POST", "/api/v2.0/proxy/upstreams", "{}").r.status, 405);  // config-file objects
 }
 
 TEST(PrefixRouter, SplitsOnThePrefix) {

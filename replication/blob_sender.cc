@@ -81,8 +81,10 @@ class Sender {
   }
 
   // A body request starting at blob offset `offset`: what the destination's
-  // TCP stack acknowledges of it counts as it comes, not only when the
-  // answer does (one 8 MiB chunk lasts seconds on a slow link).
+  // TCP stack acknowledges of it after the first sample (client::Call::
+  // body_acked leaves out what buffers on the way took in at once) counts as
+  // it comes, not only when the answer does (one 8 MiB chunk lasts seconds
+  // on a slow link).
   void WatchBody(TrackedCall& t, uint64_t offset) {
     t.call.body_acked = [this, offset](uint64_t n) { Ack(offset + n); };
   }

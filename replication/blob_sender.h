@@ -58,9 +58,10 @@ struct SendEnv {
   RetryOptions retry;
   // Called with blob bytes newly acknowledged by the destination (a chunk or
   // blob answered, an upload's Range moved on, or, within a request, its TCP
-  // stack acknowledged them: client::Call::body_acked, sampled every 250 ms;
-  // a proxy on the way acknowledges what it buffers, so that part may run
-  // ahead of the registry by the proxy's buffer, never past the blob's size):
+  // stack acknowledged them since the request's first sample:
+  // client::Call::body_acked, sampled every 250 ms, which leaves out what
+  // buffers on the way took in at once, so it trails the link rather than
+  // running ahead of it):
   // bytes re-sent after a lost session are not reported again.
   // observer->OnBytesSent gets the same.
   std::function<void(uint64_t)> on_bytes;

@@ -80,12 +80,16 @@ struct Call {
   // automatic retry count again: it measures the wire, not the remote state.
   std::function<void(uint64_t bytes)> progress;
   // Called now and then (every 250 ms at most) while a request's file body
-  // is on its way and until its answer, with the bytes of that body the
-  // peer's TCP stack has acknowledged so far (a running total that only
-  // grows; its final value may stay below the body's length). On a slow
-  // link one request lasts seconds: this is what lets a caller show
-  // progress within it. `progress` counts our writes, which on such a link
-  // run megabytes ahead of arrival. Null: not sampled.
+  // is on its way and until its answer, with how many more of its bytes the
+  // peer's TCP stack has acknowledged since the first sample, 250 ms in (a
+  // running total that only grows, at most the body's length). What was
+  // acknowledged by then is left out: buffers on the way (a proxy's socket
+  // buffer, megabytes) take it in at memory speed, so it says nothing of
+  // the link; the growth after it does. So the total stays at or below
+  // what crossed the slowest hop, short of it by what the first sample
+  // found (those buffers, and 250 ms of the link). On a slow link one request lasts seconds: this is what lets a
+  // caller show progress within it. `progress` counts our writes, which on
+  // such a link run megabytes ahead of arrival. Null: not sampled.
   std::function<void(uint64_t bytes)> body_acked;
   // When > 0: no connection carries more than this many request bytes in
   // all. A pooled connection that would exceed it with this request is

@@ -340,6 +340,7 @@ class Connection {
       c_.ack_call_ = &call;
       c_.ack_base_ = c_.bytes_written_ + head_bytes;
       c_.ack_len_ = body_bytes;
+      c_.ack_first_.reset();
       c_.ack_reported_ = 0;
       c_.ArmAckSampler();
     }
@@ -360,7 +361,13 @@ class Connection {
     sampler_.async_wait([this, g = gen_](error_code ec) {
       if (ec || !active_ || g != gen_ || ack_call_ == nullptr) return;
       SampleAcked();
-      uint64_t n = bytes_acked_ > ack_base_ ? std::min(bytes_acked_ - ack_base_, ack_len_) : 0;
+      uint64_t acked = bytes_acked_ > ack_base_ ? std::min(bytes_acked_ - ack_base_, ack_len_) : 0;
+      // The first sample is the baseline: what was taken in by then went at
+      // memory speed into buffers on the way (a proxy's socket buffer takes
+      // megabytes at once) as much as across the link. Only the growth after
+      // it, at the pace of the slowest hop, is reported.
+      if (!ack_first_) ack_first_ = acked;
+      uint64_t n = acked - *ack_first_;
       if (n > ack_reported_) {
         ack_reported_ = n;
         ack_call_->body_acked(n);
@@ -546,11 +553,13 @@ class Connection {
   uint64_t bytes_written_ = 0;
   uint64_t bytes_acked_ = 0;
   // The exchange AckSampler reports on: its Call, where its body starts in
-  // bytes_written_, its length, and the last total reported.
+  // bytes_written_, its length, the body bytes acknowledged at the first
+  // sample, and the last total reported.
   static constexpr std::chrono::milliseconds kAckSampleInterval{250};
   Call* ack_call_ = nullptr;
   uint64_t ack_base_ = 0;
   uint64_t ack_len_ = 0;
+  std::optional<uint64_t> ack_first_;
   uint64_t ack_reported_ = 0;
 
   void SampleAcked() {

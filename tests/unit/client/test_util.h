@@ -2,7 +2,8 @@
 // Test helpers for the registry client. Peers on 127.0.0.1, POSIX sockets only:
 //  - FakeServer: a small threaded HTTP/1.1 server whose answers come from a
 //    handler; it hands the handler requests whose body was cut short too
-//    (marked incomplete), can trickle a body slowly, and can drop a kept-alive
+//    (marked incomplete), can trickle a body slowly, take a request in
+//    slowly (as over a slow link), and can drop a kept-alive
 //    connection without a word;
 //  - SilentListener: listens and never accepts or answers (the kernel still
 //    completes connects and buffers what is sent);
@@ -74,10 +75,16 @@ using FakeHandler = std::function<FakeResponse(const FakeRequest&)>;
 
 class FakeServer {
  public:
-  explicit FakeServer(FakeHandler handler) : handler_(std::move(handler)) {
+  // `slow_read`: request bytes are taken in as over a slow link (a 16 KiB
+  // receive buffer, reads of 8 KiB 5 ms apart: about 1.6 MB/s), so the
+  // client's TCP stack sees a body acknowledged bit by bit.
+  explicit FakeServer(FakeHandler handler, bool slow_read = false)
+      : handler_(std::move(handler)), slow_read_(slow_read) {
     fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
     int one = 1;
     ::setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    int small = 16 * 1024;  // before listen: accepted sockets and their window follow it
+    if (slow_read_) ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -134,9 +141,10 @@ class FakeServer {
       if (stop_) return false;
       pollfd p{c, POLLIN, 0};
       if (::poll(&p, 1, 50) <= 0) continue;
-      ssize_t n = ::recv(c, tmp, sizeof tmp, 0);
+      ssize_t n = ::recv(c, tmp, slow_read_ ? 8192 : sizeof tmp, 0);
       if (n <= 0) return false;
       buf.append(tmp, static_cast<size_t>(n));
+      if (slow_read_) std::this_thread::sleep_for(std::chrono::milliseconds(5));  // the link's pace
     }
     return true;
   }
@@ -218,6 +226,7 @@ class FakeServer {
   }
 
   FakeHandler handler_;
+  bool slow_read_ = false;
   int fd_ = -1;
   uint16_t port_ = 0;
   std::atomic<bool> stop_{false};

@@ -115,7 +115,7 @@ bool ParseField(const FieldSpec& f, bool allow_question, std::string_view text, 
 
 }  // namespace
 
-Result<CronSchedule> CronSchedule::Parse(std::string_view spec) {
+std::vector<std::string_view> CronFields(std::string_view spec) {
   std::vector<std::string_view> fields;
   size_t i = 0;
   while (i < spec.size()) {
@@ -124,6 +124,11 @@ Result<CronSchedule> CronSchedule::Parse(std::string_view spec) {
     while (i < spec.size() && !std::isspace(static_cast<unsigned char>(spec[i]))) ++i;
     if (i > start) fields.push_back(spec.substr(start, i - start));
   }
+  return fields;
+}
+
+Result<CronSchedule> CronSchedule::Parse(std::string_view spec) {
+  std::vector<std::string_view> fields = CronFields(spec);
   if (fields.size() != 6) {
     return Status::InvalidArgument("cron \"" + std::string(spec) + "\" has " + std::to_string(fields.size()) +
                                    " fields; want 6: seconds minutes hours day-of-month month day-of-week");

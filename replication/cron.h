@@ -15,10 +15,15 @@
 #include <chrono>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/status.h"
 
 namespace pier::replication {
+
+// The whitespace-separated fields of a cron spec (any isspace character
+// separates, as Parse reads them).
+std::vector<std::string_view> CronFields(std::string_view spec);
 
 class CronSchedule {
  public:

@@ -164,13 +164,11 @@ Status CheckHarborCron(std::string_view cron, std::string_view path) {
   }
   auto schedule = CronSchedule::Parse(cron);
   if (!schedule.ok()) return Invalid(path, schedule.status().message());
-  // Fields are known to be 6 whitespace-separated tokens now.
-  size_t a = cron.find_first_not_of(" \t");
-  size_t b = cron.find_first_of(" \t", a);
-  std::string_view seconds = cron.substr(a, b - a);
-  size_t c = cron.find_first_not_of(" \t", b);
-  size_t d = cron.find_first_of(" \t", c);
-  std::string_view minutes = cron.substr(c, d - c);
+  // Split exactly as Parse did (any whitespace, not only spaces and tabs: a
+  // form feed once made this split disagree and read past the end).
+  const std::vector<std::string_view> fields = CronFields(cron);
+  const std::string_view seconds = fields[0];
+  const std::string_view minutes = fields[1];
   if (seconds != "0") {
     return Invalid(path, "the 1st field (seconds) must be 0, got \"" + std::string(seconds) + "\"");
   }

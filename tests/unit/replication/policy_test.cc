@@ -309,6 +309,11 @@ TEST(CheckHarborCron, Rules) {
   EXPECT_FALSE(CheckHarborCron("0 * * * * *").ok());
   EXPECT_FALSE(CheckHarborCron("*/5 0 * * * *").ok());
   EXPECT_FALSE(CheckHarborCron("  ").ok());
+  // Any whitespace separates fields, as the cron parser reads them (a form
+  // feed once made the two disagree and read past the end: fuzzing).
+  EXPECT_TRUE(CheckHarborCron("0\f0\v*\n* * *").ok());
+  EXPECT_TRUE(CheckHarborCron("  0\f0\f\f\f\f4\f4\f\f4\f\f\f\f\f4\f").ok()) << "the fuzzer's input: 0 0 4 4 4 4";
+  EXPECT_FALSE(CheckHarborCron("5\f0 * * * *").ok()) << "seconds must be 0";
 }
 
 }  // namespace

@@ -280,6 +280,23 @@ awk -v s="${served:-0}" -v f="$fetched" -v b="$big_size" 'BEGIN { exit !(s >= 16
   fail "served ${served:-missing} / fetched $fetched bytes: want ≥ 16 and 15 saved copies of the $big_size-byte layer"
 pass "metrics: misses, stale answers, upstream bytes and latency, upstream down, $served bytes served for $fetched fetched"
 
+# --- the upstream comes back with the tag moved: the new digest once the
+# offline period (30 s) has run out and tag_ttl (0) asks again ---
+start_docker_registry upstream "$up_port"
+skopeo_ copy --dest-tls-verify=false "oci:$WORK/img:v1" "docker://$up/library/app:v1" >/dev/null
+deadline=$((SECONDS + 90))
+while :; do
+  got=$(curl -s -I -H "Accept: $accept" "http://$reg/v2/library/app/manifests/v1?ns=docker.io" |
+    awk -F': ' 'tolower($1) == "docker-content-digest" { print $2 }' | tr -d '\r')
+  [ "$got" = "$want" ] && break
+  [ -n "$got" ] || fail "cached tag not answered while waiting for the upstream to be asked again"
+  [ $SECONDS -lt $deadline ] || fail "upstream back with v1 moved to $want: Pier still serves $got"
+  sleep 0.5
+done
+skopeo_ copy --src-tls-verify=false "docker://$reg/hub/app:v1" "oci:$WORK/back-again:v1" >/dev/null ||
+  fail "the moved tag does not pull after the upstream came back"
+pass "upstream restarted with v1 moved: Pier serves the new digest after the offline period, and it pulls"
+
 stop_pid "$PIER_PID"
 "$PIER_BIN" fsck --data "$WORK/data" >"$WORK/fsck.log" 2>&1 || fail "fsck: $(tail -n 20 "$WORK/fsck.log")"
 pass "fsck is clean with cached manifests and blobs"

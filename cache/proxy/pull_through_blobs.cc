@@ -81,28 +81,13 @@ Status PullThrough::ConfirmBlob(const Target& t, const Digest& d) {
 }
 
 Status PullThrough::EnsureBlob(const Target& t, const Digest& d) {
-  if (store_->StatBlob(t.local_repo, d).ok()) {
-    Report(t, "blob", Outcome::kHit);
-    return Status::OK();
-  }
-  // Two rounds: the download joined may be for another name (then this
-  // name gets one of its own, which checks with its upstream and links).
-  Status s;
-  for (int round = 0; round < 2; ++round) {
-    bool leader = false;
-    std::shared_ptr<BlobFill> fill = JoinFill(t, d, &leader);
-    if (!leader) ++waiting_;
-    s = fill->Wait();
-    if (!leader) --waiting_;
-    if (leader) return s;  // FillBlob reported it
-    if (store_->StatBlob(t.local_repo, d).ok()) {
-      Report(t, "blob", Outcome::kCoalesced);
-      return Status::OK();
-    }
-    if (!s.ok() && s.code() != Code::kNotFound) break;
-  }
-  Report(t, "blob", Outcome::kError);
-  return s.ok() ? Status::Unavailable("blob " + d.str() + " could not be fetched for " + t.local_repo) : s;
+  // The same join as a client's GET, then the whole download.
+  Result<BlobStream> stream = StreamBlob(t, d);
+  if (!stream.ok()) return stream.status();
+  if (stream->stored) return Status::OK();
+  // StreamBlob's growing file is always the download itself.
+  PIER_TRY(static_cast<BlobFill&>(*stream->growing).Wait());
+  return store_->StatBlob(t.local_repo, d).status();
 }
 
 Result<PullThrough::BlobStream> PullThrough::StreamBlob(const Target& t, const Digest& d) {
@@ -114,9 +99,9 @@ Result<PullThrough::BlobStream> PullThrough::StreamBlob(const Target& t, const D
   for (int round = 0; round < 2; ++round) {
     bool leader = false;
     std::shared_ptr<BlobFill> fill = JoinFill(t, d, &leader);
-    ++waiting_;
+    if (!leader) ++waiting_;
     const bool started = fill->WaitStarted();
-    --waiting_;
+    if (!leader) --waiting_;
     if (!started) {
       // Over before it streamed (linked, tiny, failed, or no size known).
       s = fill->Wait();

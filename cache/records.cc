@@ -85,15 +85,16 @@ bool Decode(std::string_view in, UploadRecord* r) {
   return !r->repo.empty();
 }
 
-// Version 2 of a manifest record adds a flags byte; hosted manifests keep
-// writing version 1, so a data folder stays readable by an older Pier until
-// it caches something.
+// Version 2 of a manifest record added a flags byte, version 3 the push
+// time; both older versions still decode.
 constexpr char kManifestV2 = 0x02;
+constexpr char kManifestV3 = 0x03;
 
 std::string Encode(const ManifestRecord& r) {
-  std::string out(1, r.cached ? kManifestV2 : kVersion);
-  if (r.cached) out.push_back(0x01);
-  out.reserve(2 + 8 + r.media_type.size() + r.subject.size() + r.bytes.size());
+  std::string out(1, kManifestV3);
+  out.reserve(2 + 8 + 8 + r.media_type.size() + r.subject.size() + r.bytes.size());
+  out.push_back(r.cached ? 0x01 : 0x00);
+  PutU64(&out, static_cast<uint64_t>(r.pushed_unix));
   PutLengthPrefixed(&out, r.media_type);
   PutLengthPrefixed(&out, r.subject);
   out.append(r.bytes);
@@ -102,10 +103,13 @@ std::string Encode(const ManifestRecord& r) {
 
 bool Decode(std::string_view in, ManifestRecord* r) {
   r->cached = false;
-  if (!in.empty() && in[0] == kManifestV2) {
+  r->pushed_unix = 0;
+  if (!in.empty() && (in[0] == kManifestV2 || in[0] == kManifestV3)) {
+    const bool v3 = in[0] == kManifestV3;
     if (in.size() < 2 || (static_cast<uint8_t>(in[1]) & ~0x01u) != 0) return false;
     r->cached = (in[1] & 0x01) != 0;
     in.remove_prefix(2);
+    if (v3 && !GetI64(&in, &r->pushed_unix)) return false;
   } else if (!GetVersion(&in)) {
     return false;
   }
@@ -114,6 +118,18 @@ bool Decode(std::string_view in, ManifestRecord* r) {
   }
   r->bytes.assign(in);
   return true;
+}
+
+std::string EncodeLinkTime(int64_t unix_seconds) {
+  std::string out;
+  PutU64(&out, static_cast<uint64_t>(unix_seconds));
+  return out;
+}
+
+bool DecodeLinkTime(std::string_view in, int64_t* unix_seconds) {
+  *unix_seconds = 0;
+  if (in.empty()) return true;
+  return GetI64(&in, unix_seconds) && in.empty();
 }
 
 int64_t NowUnix() {

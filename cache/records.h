@@ -7,7 +7,12 @@
 //   ManifestRecord  0x01 | u32le len | media type | u32le len | subject | bytes (rest)
 //                   0x02 | flags u8 | (then as 0x01)  flags bit 0: cached from
 //                   a pull-through upstream (its blobs arrive on demand)
+//                   0x03 | flags u8 | pushed i64le | (then as 0x01)
+//   link time       "" (written before link times existed) | i64le unix seconds
 //
+// Manifests are written as version 3 (the push time is what the grace
+// period, delete_untagged and retention read); 1 and 2 still decode, with a
+// push time of 0 (long ago).
 // (subject is "" when the manifest has none). Decode returns false on any
 // value that is not exactly one of these.
 #include <cstdint>
@@ -37,6 +42,7 @@ struct ManifestRecord {
   // Fetched from a pull-through upstream: the blobs and child manifests it
   // names are fetched when a client asks for them, so they may be absent.
   bool cached = false;
+  int64_t pushed_unix = 0;  // when it was last put (0: before push times were kept)
 };
 
 std::string Encode(const BlobRecord& r);
@@ -45,6 +51,11 @@ std::string Encode(const ManifestRecord& r);
 bool Decode(std::string_view in, BlobRecord* r);
 bool Decode(std::string_view in, UploadRecord* r);
 bool Decode(std::string_view in, ManifestRecord* r);
+
+// The value of a links entry (keys.h): when the repository got the blob.
+std::string EncodeLinkTime(int64_t unix_seconds);
+// 0 for a link written before link times were kept; false when malformed.
+bool DecodeLinkTime(std::string_view in, int64_t* unix_seconds);
 
 int64_t NowUnix();
 

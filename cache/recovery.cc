@@ -29,25 +29,10 @@ void RemoveOrReport(const fs::path& p) {
   if (Status s = RemoveFile(p); !s.ok()) ReportInternalError("store", "removing a leftover file failed", s);
 }
 
-struct FileFacts {
-  bool exists = false;
-  uint64_t size = 0;
-  int64_t mtime_unix = 0;
-};
-
-FileFacts StatFile(const fs::path& path) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return {};
-  return FileFacts{true, static_cast<uint64_t>(st.st_size), static_cast<int64_t>(st.st_mtime)};
-}
-
 enum class Verdict { kKeep, kDropRecord, kDropRecordAndFile };
 
 Verdict Judge(const StoreState& st, const records::UploadRecord& rec, const FileFacts& file) {
-  // Idle time counts from the last write, which the file's mtime records.
-  const int64_t last_active = std::max(rec.started_unix, file.mtime_unix);
-  if (records::NowUnix() - last_active > st.options.upload_max_age_seconds)
-    return Verdict::kDropRecordAndFile;
+  if (UploadExpired(st, rec, file)) return Verdict::kDropRecordAndFile;
   // A session that never got a writer has no file yet; nothing was lost.
   if (!file.exists) return rec.offset == 0 ? Verdict::kKeep : Verdict::kDropRecord;
   if (file.size < rec.offset) return Verdict::kDropRecordAndFile;
@@ -171,6 +156,18 @@ Status LoadBlobCounters(StoreState& st) {
 }
 
 }  // namespace
+
+FileFacts StatFile(const fs::path& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return {};
+  return FileFacts{true, static_cast<uint64_t>(st.st_size), static_cast<int64_t>(st.st_mtime)};
+}
+
+bool UploadExpired(const StoreState& st, const records::UploadRecord& rec, const FileFacts& file) {
+  // Idle time counts from the last write, which the file's mtime records.
+  const int64_t last_active = std::max(rec.started_unix, file.mtime_unix);
+  return st.Now() - last_active > st.options.upload_max_age_seconds;
+}
 
 Status Recover(StoreState& st) {
   auto kept = RecoverUploads(st);

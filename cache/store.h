@@ -12,7 +12,11 @@
 //    Flush()ed (acknowledged) byte.
 //  - Open() runs recovery: half-written upload bytes past the committed
 //    offset are truncated, orphaned files removed, stale sessions expired.
+//  - CollectGarbage() runs online, beside every other call, and never takes
+//    what a manifest, a recent upload or read, or a pin still needs (the
+//    rule is in cache/README.md, "Garbage collection").
 // Thread-safe: every method may be called concurrently.
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -24,6 +28,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/clock.h"
 #include "base/digest.h"
 #include "base/file.h"
 #include "base/manifest.h"
@@ -49,6 +54,43 @@ struct StoredManifest {
   std::string media_type;
   std::string bytes;
   std::optional<Digest> subject;
+};
+
+// What one garbage collection run is told (Store::CollectGarbage).
+struct GcOptions {
+  // Links, blobs, manifests and orphan files younger than this, and links
+  // and manifests read (HEAD/GET) more recently, are kept: a client that
+  // uploaded or probed a blob has this long to reference it.
+  int64_t grace_seconds = 7200;
+  // Also delete manifests no tag names (nor an index or a kept subject).
+  bool delete_untagged = false;
+  // Report what would go and how many bytes; change nothing.
+  bool dry_run = false;
+  // Threads sweeping repositories side by side (Harbor's `workers`, 1..10).
+  int workers = 1;
+  // Content a pending replication still has to send: (repository, digest)
+  // of a manifest (kept with everything it references) or of a blob. Called
+  // with the repository's manifest lock held: must not call the store.
+  std::function<bool(std::string_view repo, const Digest& d)> pinned;
+  // One line per thing collected (dry run: that would be).
+  std::function<void(const std::string& line)> log;
+  // Checked between repositories and between phases; set: stop early.
+  const std::atomic<bool>* stop = nullptr;
+};
+
+struct GcReport {
+  uint64_t manifests_deleted = 0;  // untagged, or referrers whose subject is gone
+  uint64_t links_deleted = 0;      // repository links to blobs nothing references
+  uint64_t blobs_deleted = 0;      // blob files (and records) freed
+  uint64_t blob_bytes_deleted = 0;
+  uint64_t uploads_deleted = 0;    // sessions idle past uploads.max_age_hours
+  uint64_t upload_bytes_deleted = 0;
+  uint64_t orphans_deleted = 0;    // files and records left by a crash
+  uint64_t orphan_bytes_deleted = 0;
+  // Kept only because a pin holds them (replication still needs them).
+  uint64_t pinned_blobs = 0;
+  uint64_t pinned_bytes = 0;
+  bool stopped = false;  // options.stop was set before the end
 };
 
 struct Page {
@@ -119,6 +161,8 @@ class Store {
     // holds one or two of the largest layers commonly pushed while leaving
     // most of a small node's memory alone; the pages stay reclaimable.
     uint64_t warm_upload_bytes = 2ull << 30;
+    // Where record times come from; tests move a FakeClock. Must outlive the store.
+    const Clock* clock = &SystemClock();
   };
 
   // Opens (creating if needed) the store at options.root and runs recovery.
@@ -198,6 +242,9 @@ class Store {
     uint64_t dedup_saved_bytes = 0;
   };
   virtual Stats GetStats() = 0;
+  // One garbage collection pass over the whole store (see GcOptions). Runs
+  // beside every other call; one pass at a time (a second caller waits).
+  virtual Result<GcReport> CollectGarbage(const GcOptions& options) = 0;
 
   // --- other components' records ---
   // Opens (creating it on first use) the column family `name`, which must

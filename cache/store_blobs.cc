@@ -23,8 +23,11 @@ Result<records::BlobRecord> LoadBlobRecord(const Db& db, const Digest& d) {
 
 BlobInfo ToInfo(const Digest& d, const records::BlobRecord& r) { return BlobInfo{d, r.size, r.created_unix}; }
 
-void AddLink(Db& db, rocksdb::WriteBatch* b, std::string_view repo, const Digest& d) {
-  BatchPut(db, b, Cf::kLinks, LinkKey(repo, d), "");
+// The link records when the repository got the blob: garbage collection
+// leaves an unreferenced link alone for the grace period after that.
+void AddLink(StoreState& st, rocksdb::WriteBatch* b, std::string_view repo, const Digest& d) {
+  Db& db = *st.db;
+  BatchPut(db, b, Cf::kLinks, LinkKey(repo, d), records::EncodeLinkTime(st.Now()));
   BatchPut(db, b, Cf::kBlobRepos, ReverseKey(d, repo), "");
   BatchPut(db, b, Cf::kRepos, repo, "");
 }
@@ -75,10 +78,10 @@ Result<BlobInfo> CommitBlob(StoreState& st, const std::string& uuid, const std::
     if (Status s = PlaceBlobFile(st, uuid, d); !s.ok()) return s;
   }
   const records::BlobRecord rec =
-      new_record ? records::BlobRecord{size, records::NowUnix(), records::Origin::kLocal} : *existing;
+      new_record ? records::BlobRecord{size, st.Now(), records::Origin::kLocal} : *existing;
   rocksdb::WriteBatch batch;
   if (new_record) BatchPut(db, &batch, Cf::kBlobs, d.str(), records::Encode(rec));
-  AddLink(db, &batch, repo, d);
+  AddLink(st, &batch, repo, d);
   BatchDelete(db, &batch, Cf::kUploads, uuid);
   if (Status s = db.Write(&batch); !s.ok()) return s;
   if (keep_existing_file) {
@@ -97,36 +100,9 @@ Result<BlobInfo> CommitBlob(StoreState& st, const std::string& uuid, const std::
   return ToInfo(d, rec);
 }
 
-Result<BlobInfo> StoreImpl::StatLinkedBlob(std::string_view repo, const Digest& d) {
-  if (Status s = CheckRepo(repo); !s.ok()) return s;
-  if (Status s = CheckBlobDigest(d); !s.ok()) return s;
-  auto linked = st_->db->Has(Cf::kLinks, LinkKey(repo, d));
-  if (!linked.ok()) return linked.status();
-  if (!*linked) return Status::NotFound("blob " + d.str() + " unknown to repository");
-  auto rec = LoadBlobRecord(*st_->db, d);
-  if (!rec.ok()) return rec.status();
-  return ToInfo(d, *rec);
-}
-
-Result<BlobInfo> StoreImpl::StatBlob(std::string_view repo, const Digest& d) {
-  return StatLinkedBlob(repo, d);
-}
-
-Result<UniqueFd> StoreImpl::OpenBlob(std::string_view repo, const Digest& d, BlobInfo* info) {
-  auto stat = StatLinkedBlob(repo, d);
-  if (!stat.ok()) return stat.status();
-  // No lock needed: an fd opened before a concurrent delete keeps the bytes.
-  auto fd = OpenForRead(st_->layout.BlobPath(d));
-  if (!fd.ok()) return fd.status();
-  if (info != nullptr) *info = *stat;
-  return fd;
-}
-
-Status StoreImpl::DeleteBlob(std::string_view repo, const Digest& d) {
-  if (Status s = CheckRepo(repo); !s.ok()) return s;
-  if (Status s = CheckBlobDigest(d); !s.ok()) return s;
-  std::lock_guard lock(st_->blob_locks.For(d.hex));
-  Db& db = *st_->db;
+Status UnlinkBlobLocked(StoreState& st, std::string_view repo, const Digest& d, uint64_t* freed_bytes) {
+  *freed_bytes = 0;
+  Db& db = *st.db;
   auto linked = db.Has(Cf::kLinks, LinkKey(repo, d));
   if (!linked.ok()) return linked.status();
   if (!*linked) return Status::NotFound("blob " + d.str() + " unknown to repository");
@@ -142,9 +118,54 @@ Status StoreImpl::DeleteBlob(std::string_view repo, const Digest& d) {
   if (!last) return Status::OK();
   // Records first, file second: a crash in between leaves an orphan file,
   // which recovery removes, never a record without its file.
-  st_->blob_count.fetch_sub(1);
-  st_->blob_bytes.fetch_sub(rec->size);
-  return RemoveFile(st_->layout.BlobPath(d));
+  st.blob_count.fetch_sub(1);
+  st.blob_bytes.fetch_sub(rec->size);
+  *freed_bytes = rec->size;
+  return RemoveFile(st.layout.BlobPath(d));
+}
+
+Result<int64_t> LinkTime(const StoreState& st, std::string_view repo, const Digest& d) {
+  auto v = st.db->Get(Cf::kLinks, LinkKey(repo, d));
+  if (!v.ok()) return v.status();
+  int64_t t = 0;
+  if (!records::DecodeLinkTime(*v, &t)) return Status::Corruption("bad link time for " + d.str());
+  return t;
+}
+
+Result<BlobInfo> StoreImpl::StatLinkedBlob(std::string_view repo, const Digest& d) {
+  if (Status s = CheckRepo(repo); !s.ok()) return s;
+  if (Status s = CheckBlobDigest(d); !s.ok()) return s;
+  auto linked = st_->db->Has(Cf::kLinks, LinkKey(repo, d));
+  if (!linked.ok()) return linked.status();
+  if (!*linked) return Status::NotFound("blob " + d.str() + " unknown to repository");
+  auto rec = LoadBlobRecord(*st_->db, d);
+  if (!rec.ok()) return rec.status();
+  return ToInfo(d, *rec);
+}
+
+Result<BlobInfo> StoreImpl::StatBlob(std::string_view repo, const Digest& d) {
+  auto stat = StatLinkedBlob(repo, d);
+  if (stat.ok()) st_->touches.Touch(repo, d.str(), st_->Now());
+  return stat;
+}
+
+Result<UniqueFd> StoreImpl::OpenBlob(std::string_view repo, const Digest& d, BlobInfo* info) {
+  auto stat = StatLinkedBlob(repo, d);
+  if (!stat.ok()) return stat.status();
+  // No lock needed: an fd opened before a concurrent delete keeps the bytes.
+  auto fd = OpenForRead(st_->layout.BlobPath(d));
+  if (!fd.ok()) return fd.status();
+  if (info != nullptr) *info = *stat;
+  st_->touches.Touch(repo, d.str(), st_->Now());
+  return fd;
+}
+
+Status StoreImpl::DeleteBlob(std::string_view repo, const Digest& d) {
+  if (Status s = CheckRepo(repo); !s.ok()) return s;
+  if (Status s = CheckBlobDigest(d); !s.ok()) return s;
+  std::lock_guard lock(st_->blob_locks.For(d.hex));
+  uint64_t freed = 0;
+  return UnlinkBlobLocked(*st_, repo, d, &freed);
 }
 
 Result<BlobInfo> StoreImpl::MountBlob(std::string_view repo, std::string_view from, const Digest& d) {
@@ -153,7 +174,7 @@ Result<BlobInfo> StoreImpl::MountBlob(std::string_view repo, std::string_view fr
   auto info = StatLinkedBlob(from, d);
   if (!info.ok() || repo == from) return info;
   rocksdb::WriteBatch batch;
-  AddLink(*st_->db, &batch, repo, d);
+  AddLink(*st_, &batch, repo, d);
   if (Status s = st_->db->Write(&batch); !s.ok()) return s;
   st_->dedup_saved_bytes.fetch_add(info->size);
   return info;
@@ -167,7 +188,7 @@ Result<BlobInfo> StoreImpl::LinkStoredBlob(std::string_view repo, const Digest& 
   auto rec = LoadBlobRecord(*st_->db, d);
   if (!rec.ok()) return rec.status();
   rocksdb::WriteBatch batch;
-  AddLink(*st_->db, &batch, repo, d);
+  AddLink(*st_, &batch, repo, d);
   if (Status s = st_->db->Write(&batch); !s.ok()) return s;
   st_->dedup_saved_bytes.fetch_add(rec->size);
   return ToInfo(d, *rec);

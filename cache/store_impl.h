@@ -4,6 +4,7 @@
 // StoreImpl, the Store implementation. Not for use outside cache/.
 #include <array>
 #include <atomic>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -20,6 +21,7 @@
 #include "cache/layout.h"
 #include "cache/records.h"
 #include "cache/store.h"
+#include "cache/touches.h"
 #include "cache/warmer.h"
 
 namespace pier::internal {
@@ -91,7 +93,10 @@ class SessionClaim {
 struct StoreState {
   StoreState(Store::Options o, std::unique_ptr<Db> d)
       : options(std::move(o)), layout(options.root), db(std::move(d)),
-        warmer(options.warm_upload_bytes > 0 ? std::make_unique<Warmer>(options.warm_upload_bytes) : nullptr) {}
+        warmer(options.warm_upload_bytes > 0 ? std::make_unique<Warmer>(options.warm_upload_bytes) : nullptr),
+        touches(options.clock->UnixSeconds()) {}
+
+  int64_t Now() const { return options.clock->UnixSeconds(); }
 
   Store::Options options;
   Layout layout;
@@ -100,6 +105,8 @@ struct StoreState {
   StripedMutex manifest_locks;  // by repository: manifest and tag changes
   SessionTable sessions;
   std::unique_ptr<Warmer> warmer;  // read-back of fresh O_DIRECT blobs; null when off
+  TouchTable touches;              // recent reads, for garbage collection (touches.h)
+  std::mutex gc_mu;                // one garbage collection at a time
   // Kept in step with the blobs and uploads column families (GetStats).
   std::atomic<uint64_t> blob_count{0};
   std::atomic<uint64_t> blob_bytes{0};
@@ -114,6 +121,13 @@ struct StoreState {
 // to `repo` and ends the session, in one batch.
 Result<BlobInfo> CommitBlob(StoreState& st, const std::string& uuid, const std::string& repo, const Digest& d,
                             uint64_t size);
+// store_blobs.cc: removes `repo`'s link to `d` and, when it was the last
+// link, the blob's record and then its file; *freed_bytes is the blob's size
+// then, else 0. The caller holds blob_locks.For(d.hex).
+Status UnlinkBlobLocked(StoreState& st, std::string_view repo, const Digest& d, uint64_t* freed_bytes);
+// store_blobs.cc: when `repo` got `d` (the link's time, 0 for a link older
+// than link times), or NotFound.
+Result<int64_t> LinkTime(const StoreState& st, std::string_view repo, const Digest& d);
 // store_uploads.cc: deletes a session's record, file and saved hash.
 Status DropSession(StoreState& st, const std::string& uuid);
 // store_uploads.cc: the record of `uuid` if it belongs to `repo`, else NotFound.
@@ -123,6 +137,16 @@ std::unique_ptr<UploadWriter> NewUploadWriter(std::shared_ptr<StoreState> st, Se
                                               records::UploadRecord record, UniqueFd fd, HashState hash);
 // upload_writer.cc: extends `h` with the bytes of `fd` from h.offset to `end`.
 Status HashFileRange(int fd, HashState* h, uint64_t end);
+// recovery.cc: what the store needs to know of a file it may remove.
+struct FileFacts {
+  bool exists = false;  // and is a regular file
+  uint64_t size = 0;
+  int64_t mtime_unix = 0;
+};
+FileFacts StatFile(const std::filesystem::path& path);
+// recovery.cc: a session idle (since its start or last write) for longer
+// than options.upload_max_age_seconds.
+bool UploadExpired(const StoreState& st, const records::UploadRecord& rec, const FileFacts& file);
 // recovery.cc: the startup pass (see store.h) and the counters for GetStats.
 Status Recover(StoreState& st);
 
@@ -175,6 +199,9 @@ class StoreImpl final : public Store {
 
   // store_open.cc
   Stats GetStats() override;
+
+  // store_gc.cc
+  Result<GcReport> CollectGarbage(const GcOptions& options) override;
 
   // kv.cc
   Result<std::shared_ptr<KvSpace>> OpenKeySpace(std::string_view name) override;

@@ -71,6 +71,7 @@ Result<StoredManifest> StoreImpl::GetManifest(std::string_view repo, std::string
   if (!d.ok()) return d.status();
   auto rec = LoadManifest(*st_->db, repo, *d);
   if (!rec.ok()) return rec.status();
+  st_->touches.Touch(repo, d->str(), st_->Now());
   StoredManifest out{*d, std::move(rec->media_type), std::move(rec->bytes), std::nullopt};
   if (!rec->subject.empty()) {
     auto subject = Digest::Parse(rec->subject);
@@ -105,7 +106,7 @@ Result<Digest> StoreImpl::WriteManifest(std::string_view repo, std::optional<std
     if (Status s = CheckReferences(db, repo, parsed); !s.ok()) return s;
   }
   records::ManifestRecord rec{std::string(mt), parsed.subject ? parsed.subject->digest.str() : "",
-                              std::string(bytes), cached};
+                              std::string(bytes), cached, st_->Now()};
   rocksdb::WriteBatch batch;
   BatchPut(db, &batch, Cf::kManifests, ManifestKey(repo, d), records::Encode(rec));
   if (tag) BatchPut(db, &batch, Cf::kTags, keys::Join(repo, *tag), d.str());

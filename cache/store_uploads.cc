@@ -44,7 +44,7 @@ Result<UploadState> StoreImpl::StartUpload(std::string_view repo) {
   if (Status s = CheckRepo(repo); !s.ok()) return s;
   // The file is created by the first writer; until then the record alone is
   // the session (recovery keeps file-less sessions at offset 0).
-  records::UploadRecord rec{std::string(repo), 0, records::NowUnix()};
+  records::UploadRecord rec{std::string(repo), 0, st_->Now()};
   const std::string uuid = NewUploadId();
   rocksdb::WriteBatch batch;
   BatchPut(*st_->db, &batch, Cf::kUploads, uuid, records::Encode(rec));

@@ -94,6 +94,7 @@ class StoreTest : public ::testing::Test {
     Store::Options opts;
     opts.root = dir_.path();
     opts.upload_max_age_seconds = upload_max_age_seconds;
+    opts.clock = clock_;
     auto s = Store::Open(opts);
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     store_ = std::move(s).value();
@@ -105,6 +106,8 @@ class StoreTest : public ::testing::Test {
   // take the O_DIRECT path.
   TempDir dir_{"pier-store", DirectIoRoot()};
   std::unique_ptr<Store> store_;
+  // A fixture that moves time sets this (in its constructor) to its FakeClock.
+  const Clock* clock_ = &SystemClock();
 };
 
 }  // namespace pier::testing

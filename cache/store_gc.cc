@@ -1,0 +1,285 @@
+// Online garbage collection, repository by repository (the rule is in
+// cache/README.md, "Garbage collection"). For each repository, under its
+// manifest lock (so no manifest put or tag change interleaves):
+//   mark   the manifests to keep: tagged, pinned, pushed or read within the
+//          grace period, every manifest without a subject unless
+//          delete_untagged; then what they reach (index children, referrers
+//          of a kept subject);
+//   sweep  the manifests not kept, then the repository's links to blobs no
+//          kept manifest references, older than the grace period, not read
+//          within it and not pinned; each link under its digest's blob lock,
+//          re-read there (a commit or mount may have just renewed it). The
+//          last link of a blob takes the blob's record and then its file.
+// Whole-store passes follow (store_gc_files.cc): blob records with no link,
+// expired upload sessions, files a crash left behind.
+#include <algorithm>
+#include <map>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "base/internal_errors.h"
+#include "cache/keys.h"
+#include "cache/store_gc.h"
+
+namespace pier::internal {
+namespace {
+
+struct ManifestFacts {
+  std::string subject;                // digest string, or empty
+  std::vector<std::string> blobs;     // config + layers held here (foreign layers left out)
+  std::vector<std::string> children;  // index entries
+  int64_t pushed = 0;
+  bool understood = true;  // false: it did not parse, so what it references is unknown
+};
+
+}  // namespace
+
+GcRun::GcRun(StoreState& st, const GcOptions& options)
+    : st_(st), o_(options), now_(st.Now()), cutoff_(now_ - std::max<int64_t>(0, options.grace_seconds)) {}
+
+bool GcRun::Stopping() const { return o_.stop != nullptr && o_.stop->load(); }
+
+void GcRun::Log(const std::string& line) {
+  if (!o_.log) return;
+  std::lock_guard lock(log_mu_);
+  o_.log((o_.dry_run ? "[dry run] " : "") + line);
+}
+
+void GcRun::Add(const GcReport& part) {
+  std::lock_guard lock(report_mu_);
+  report_.manifests_deleted += part.manifests_deleted;
+  report_.links_deleted += part.links_deleted;
+  report_.blobs_deleted += part.blobs_deleted;
+  report_.blob_bytes_deleted += part.blob_bytes_deleted;
+  report_.uploads_deleted += part.uploads_deleted;
+  report_.upload_bytes_deleted += part.upload_bytes_deleted;
+  report_.orphans_deleted += part.orphans_deleted;
+  report_.orphan_bytes_deleted += part.orphan_bytes_deleted;
+  report_.pinned_blobs += part.pinned_blobs;
+  report_.pinned_bytes += part.pinned_bytes;
+}
+
+bool GcRun::Pinned(std::string_view repo, const std::string& digest) const {
+  if (!o_.pinned) return false;
+  auto d = Digest::Parse(digest);
+  return d.ok() && o_.pinned(repo, *d);
+}
+
+bool GcRun::Protected(std::string_view repo, const std::string& digest, int64_t since) const {
+  return since > cutoff_ || st_.touches.LastTouch(repo, digest) > cutoff_;
+}
+
+Status GcRun::Run(int workers) {
+  std::vector<std::string> repos;
+  if (Status s = st_.db->Scan(Cf::kRepos, "", "", [&](std::string_view k, std::string_view) {
+        repos.emplace_back(k);
+        return true;
+      });
+      !s.ok()) {
+    return s;
+  }
+  // Repositories are independent: `workers` threads take them in turn.
+  std::atomic<size_t> next{0};
+  Status first_error;
+  std::mutex error_mu;
+  auto work = [&] {
+    for (size_t i = next.fetch_add(1); i < repos.size() && !Stopping(); i = next.fetch_add(1)) {
+      if (Status s = SweepRepository(repos[i]); !s.ok()) {
+        std::lock_guard lock(error_mu);
+        if (first_error.ok()) first_error = Status(s.code(), repos[i] + ": " + s.message());
+      }
+    }
+  };
+  {
+    std::vector<std::jthread> threads;
+    const int n = std::clamp(workers, 1, 10);
+    for (int i = 1; i < n; ++i) threads.emplace_back(work);
+    work();
+  }
+  if (!first_error.ok()) return first_error;
+  if (Stopping()) {
+    report_.stopped = true;
+    return Status::OK();
+  }
+  if (Status s = SweepUnlinkedBlobs(); !s.ok()) return s;
+  if (o_.dry_run) {
+    if (Status s = SettleDryRun(); !s.ok()) return s;
+  }
+  if (Stopping()) {
+    report_.stopped = true;
+    return Status::OK();
+  }
+  if (Status s = SweepUploads(); !s.ok()) return s;
+  if (Status s = SweepOrphanFiles(); !s.ok()) return s;
+  report_.stopped = Stopping();
+  if (!o_.dry_run) st_.touches.ForgetBefore(cutoff_);
+  return Status::OK();
+}
+
+Status GcRun::SweepRepository(const std::string& repo) {
+  std::lock_guard lock(st_.manifest_locks.For(repo));
+  Db& db = *st_.db;
+  const std::string prefix = keys::Prefix(repo);
+
+  // --- mark ---
+  std::unordered_map<std::string, ManifestFacts> manifests;
+  Status s = db.Scan(Cf::kManifests, prefix, "", [&](std::string_view key, std::string_view value) {
+    ManifestFacts& f = manifests[std::string(key.substr(prefix.size()))];
+    records::ManifestRecord rec;
+    if (!records::Decode(value, &rec)) {
+      f.understood = false;
+      return true;
+    }
+    f.subject = rec.subject;
+    f.pushed = rec.pushed_unix;
+    auto parsed = ParseManifest(rec.media_type, rec.bytes);
+    if (!parsed.ok()) {
+      f.understood = false;
+      return true;
+    }
+    for (const auto& b : parsed->blobs) {
+      if (b.urls.empty()) f.blobs.push_back(b.digest.str());
+    }
+    for (const auto& m : parsed->manifests) f.children.push_back(m.digest.str());
+    return true;
+  });
+  if (!s.ok()) return s;
+  std::unordered_set<std::string> tagged;
+  s = db.Scan(Cf::kTags, prefix, "", [&](std::string_view, std::string_view value) {
+    tagged.emplace(value);
+    return true;
+  });
+  if (!s.ok()) return s;
+
+  std::unordered_map<std::string, std::vector<std::string>> referrers;  // subject -> manifests
+  for (const auto& [d, f] : manifests) {
+    if (!f.subject.empty()) referrers[f.subject].push_back(d);
+  }
+  std::unordered_set<std::string> kept;
+  std::vector<std::string> work;
+  auto keep = [&](const std::string& d) {
+    if (manifests.contains(d) && kept.insert(d).second) work.push_back(d);
+  };
+  for (const auto& [d, f] : manifests) {
+    const bool root = tagged.contains(d) || !f.understood || Protected(repo, d, f.pushed) ||
+                      (!o_.delete_untagged && f.subject.empty()) || Pinned(repo, d);
+    if (root) keep(d);
+  }
+  while (!work.empty()) {
+    const std::string d = std::move(work.back());
+    work.pop_back();
+    for (const auto& child : manifests[d].children) keep(child);
+    if (auto it = referrers.find(d); it != referrers.end()) {
+      for (const auto& r : it->second) keep(r);
+    }
+  }
+
+  // --- sweep manifests ---
+  GcReport part;
+  bool all_understood = true;
+  std::unordered_set<std::string> referenced;
+  for (const auto& [d, f] : manifests) {
+    all_understood = all_understood && f.understood;
+    if (kept.contains(d)) {
+      referenced.insert(f.blobs.begin(), f.blobs.end());
+      continue;
+    }
+    const bool orphan_referrer = !f.subject.empty() && !kept.contains(f.subject);
+    Log("delete manifest " + repo + "@" + d + (orphan_referrer ? " (its subject is gone)" : " (untagged)"));
+    ++part.manifests_deleted;
+    if (o_.dry_run) continue;
+    rocksdb::WriteBatch batch;
+    BatchDelete(db, &batch, Cf::kManifests, keys::Join(repo, d));
+    if (!f.subject.empty()) BatchDelete(db, &batch, Cf::kReferrers, keys::Join(repo, f.subject, d));
+    if (Status w = db.Write(&batch); !w.ok()) return w;
+  }
+  // A manifest that did not parse may reference any blob: leave the links.
+  if (!all_understood) {
+    ReportInternalError("gc", "a manifest that does not parse: links of " + repo + " left alone",
+                        Status::Corruption(repo));
+    Add(part);
+    return Status::OK();
+  }
+
+  // --- sweep links ---
+  std::vector<std::pair<Digest, uint64_t>> candidates;  // digest, size (for pins)
+  s = db.Scan(Cf::kLinks, prefix, "", [&](std::string_view key, std::string_view value) {
+    const std::string digest(key.substr(prefix.size()));
+    if (referenced.contains(digest)) return true;
+    int64_t linked_at = 0;
+    if (!records::DecodeLinkTime(value, &linked_at)) return true;  // fsck reports it
+    if (Protected(repo, digest, linked_at)) return true;
+    auto d = Digest::Parse(digest);
+    if (!d.ok()) return true;
+    candidates.emplace_back(std::move(d).value(), 0);
+    return true;
+  });
+  if (!s.ok()) return s;
+  for (auto& [d, size] : candidates) {
+    if (Stopping()) break;
+    if (o_.pinned && o_.pinned(repo, d)) {
+      ++part.pinned_blobs;
+      if (auto v = db.Get(Cf::kBlobs, d.str()); v.ok()) {
+        records::BlobRecord r;
+        if (records::Decode(*v, &r)) part.pinned_bytes += r.size;
+      }
+      continue;
+    }
+    std::lock_guard blob_lock(st_.blob_locks.For(d.hex));
+    // A commit or mount since the scan renewed the link: it is a fresh one.
+    auto linked_at = LinkTime(st_, repo, d);
+    if (!linked_at.ok()) {
+      if (linked_at.status().code() == Code::kNotFound) continue;
+      return linked_at.status();
+    }
+    if (Protected(repo, d.str(), *linked_at)) continue;
+    Log("delete blob link " + repo + "@" + d.str());
+    ++part.links_deleted;
+    if (o_.dry_run) {
+      std::lock_guard l(report_mu_);
+      ++dry_unlinks_[d.str()];
+      continue;
+    }
+    uint64_t freed = 0;
+    if (Status u = UnlinkBlobLocked(st_, repo, d, &freed); !u.ok() && u.code() != Code::kNotFound) return u;
+    if (freed > 0) {
+      ++part.blobs_deleted;
+      part.blob_bytes_deleted += freed;
+      Log("delete blob " + d.str() + " (" + std::to_string(freed) + " bytes)");
+    }
+  }
+  Add(part);
+  return Status::OK();
+}
+
+// A dry run deleted nothing, so a blob is counted as freed when every one of
+// its links would have gone.
+Status GcRun::SettleDryRun() {
+  for (const auto& [digest, unlinks] : dry_unlinks_) {
+    uint64_t links = 0;
+    Status s = st_.db->Scan(Cf::kBlobRepos, keys::Prefix(digest), "", [&](std::string_view, std::string_view) {
+      ++links;
+      return true;
+    });
+    if (!s.ok()) return s;
+    if (links > unlinks) continue;
+    auto v = st_.db->Get(Cf::kBlobs, digest);
+    records::BlobRecord r;
+    if (!v.ok() || !records::Decode(*v, &r)) continue;
+    ++report_.blobs_deleted;
+    report_.blob_bytes_deleted += r.size;
+    Log("delete blob " + digest + " (" + std::to_string(r.size) + " bytes)");
+  }
+  return Status::OK();
+}
+
+Result<GcReport> StoreImpl::CollectGarbage(const GcOptions& options) {
+  std::lock_guard lock(st_->gc_mu);
+  GcRun run(*st_, options);
+  if (Status s = run.Run(options.workers); !s.ok()) return s;
+  return run.report();
+}
+
+}  // namespace pier::internal

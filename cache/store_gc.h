@@ -1,0 +1,51 @@
+#pragma once
+// One garbage collection run over a store (Store::CollectGarbage): the
+// repository sweep is in store_gc.cc, the whole-store passes (blob records
+// without links, expired uploads, crash leftovers) in store_gc_files.cc.
+// Internal to cache/.
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+#include "cache/store_impl.h"
+
+namespace pier::internal {
+
+class GcRun {
+ public:
+  GcRun(StoreState& st, const GcOptions& options);
+  // Sweeps the repositories on `workers` threads, then the whole store.
+  Status Run(int workers);
+  const GcReport& report() const { return report_; }
+
+ private:
+  Status SweepRepository(const std::string& repo);
+  Status SettleDryRun();
+  // store_gc_files.cc
+  Status SweepUnlinkedBlobs();
+  Status SweepUploads();
+  Status SweepOrphanFiles();
+  Status SweepOrphanUploadFiles();
+  Status SweepOrphanBlobFiles();
+
+  bool Stopping() const;
+  void Log(const std::string& line);
+  void Add(const GcReport& part);
+  bool Pinned(std::string_view repo, const std::string& digest) const;
+  // Written (`since`) or read after the grace cutoff: kept.
+  bool Protected(std::string_view repo, const std::string& digest, int64_t since) const;
+  bool Old(int64_t unix_seconds) const { return unix_seconds <= cutoff_; }
+
+  StoreState& st_;
+  const GcOptions& o_;
+  const int64_t now_;
+  const int64_t cutoff_;  // now - grace: anything later is protected
+  std::mutex log_mu_;
+  std::mutex report_mu_;
+  GcReport report_;
+  std::map<std::string, uint64_t> dry_unlinks_;  // dry run: digest -> links that would go
+};
+
+}  // namespace pier::internal

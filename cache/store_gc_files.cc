@@ -1,0 +1,159 @@
+// The whole-store passes of a garbage collection run, after the repository
+// sweeps (store_gc.cc):
+//  - blob records no repository links any more (a crash between batches of
+//    an older Pier, or damage repaired by hand), past the grace period;
+//  - upload sessions idle for longer than uploads.max_age_hours, taken only
+//    when no request is writing to them (the session's writer slot);
+//  - files a crash left behind: upload files without a session, blob files
+//    without a record, past the grace period. Recovery removes the same at
+//    startup; here they go without a restart.
+// Every removal re-checks under the lock the store's writers take (blob
+// stripe or session slot), so nothing a concurrent request is creating goes.
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "cache/keys.h"
+#include "cache/store_gc.h"
+
+namespace pier::internal {
+namespace {
+
+bool HasLinks(const Db& db, const std::string& digest, Status* error) {
+  bool any = false;
+  *error = db.Scan(Cf::kBlobRepos, keys::Prefix(digest), "", [&](std::string_view, std::string_view) {
+    any = true;
+    return false;
+  });
+  return any;
+}
+
+}  // namespace
+
+Status GcRun::SweepUnlinkedBlobs() {
+  Db& db = *st_.db;
+  std::vector<Digest> old;
+  Status s = db.Scan(Cf::kBlobs, "", "", [&](std::string_view key, std::string_view value) {
+    records::BlobRecord r;
+    if (!records::Decode(value, &r) || !Old(r.created_unix)) return true;
+    if (auto d = Digest::Parse(key); d.ok()) old.push_back(std::move(d).value());
+    return true;
+  });
+  if (!s.ok()) return s;
+  for (const auto& d : old) {
+    if (Stopping()) return Status::OK();
+    Status scan;
+    if (HasLinks(db, d.str(), &scan) || !scan.ok()) {
+      if (!scan.ok()) return scan;
+      continue;
+    }
+    std::lock_guard lock(st_.blob_locks.For(d.hex));
+    if (HasLinks(db, d.str(), &scan) || !scan.ok()) {
+      if (!scan.ok()) return scan;
+      continue;
+    }
+    auto v = db.Get(Cf::kBlobs, d.str());
+    records::BlobRecord r;
+    if (!v.ok() || !records::Decode(*v, &r)) continue;
+    Log("delete blob " + d.str() + " (" + std::to_string(r.size) + " bytes, linked by no repository)");
+    ++report_.blobs_deleted;
+    report_.blob_bytes_deleted += r.size;
+    if (o_.dry_run) continue;
+    rocksdb::WriteBatch batch;
+    BatchDelete(db, &batch, Cf::kBlobs, d.str());
+    if (Status w = db.Write(&batch); !w.ok()) return w;
+    st_.blob_count.fetch_sub(1);
+    st_.blob_bytes.fetch_sub(r.size);
+    if (Status rm = RemoveFile(st_.layout.BlobPath(d)); !rm.ok()) return rm;
+  }
+  return Status::OK();
+}
+
+Status GcRun::SweepUploads() {
+  std::vector<std::pair<std::string, records::UploadRecord>> sessions;
+  Status s = st_.db->Scan(Cf::kUploads, "", "", [&](std::string_view key, std::string_view value) {
+    records::UploadRecord r;
+    if (IsValidUploadId(key) && records::Decode(value, &r)) sessions.emplace_back(std::string(key), std::move(r));
+    return true;
+  });
+  if (!s.ok()) return s;
+  for (const auto& [uuid, rec] : sessions) {
+    if (Stopping()) return Status::OK();
+    const FileFacts file = StatFile(st_.layout.UploadPath(uuid));
+    if (!UploadExpired(st_, rec, file)) continue;
+    // A request writing to it now makes it active: leave it.
+    if (!st_.sessions.TryAcquire(uuid)) continue;
+    SessionClaim claim(&st_.sessions, uuid);
+    auto still = st_.db->Has(Cf::kUploads, uuid);
+    if (!still.ok()) return still.status();
+    // Re-read under the claim: a write that ended since the scan renewed it.
+    if (!*still || !UploadExpired(st_, rec, StatFile(st_.layout.UploadPath(uuid)))) continue;
+    Log("delete upload " + uuid + " of " + rec.repo + " (" + std::to_string(file.size) + " bytes, idle since " +
+        std::to_string(std::max(rec.started_unix, file.mtime_unix)) + ")");
+    ++report_.uploads_deleted;
+    report_.upload_bytes_deleted += file.size;
+    if (o_.dry_run) continue;
+    if (Status d = DropSession(st_, uuid); !d.ok()) return d;
+  }
+  return Status::OK();
+}
+
+Status GcRun::SweepOrphanFiles() {
+  if (Status s = SweepOrphanUploadFiles(); !s.ok()) return s;
+  return SweepOrphanBlobFiles();
+}
+
+Status GcRun::SweepOrphanUploadFiles() {
+  auto names = ListDir(st_.layout.UploadsDir());
+  if (!names.ok()) return names.status();
+  for (const auto& name : *names) {
+    if (Stopping()) return Status::OK();
+    if (!IsValidUploadId(name)) continue;  // not the store's: recovery judges it
+    const auto path = st_.layout.UploadPath(name);
+    const FileFacts file = StatFile(path);
+    if (!file.exists || !Old(file.mtime_unix)) continue;
+    if (!st_.sessions.TryAcquire(name)) continue;
+    SessionClaim claim(&st_.sessions, name);
+    // Sessions are recorded before their file exists and forgotten before
+    // it goes, so a file without a record under the claim is a leftover.
+    auto recorded = st_.db->Has(Cf::kUploads, name);
+    if (!recorded.ok()) return recorded.status();
+    if (*recorded) continue;
+    Log("delete leftover upload file " + name + " (" + std::to_string(file.size) + " bytes)");
+    ++report_.orphans_deleted;
+    report_.orphan_bytes_deleted += file.size;
+    if (o_.dry_run) continue;
+    if (Status rm = RemoveFile(path); !rm.ok()) return rm;
+  }
+  return Status::OK();
+}
+
+Status GcRun::SweepOrphanBlobFiles() {
+  auto shards = ListDir(st_.layout.BlobsDir());
+  if (!shards.ok()) return shards.status();
+  for (const auto& shard : *shards) {
+    if (shard.size() != 2) continue;
+    auto names = ListDir(st_.layout.BlobsDir() / shard);
+    if (!names.ok()) continue;  // a regular file, not a shard: recovery judges it
+    for (const auto& name : *names) {
+      if (Stopping()) return Status::OK();
+      auto d = Digest::Parse("sha256:" + name);
+      if (!d.ok() || !name.starts_with(shard)) continue;
+      // A commit places the file and writes the record under this lock.
+      std::lock_guard lock(st_.blob_locks.For(d->hex));
+      auto known = st_.db->Has(Cf::kBlobs, d->str());
+      if (!known.ok()) return known.status();
+      if (*known) continue;
+      const FileFacts file = StatFile(st_.layout.BlobPath(*d));
+      if (!file.exists || !Old(file.mtime_unix)) continue;
+      Log("delete leftover blob file " + d->str() + " (" + std::to_string(file.size) + " bytes)");
+      ++report_.orphans_deleted;
+      report_.orphan_bytes_deleted += file.size;
+      if (o_.dry_run) continue;
+      if (Status rm = RemoveFile(st_.layout.BlobPath(*d)); !rm.ok()) return rm;
+    }
+  }
+  return Status::OK();
+}
+
+}  // namespace pier::internal

@@ -1,0 +1,34 @@
+#pragma once
+// What garbage collection must leave alone for replication (cache/README.md,
+// "Garbage collection", rule 5): every artifact a replication that has not
+// finished still has to copy. Read from the persisted executions, so the
+// same pins hold for `pier gc` offline and after a restart.
+#include <functional>
+#include <string>
+#include <string_view>
+#include <unordered_set>
+
+#include "base/digest.h"
+#include "base/status.h"
+#include "replication/execution_store.h"
+
+namespace pier::replication {
+
+class ReplicationPins {
+ public:
+  // The artifacts (source repository, manifest digest) of every copy task
+  // not yet final in an unfinished execution, and the pushed digest of an
+  // unfinished event-based execution not planned yet.
+  static Result<ReplicationPins> Load(ExecutionStore& executions);
+
+  bool Pinned(std::string_view repo, const Digest& d) const;
+  size_t size() const { return keys_.size(); }
+  // A predicate for GcOptions::pinned that owns a copy of the set.
+  std::function<bool(std::string_view, const Digest&)> Predicate() const;
+
+ private:
+  void Add(std::string_view repo, std::string_view digest);
+  std::unordered_set<std::string> keys_;  // repo '\0' digest
+};
+
+}  // namespace pier::replication

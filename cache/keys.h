@@ -14,6 +14,10 @@
 // uploads          <uuid>                            UploadRecord (repo, offset, started)
 // repos            <repo>                            ""   catalog
 //
+// Column family the store keeps beside its own (quota_book.h):
+// quotas           "next_id"                         last allocated quota id (decimal)
+//                  "p/<project>"                     {"id","hard","created","updated"}: a project's limit
+//
 // Column families owned by other components (Store::OpenKeySpace):
 // repl_registries  "next_id"                         last allocated endpoint id (decimal)
 //                  "id/<20-digit zero-padded id>"    endpoint JSON (replication/state_store.cc; secret included)
@@ -46,6 +50,7 @@ inline constexpr char kTags[] = "tags";
 inline constexpr char kReferrers[] = "referrers";
 inline constexpr char kUploads[] = "uploads";
 inline constexpr char kRepos[] = "repos";
+inline constexpr char kQuotas[] = "quotas";
 inline constexpr char kReplRegistries[] = "repl_registries";
 inline constexpr char kReplPolicies[] = "repl_policies";
 inline constexpr char kReplExecutions[] = "repl_executions";

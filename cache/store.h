@@ -93,6 +93,18 @@ struct GcReport {
   bool stopped = false;  // options.stop was set before the end
 };
 
+// A project's storage quota (Harbor's project quota; a project is the first
+// component of a repository name). Usage counts every blob and manifest
+// once per project, however many of its repositories hold it.
+struct ProjectQuota {
+  int64_t id = 0;  // given on first sight, kept
+  std::string project;
+  int64_t hard = -1;  // bytes; -1: no limit
+  uint64_t used = 0;
+  int64_t created_unix = 0;
+  int64_t updated_unix = 0;
+};
+
 struct Page {
   std::vector<std::string> items;
   bool more = false;  // there are items after the last one returned
@@ -118,6 +130,8 @@ class UploadWriter {
   // Flushes, verifies the content hashes to `expected` (DigestMismatch
   // otherwise, and the session is deleted), moves the bytes into the blob
   // store and links the blob to the session's repository; ends the session.
+  // QuotaExceeded (and the session is deleted) when the blob is new to the
+  // repository's project and would take it past its quota.
   virtual Result<BlobInfo> Commit(const Digest& expected) = 0;
   // Drops bytes appended since the last Flush.
   virtual void Abort() = 0;
@@ -125,6 +139,10 @@ class UploadWriter {
   // call before the first Append. For a file that readers follow while it grows (a pull-through
   // fill streams it to clients).
   virtual void KeepBuffered() = 0;
+  // The upload is a pull-through copy: its blob is recorded as cached
+  // (evictable, the upstream has it) and counts toward its project's usage
+  // without ever being refused by the quota. Call before Commit.
+  virtual void MarkCached() = 0;
   // A read-only descriptor of the session's file. It keeps reading the same
   // bytes after Commit moved (or, for a duplicate, removed) the file.
   virtual Result<UniqueFd> OpenReader() = 0;
@@ -178,9 +196,11 @@ class Store {
   // more its file and record are deleted at once. NotFound if not linked.
   virtual Status DeleteBlob(std::string_view repo, const Digest& d) = 0;
   // Links a blob that `from` links to into `repo`. NotFound if `from`
-  // does not have it.
+  // does not have it; QuotaExceeded when the blob is new to repo's project
+  // and would take it past its quota.
   virtual Result<BlobInfo> MountBlob(std::string_view repo, std::string_view from, const Digest& d) = 0;
-  // Links a blob stored for any repository into `repo`. Only for callers
+  // Links a blob stored for any repository into `repo` (never refused by a
+  // quota: a pull-through copy, the upstream has it). Only for callers
   // that established `repo` may have it (pull-through, after the upstream
   // confirmed the name has the blob): it is an existence oracle otherwise.
   // NotFound when the store does not hold the blob.
@@ -203,7 +223,8 @@ class Store {
   // `reference` is a tag or a digest string. NotFound when absent.
   virtual Result<StoredManifest> GetManifest(std::string_view repo, std::string_view reference) = 0;
   // Verifies every blob the manifest references is linked to `repo` and every
-  // child manifest exists in `repo` (NotFound naming the first missing one),
+  // child manifest exists in `repo` (NotFound naming the first missing one)
+  // and that a manifest new to the project fits its quota (QuotaExceeded),
   // then stores it, points `tag` (if any) at it and records it as a referrer
   // of its subject, all in one batch. Returns the manifest digest.
   virtual Result<Digest> PutManifest(std::string_view repo, std::optional<std::string_view> tag,
@@ -245,6 +266,20 @@ class Store {
   // One garbage collection pass over the whole store (see GcOptions). Runs
   // beside every other call; one pass at a time (a second caller waits).
   virtual Result<GcReport> CollectGarbage(const GcOptions& options) = 0;
+
+  // --- project quotas ---
+  // Every project that holds something or has a limit, by id.
+  virtual Result<std::vector<ProjectQuota>> ListQuotas() = 0;
+  // NotFound for an unknown id.
+  virtual Result<ProjectQuota> GetQuota(int64_t id) = 0;
+  // Sets a project's limit in bytes (-1: none); InvalidArgument for a name
+  // that is not one repository-name component or a limit below -1.
+  virtual Result<ProjectQuota> SetQuota(std::string_view project, int64_t hard) = 0;
+  // QuotaExceeded (Harbor's message: what was asked, the usage, the limit)
+  // when `bytes` more would take repo's project past its quota. Commits,
+  // mounts and manifest puts check on their own; this is for the start of
+  // an upload, to refuse before any byte is sent.
+  virtual Status CheckQuota(std::string_view repo, uint64_t bytes) = 0;
 
   // --- other components' records ---
   // Opens (creating it on first use) the column family `name`, which must

@@ -24,12 +24,32 @@ Result<records::BlobRecord> LoadBlobRecord(const Db& db, const Digest& d) {
 BlobInfo ToInfo(const Digest& d, const records::BlobRecord& r) { return BlobInfo{d, r.size, r.created_unix}; }
 
 // The link records when the repository got the blob: garbage collection
-// leaves an unreferenced link alone for the grace period after that.
-void AddLink(StoreState& st, rocksdb::WriteBatch* b, std::string_view repo, const Digest& d) {
+// leaves an unreferenced link alone for the grace period after that. A link
+// new to the repository adds the blob to its project's usage (when no other
+// repository of the project holds it), refused with QuotaExceeded when
+// `enforce` and past the limit. *counted: usage was added; the caller takes
+// it back with UncountLink if the batch then fails.
+Status AddLink(StoreState& st, rocksdb::WriteBatch* b, std::string_view repo, const Digest& d, uint64_t size,
+               bool enforce, bool* counted) {
   Db& db = *st.db;
+  *counted = false;
+  auto exists = db.Has(Cf::kLinks, LinkKey(repo, d));
+  if (!exists.ok()) return exists.status();
+  if (!*exists) {
+    const std::string_view project = ProjectOf(repo);
+    if (!st.usage.Add(project, ProjectUsage::Kind::kBlob, d.str(), size, enforce ? st.quotas.Limit(project) : -1)) {
+      return QuotaRefusal(st, project, size);
+    }
+    *counted = true;
+  }
   BatchPut(db, b, Cf::kLinks, LinkKey(repo, d), records::EncodeLinkTime(st.Now()));
   BatchPut(db, b, Cf::kBlobRepos, ReverseKey(d, repo), "");
   BatchPut(db, b, Cf::kRepos, repo, "");
+  return Status::OK();
+}
+
+void UncountLink(StoreState& st, std::string_view repo, const Digest& d, bool counted) {
+  if (counted) st.usage.Remove(ProjectOf(repo), ProjectUsage::Kind::kBlob, d.str());
 }
 
 // True when some repository other than `repo` still links to `d`.
@@ -60,7 +80,7 @@ Status PlaceBlobFile(StoreState& st, const std::string& uuid, const Digest& d) {
 }  // namespace
 
 Result<BlobInfo> CommitBlob(StoreState& st, const std::string& uuid, const std::string& repo, const Digest& d,
-                            uint64_t size) {
+                            uint64_t size, bool cached) {
   std::lock_guard lock(st.blob_locks.For(d.hex));
   Db& db = *st.db;
   auto existing = LoadBlobRecord(db, d);
@@ -69,21 +89,36 @@ Result<BlobInfo> CommitBlob(StoreState& st, const std::string& uuid, const std::
   if (!new_record && existing->size != size) {
     return Status::Corruption("stored blob " + d.str() + " has a different size");
   }
+  // The quota is checked before the file moves: a refused upload leaves
+  // nothing behind, its session included.
+  rocksdb::WriteBatch batch;
+  bool counted = false;
+  if (Status q = AddLink(st, &batch, repo, d, size, !cached, &counted); !q.ok()) {
+    if (q.code() == Code::kQuotaExceeded) {
+      if (Status s = DropSession(st, uuid); !s.ok()) ReportInternalError("store", "dropping a refused upload failed", s);
+    }
+    return q;
+  }
   // Global dedup: with the file in place the upload copy is dropped. A file
   // without a record (a crash before the batch) holds the same bytes and a
   // record without a file (damage) is repaired: the rename replaces either.
   std::error_code ec;
   const bool keep_existing_file = !new_record && std::filesystem::exists(st.layout.BlobPath(d), ec);
   if (!keep_existing_file) {
-    if (Status s = PlaceBlobFile(st, uuid, d); !s.ok()) return s;
+    if (Status s = PlaceBlobFile(st, uuid, d); !s.ok()) {
+      UncountLink(st, repo, d, counted);
+      return s;
+    }
   }
   const records::BlobRecord rec =
-      new_record ? records::BlobRecord{size, st.Now(), records::Origin::kLocal} : *existing;
-  rocksdb::WriteBatch batch;
+      new_record ? records::BlobRecord{size, st.Now(), cached ? records::Origin::kCached : records::Origin::kLocal}
+                 : *existing;
   if (new_record) BatchPut(db, &batch, Cf::kBlobs, d.str(), records::Encode(rec));
-  AddLink(st, &batch, repo, d);
   BatchDelete(db, &batch, Cf::kUploads, uuid);
-  if (Status s = db.Write(&batch); !s.ok()) return s;
+  if (Status s = db.Write(&batch); !s.ok()) {
+    UncountLink(st, repo, d, counted);
+    return s;
+  }
   if (keep_existing_file) {
     // The blob is committed; a leftover upload file only costs space until recovery.
     if (Status s = RemoveFile(st.layout.UploadPath(uuid)); !s.ok())
@@ -115,6 +150,7 @@ Status UnlinkBlobLocked(StoreState& st, std::string_view repo, const Digest& d, 
   BatchDelete(db, &batch, Cf::kBlobRepos, ReverseKey(d, repo));
   if (last) BatchDelete(db, &batch, Cf::kBlobs, d.str());
   if (Status s = db.Write(&batch); !s.ok()) return s;
+  st.usage.Remove(ProjectOf(repo), ProjectUsage::Kind::kBlob, d.str());
   if (!last) return Status::OK();
   // Records first, file second: a crash in between leaves an orphan file,
   // which recovery removes, never a record without its file.
@@ -174,8 +210,12 @@ Result<BlobInfo> StoreImpl::MountBlob(std::string_view repo, std::string_view fr
   auto info = StatLinkedBlob(from, d);
   if (!info.ok() || repo == from) return info;
   rocksdb::WriteBatch batch;
-  AddLink(*st_, &batch, repo, d);
-  if (Status s = st_->db->Write(&batch); !s.ok()) return s;
+  bool counted = false;
+  if (Status q = AddLink(*st_, &batch, repo, d, info->size, true, &counted); !q.ok()) return q;
+  if (Status s = st_->db->Write(&batch); !s.ok()) {
+    UncountLink(*st_, repo, d, counted);
+    return s;
+  }
   st_->dedup_saved_bytes.fetch_add(info->size);
   return info;
 }
@@ -188,8 +228,12 @@ Result<BlobInfo> StoreImpl::LinkStoredBlob(std::string_view repo, const Digest& 
   auto rec = LoadBlobRecord(*st_->db, d);
   if (!rec.ok()) return rec.status();
   rocksdb::WriteBatch batch;
-  AddLink(*st_, &batch, repo, d);
-  if (Status s = st_->db->Write(&batch); !s.ok()) return s;
+  bool counted = false;
+  if (Status q = AddLink(*st_, &batch, repo, d, rec->size, false, &counted); !q.ok()) return q;
+  if (Status s = st_->db->Write(&batch); !s.ok()) {
+    UncountLink(*st_, repo, d, counted);
+    return s;
+  }
   st_->dedup_saved_bytes.fetch_add(rec->size);
   return ToInfo(d, *rec);
 }

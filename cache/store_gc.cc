@@ -194,6 +194,7 @@ Status GcRun::SweepRepository(const std::string& repo) {
     BatchDelete(db, &batch, Cf::kManifests, keys::Join(repo, d));
     if (!f.subject.empty()) BatchDelete(db, &batch, Cf::kReferrers, keys::Join(repo, f.subject, d));
     if (Status w = db.Write(&batch); !w.ok()) return w;
+    st_.usage.Remove(ProjectOf(repo), ProjectUsage::Kind::kManifest, d);
   }
   // A manifest that did not parse may reference any blob: leave the links.
   if (!all_understood) {

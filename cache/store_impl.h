@@ -19,6 +19,8 @@
 #include "cache/db.h"
 #include "base/digest.h"
 #include "cache/layout.h"
+#include "cache/project_usage.h"
+#include "cache/quota_book.h"
 #include "cache/records.h"
 #include "cache/store.h"
 #include "cache/touches.h"
@@ -107,6 +109,8 @@ struct StoreState {
   std::unique_ptr<Warmer> warmer;  // read-back of fresh O_DIRECT blobs; null when off
   TouchTable touches;              // recent reads, for garbage collection (touches.h)
   std::mutex gc_mu;                // one garbage collection at a time
+  ProjectUsage usage;              // bytes per project, derived from links and manifests
+  QuotaBook quotas;                // limits per project (store_quotas.cc)
   // Kept in step with the blobs and uploads column families (GetStats).
   std::atomic<uint64_t> blob_count{0};
   std::atomic<uint64_t> blob_bytes{0};
@@ -119,8 +123,11 @@ struct StoreState {
 // store_blobs.cc: moves the verified, fsync'ed upload file of `uuid` into the
 // blob store (or drops it if the digest is already stored), links the blob
 // to `repo` and ends the session, in one batch.
+// A blob new to the repository's project must fit its quota unless `cached`
+// (a pull-through copy, recorded with Origin::kCached when new); refused:
+// QuotaExceeded and the session is gone.
 Result<BlobInfo> CommitBlob(StoreState& st, const std::string& uuid, const std::string& repo, const Digest& d,
-                            uint64_t size);
+                            uint64_t size, bool cached);
 // store_blobs.cc: removes `repo`'s link to `d` and, when it was the last
 // link, the blob's record and then its file; *freed_bytes is the blob's size
 // then, else 0. The caller holds blob_locks.For(d.hex).
@@ -128,6 +135,10 @@ Status UnlinkBlobLocked(StoreState& st, std::string_view repo, const Digest& d, 
 // store_blobs.cc: when `repo` got `d` (the link's time, 0 for a link older
 // than link times), or NotFound.
 Result<int64_t> LinkTime(const StoreState& st, std::string_view repo, const Digest& d);
+// store_quotas.cc: Harbor's quota refusal for adding `bytes` to `project`.
+Status QuotaRefusal(const StoreState& st, std::string_view project, uint64_t bytes);
+// store_quotas.cc: rebuilds `usage` from the links and manifests (startup).
+Status LoadProjectUsage(StoreState& st);
 // store_uploads.cc: deletes a session's record, file and saved hash.
 Status DropSession(StoreState& st, const std::string& uuid);
 // store_uploads.cc: the record of `uuid` if it belongs to `repo`, else NotFound.
@@ -199,6 +210,12 @@ class StoreImpl final : public Store {
 
   // store_open.cc
   Stats GetStats() override;
+
+  // store_quotas.cc
+  Result<std::vector<ProjectQuota>> ListQuotas() override;
+  Result<ProjectQuota> GetQuota(int64_t id) override;
+  Result<ProjectQuota> SetQuota(std::string_view project, int64_t hard) override;
+  Status CheckQuota(std::string_view repo, uint64_t bytes) override;
 
   // store_gc.cc
   Result<GcReport> CollectGarbage(const GcOptions& options) override;

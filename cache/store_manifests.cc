@@ -105,6 +105,15 @@ Result<Digest> StoreImpl::WriteManifest(std::string_view repo, std::optional<std
   if (!cached) {
     if (Status s = CheckReferences(db, repo, parsed); !s.ok()) return s;
   }
+  // A manifest new to the repository counts toward its project's usage
+  // (once per project); a cached one is never refused (its upstream has it).
+  auto present = db.Has(Cf::kManifests, ManifestKey(repo, d));
+  if (!present.ok()) return present.status();
+  const std::string_view project = ProjectOf(repo);
+  if (!*present && !st_->usage.Add(project, ProjectUsage::Kind::kManifest, d.str(), bytes.size(),
+                                   cached ? -1 : st_->quotas.Limit(project))) {
+    return QuotaRefusal(*st_, project, bytes.size());
+  }
   records::ManifestRecord rec{std::string(mt), parsed.subject ? parsed.subject->digest.str() : "",
                               std::string(bytes), cached, st_->Now()};
   rocksdb::WriteBatch batch;
@@ -115,7 +124,10 @@ Result<Digest> StoreImpl::WriteManifest(std::string_view repo, std::optional<std
              ReferrerJson(d, mt, bytes.size(), parsed));
   }
   BatchPut(db, &batch, Cf::kRepos, repo, "");
-  if (Status s = db.Write(&batch); !s.ok()) return s;
+  if (Status s = db.Write(&batch); !s.ok()) {
+    if (!*present) st_->usage.Remove(project, ProjectUsage::Kind::kManifest, d.str());
+    return s;
+  }
   return d;
 }
 
@@ -135,7 +147,9 @@ Status StoreImpl::DeleteManifest(std::string_view repo, const Digest& d) {
   });
   if (!scan.ok()) return scan;
   if (!rec->subject.empty()) BatchDelete(db, &batch, Cf::kReferrers, keys::Join(repo, rec->subject, target));
-  return db.Write(&batch);
+  if (Status s = db.Write(&batch); !s.ok()) return s;
+  st_->usage.Remove(ProjectOf(repo), ProjectUsage::Kind::kManifest, target);
+  return Status::OK();
 }
 
 Status StoreImpl::DeleteTag(std::string_view repo, std::string_view tag) {

@@ -12,6 +12,8 @@ Result<std::unique_ptr<Store>> Store::Open(const Options& options) {
   if (!db.ok()) return db.status();
   auto st = std::make_shared<internal::StoreState>(options, std::move(db).value());
   if (Status s = internal::Recover(*st); !s.ok()) return s;
+  if (Status s = st->quotas.Load(st->db.get()); !s.ok()) return s;
+  if (Status s = internal::LoadProjectUsage(*st); !s.ok()) return s;
   return std::unique_ptr<Store>(std::make_unique<internal::StoreImpl>(std::move(st)));
 }
 

@@ -30,20 +30,6 @@ std::string Head(const ProgressView& v, int width) {
 
 }  // namespace
 
-std::string HumanBytes(uint64_t n) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  double v = static_cast<double>(n);
-  int u = 0;
-  while (v >= 1024 && u < 4) {
-    v /= 1024;
-    ++u;
-  }
-  char b[32];
-  if (u == 0) std::snprintf(b, sizeof b, "%llu B", static_cast<unsigned long long>(n));
-  else std::snprintf(b, sizeof b, "%.1f %s", v, units[u]);
-  return b;
-}
-
 std::string HumanDuration(double s) {
   if (!std::isfinite(s) || s < 0) return "--";
   auto t = static_cast<uint64_t>(s + 0.5);

@@ -9,6 +9,8 @@
 #include <string>
 #include <string_view>
 
+#include "base/human_bytes.h"
+
 namespace pier::replication {
 
 struct ProgressView {
@@ -33,8 +35,6 @@ std::string FormatProgress(const ProgressView& v, int width = 30);
 std::string FormatFinal(const ProgressView& v, std::string_view status, std::string_view reason, double seconds,
                         int width = 30);
 
-// "1.5 KiB", "12.0 MiB", "3.2 GiB".
-std::string HumanBytes(uint64_t n);
 // "45s", "3m05s", "2h10m".
 std::string HumanDuration(double seconds);
 

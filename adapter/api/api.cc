@@ -52,6 +52,8 @@ Route Match(const std::vector<std::string>& s) {
     }
   }
   if (s.size() == 2 && s[0] == "proxy" && s[1] == "upstreams") return {HandleUpstreams, {"GET"}};
+  if (s.size() == 1 && s[0] == "quotas") return {HandleQuotas, {"GET"}};
+  if (s.size() == 2 && s[0] == "quotas") return {HandleQuotas, {"GET", "PUT"}};
   return {};
 }
 

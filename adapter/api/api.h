@@ -2,7 +2,8 @@
 // The Harbor-compatible management API under /api/v2.0 (reference/harbor.md,
 // Management API): replication endpoints (/registries...), the adapter list,
 // replication policies and executions, and the pull-through cache's
-// upstreams with their health (/proxy/upstreams, read-only). Answers are Harbor's JSON objects; errors are
+// upstreams with their health (/proxy/upstreams, read-only), and project
+// storage quotas (/quotas, quotas.cc). Answers are Harbor's JSON objects; errors are
 // Harbor's shape {"errors":[{"code","message"}]}.
 //
 // Auth decision: with auth on (htpasswd configured) every route needs an

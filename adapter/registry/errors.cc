@@ -34,6 +34,9 @@ http::Response FromStatus(const Status& s, std::string_view not_found_code) {
       r.Set("Retry-After", "30");
       return r;
     }
+    // Harbor's answer to a quota: 403 DENIED with what was asked, the usage
+    // and the limit. docker and containerd do not retry a DENIED.
+    case Code::kQuotaExceeded: return OciError(403, "DENIED", s.message());
     default: return OciError(500, "UNKNOWN", "internal error", s.message());
   }
 }

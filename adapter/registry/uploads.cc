@@ -119,6 +119,10 @@ http::Exchange StreamInto(const Context& ctx, const Call& call, std::string uuid
 
 http::Exchange StartMonolithic(const Context& ctx, const Call& call, const Digest& digest) {
   const std::string& name = call.route.name;
+  // Quota first, on the announced size: refused before any byte is sent.
+  if (Status q = ctx.store->CheckQuota(name, call.req.content_length.value_or(0)); !q.ok()) {
+    return http::Reply(FromStatus(q, "BLOB_UPLOAD_UNKNOWN"));
+  }
   Result<UploadState> st = ctx.store->StartUpload(name);
   if (!st.ok()) return http::Reply(FromStatus(st.status(), "BLOB_UPLOAD_UNKNOWN"));
   return StreamInto(ctx, call, st->uuid, 0, std::nullopt, /*ephemeral=*/true, [&ctx, name, digest](UploadWriter& w) {
@@ -160,8 +164,12 @@ http::Exchange HandleUploadStart(const Context& ctx, const Call& call) {
     if (mount) {
       Result<BlobInfo> info = ctx.store->MountBlob(name, from, *mount);
       if (info.ok()) return Created(ctx, name, *mount);
+      // Over quota: an upload would be refused the same way.
+      if (info.status().code() == Code::kQuotaExceeded) return FromStatus(info.status(), "BLOB_UPLOAD_UNKNOWN");
       // Not mountable: fall back to an ordinary upload session, as the spec says.
     }
+    // Harbor refuses an upload start once the project is over its quota.
+    if (Status q = ctx.store->CheckQuota(name, 0); !q.ok()) return FromStatus(q, "BLOB_UPLOAD_UNKNOWN");
     Result<UploadState> st = ctx.store->StartUpload(name);
     if (!st.ok()) return FromStatus(st.status(), "BLOB_UPLOAD_UNKNOWN");
     return Accepted(ctx, name, st->uuid, 0);

@@ -217,6 +217,7 @@ Status PullThrough::FillBlob(const Target& t, const Digest& d, BlobFill& fill) {
     UploadWriter& writer = **w;
     // Clients read the file while it grows: it must stay in the page cache.
     writer.KeepBuffered();
+    writer.MarkCached();
     uint64_t unflushed = 0;
     bool first = true;
     client::Call call;

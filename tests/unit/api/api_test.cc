@@ -266,3 +266,53 @@ TEST(PrefixRouter, SplitsOnThePrefix) {
 
 }  // namespace
 }  // namespace pier::api
+
+namespace pier::api {
+namespace {
+
+TEST_F(ApiTest, QuotasListSetAndRefuseBadInput) {
+  // A project appears once it holds something.
+  auto up = store_->StartUpload("team/app");
+  ASSERT_TRUE(up.ok());
+  {
+    auto w = store_->OpenWriter("team/app", up->uuid, 0);
+    ASSERT_TRUE(w.ok());
+    const std::string blob(1000, 'q');
+    ASSERT_TRUE((*w)->Append(std::span<const char>(blob.data(), blob.size())).ok());
+    ASSERT_TRUE((*w)->Commit(Sha256Of(blob)).ok());
+  }
+  Answer list = Do("GET", "/api/v2.0/quotas");
+  ASSERT_EQ(list.r.status, 200);
+  ASSERT_EQ(list.body.size(), 1u);
+  EXPECT_EQ(list.body[0]["ref"]["name"], "team");
+  EXPECT_EQ(list.body[0]["hard"]["storage"], -1);
+  EXPECT_EQ(list.body[0]["used"]["storage"], 1000);
+  const int64_t id = list.body[0]["id"];
+  EXPECT_EQ(Do("PUT", "/api/v2.0/quotas/" + std::to_string(id), R"({"hard":{"storage":5000}})").r.status, 200);
+  Answer one = Do("GET", "/api/v2.0/quotas/" + std::to_string(id));
+  EXPECT_EQ(one.body["hard"]["storage"], 5000);
+  // A project before its first push, by name (Pier extension).
+  EXPECT_EQ(Do("PUT", "/api/v2.0/quotas/newproj", R"({"hard":{"storage":1}})").r.status, 200);
+  Answer filtered = Do("GET", "/api/v2.0/quotas?reference=project&reference_id=2");
+  ASSERT_EQ(filtered.body.size(), 1u);
+  EXPECT_EQ(filtered.body[0]["ref"]["name"], "newproj");
+  EXPECT_EQ(filtered.Header("X-Total-Count"), "1");
+  // Bad input names the field.
+  Answer bad = Do("PUT", "/api/v2.0/quotas/1", R"({"hard":{"storage":-5}})");
+  EXPECT_EQ(bad.r.status, 400);
+  EXPECT_NE(bad.r.body.find("hard.storage"), std::string::npos);
+  EXPECT_EQ(Do("PUT", "/api/v2.0/quotas/1", R"({"hard":{"count":5}})").r.status, 400);
+  EXPECT_EQ(Do("PUT", "/api/v2.0/quotas/1", R"({})").r.status, 400);
+  EXPECT_EQ(Do("GET", "/api/v2.0/quotas/99").r.status, 404);
+  EXPECT_EQ(Do("GET", "/api/v2.0/quotas?reference=user").r.status, 400);
+  EXPECT_EQ(Do("DELETE", "/api/v2.0/quotas/1").r.status, 405);
+  // Admins only when auth is on, like every API route.
+  auto users = auth::Htpasswd::Parse("dev:$2y$04$gRzmOh76qMYs2.77eqCXv.y1si1tDzFJRXN2XjHtaaUf7fp4EQuRm\n");
+  ASSERT_TRUE(users.ok());
+  Make(std::make_shared<auth::Authorizer>(std::move(*users), std::vector<auth::AclRule>{}, true));
+  EXPECT_EQ(Do("GET", "/api/v2.0/quotas").r.status, 401);
+  EXPECT_EQ(Do("PUT", "/api/v2.0/quotas/1", R"({"hard":{"storage":1}})", "Basic ZGV2OnB3LWQ=").r.status, 403);
+}
+
+}  // namespace
+}  // namespace pier::api

@@ -261,6 +261,8 @@ class Store {
     // Since this process started: bytes not stored again because the digest
     // was already stored (an upload committed as a duplicate, or a mount).
     uint64_t dedup_saved_bytes = 0;
+    // Since this process started: writes refused by a project quota.
+    uint64_t quota_refusals = 0;
   };
   virtual Stats GetStats() = 0;
   // One garbage collection pass over the whole store (see GcOptions). Runs

@@ -116,6 +116,7 @@ struct StoreState {
   std::atomic<uint64_t> blob_bytes{0};
   std::atomic<uint64_t> upload_count{0};
   std::atomic<uint64_t> dedup_saved_bytes{0};  // process lifetime, not persisted
+  mutable std::atomic<uint64_t> quota_refusals{0};  // process lifetime (QuotaRefusal)
 };
 
 // --- shared operations (each defined in the .cc named after it) ---

@@ -25,6 +25,7 @@ Store::Stats StoreImpl::GetStats() {
   s.blob_bytes = st_->blob_bytes.load();
   s.uploads = st_->upload_count.load();
   s.dedup_saved_bytes = st_->dedup_saved_bytes.load();
+  s.quota_refusals = st_->quota_refusals.load();
   return s;
 }
 

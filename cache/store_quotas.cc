@@ -12,6 +12,7 @@
 namespace pier::internal {
 
 Status QuotaRefusal(const StoreState& st, std::string_view project, uint64_t bytes) {
+  st.quota_refusals.fetch_add(1);
   return Status::QuotaExceeded(
       "Quota exceeded when processing the request of adding " + HumanBytes(bytes) +
       " of storage resource, which when updated to current usage of " + HumanBytes(st.usage.Used(project)) +

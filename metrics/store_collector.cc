@@ -22,6 +22,23 @@ std::vector<prometheus::MetricFamily> StoreCollector::Collect() const {
   Sample(&out.back(), static_cast<double>(stats.dedup_saved_bytes));
   gauge("pier_cache_uploads_in_progress", "Blob upload sessions open.", static_cast<double>(stats.uploads));
 
+  // Project quotas: usage for every project, the limit where one is set.
+  // (A project seen for the first time gets its quota id here: one write.)
+  if (auto quotas = store_->ListQuotas(); quotas.ok()) {
+    out.push_back(GaugeFamily("pier_quota_used_bytes",
+                              "Bytes a project holds, each blob and manifest counted once per project."));
+    prometheus::MetricFamily limits =
+        GaugeFamily("pier_quota_limit_bytes", "A project's storage quota in bytes (projects with a limit).");
+    for (const auto& q : *quotas) {
+      Sample(&out.back(), static_cast<double>(q.used), {{"project", q.project}});
+      if (q.hard >= 0) Sample(&limits, static_cast<double>(q.hard), {{"project", q.project}});
+    }
+    out.push_back(std::move(limits));
+  }
+  out.push_back(CounterFamily("pier_quota_refusals_total",
+                              "Writes refused because they would pass a project's quota (403 DENIED), since start."));
+  Sample(&out.back(), static_cast<double>(stats.quota_refusals));
+
   struct statvfs vfs {};
   if (::statvfs(data_dir_.c_str(), &vfs) == 0) {
     const double unit = static_cast<double>(vfs.f_frsize);

@@ -51,6 +51,15 @@ TEST(StoreCollector, ReportsTheStoreAndItsDisk) {
   ASSERT_TRUE(free_bytes && size_bytes) << t;
   EXPECT_GT(*size_bytes, 0);
   EXPECT_LE(*free_bytes, *size_bytes);
+  // Quotas: usage per project (the duplicate counted once), limits where set.
+  EXPECT_EQ(Value(t, "pier_quota_used_bytes{project=\"team\"}"), 1005);
+  EXPECT_FALSE(Value(t, "pier_quota_limit_bytes{project=\"team\"}"));
+  EXPECT_EQ(Value(t, "pier_quota_refusals_total"), 0);
+  ASSERT_TRUE(store->SetQuota("team", 1010).ok());
+  EXPECT_EQ(pier::testing::PushBlob(*store, "team/a", std::string(100, 'y')).status().code(), Code::kQuotaExceeded);
+  t = m.exposition()->Text();
+  EXPECT_EQ(Value(t, "pier_quota_limit_bytes{project=\"team\"}"), 1010);
+  EXPECT_EQ(Value(t, "pier_quota_refusals_total"), 1);
 }
 
 TEST(StoreCollector, DiskGaugesAreLeftOutWhenTheFolderIsGone) {

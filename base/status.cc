@@ -6,7 +6,7 @@ std::string Status::ToString() const {
   static constexpr const char* kNames[] = {"OK",          "NotFound",          "InvalidArgument", "DigestMismatch",
                                            "SizeInvalid", "OutOfRange",        "AlreadyExists",   "FailedPrecondition",
                                            "Unsupported", "Corruption",        "IOError",         "Internal",
-                                           "Unavailable"};
+                                           "Unavailable", "ResourceExhausted"};
   std::string s = kNames[static_cast<int>(code_)];
   if (!message_.empty()) s += ": " + message_;
   return s;

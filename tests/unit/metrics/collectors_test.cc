@@ -10,6 +10,7 @@
 #include "metrics/internal_errors_collector.h"
 #include "metrics/metrics.h"
 #include "metrics/process_collector.h"
+#include "metrics/storage_collector.h"
 #include "metrics/store_collector.h"
 #include "tests/unit/cache/test_util.h"
 #include "tests/unit/metrics/text_util.h"
@@ -167,6 +168,31 @@ TEST(InternalErrorsCollector, CountsWhatWasReportedPerComponent) {
   ASSERT_EQ(families.size(), 1u);
   EXPECT_EQ(families[0].name, "pier_internal_errors_total");
   EXPECT_EQ(families[0].metric.size(), InternalErrorCounts().size());
+}
+
+// The disk-space guard's figures; the refusal series exists at zero from
+// the first scrape.
+TEST(StorageCollector, FreeReserveAndRefusals) {
+  FakeClock clock;
+  std::optional<uint64_t> free = 12345;
+  auto space = std::make_shared<DiskSpace>("/data", 1000, clock, [&](const std::filesystem::path&) { return free; });
+  MetricsOptions mo;
+  mo.disk_space = space;
+  Metrics m(mo);
+  std::string t = m.exposition()->Text();
+  EXPECT_EQ(Value(t, "pier_storage_free_bytes"), 12345);
+  EXPECT_EQ(Value(t, "pier_storage_reserve_bytes"), 1000);
+  EXPECT_EQ(Value(t, "pier_storage_refusals_total{reason=\"space\"}"), 0);
+  EXPECT_EQ(Type(t, "pier_storage_refusals_total"), "counter");
+  EXPECT_EQ(Type(t, "pier_storage_free_bytes"), "gauge");
+
+  space->CountRefusal();
+  free = std::nullopt;  // statvfs failing: the free gauge is left out
+  space->Refresh();
+  t = m.exposition()->Text();
+  EXPECT_EQ(Value(t, "pier_storage_refusals_total{reason=\"space\"}"), 1);
+  EXPECT_EQ(Value(t, "pier_storage_free_bytes"), std::nullopt);
+  EXPECT_EQ(Value(t, "pier_storage_reserve_bytes"), 1000);
 }
 
 }  // namespace

@@ -12,21 +12,27 @@
 namespace pier {
 namespace {
 
-struct FakeDisk {
-  std::optional<uint64_t> free = 5000;
-  int reads = 0;
-  DiskSpace::Probe probe() {
-    return [this](const std::filesystem::path&) {
-      ++reads;
-      return free;
-    };
+// A disk with `free` bytes (as the probe reports them) and a clock that
+// moves only when the test says.
+class DiskSpaceTest : public ::testing::Test {
+ protected:
+  struct FakeDisk {
+    std::optional<uint64_t> free = 5000;
+    int reads = 0;  // probe calls (made under DiskSpace's lock)
+  };
+  DiskSpace Make(uint64_t reserve, std::optional<uint64_t> free) {
+    disk.free = free;
+    return DiskSpace("/data", reserve, clock, [this](const std::filesystem::path&) {
+      ++disk.reads;
+      return disk.free;
+    });
   }
-};
-
-TEST(DiskSpace, ReadsAtMostOncePerMaxAge) {
   FakeClock clock;
   FakeDisk disk;
-  DiskSpace space("/data", 1000, clock, disk.probe());
+};
+
+TEST_F(DiskSpaceTest, ReadsAtMostOncePerMaxAge) {
+  DiskSpace space = Make(1000, 5000);
   EXPECT_EQ(space.FreeBytes(), 5000u);
   disk.free = 10;
   EXPECT_EQ(space.FreeBytes(), 5000u);  // cached
@@ -41,10 +47,8 @@ TEST(DiskSpace, ReadsAtMostOncePerMaxAge) {
   EXPECT_EQ(disk.reads, 3);
 }
 
-TEST(DiskSpace, ReserveAndNeed) {
-  FakeClock clock;
-  FakeDisk disk;
-  DiskSpace space("/data", 1000, clock, disk.probe());
+TEST_F(DiskSpaceTest, ReserveAndNeed) {
+  DiskSpace space = Make(1000, 5000);
   EXPECT_TRUE(space.CheckReserve().ok());
   EXPECT_TRUE(space.CheckReserve(4000).ok());  // exactly the reserve left after it
   Status s = space.CheckReserve(4001);
@@ -61,11 +65,8 @@ TEST(DiskSpace, ReserveAndNeed) {
   EXPECT_FALSE(space.Low());
 }
 
-TEST(DiskSpace, ZeroReserveRefusesOnlyAFullDisk) {
-  FakeClock clock;
-  FakeDisk disk;
-  disk.free = 1;
-  DiskSpace space("/data", 0, clock, disk.probe());
+TEST_F(DiskSpaceTest, ZeroReserveRefusesOnlyAFullDisk) {
+  DiskSpace space = Make(0, 1);
   EXPECT_FALSE(space.Low());
   EXPECT_FALSE(space.CheckReserve(2).ok());
   disk.free = 0;
@@ -73,20 +74,15 @@ TEST(DiskSpace, ZeroReserveRefusesOnlyAFullDisk) {
   EXPECT_TRUE(space.Low());
 }
 
-TEST(DiskSpace, UnknownFreeSpaceNeverRefuses) {
-  FakeClock clock;
-  FakeDisk disk;
-  disk.free = std::nullopt;
-  DiskSpace space("/data", 1000, clock, disk.probe());
+TEST_F(DiskSpaceTest, UnknownFreeSpaceNeverRefuses) {
+  DiskSpace space = Make(1000, std::nullopt);
   EXPECT_FALSE(space.FreeBytes().has_value());
   EXPECT_TRUE(space.CheckReserve(1 << 30).ok());
   EXPECT_FALSE(space.Low());
 }
 
-TEST(DiskSpace, CountsRefusalsAcrossThreads) {
-  FakeClock clock;
-  FakeDisk disk;
-  DiskSpace space("/data", 1000, clock, disk.probe());
+TEST_F(DiskSpaceTest, CountsRefusalsAcrossThreads) {
+  DiskSpace space = Make(1000, 5000);
   std::vector<std::thread> threads;
   for (int i = 0; i < 4; ++i) {
     threads.emplace_back([&] {

@@ -28,7 +28,7 @@ TEST(StoreCollector, ReportsTheStoreAndItsDisk) {
   auto opened = Store::Open(o);
   ASSERT_TRUE(opened.ok()) << opened.status().ToString();
   std::shared_ptr<Store> store = std::move(*opened);
-  Metrics m(MetricsOptions{store, dir.path(), "v", "r"});
+  Metrics m(MetricsOptions{store, dir.path(), "v", "r", nullptr});
 
   std::string t = m.exposition()->Text();
   EXPECT_EQ(Value(t, "pier_cache_stored_blobs"), 0);

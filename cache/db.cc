@@ -3,7 +3,10 @@
 #include <rocksdb/options.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 
+#include "base/clock.h"
 #include "base/internal_errors.h"
 #include "base/log.h"
 #include "cache/keys.h"
@@ -43,6 +46,16 @@ rocksdb::ColumnFamilyOptions FamilyOptions(const rocksdb::Options& db_options) {
   rocksdb::ColumnFamilyOptions o(db_options);
   o.write_buffer_size = kWriteBufferSize;
   return o;
+}
+
+// Every write fails while RocksDB is out of space (replication records
+// progress several times a second): one warning per 10 s says so.
+bool ShouldLogNoSpace() {
+  static std::atomic<int64_t> last_ns{0};
+  const int64_t now =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(SystemClock().Steady().time_since_epoch()).count();
+  int64_t last = last_ns.load();
+  return (last == 0 || now - last >= int64_t{10'000'000'000}) && last_ns.compare_exchange_strong(last, now);
 }
 
 }  // namespace
@@ -117,8 +130,8 @@ Status Db::Write(rocksdb::WriteBatch* batch) {
     if (resumed.ok()) {
       s = db_->Write(wo, batch);
       log::Info("RocksDB resumed after running out of space", {{"write", s.ToString()}});
-    } else {
-      log::Warn("RocksDB cannot write: out of space", {{"resume", resumed.ToString()}});
+    } else if (ShouldLogNoSpace()) {
+      log::Warn("RocksDB cannot write: out of space (logged at most every 10 s)", {{"resume", resumed.ToString()}});
     }
   }
   return FromRocks(s);

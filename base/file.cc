@@ -14,14 +14,21 @@ namespace {
 
 std::string ErrnoText(int err) { return std::generic_category().message(err); }
 
-Status ErrnoStatus(std::string_view op, const std::filesystem::path& path, int err) {
-  std::string m = std::string(op) + " " + path.string() + ": " + ErrnoText(err);
-  if (err == ENOENT) return Status::NotFound(std::move(m));
+// A full disk (or quota) is not an I/O fault: callers answer it differently
+// (a registry refuses the push for good instead of a retryable 500).
+// ENOENT is NotFound only where a path was named (`named_path`).
+Status ErrnoCode(std::string m, int err, bool named_path = true) {
+  if (err == ENOENT && named_path) return Status::NotFound(std::move(m));
+  if (err == ENOSPC || err == EDQUOT) return Status::ResourceExhausted(std::move(m));
   return Status::IOError(std::move(m));
 }
 
+Status ErrnoStatus(std::string_view op, const std::filesystem::path& path, int err) {
+  return ErrnoCode(std::string(op) + " " + path.string() + ": " + ErrnoText(err), err);
+}
+
 Status FdStatus(std::string_view op, int err) {
-  return Status::IOError(std::string(op) + ": " + ErrnoText(err));
+  return ErrnoCode(std::string(op) + ": " + ErrnoText(err), err, /*named_path=*/false);
 }
 
 Result<UniqueFd> OpenWithFlags(const std::filesystem::path& path, int flags, mode_t mode) {
@@ -116,7 +123,7 @@ Status RenameFile(const std::filesystem::path& from, const std::filesystem::path
 Status MakeDirs(const std::filesystem::path& dir) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
-  if (ec) return Status::IOError("mkdir " + dir.string() + ": " + ec.message());
+  if (ec) return ErrnoCode("mkdir " + dir.string() + ": " + ec.message(), ec.value(), /*named_path=*/false);
   return Status::OK();
 }
 

@@ -25,6 +25,7 @@ enum class Code {
   kIOError,          // the OS said no
   kInternal,
   kUnavailable,      // a dependency (an upstream registry) cannot be reached now
+  kResourceExhausted,  // no room: the disk is full or below its reserve (ENOSPC, EDQUOT)
   kQuotaExceeded,    // the write would take a project past its storage quota
 };
 
@@ -46,6 +47,7 @@ class [[nodiscard]] Status {
   static Status IOError(std::string m) { return {Code::kIOError, std::move(m)}; }
   static Status Internal(std::string m) { return {Code::kInternal, std::move(m)}; }
   static Status Unavailable(std::string m) { return {Code::kUnavailable, std::move(m)}; }
+  static Status ResourceExhausted(std::string m) { return {Code::kResourceExhausted, std::move(m)}; }
   static Status QuotaExceeded(std::string m) { return {Code::kQuotaExceeded, std::move(m)}; }
 
   bool ok() const { return code_ == Code::kOk; }

@@ -3,8 +3,12 @@
 #include <rocksdb/options.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 
+#include "base/clock.h"
 #include "base/internal_errors.h"
+#include "base/log.h"
 #include "cache/keys.h"
 
 namespace pier {
@@ -29,12 +33,38 @@ std::vector<std::string> ColumnFamiliesToOpen(const std::filesystem::path& dir) 
   return names;
 }
 
+// Memtable size of every column family. Pier's records are small (a
+// manifest is at most 4 MiB, everything else a few hundred bytes), so
+// RocksDB's 64 MiB default buys nothing but memory. It also sets how much
+// room RocksDB wants back after it ran out of space: its recovery waits
+// until the largest write buffer fits on the disk (and its WAL is
+// preallocated about that large), so a smaller buffer lets writes resume
+// as soon as a few MiB are free again, well inside storage.reserve_bytes.
+constexpr size_t kWriteBufferSize = 8 << 20;
+
+rocksdb::ColumnFamilyOptions FamilyOptions(const rocksdb::Options& db_options) {
+  rocksdb::ColumnFamilyOptions o(db_options);
+  o.write_buffer_size = kWriteBufferSize;
+  return o;
+}
+
+// Every write fails while RocksDB is out of space (replication records
+// progress several times a second): one warning per 10 s says so.
+bool ShouldLogNoSpace() {
+  static std::atomic<int64_t> last_ns{0};
+  const int64_t now =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(SystemClock().Steady().time_since_epoch()).count();
+  int64_t last = last_ns.load();
+  return (last == 0 || now - last >= int64_t{10'000'000'000}) && last_ns.compare_exchange_strong(last, now);
+}
+
 }  // namespace
 
 Status FromRocks(const rocksdb::Status& s) {
   if (s.ok()) return Status::OK();
   if (s.IsNotFound()) return Status::NotFound(s.ToString());
   if (s.IsCorruption()) return Status::Corruption(s.ToString());
+  if (s.IsNoSpace()) return Status::ResourceExhausted(s.ToString());
   if (s.IsIOError()) return Status::IOError(s.ToString());
   if (s.IsInvalidArgument()) return Status::InvalidArgument(s.ToString());
   return Status::Internal(s.ToString());
@@ -46,7 +76,7 @@ Result<std::unique_ptr<Db>> Db::Open(const std::filesystem::path& dir, bool read
   options.create_missing_column_families = !read_only;
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (const auto& name : ColumnFamiliesToOpen(dir)) {
-    descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions(options));
+    descriptors.emplace_back(name, FamilyOptions(options));
   }
   auto db = std::make_unique<Db>(Token());
   rocksdb::DB* raw = nullptr;
@@ -87,7 +117,24 @@ Result<bool> Db::Has(Cf cf, std::string_view key) const {
 Status Db::Write(rocksdb::WriteBatch* batch) {
   rocksdb::WriteOptions wo;
   wo.sync = true;
-  return FromRocks(db_->Write(wo, batch));
+  rocksdb::Status s = db_->Write(wo, batch);
+  // A WAL write or flush that met ENOSPC stops RocksDB (a "hard" background
+  // error): every later write fails with the same error until the DB is
+  // resumed. RocksDB's own recovery (its SstFileManager) checks every 5 s
+  // whether a write buffer fits again and then resumes by itself; while it
+  // waits, Resume() answers Busy. Resuming here covers an error that
+  // recovery does not handle. Either way writes work again without a
+  // restart once space is back.
+  if (s.IsNoSpace()) {
+    rocksdb::Status resumed = db_->Resume();
+    if (resumed.ok()) {
+      s = db_->Write(wo, batch);
+      log::Info("RocksDB resumed after running out of space", {{"write", s.ToString()}});
+    } else if (ShouldLogNoSpace()) {
+      log::Warn("RocksDB cannot write: out of space (logged at most every 10 s)", {{"resume", resumed.ToString()}});
+    }
+  }
+  return FromRocks(s);
 }
 
 Status Db::Scan(Cf cf, std::string_view prefix, std::string_view after, const Visitor& fn) const {
@@ -116,7 +163,7 @@ Result<rocksdb::ColumnFamilyHandle*> Db::ExtraFamily(std::string_view name) {
     if (h->GetName() == name) return h;
   }
   rocksdb::ColumnFamilyHandle* h = nullptr;
-  rocksdb::Status s = db_->CreateColumnFamily(rocksdb::ColumnFamilyOptions(), std::string(name), &h);
+  rocksdb::Status s = db_->CreateColumnFamily(FamilyOptions(rocksdb::Options()), std::string(name), &h);
   if (!s.ok()) return FromRocks(s);
   all_handles_.push_back(h);
   return h;

@@ -13,6 +13,7 @@
 #include <memory>
 #include <string>
 
+#include "cache/disk_space.h"
 #include "cache/store.h"
 #include "metrics/exposition.h"
 #include "metrics/http_metrics.h"
@@ -26,6 +27,7 @@ struct MetricsOptions {
   std::filesystem::path data_dir;
   std::string version = "unknown";
   std::string revision = "unknown";
+  std::shared_ptr<DiskSpace> disk_space;  // null: no pier_storage_* gauges
 };
 
 class Metrics {

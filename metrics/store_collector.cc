@@ -35,9 +35,6 @@ std::vector<prometheus::MetricFamily> StoreCollector::Collect() const {
     }
     out.push_back(std::move(limits));
   }
-  out.push_back(CounterFamily("pier_quota_refusals_total",
-                              "Writes refused because they would pass a project's quota (403 DENIED), since start."));
-  Sample(&out.back(), static_cast<double>(stats.quota_refusals));
 
   struct statvfs vfs {};
   if (::statvfs(data_dir_.c_str(), &vfs) == 0) {

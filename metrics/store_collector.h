@@ -11,7 +11,6 @@
 //   pier_cache_disk_size_bytes       gauge    size of that filesystem
 //   pier_quota_used_bytes{project}   gauge    a project's usage (blobs and manifests, once per project)
 //   pier_quota_limit_bytes{project}  gauge    its quota, for projects that have one
-//   pier_quota_refusals_total        counter  writes refused by a quota (403 DENIED)
 // The disk gauges are left out of a scrape if statvfs fails.
 #include <prometheus/collectable.h>
 

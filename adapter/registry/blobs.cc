@@ -67,7 +67,7 @@ http::Exchange HandleBlob(const Context& ctx, const Call& call) {
   ex.blocking = true;
   ex.finish = [&ctx, name = call.route.name, digest = *d](http::BodyResult) {
     Status s = ctx.store->DeleteBlob(name, digest);
-    if (!s.ok()) return FromStatus(s, "BLOB_UNKNOWN");
+    if (!s.ok()) return WriteFailed(ctx, s, "BLOB_UNKNOWN");
     return Empty(202);
   };
   return ex;

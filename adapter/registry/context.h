@@ -2,6 +2,7 @@
 // Internal to adapter/registry: what every resource handler gets, and the
 // handler entry points (one file per API resource).
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "adapter/auth/auth.h"
@@ -48,6 +49,17 @@ http::Response Challenge(const Context& ctx, const http::Request& req, std::stri
                          std::string_view scope = {}, bool insufficient = false);
 // The Bearer realm URL for this request (see RegistryOptions::token_realm).
 std::string TokenRealm(const Context& ctx, const http::Request& req);
+
+// Disk space (space.cc). A write that would add bytes is refused up front
+// while the data folder is below its reserve (RegistryOptions::disk_space):
+// the refusal (403 DENIED "no space left on device", counted) when `need`
+// more bytes do not fit above the reserve, nullopt to go on.
+std::optional<http::Response> RefuseIfLow(const Context& ctx, uint64_t need = 0);
+// FromStatus for a failed write; a full disk (ResourceExhausted) is also
+// counted as a space refusal and makes the next check read the disk afresh.
+http::Response WriteFailed(const Context& ctx, const Status& s, std::string_view not_found_code);
+// The /readyz body: "ok", plus a storage line while below the reserve.
+std::string ReadyBody(const Context& ctx);
 
 // Shared helpers.
 http::Response Empty(int status);  // no body, common headers

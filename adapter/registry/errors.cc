@@ -17,6 +17,16 @@ http::Response OciError(int status, std::string_view code, std::string_view mess
   return r;
 }
 
+// A full disk is 403 DENIED, not a 5xx: docker and containerd retry 5xx
+// (five times per layer) but stop on DENIED, and moby also stops on any
+// error text containing "no space left on device" (reference/caching.md §6).
+// 507 is not in the distribution spec and no client knows it.
+http::Response NoSpace(const Status& s) {
+  constexpr std::string_view kPhrase = "no space left on device";
+  const std::string& m = s.message();
+  return OciError(403, "DENIED", m.find(kPhrase) == std::string::npos ? std::string(kPhrase) + ": " + m : m);
+}
+
 http::Response FromStatus(const Status& s, std::string_view not_found_code) {
   switch (s.code()) {
     case Code::kNotFound: return OciError(404, not_found_code, s.message());
@@ -26,6 +36,7 @@ http::Response FromStatus(const Status& s, std::string_view not_found_code) {
     case Code::kOutOfRange: return OciError(416, "BLOB_UPLOAD_INVALID", s.message());
     case Code::kFailedPrecondition: return OciError(409, "BLOB_UPLOAD_INVALID", s.message());
     case Code::kUnsupported: return OciError(400, "UNSUPPORTED", s.message());
+    case Code::kResourceExhausted: return NoSpace(s);
     // A pull-through upstream that cannot be reached, with nothing cached: a
     // 503 sends containerd on to its next mirror host (never 429: it would
     // retry the same host at once).

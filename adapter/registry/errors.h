@@ -14,8 +14,13 @@ http::Response OciError(int status, std::string_view code, std::string_view mess
                         std::string_view detail = {});
 
 // Maps a store Status to an error response. `not_found_code` is the spec
-// code to use for NotFound (BLOB_UNKNOWN, MANIFEST_UNKNOWN, ...).
+// code to use for NotFound (BLOB_UNKNOWN, MANIFEST_UNKNOWN, ...);
+// ResourceExhausted (a full disk) is NoSpace().
 http::Response FromStatus(const Status& s, std::string_view not_found_code);
+
+// 403 DENIED whose message says "no space left on device" (with the
+// status's own text): what a write refused for lack of room is answered.
+http::Response NoSpace(const Status& s);
 
 // Adds the headers every registry response carries.
 void AddCommonHeaders(http::Response& r);

@@ -102,7 +102,7 @@ http::Response StoreManifest(const Context& ctx, const std::string& name, const 
     if (d.status().code() == Code::kNotFound) {
       return OciError(400, "MANIFEST_BLOB_UNKNOWN", d.status().message());
     }
-    return FromStatus(d.status(), "MANIFEST_UNKNOWN");
+    return WriteFailed(ctx, d.status(), "MANIFEST_UNKNOWN");
   }
   if (ctx.options.on_event) ctx.options.on_event(ManifestEvent{false, name, reference, d->str()});
   http::Response r = Empty(201);
@@ -116,13 +116,13 @@ http::Response Delete(const Context& ctx, const std::string& name, const std::st
   if (!LooksLikeDigest(reference)) {
     Status s = ctx.store->DeleteTag(name, reference);
     if (s.ok() && ctx.options.on_event) ctx.options.on_event(ManifestEvent{true, name, reference, ""});
-    return s.ok() ? Empty(202) : FromStatus(s, "MANIFEST_UNKNOWN");
+    return s.ok() ? Empty(202) : WriteFailed(ctx, s, "MANIFEST_UNKNOWN");
   }
   Result<Digest> d = Digest::Parse(reference);
   if (!d.ok()) return OciError(400, "DIGEST_INVALID", d.status().message());
   Status s = ctx.store->DeleteManifest(name, *d);
   if (s.ok() && ctx.options.on_event) ctx.options.on_event(ManifestEvent{true, name, reference, d->str()});
-  return s.ok() ? Empty(202) : FromStatus(s, "MANIFEST_UNKNOWN");
+  return s.ok() ? Empty(202) : WriteFailed(ctx, s, "MANIFEST_UNKNOWN");
 }
 
 }  // namespace

@@ -133,7 +133,8 @@ struct RegistryHandler::Impl {
   http::Exchange Dispatch(const http::Request& req) {
     if (req.path == "/healthz" || req.path == "/readyz") {
       http::Response r;
-      r.body = "ok\n";
+      // Liveness stays a bare "ok"; readiness also reports storage pressure.
+      r.body = req.path == "/readyz" ? ReadyBody(ctx) : "ok\n";
       r.Set("Content-Type", "text/plain");
       return http::Reply(std::move(r));
     }

@@ -9,6 +9,7 @@
 #include "adapter/auth/auth.h"
 #include "adapter/auth/token.h"
 #include "adapter/http/message.h"
+#include "cache/disk_space.h"
 #include "cache/store.h"
 
 namespace pier::proxy {
@@ -47,6 +48,11 @@ struct RegistryOptions {
   // The pull-through cache (config `proxy.upstreams`); null: none. Names it
   // resolves are served from upstreams (cache/proxy/upstream.h), read-only.
   std::shared_ptr<proxy::PullThrough> pull_through;
+  // Free space of the data folder (config storage.reserve_bytes): uploads
+  // are refused with 403 DENIED "no space left on device" below the
+  // reserve, and /readyz says so. Null: no up-front checks (an actual ENOSPC
+  // is still answered that way).
+  std::shared_ptr<DiskSpace> disk_space;
 };
 
 class RegistryHandler : public http::Handler {

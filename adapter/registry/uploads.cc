@@ -3,6 +3,17 @@
 // Content-Range, chunked transfer encoding welcome), status (GET), close
 // (PUT ?digest=), cancel (DELETE). The store owns the resumable state; this
 // file only maps HTTP onto it.
+//
+// Disk space (space.cc): a start, a chunk or a closing PUT that carries bytes
+// is refused up front (403 DENIED "no space left on device") while the data
+// folder is below its reserve, and so is a body that would take it below
+// while it streams (checked every kSpaceCheckEvery bytes); an actual ENOSPC
+// gets the same answer. Either way the session keeps its last acknowledged
+// offset (a monolithic upload is dropped), so nothing is half-written.
+// Not refused, because they add no blob bytes: a cross-repository mount,
+// and a PUT without a body that only commits bytes already on disk (a
+// RocksDB batch of a few hundred bytes, which the reserve is there for;
+// refusing it would throw away a whole uploaded layer).
 #include <optional>
 
 #include "adapter/registry/context.h"
@@ -52,11 +63,24 @@ http::Response UploadError(const Context& ctx, const Status& s, std::string_view
   return r;
 }
 
-// Streams the request body into an UploadWriter.
+// A streaming body looks at the reserve again after this many bytes.
+constexpr uint64_t kSpaceCheckEvery = 1 << 20;
+
+// Streams the request body into an UploadWriter, stopping (ResourceExhausted)
+// when the disk falls below its reserve.
 struct WriterSink : http::BodySink {
-  explicit WriterSink(std::unique_ptr<UploadWriter> w) : writer(std::move(w)) {}
-  Status Write(std::span<const char> data) override { return writer->Append(data); }
+  WriterSink(std::unique_ptr<UploadWriter> w, DiskSpace* s) : writer(std::move(w)), space(s) {}
+  Status Write(std::span<const char> data) override {
+    since_check += data.size();
+    if (space != nullptr && since_check >= kSpaceCheckEvery) {
+      since_check = 0;
+      PIER_TRY(space->CheckReserve());
+    }
+    return writer->Append(data);
+  }
   std::unique_ptr<UploadWriter> writer;
+  DiskSpace* space;  // null: no reserve checks
+  uint64_t since_check = 0;
 };
 
 struct ChunkPlan {
@@ -87,10 +111,21 @@ http::Exchange StreamInto(const Context& ctx, const Call& call, std::string uuid
                           std::optional<ChunkRange> range, bool ephemeral,
                           std::function<http::Response(UploadWriter&)> done) {
   const std::string& name = call.route.name;
+  // Bytes announced: refused up front unless they fit above the reserve.
+  const uint64_t announced = call.req.content_length.value_or(0);
+  if (announced > 0 || call.req.chunked) {
+    if (auto refused = RefuseIfLow(ctx, announced)) {
+      if (ephemeral) {
+        if (Status s = ctx.store->CancelUpload(name, uuid); !s.ok())
+          ReportInternalError("registry", "cancelling a refused monolithic upload failed", s);
+      }
+      return http::Reply(std::move(*refused));
+    }
+  }
   Result<std::unique_ptr<UploadWriter>> w = ctx.store->OpenWriter(name, uuid, expected);
   if (!w.ok()) return http::Reply(UploadError(ctx, w.status(), name, uuid));
   uint64_t start = (*w)->size();
-  auto sink = std::make_shared<WriterSink>(std::move(*w));
+  auto sink = std::make_shared<WriterSink>(std::move(*w), ctx.options.disk_space.get());
   http::Exchange ex;
   ex.mode = http::BodyMode::kStream;
   ex.sink = sink;
@@ -98,7 +133,9 @@ http::Exchange StreamInto(const Context& ctx, const Call& call, std::string uuid
   ex.finish = [&ctx, sink, name, uuid, start, range, ephemeral, done = std::move(done)](http::BodyResult body) {
     UploadWriter& writer = *sink->writer;
     std::optional<http::Response> failure;
-    if (!body.status.ok()) {
+    if (body.status.code() == Code::kResourceExhausted) {
+      failure = WriteFailed(ctx, body.status, "BLOB_UPLOAD_UNKNOWN");  // reserve reached, or ENOSPC
+    } else if (!body.status.ok()) {
       failure = OciError(400, "BLOB_UPLOAD_INVALID", "upload body incomplete: " + body.status.message());
     } else if (range && writer.size() - start != range->length()) {
       failure = OciError(400, "SIZE_INVALID", "received " + std::to_string(writer.size() - start) +
@@ -123,11 +160,12 @@ http::Exchange StartMonolithic(const Context& ctx, const Call& call, const Diges
   if (Status q = ctx.store->CheckQuota(name, call.req.content_length.value_or(0)); !q.ok()) {
     return http::Reply(FromStatus(q, "BLOB_UPLOAD_UNKNOWN"));
   }
+  if (auto refused = RefuseIfLow(ctx, call.req.content_length.value_or(0))) return http::Reply(std::move(*refused));
   Result<UploadState> st = ctx.store->StartUpload(name);
-  if (!st.ok()) return http::Reply(FromStatus(st.status(), "BLOB_UPLOAD_UNKNOWN"));
+  if (!st.ok()) return http::Reply(WriteFailed(ctx, st.status(), "BLOB_UPLOAD_UNKNOWN"));
   return StreamInto(ctx, call, st->uuid, 0, std::nullopt, /*ephemeral=*/true, [&ctx, name, digest](UploadWriter& w) {
     Result<BlobInfo> info = w.Commit(digest);
-    if (!info.ok()) return FromStatus(info.status(), "BLOB_UPLOAD_UNKNOWN");
+    if (!info.ok()) return WriteFailed(ctx, info.status(), "BLOB_UPLOAD_UNKNOWN");
     return Created(ctx, name, digest);
   });
 }
@@ -170,8 +208,11 @@ http::Exchange HandleUploadStart(const Context& ctx, const Call& call) {
     }
     // Harbor refuses an upload start once the project is over its quota.
     if (Status q = ctx.store->CheckQuota(name, 0); !q.ok()) return FromStatus(q, "BLOB_UPLOAD_UNKNOWN");
+    // A session is for bytes to come: not below the reserve. (A mount adds
+    // none and went ahead above.)
+    if (auto refused = RefuseIfLow(ctx)) return std::move(*refused);
     Result<UploadState> st = ctx.store->StartUpload(name);
-    if (!st.ok()) return FromStatus(st.status(), "BLOB_UPLOAD_UNKNOWN");
+    if (!st.ok()) return WriteFailed(ctx, st.status(), "BLOB_UPLOAD_UNKNOWN");
     return Accepted(ctx, name, st->uuid, 0);
   };
   return ex;
@@ -207,7 +248,7 @@ http::Exchange HandleUpload(const Context& ctx, const Call& call) {
   if (req.method == "PATCH") {
     return StreamInto(ctx, call, uuid, plan->expected_offset, plan->range, false, [&ctx, name, uuid](UploadWriter& w) {
       Status s = w.Flush();
-      if (!s.ok()) return FromStatus(s, "BLOB_UPLOAD_UNKNOWN");
+      if (!s.ok()) return WriteFailed(ctx, s, "BLOB_UPLOAD_UNKNOWN");
       return Accepted(ctx, name, uuid, w.size());
     });
   }
@@ -219,7 +260,7 @@ http::Exchange HandleUpload(const Context& ctx, const Call& call) {
   if (!d.ok()) return http::Reply(OciError(400, "DIGEST_INVALID", d.status().message()));
   return StreamInto(ctx, call, uuid, plan->expected_offset, plan->range, false, [&ctx, name, digest = *d](UploadWriter& w) {
     Result<BlobInfo> info = w.Commit(digest);
-    if (!info.ok()) return FromStatus(info.status(), "BLOB_UPLOAD_UNKNOWN");
+    if (!info.ok()) return WriteFailed(ctx, info.status(), "BLOB_UPLOAD_UNKNOWN");
     return Created(ctx, name, digest);
   });
 }

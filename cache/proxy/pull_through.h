@@ -47,6 +47,7 @@
 #include "base/file.h"
 #include "base/growing_file.h"
 #include "base/status.h"
+#include "cache/disk_space.h"
 #include "cache/proxy/upstream.h"
 #include "cache/store.h"
 
@@ -82,6 +83,14 @@ struct PullThroughOptions {
   int no_progress_timeout_seconds = 30;
   // Blob downloads at once; a client asking for one more waits for a slot.
   size_t max_fills = 32;
+  // The data folder's free space (storage.reserve_bytes). Below the reserve
+  // a blob that is not cached is not downloaded into the cache: the client
+  // gets 503 UNAVAILABLE "no space left on device ..." (containerd and
+  // docker then go on to the next mirror or the upstream itself) instead of
+  // a fill that would eat the room RocksDB and pushes need. Cached blobs
+  // and manifests (small, RocksDB) are served and fetched as usual.
+  // Null: no check.
+  std::shared_ptr<DiskSpace> disk_space;
 };
 
 class PullThrough {

@@ -193,6 +193,14 @@ Status PullThrough::FillBlob(const Target& t, const Digest& d, BlobFill& fill) {
     }
   }
 
+  // Below the disk reserve nothing new is cached (PullThroughOptions::disk_space).
+  if (options_.disk_space) {
+    if (Status room = options_.disk_space->CheckReserve(); !room.ok()) {
+      Report(t, "blob", Outcome::kError);
+      return Status::Unavailable(room.message() + "; blob " + d.str() +
+                                 " is not cached and the cache has no room for it: pull it from the upstream");
+    }
+  }
   Result<UploadState> session = store_->StartUpload(t.local_repo);
   if (!session.ok()) return session.status();
   auto cancel = [&] {

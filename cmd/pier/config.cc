@@ -120,6 +120,23 @@ Status ParseHarborWebhook(const json& h, Config* cfg) {
   return Status::OK();
 }
 
+Status ParseStorage(const json& st, StorageConfig* out) {
+  const char* w = "storage";
+  PIER_TRY(CheckKeys(st, w,
+                     {"reserve_bytes", "max_bytes", "high_watermark_percent", "low_watermark_percent",
+                      "evict_replicated"}));
+  PIER_TRY(ReadNonNegative(st, w, "reserve_bytes", &out->reserve_bytes));
+  PIER_TRY(ReadNonNegative(st, w, "max_bytes", &out->max_bytes));
+  PIER_TRY(ReadInt(st, w, "high_watermark_percent", 1, 100, &out->high_watermark_percent));
+  PIER_TRY(ReadInt(st, w, "low_watermark_percent", 1, 99, &out->low_watermark_percent));
+  PIER_TRY(ReadBool(st, w, "evict_replicated", &out->evict_replicated));
+  if (out->low_watermark_percent >= out->high_watermark_percent) {
+    return Status::InvalidArgument("storage.low_watermark_percent: must be below high_watermark_percent (" +
+                                   std::to_string(out->high_watermark_percent) + ")");
+  }
+  return Status::OK();
+}
+
 }  // namespace
 
 Status ParseConfig(std::string_view text, Config* cfg) {
@@ -128,7 +145,7 @@ Status ParseConfig(std::string_view text, Config* cfg) {
   if (j.is_discarded()) return Status::InvalidArgument("config is not valid JSON");
   PIER_TRY(CheckKeys(j, "",
                      {"listen", "data", "public_url", "tls", "auth", "uploads", "http", "log", "replication",
-                      "metrics", "webhooks", "proxy"}));
+                      "metrics", "webhooks", "proxy", "storage"}));
   PIER_TRY(ReadString(j, "", "listen", &cfg->listen));
   PIER_TRY(ReadString(j, "", "data", &cfg->data));
   PIER_TRY(ReadString(j, "", "public_url", &cfg->public_url));
@@ -227,6 +244,7 @@ Status ParseConfig(std::string_view text, Config* cfg) {
     PIER_TRY(CheckKeys(w, "webhooks", {"harbor"}));
     if (w.contains("harbor")) PIER_TRY(ParseHarborWebhook(w["harbor"], cfg));
   }
+  if (j.contains("storage")) PIER_TRY(ParseStorage(j["storage"], &cfg->storage));
   if (j.contains("metrics")) {
     const json& m = j["metrics"];
     PIER_TRY(CheckKeys(m, "metrics", {"enabled", "listen", "require_auth"}));

@@ -23,6 +23,8 @@
 //                   "health": {"interval_seconds": 300, "failing_interval_seconds": 30}}
 //                                                   // see replication/seed.h, health_checker.h
 //   "metrics": {"enabled": true, "listen": "", "require_auth": false}
+//   "storage": {"reserve_bytes": 1073741824, "max_bytes": 0, "high_watermark_percent": 90,
+//               "low_watermark_percent": 80, "evict_replicated": false}   // StorageConfig
 //   "webhooks": {"harbor": {"authorization": ""}}   // POST /webhooks/harbor when set;
 //                                                    // or "authorization_file": a file holding it
 // }
@@ -47,6 +49,17 @@ struct TokenConfig {
   int64_t expiration_seconds = 300;
   std::string key, cert;
   std::string realm;
+};
+
+// storage: the disk the data folder lives on. reserve_bytes is acted on
+// (cache/disk_space.h: uploads are refused while less is free; 0 = no
+// reserve); the others are read and checked for capacity eviction.
+struct StorageConfig {
+  int64_t reserve_bytes = int64_t{1} << 30;
+  int64_t max_bytes = 0;  // 0 = no limit
+  int64_t high_watermark_percent = 90;
+  int64_t low_watermark_percent = 80;
+  bool evict_replicated = false;
 };
 
 struct Config {
@@ -93,6 +106,7 @@ struct Config {
   bool metrics_require_auth = false;
   // proxy.upstreams: the pull-through cache (cache/proxy/upstream.h); empty: none.
   std::vector<proxy::Upstream> proxy_upstreams;
+  StorageConfig storage;
 };
 
 // Parses config JSON text into `cfg` (keys absent keep their values).

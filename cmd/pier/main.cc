@@ -15,6 +15,7 @@
 #include "adapter/registry/registry.h"
 #include "adapter/registry/token_handler.h"
 #include "cache/proxy/pull_through.h"
+#include "cache/disk_space.h"
 #include "cache/layout.h"
 #include "cache/keys.h"
 #include "base/log.h"
@@ -160,6 +161,13 @@ int Serve(int argc, char** argv) {
   auto store = pier::Store::Open(store_options);
   if (!store.ok()) return Fail("store: " + store.status().message());
   std::shared_ptr<pier::Store> shared_store = std::move(*store);
+  // Free space of the data folder: uploads stop below storage.reserve_bytes.
+  auto disk_space = std::make_shared<pier::DiskSpace>(cfg.data, static_cast<uint64_t>(cfg.storage.reserve_bytes));
+  if (disk_space->Low()) {
+    pier::log::Warn("data folder is below its free-space reserve: uploads are refused until space is freed",
+                    {{"free_bytes", std::to_string(disk_space->FreeBytes().value_or(0))},
+                     {"reserve_bytes", std::to_string(cfg.storage.reserve_bytes)}});
+  }
 
   // Replication state lives in the same RocksDB: endpoints and policies,
   // executions and tasks, and per-destination transfer progress.
@@ -188,6 +196,7 @@ int Serve(int argc, char** argv) {
     pier::metrics::MetricsOptions mo;
     mo.store = shared_store;
     mo.data_dir = cfg.data;
+    mo.disk_space = disk_space;
     mo.version = PIER_VERSION;
     mo.revision = PIER_REVISION;
     metrics = std::make_shared<pier::metrics::Metrics>(mo);
@@ -250,11 +259,14 @@ int Serve(int argc, char** argv) {
   };
   ro.token = tokens;
   ro.token_realm = cfg.token.realm;
+  ro.disk_space = disk_space;
   // The pull-through cache: the registry serves through it, the API lists
   // its upstreams, the metrics count what it served.
   std::shared_ptr<pier::proxy::PullThrough> pull_through;
   if (!cfg.proxy_upstreams.empty()) {
-    auto pt = pier::proxy::PullThrough::Create(shared_store, cfg.proxy_upstreams);
+    pier::proxy::PullThroughOptions pto;
+    pto.disk_space = disk_space;
+    auto pt = pier::proxy::PullThrough::Create(shared_store, cfg.proxy_upstreams, pto);
     if (!pt.ok()) return Fail("config: " + pt.status().message());
     for (const auto& up : cfg.proxy_upstreams) {
       pier::log::Info("pull-through upstream", {{"name", up.name}, {"url", up.url}, {"prefix", up.prefix}});

@@ -63,5 +63,19 @@ TEST(File, UniqueFdMovesOwnership) {
   EXPECT_EQ(b.get(), raw);
 }
 
+// A full disk is ResourceExhausted (callers answer it as "no space left on
+// device", not as an I/O fault); /dev/full fails every write with ENOSPC.
+TEST(File, NoSpaceIsResourceExhausted) {
+  auto fd = OpenForWrite("/dev/full");
+  ASSERT_TRUE(fd.ok()) << fd.status().ToString();
+  Status s = WriteAt(fd->get(), 0, testing::Bytes(std::string("data")));
+  EXPECT_EQ(s.code(), Code::kResourceExhausted) << s.ToString();
+  EXPECT_NE(s.message().find("No space left on device"), std::string::npos) << s.message();
+  EXPECT_EQ(s.ToString().rfind("ResourceExhausted: ", 0), 0u);
+  // Other failures keep their codes.
+  EXPECT_EQ(OpenForRead("/nonexistent/pier").status().code(), Code::kNotFound);
+  EXPECT_EQ(WriteAt(-1, 0, testing::Bytes(std::string("x"))).code(), Code::kIOError);
+}
+
 }  // namespace
 }  // namespace pier

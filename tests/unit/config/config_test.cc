@@ -234,3 +234,38 @@ TEST(Config, UploadWarmBytes) {
 }
 
 }  // namespace pier
+
+namespace pier {
+namespace {
+
+TEST(Config, Storage) {
+  Config c;
+  EXPECT_EQ(c.storage.reserve_bytes, int64_t{1} << 30);  // 1 GiB by default
+  EXPECT_EQ(c.storage.max_bytes, 0);
+  EXPECT_EQ(c.storage.high_watermark_percent, 90);
+  EXPECT_EQ(c.storage.low_watermark_percent, 80);
+  EXPECT_FALSE(c.storage.evict_replicated);
+  Status s = ParseConfig(R"({"storage":{"reserve_bytes":0,"max_bytes":1000,"high_watermark_percent":70,
+                                        "low_watermark_percent":50,"evict_replicated":true}})",
+                         &c);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(c.storage.reserve_bytes, 0);
+  EXPECT_EQ(c.storage.max_bytes, 1000);
+  EXPECT_EQ(c.storage.high_watermark_percent, 70);
+  EXPECT_EQ(c.storage.low_watermark_percent, 50);
+  EXPECT_TRUE(c.storage.evict_replicated);
+
+  for (const char* bad : {R"({"storage":{"reserve_bytes":-1}})", R"({"storage":{"reserve_bytes":"1G"}})",
+                          R"({"storage":{"high_watermark_percent":101}})",
+                          R"({"storage":{"low_watermark_percent":0}})",
+                          R"({"storage":{"high_watermark_percent":80,"low_watermark_percent":80}})",
+                          R"({"storage":{"reserve":1}})", R"({"storage":7})"}) {
+    Config d;
+    Status e = ParseConfig(bad, &d);
+    EXPECT_FALSE(e.ok()) << bad;
+    EXPECT_NE(e.message().find("storage"), std::string::npos) << bad << ": " << e.message();
+  }
+}
+
+}  // namespace
+}  // namespace pier

@@ -10,6 +10,7 @@
 #include "metrics/internal_errors_collector.h"
 #include "metrics/metrics.h"
 #include "metrics/process_collector.h"
+#include "metrics/storage_collector.h"
 #include "metrics/store_collector.h"
 #include "tests/unit/cache/test_util.h"
 #include "tests/unit/metrics/text_util.h"
@@ -27,7 +28,10 @@ TEST(StoreCollector, ReportsTheStoreAndItsDisk) {
   auto opened = Store::Open(o);
   ASSERT_TRUE(opened.ok()) << opened.status().ToString();
   std::shared_ptr<Store> store = std::move(*opened);
-  Metrics m(MetricsOptions{store, dir.path(), "v", "r"});
+  FakeClock clock;
+  auto space = std::make_shared<DiskSpace>(dir.path(), 0, clock,
+                                           [](const std::filesystem::path&) { return std::optional<uint64_t>(1 << 30); });
+  Metrics m(MetricsOptions{store, dir.path(), "v", "r", space});
 
   std::string t = m.exposition()->Text();
   EXPECT_EQ(Value(t, "pier_cache_stored_blobs"), 0);
@@ -54,12 +58,12 @@ TEST(StoreCollector, ReportsTheStoreAndItsDisk) {
   // Quotas: usage per project (the duplicate counted once), limits where set.
   EXPECT_EQ(Value(t, "pier_quota_used_bytes{project=\"team\"}"), 1005);
   EXPECT_FALSE(Value(t, "pier_quota_limit_bytes{project=\"team\"}"));
-  EXPECT_EQ(Value(t, "pier_quota_refusals_total"), 0);
   ASSERT_TRUE(store->SetQuota("team", 1010).ok());
   EXPECT_EQ(pier::testing::PushBlob(*store, "team/a", std::string(100, 'y')).status().code(), Code::kQuotaExceeded);
   t = m.exposition()->Text();
   EXPECT_EQ(Value(t, "pier_quota_limit_bytes{project=\"team\"}"), 1010);
-  EXPECT_EQ(Value(t, "pier_quota_refusals_total"), 1);
+  EXPECT_EQ(Value(t, "pier_storage_refusals_total{reason=\"quota\"}"), 1);
+  EXPECT_EQ(Value(t, "pier_storage_refusals_total{reason=\"space\"}"), 0);
 }
 
 TEST(StoreCollector, DiskGaugesAreLeftOutWhenTheFolderIsGone) {
@@ -176,6 +180,31 @@ TEST(InternalErrorsCollector, CountsWhatWasReportedPerComponent) {
   ASSERT_EQ(families.size(), 1u);
   EXPECT_EQ(families[0].name, "pier_internal_errors_total");
   EXPECT_EQ(families[0].metric.size(), InternalErrorCounts().size());
+}
+
+// The disk-space guard's figures; the refusal series exists at zero from
+// the first scrape.
+TEST(StorageCollector, FreeReserveAndRefusals) {
+  FakeClock clock;
+  std::optional<uint64_t> free = 12345;
+  auto space = std::make_shared<DiskSpace>("/data", 1000, clock, [&](const std::filesystem::path&) { return free; });
+  MetricsOptions mo;
+  mo.disk_space = space;
+  Metrics m(mo);
+  std::string t = m.exposition()->Text();
+  EXPECT_EQ(Value(t, "pier_storage_free_bytes"), 12345);
+  EXPECT_EQ(Value(t, "pier_storage_reserve_bytes"), 1000);
+  EXPECT_EQ(Value(t, "pier_storage_refusals_total{reason=\"space\"}"), 0);
+  EXPECT_EQ(Type(t, "pier_storage_refusals_total"), "counter");
+  EXPECT_EQ(Type(t, "pier_storage_free_bytes"), "gauge");
+
+  space->CountRefusal();
+  free = std::nullopt;  // statvfs failing: the free gauge is left out
+  space->Refresh();
+  t = m.exposition()->Text();
+  EXPECT_EQ(Value(t, "pier_storage_refusals_total{reason=\"space\"}"), 1);
+  EXPECT_EQ(Value(t, "pier_storage_free_bytes"), std::nullopt);
+  EXPECT_EQ(Value(t, "pier_storage_reserve_bytes"), 1000);
 }
 
 }  // namespace

@@ -65,6 +65,7 @@ class PullThroughTest : public ::testing::Test {
     clients.push_back(std::make_unique<FakeClient>(upstream_));
     PullThroughOptions o;
     o.flush_every_bytes = 64 << 10;
+    o.disk_space = space_;
     pt_ = std::make_unique<PullThrough>(store_, std::vector<Upstream>{up}, std::move(clients), o, clock_);
     target_ = *pt_->Resolve("hub/nginx", std::nullopt);
   }
@@ -85,6 +86,10 @@ class PullThroughTest : public ::testing::Test {
 
   testing::TempDir dir_{"pier-proxy"};
   FakeClock clock_;
+  // The disk as the test says: plenty free unless a test lowers it.
+  std::atomic<uint64_t> free_{uint64_t{1} << 40};
+  std::shared_ptr<DiskSpace> space_ = std::make_shared<DiskSpace>(
+      "/data", 1000, clock_, [this](const std::filesystem::path&) { return std::optional<uint64_t>(free_.load()); });
   std::shared_ptr<Store> store_;
   std::shared_ptr<FakeRegistry> upstream_ = std::make_shared<FakeRegistry>();
   std::unique_ptr<PullThrough> pt_;
@@ -377,6 +382,36 @@ TEST_F(PullThroughTest, StoredBlobIsLinkedOnlyWhenTheUpstreamHasIt) {
   ASSERT_TRUE((*w2)->Commit(Sha256Of(secret)).ok());
   EXPECT_EQ(pt_->EnsureBlob(target_, Sha256Of(secret)).code(), Code::kNotFound);
   EXPECT_FALSE(store_->StatBlob(target_.local_repo, Sha256Of(secret)).ok());
+}
+
+// Below the disk reserve an uncached blob is not downloaded into the cache:
+// a clear 503-class error, nothing fetched, nothing stored; cached content
+// is still served, and once space is back the blob is fetched as usual.
+TEST_F(PullThroughTest, BelowTheReserveNothingNewIsCached) {
+  AddImage("v1", 100 << 10, 'r');
+  const Digest config = Sha256Of(config_);
+  const Digest layer = Sha256Of(layer_);
+  ASSERT_TRUE(pt_->EnsureBlob(target_, config).ok());
+
+  const size_t gets = upstream_->get_offsets().size();
+  free_ = 999;
+  space_->Refresh();
+  Result<PullThrough::BlobStream> refused = pt_->StreamBlob(target_, layer);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), Code::kUnavailable);
+  EXPECT_NE(refused.status().message().find("no space left on device"), std::string::npos)
+      << refused.status().message();
+  EXPECT_EQ(upstream_->get_offsets().size(), gets) << "nothing was downloaded";
+  EXPECT_FALSE(store_->BlobStored(layer));
+  EXPECT_EQ(store_->GetStats().uploads, 0u) << "no upload session was left behind";
+  Result<PullThrough::BlobStream> cached = pt_->StreamBlob(target_, config);
+  ASSERT_TRUE(cached.ok()) << cached.status().ToString();
+  EXPECT_TRUE(cached->stored);
+
+  free_ = uint64_t{1} << 30;
+  space_->Refresh();
+  ASSERT_TRUE(pt_->EnsureBlob(target_, layer).ok());
+  EXPECT_TRUE(store_->StatBlob(target_.local_repo, layer).ok());
 }
 
 }  // namespace

@@ -8,7 +8,10 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "adapter/registry/errors.h"
+#include "base/clock.h"
 #include "base/digest.h"
+#include "cache/disk_space.h"
 
 namespace pier::registry {
 namespace {
@@ -26,6 +29,10 @@ class HandlerTest : public ::testing::Test {
     auto authz = std::make_shared<auth::Authorizer>(std::nullopt, std::vector<auth::AclRule>{}, false);
     RegistryOptions ro;
     ro.access_log = false;
+    // Free space as the test says (free_), against a 1000-byte reserve.
+    space_ = std::make_shared<DiskSpace>(dir_, kReserve, clock_,
+                                         [this](const std::filesystem::path&) { return free_; });
+    ro.disk_space = space_;
     handler_ = std::make_unique<RegistryHandler>(store_, authz, ro);
   }
   void TearDown() override {
@@ -77,8 +84,18 @@ class HandlerTest : public ::testing::Test {
     return d;
   }
 
+  // The disk now has `bytes` free (seen at once: the cached reading is dropped).
+  void SetFree(std::optional<uint64_t> bytes) {
+    free_ = bytes;
+    space_->Refresh();
+  }
+
+  static constexpr uint64_t kReserve = 1000;
   std::filesystem::path dir_;
   std::shared_ptr<Store> store_;
+  FakeClock clock_;
+  std::optional<uint64_t> free_ = uint64_t{1} << 40;  // read by the probe, on the test thread
+  std::shared_ptr<DiskSpace> space_;
   std::unique_ptr<RegistryHandler> handler_;
 };
 
@@ -234,6 +251,89 @@ TEST_F(HandlerTest, TagPagination) {
   EXPECT_EQ(Header(page, "Link"), "</v2/p/tags/list?n=2&last=b>; rel=\"next\"");
   EXPECT_EQ(Call("GET", "/v2/p/tags/list?n=2&last=b").body, R"({"name":"p","tags":["c"]})");
   EXPECT_EQ(Call("GET", "/v2/p/tags/list?n=x").status, 400);
+}
+
+}  // namespace
+}  // namespace pier::registry
+
+namespace pier::registry {
+namespace {
+
+// Below the reserve every write that brings bytes is refused up front with
+// 403 DENIED "no space left on device" (docker stops retrying on both).
+TEST_F(HandlerTest, BelowReserveUploadsAreDenied) {
+  std::string kept = PushBlob("r", "already here");
+  http::Response start = Call("POST", "/v2/r/blobs/uploads/");
+  ASSERT_EQ(start.status, 202);
+  std::string loc = Header(start, "Location");
+  ASSERT_EQ(Call("PATCH", loc, "abcd", {{"content-range", "0-3"}}).status, 202);
+
+  SetFree(999);
+  auto denied = [&](const http::Response& r) {
+    EXPECT_EQ(r.status, 403) << r.body;
+    EXPECT_EQ(Code(r), "DENIED");
+    EXPECT_NE(r.body.find("no space left on device"), std::string::npos) << r.body;
+    EXPECT_NE(r.body.find("999 bytes free"), std::string::npos) << r.body;
+    EXPECT_NE(r.body.find("reserve 1000"), std::string::npos) << r.body;
+  };
+  denied(Call("POST", "/v2/r/blobs/uploads/"));
+  denied(Call("POST", "/v2/r/blobs/uploads/?digest=" + Sha256Of("x").str(), "x"));
+  denied(Call("PATCH", loc, "efgh", {{"content-range", "4-7"}}));
+  denied(Call("PUT", loc + "?digest=" + Sha256Of("abcdefgh").str(), "efgh", {{"content-range", "4-7"}}));
+  EXPECT_EQ(space_->refusals(), 4u);
+  // Nothing moved: the session is where it was, the monolithic blob absent.
+  EXPECT_EQ(Header(Call("GET", loc), "Range"), "0-3");
+  EXPECT_EQ(Call("HEAD", "/v2/r/blobs/" + Sha256Of("x").str()).status, 404);
+
+  // A mount adds no bytes: not refused.
+  EXPECT_EQ(Call("POST", "/v2/other/blobs/uploads/?mount=" + kept + "&from=r").status, 201);
+  // A closing PUT without a body commits bytes already on disk: not refused.
+  EXPECT_EQ(Call("PUT", loc + "?digest=" + Sha256Of("abcd").str()).status, 201);
+  // Pulls go on.
+  EXPECT_EQ(Call("HEAD", "/v2/r/blobs/" + kept).status, 200);
+
+  // /readyz stays 200 and says why pushes fail; /healthz is a bare "ok".
+  http::Response ready = Call("GET", "/readyz");
+  EXPECT_EQ(ready.status, 200);
+  EXPECT_EQ(ready.body, "ok\nstorage: low space: 999 bytes free, reserve 1000 bytes; uploads are refused\n");
+  EXPECT_EQ(Call("GET", "/healthz").body, "ok\n");
+
+  // Space comes back: pushes work again, no restart.
+  SetFree(uint64_t{1} << 30);
+  EXPECT_EQ(Call("GET", "/readyz").body, "ok\n");
+  PushBlob("r", "after the space came back");
+  EXPECT_EQ(space_->refusals(), 4u);
+}
+
+// An announced body that would take the disk below the reserve is refused
+// before a byte is written; one that fits goes through.
+TEST_F(HandlerTest, AnnouncedBodyMustFitAboveReserve) {
+  SetFree(kReserve + 10);
+  http::Response big = Call("POST", "/v2/r/blobs/uploads/?digest=" + Sha256Of("eleven byte").str(), "eleven byte");
+  EXPECT_EQ(big.status, 403) << big.body;
+  EXPECT_NE(big.body.find("upload needs 11"), std::string::npos) << big.body;
+  PushBlob("r", "ten bytes!");
+}
+
+// Free space that cannot be read never refuses: the write itself tells.
+TEST_F(HandlerTest, UnknownFreeSpaceDoesNotRefuse) {
+  SetFree(std::nullopt);
+  PushBlob("r", "data");
+  EXPECT_EQ(Call("GET", "/readyz").body, "ok\n");
+}
+
+// A full disk met by the store (ENOSPC from the OS or RocksDB) is answered
+// like a refusal: 403 DENIED with docker's "no space left on device" phrase.
+TEST(Errors, ResourceExhaustedIsDenied) {
+  http::Response r = FromStatus(Status::ResourceExhausted("pwrite: No space left on device"), "BLOB_UNKNOWN");
+  EXPECT_EQ(r.status, 403);
+  auto j = nlohmann::json::parse(r.body);
+  EXPECT_EQ(j["errors"][0]["code"], "DENIED");
+  EXPECT_EQ(j["errors"][0]["message"], "no space left on device: pwrite: No space left on device");
+  // A message that already says it is kept as it is.
+  r = FromStatus(Status::ResourceExhausted("no space left on device: 5 bytes free, reserve 9 bytes"), "X");
+  EXPECT_EQ(nlohmann::json::parse(r.body)["errors"][0]["message"], "no space left on device: 5 bytes free, reserve 9 bytes");
+  EXPECT_EQ(FromStatus(Status::IOError("disk on fire"), "X").status, 500);
 }
 
 }  // namespace

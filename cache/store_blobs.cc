@@ -117,6 +117,12 @@ Result<BlobInfo> CommitBlob(StoreState& st, const std::string& uuid, const std::
   BatchDelete(db, &batch, Cf::kUploads, uuid);
   if (Status s = db.Write(&batch); !s.ok()) {
     UncountLink(st, repo, d, counted);
+    // Put the bytes back in the session (its record still says so), so a
+    // retried PUT commits them once the database takes writes again.
+    if (!keep_existing_file) {
+      if (Status back = RenameFile(st.layout.BlobPath(d), st.layout.UploadPath(uuid)); !back.ok())
+        ReportInternalError("store", "returning an uncommitted blob to its upload failed", back);
+    }
     return s;
   }
   if (keep_existing_file) {

@@ -33,6 +33,12 @@
 //                                                    event accepted once (replication/seen_events.cc, dedup)
 //                  "t/<20-digit unix ms>/harbor/<event id>"  "" : time index, oldest first; events past
 //                                                    7 days or beyond the newest 50,000 are pruned
+// gc               "next_id"                         last allocated GC run id (decimal)
+//                  "run/<20-digit run id>"           GC run JSON: kind, status, parameters, times,
+//                                                    report, log lines dropped (cache/gc/gc_service.cc)
+//                  "log/<20-digit run id>/<20-digit line no>"  one run log line (at most 10,000 per run)
+//                  "schedule"                        the GC schedule set through the API: type, cron,
+//                                                    parameters; absent: the config's gc.schedule
 //
 // <digest> is the full "sha256:<hex>" string. The encodings of BlobRecord,
 // UploadRecord and ManifestRecord are in records.h; descriptor JSON is
@@ -56,6 +62,7 @@ inline constexpr char kReplPolicies[] = "repl_policies";
 inline constexpr char kReplExecutions[] = "repl_executions";
 inline constexpr char kReplProgress[] = "repl_progress";
 inline constexpr char kReplEvents[] = "repl_events";
+inline constexpr char kGc[] = "gc";
 
 inline std::string Join(std::string_view a, std::string_view b) {
   std::string k;

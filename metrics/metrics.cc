@@ -14,6 +14,7 @@ Metrics::Metrics(const MetricsOptions& o)
       http_(std::make_shared<HttpMetrics>(registry_)),
       replication_(std::make_shared<ReplicationMetrics>(registry_)),
       proxy_(std::make_shared<ProxyMetrics>(registry_)),
+      gc_(std::make_shared<GcMetrics>(registry_)),
       exposition_(std::make_shared<Exposition>()) {
   prometheus::BuildGauge()
       .Name("pier_build_info")

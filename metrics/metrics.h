@@ -3,6 +3,7 @@
 // and handed to the parts that report into it:
 //  - http():        fed by InstrumentedHandler around the top-level handler;
 //  - replication(): the ReplicationObserver to give the replication engine;
+//  - gc():          the GcObserver to give the garbage collection service;
 //  - exposition():  what MetricsHandler serves at /metrics.
 // Scrape-time sources (the store's gauges, process_*, pier_build_info,
 // pier_internal_errors_total) are registered here too. Names follow Prometheus conventions: prefix pier_,
@@ -16,6 +17,7 @@
 #include "cache/disk_space.h"
 #include "cache/store.h"
 #include "metrics/exposition.h"
+#include "metrics/gc_metrics.h"
 #include "metrics/http_metrics.h"
 #include "metrics/proxy_metrics.h"
 #include "metrics/replication_metrics.h"
@@ -38,6 +40,8 @@ class Metrics {
   const std::shared_ptr<ReplicationMetrics>& replication() const { return replication_; }
   // The PullThroughObserver to give the pull-through cache.
   const std::shared_ptr<ProxyMetrics>& proxy() const { return proxy_; }
+  // The GcObserver to give the garbage collection service.
+  const std::shared_ptr<GcMetrics>& gc() const { return gc_; }
   const std::shared_ptr<Exposition>& exposition() const { return exposition_; }
   prometheus::Registry& registry() { return *registry_; }
 
@@ -46,6 +50,7 @@ class Metrics {
   std::shared_ptr<HttpMetrics> http_;
   std::shared_ptr<ReplicationMetrics> replication_;
   std::shared_ptr<ProxyMetrics> proxy_;
+  std::shared_ptr<GcMetrics> gc_;
   std::shared_ptr<Exposition> exposition_;
 };
 

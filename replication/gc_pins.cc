@@ -2,6 +2,8 @@
 
 #include <memory>
 
+#include "base/internal_errors.h"
+
 namespace pier::replication {
 namespace {
 
@@ -45,6 +47,18 @@ bool ReplicationPins::Pinned(std::string_view repo, const Digest& d) const {
 std::function<bool(std::string_view, const Digest&)> ReplicationPins::Predicate() const {
   auto shared = std::make_shared<const ReplicationPins>(*this);
   return [shared](std::string_view repo, const Digest& d) { return shared->Pinned(repo, d); };
+}
+
+std::function<std::function<bool(std::string_view, const Digest&)>()> PinsHook(
+    std::shared_ptr<ExecutionStore> executions) {
+  return [executions]() -> std::function<bool(std::string_view, const Digest&)> {
+    auto pins = ReplicationPins::Load(*executions);
+    if (!pins.ok()) {
+      ReportInternalError("gc", "reading the replication pins failed: nothing is collected this run", pins.status());
+      return [](std::string_view, const Digest&) { return true; };
+    }
+    return pins->Predicate();
+  };
 }
 
 }  // namespace pier::replication

@@ -4,6 +4,7 @@
 // finished still has to copy. Read from the persisted executions, so the
 // same pins hold for `pier gc` offline and after a restart.
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_set>
@@ -30,5 +31,12 @@ class ReplicationPins {
   void Add(std::string_view repo, std::string_view digest);
   std::unordered_set<std::string> keys_;  // repo '\0' digest
 };
+
+// GcServiceOptions::pins (cache/gc/gc_service.h): loads the pins afresh at
+// the start of each run. When they cannot be read, everything is pinned for
+// that run (nothing is collected rather than something a replication needs)
+// and the failure is reported as an internal error.
+std::function<std::function<bool(std::string_view, const Digest&)>()> PinsHook(
+    std::shared_ptr<ExecutionStore> executions);
 
 }  // namespace pier::replication

@@ -9,7 +9,7 @@
 #include "base/json_fields.h"
 #include "base/log.h"
 #include "base/names.h"
-#include "replication/cron.h"
+#include "base/cron.h"
 #include "replication/harbor_time.h"
 #include "replication/naming.h"
 

@@ -2,7 +2,7 @@
 
 #include "base/internal_errors.h"
 #include "base/log.h"
-#include "replication/cron.h"
+#include "base/cron.h"
 #include "replication/filter.h"
 #include "replication/harbor_webhook.h"
 

@@ -54,6 +54,12 @@ Route Match(const std::vector<std::string>& s) {
   if (s.size() == 2 && s[0] == "proxy" && s[1] == "upstreams") return {HandleUpstreams, {"GET"}};
   if (s.size() == 1 && s[0] == "quotas") return {HandleQuotas, {"GET"}};
   if (s.size() == 2 && s[0] == "quotas") return {HandleQuotas, {"GET", "PUT"}};
+  if (s.size() >= 2 && s[0] == "system" && s[1] == "gc") {
+    if (s.size() == 2) return {HandleGc, {"GET"}};
+    if (s.size() == 3 && s[2] == "schedule") return {HandleGc, {"GET", "POST", "PUT"}};
+    if (s.size() == 3) return {HandleGc, {"GET", "PUT"}};
+    if (s.size() == 4 && s[3] == "log") return {HandleGc, {"GET"}};
+  }
   return {};
 }
 

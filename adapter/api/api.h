@@ -1,8 +1,9 @@
 #pragma once
 // The Harbor-compatible management API under /api/v2.0 (reference/harbor.md,
 // Management API): replication endpoints (/registries...), the adapter list,
-// replication policies and executions, and the pull-through cache's
-// upstreams with their health (/proxy/upstreams, read-only), and project
+// replication policies and executions, the pull-through cache's
+// upstreams with their health (/proxy/upstreams, read-only), garbage
+// collection (/system/gc: history, logs, stop, schedule; gc.cc) and project
 // storage quotas (/quotas, quotas.cc). Answers are Harbor's JSON objects; errors are
 // Harbor's shape {"errors":[{"code","message"}]}.
 //
@@ -27,6 +28,10 @@
 namespace pier::proxy {
 class PullThrough;
 }  // namespace pier::proxy
+
+namespace pier::gc {
+class GcService;
+}  // namespace pier::gc
 
 namespace pier::replication {
 class Engine;
@@ -57,6 +62,9 @@ struct ApiOptions {
   // The pull-through cache (/proxy/upstreams lists its upstreams and their
   // health); null: no upstreams configured, the list is empty.
   std::shared_ptr<const proxy::PullThrough> pull_through;
+  // Garbage collection (/system/gc...): absent → those routes answer 400
+  // "not available".
+  std::shared_ptr<gc::GcService> gc;
 };
 
 class ApiHandler : public http::Handler {

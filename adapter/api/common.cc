@@ -16,6 +16,14 @@ http::Response JsonResponse(int status, const json& body) {
   return r;
 }
 
+http::Response TextResponse(std::string body) {
+  http::Response r;
+  r.status = 200;
+  r.Set("Content-Type", "text/plain; charset=utf-8");
+  r.body = std::move(body);
+  return r;
+}
+
 http::Response EmptyResponse(int status) {
   http::Response r;
   r.status = status;

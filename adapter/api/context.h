@@ -31,6 +31,8 @@ http::Response ApiError(int status, std::string_view code, std::string_view mess
 // Maps a Status to Harbor's HTTP code and error code.
 http::Response FromStatus(const Status& s);
 http::Response JsonResponse(int status, const nlohmann::json& body);
+// 200 with a text/plain (UTF-8) body: a log.
+http::Response TextResponse(std::string body);
 http::Response EmptyResponse(int status);
 http::Response Created(std::string location);
 
@@ -58,5 +60,6 @@ http::Response HandleAdapters(Context& ctx, const ApiCall& call);
 http::Response HandleExecutions(Context& ctx, const ApiCall& call);
 http::Response HandleUpstreams(Context& ctx, const ApiCall& call);
 http::Response HandleQuotas(Context& ctx, const ApiCall& call);
+http::Response HandleGc(Context& ctx, const ApiCall& call);
 
 }  // namespace pier::api

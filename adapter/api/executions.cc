@@ -78,11 +78,7 @@ http::Response Log(Context& ctx, int64_t exec_id, std::string_view task_segment)
   if (!t.ok()) return FromStatus(t.status());
   auto text = ctx.options.executions->ReadLog(*task_id);
   if (!text.ok()) return FromStatus(text.status());
-  http::Response r;
-  r.status = 200;
-  r.Set("Content-Type", "text/plain; charset=utf-8");
-  r.body = std::move(*text);
-  return r;
+  return TextResponse(std::move(*text));
 }
 
 }  // namespace

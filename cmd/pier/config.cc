@@ -5,6 +5,7 @@
 #include <set>
 #include <sstream>
 
+#include "base/cron.h"
 #include "base/json_fields.h"
 
 #include "base/json_depth.h"
@@ -137,6 +138,20 @@ Status ParseStorage(const json& st, StorageConfig* out) {
   return Status::OK();
 }
 
+// gc: the schedule must parse as a 6-field cron; workers as Harbor allows.
+Status ParseGc(const json& g, GcConfig* gc) {
+  PIER_TRY(CheckKeys(g, "gc", {"grace_seconds", "schedule", "delete_untagged", "workers"}));
+  PIER_TRY(ReadNonNegative(g, "gc", "grace_seconds", &gc->grace_seconds));
+  PIER_TRY(ReadString(g, "gc", "schedule", &gc->schedule));
+  PIER_TRY(ReadBool(g, "gc", "delete_untagged", &gc->delete_untagged));
+  PIER_TRY(ReadInt(g, "gc", "workers", 1, 10, &gc->workers));
+  if (!gc->schedule.empty()) {
+    auto cron = CronSchedule::Parse(gc->schedule);
+    if (!cron.ok()) return Status::InvalidArgument("gc.schedule: " + cron.status().message());
+  }
+  return Status::OK();
+}
+
 }  // namespace
 
 Status ParseConfig(std::string_view text, Config* cfg) {
@@ -145,7 +160,7 @@ Status ParseConfig(std::string_view text, Config* cfg) {
   if (j.is_discarded()) return Status::InvalidArgument("config is not valid JSON");
   PIER_TRY(CheckKeys(j, "",
                      {"listen", "data", "public_url", "tls", "auth", "uploads", "http", "log", "replication",
-                      "metrics", "webhooks", "proxy", "storage"}));
+                      "metrics", "webhooks", "proxy", "storage", "gc"}));
   PIER_TRY(ReadString(j, "", "listen", &cfg->listen));
   PIER_TRY(ReadString(j, "", "data", &cfg->data));
   PIER_TRY(ReadString(j, "", "public_url", &cfg->public_url));
@@ -245,6 +260,7 @@ Status ParseConfig(std::string_view text, Config* cfg) {
     if (w.contains("harbor")) PIER_TRY(ParseHarborWebhook(w["harbor"], cfg));
   }
   if (j.contains("storage")) PIER_TRY(ParseStorage(j["storage"], &cfg->storage));
+  if (j.contains("gc")) PIER_TRY(ParseGc(j["gc"], &cfg->gc));
   if (j.contains("metrics")) {
     const json& m = j["metrics"];
     PIER_TRY(CheckKeys(m, "metrics", {"enabled", "listen", "require_auth"}));

@@ -27,6 +27,8 @@
 //               "low_watermark_percent": 80, "evict_replicated": false}   // StorageConfig
 //   "webhooks": {"harbor": {"authorization": ""}}   // POST /webhooks/harbor when set;
 //                                                    // or "authorization_file": a file holding it
+//   "gc": {"grace_seconds": 7200, "schedule": "0 0 3 * * *", "delete_untagged": false, "workers": 1}
+//                                                    // see GcConfig
 // }
 #include <cstdint>
 #include <string>
@@ -60,6 +62,18 @@ struct StorageConfig {
   int64_t high_watermark_percent = 90;
   int64_t low_watermark_percent = 80;
   bool evict_replicated = false;
+};
+
+// gc: garbage collection (cache/gc/gc_service.h). `schedule` is a 6-field
+// cron ("" = none) used until a schedule is set through the API
+// (PUT /api/v2.0/system/gc/schedule), which is persisted and wins from then
+// on; delete_untagged and workers are the scheduled runs' parameters.
+// Uploads idle past uploads.max_age_hours are collected too.
+struct GcConfig {
+  int64_t grace_seconds = 7200;
+  std::string schedule = "0 0 3 * * *";
+  bool delete_untagged = false;
+  int workers = 1;
 };
 
 struct Config {
@@ -107,6 +121,7 @@ struct Config {
   // proxy.upstreams: the pull-through cache (cache/proxy/upstream.h); empty: none.
   std::vector<proxy::Upstream> proxy_upstreams;
   StorageConfig storage;
+  GcConfig gc;
 };
 
 // Parses config JSON text into `cfg` (keys absent keep their values).

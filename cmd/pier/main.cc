@@ -1,4 +1,4 @@
-// The `pier` command: serve, fsck, --version, --help.
+// The `pier` command: serve, fsck, gc, replicate, --version, --help.
 #include <signal.h>
 
 #include <algorithm>
@@ -14,6 +14,7 @@
 #include "adapter/http/server.h"
 #include "adapter/registry/registry.h"
 #include "adapter/registry/token_handler.h"
+#include "cache/gc/gc_service.h"
 #include "cache/proxy/pull_through.h"
 #include "cache/disk_space.h"
 #include "cache/layout.h"
@@ -21,9 +22,11 @@
 #include "base/log.h"
 #include "cache/store.h"
 #include "cmd/pier/config.h"
+#include "cmd/pier/gc_command.h"
 #include "cmd/pier/replicate.h"
 #include "replication/engine.h"
 #include "replication/execution_store.h"
+#include "replication/gc_pins.h"
 #include "replication/health_checker.h"
 #include "replication/seen_events.h"
 #include "replication/progress_store.h"
@@ -45,6 +48,7 @@ constexpr const char* kUsage =
     "  pier serve [--listen ADDR:PORT] [--data DIR] [--config FILE]\n"
     "             [--tls-cert FILE --tls-key FILE] [--htpasswd FILE] [--public-url URL]\n"
     "  pier fsck --data DIR\n"
+    "  pier gc --data DIR [--dry-run] [--delete-untagged] [--grace-seconds N] [--workers N]\n"
     "  pier replicate --policy NAME [--server URL] [--user USER]\n"
     "  pier --version\n"
     "  pier COMMAND --help\n";
@@ -280,6 +284,19 @@ int Serve(int argc, char** argv) {
   }
   auto registry_handler = std::make_shared<pier::registry::RegistryHandler>(shared_store, authorizer, ro);
 
+  // Garbage collection: runs asked through the API and the schedule (the
+  // config's gc.schedule until one is set through the API).
+  pier::gc::GcServiceOptions go;
+  go.grace_seconds = cfg.gc.grace_seconds;
+  go.schedule_parameters.delete_untagged = cfg.gc.delete_untagged;
+  go.schedule_parameters.workers = cfg.gc.workers;
+  go.initial_cron = cfg.gc.schedule;
+  go.pins = pier::replication::PinsHook(shared_executions);  // what replications still have to send
+  if (metrics) go.observer = metrics->gc();
+  auto gc_service = pier::gc::GcService::Open(shared_store, go);
+  if (!gc_service.ok()) return Fail("gc: " + gc_service.status().message());
+  std::shared_ptr<pier::gc::GcService> gc = std::move(*gc_service);
+
   // The management API (/api/v2.0): open when auth is off, admins only when it is on.
   pier::api::ApiOptions ao;
   ao.admins = cfg.admins;
@@ -289,6 +306,7 @@ int Serve(int argc, char** argv) {
   ao.executions = shared_executions;
   ao.observer = replication_observer;
   ao.pull_through = pull_through;
+  ao.gc = gc;
   auto api_handler = std::make_shared<pier::api::ApiHandler>(shared_repl, shared_store, authorizer, ao);
   std::shared_ptr<pier::http::Handler> handler =
       std::make_shared<pier::api::PrefixRouter>(api_handler, registry_handler);
@@ -357,12 +375,15 @@ int Serve(int argc, char** argv) {
   // Executions a previous run left unfinished continue by themselves.
   engine->ResumeUnfinished();
   health->Start();
+  gc->StartTrigger();
   int sig = 0;
   sigwait(&stop, &sig);
   pier::log::Info("shutting down", {{"signal", strsignal(sig)}});
   if (metrics_server) metrics_server->Stop();
   (*server)->Stop();
   health.reset();
+  // A running GC stops (its record says Stopped) when the service goes,
+  // with the API handler, at return.
   // Running executions stay InProgress and resume on the next start.
   engine.reset();
   return 0;
@@ -410,6 +431,7 @@ int main(int argc, char** argv) {
   }
   if (cmd == "serve") return Serve(argc, argv);
   if (cmd == "fsck") return Fsck(argc, argv);
+  if (cmd == "gc") return pier::cli::Gc(argc, argv);
   if (cmd == "replicate") {
     std::map<std::string, std::string> flags;
     bool help = false;

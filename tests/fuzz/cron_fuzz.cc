@@ -5,7 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "replication/cron.h"
+#include "base/cron.h"
 #include "replication/policy.h"
 #include "tests/fuzz/fuzz_check.h"
 
@@ -13,7 +13,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace std::chrono;
   std::string_view spec = pier::fuzz::AsText(data, size);
   (void)pier::replication::CheckHarborCron(spec);
-  auto cron = pier::replication::CronSchedule::Parse(spec);
+  auto cron = pier::CronSchedule::Parse(spec);
   if (!cron.ok()) {
     FUZZ_CHECK(cron.status().code() == pier::Code::kInvalidArgument, "Parse refuses with InvalidArgument");
     return 0;

@@ -183,6 +183,9 @@ CONTRACT = {
     "pier_build_info",
     "pier_proxy_requests_total", "pier_proxy_upstream_bytes_total", "pier_proxy_served_bytes_total",
     "pier_proxy_upstream_up", "pier_proxy_upstream_latency_seconds", "pier_proxy_fetches_in_flight",
+    "pier_gc_runs_total", "pier_gc_reclaimed_bytes_total", "pier_gc_reclaimed_blobs_total", "pier_gc_duration_seconds",
+    "pier_gc_last_success_timestamp_seconds", "pier_gc_pinned_bytes", "pier_gc_last_run_error",
+    "pier_gc_schedule_interval_seconds",
 }
 HISTOGRAMS = {"pier_replication_task_duration_seconds", "pier_replication_blob_transfer_duration_seconds",
               "pier_http_request_duration_seconds", "pier_http_request_size_bytes", "pier_http_response_size_bytes",
@@ -244,7 +247,8 @@ def cmd_metrics(dashboard, rules, out):
             used |= check_names(f"rule {r.get('alert') or r.get('record')}", r["expr"])
             alerts.append(r.get("alert"))
     for want in ("PierReplicationFailing", "PierReplicationStalled", "PierDestinationUnreachable",
-                 "PierDiskNearlyFull", "PierHTTPErrorRatioHigh", "PierProxyUpstreamDown"):
+                 "PierDiskNearlyFull", "PierHTTPErrorRatioHigh", "PierProxyUpstreamDown", "PierGcFailing",
+                 "PierGcNotRun"):
         check(want in alerts, f"rules: alert {want} missing")
     # The board covers every family of the contract except process_*.
     missing = CONTRACT - used

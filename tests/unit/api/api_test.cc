@@ -8,7 +8,9 @@
 #include <filesystem>
 #include <fstream>
 
+#include "cache/gc/gc_service.h"
 #include "cache/proxy/pull_through.h"
+#include "tests/unit/common/gc_gate.h"
 
 namespace pier::api {
 namespace {
@@ -44,6 +46,7 @@ class ApiTest : public ::testing::Test {
   }
   void TearDown() override {
     handler_.reset();
+    gc_.reset();
     repl_.reset();
     store_.reset();
     std::error_code ec;
@@ -52,6 +55,7 @@ class ApiTest : public ::testing::Test {
   void Make(std::shared_ptr<auth::Authorizer> authz, std::shared_ptr<const proxy::PullThrough> pull_through = nullptr) {
     ApiOptions o;
     o.pull_through = std::move(pull_through);
+    o.gc = gc_;
     o.admins = {"admin"};
     o.access_log = false;
     o.pinger = [this](const replication::Endpoint& e) {
@@ -59,6 +63,15 @@ class ApiTest : public ::testing::Test {
       return e.url.find("good") != std::string::npos ? Status::OK() : Status::IOError("connection refused");
     };
     handler_ = std::make_shared<ApiHandler>(repl_, store_, std::move(authz), o);
+  }
+
+  // Auth on: "admin" (pw-a, in admins) and "dev" (pw-d, not).
+  void MakeWithAuth() {
+    auto users = auth::Htpasswd::Parse(
+        "admin:$2y$04$vlKVrSdeCrHPJ92CQEHEZOPVf2HKrJjX5.vGhKFm.as.Km2AJixAW\n"
+        "dev:$2y$04$gRzmOh76qMYs2.77eqCXv.y1si1tDzFJRXN2XjHtaaUf7fp4EQuRm\n");
+    ASSERT_TRUE(users.ok()) << users.status().ToString();
+    Make(std::make_shared<auth::Authorizer>(std::move(*users), std::vector<auth::AclRule>{}, true));
   }
 
   Answer Do(const std::string& method, const std::string& target, const std::string& body = "",
@@ -97,6 +110,7 @@ class ApiTest : public ::testing::Test {
   std::shared_ptr<Store> store_;
   std::shared_ptr<replication::ReplicationStore> repl_;
   std::shared_ptr<ApiHandler> handler_;
+  std::shared_ptr<gc::GcService> gc_;  // set before Make to serve /system/gc
   int pings_ = 0;
 };
 
@@ -203,11 +217,7 @@ TEST_F(ApiTest, Policies) {
 }
 
 TEST_F(ApiTest, AdminsOnlyWhenAuthIsOn) {
-  auto users = auth::Htpasswd::Parse(
-      "admin:$2y$04$vlKVrSdeCrHPJ92CQEHEZOPVf2HKrJjX5.vGhKFm.as.Km2AJixAW\n"
-      "dev:$2y$04$gRzmOh76qMYs2.77eqCXv.y1si1tDzFJRXN2XjHtaaUf7fp4EQuRm\n");
-  ASSERT_TRUE(users.ok()) << users.status().ToString();
-  Make(std::make_shared<auth::Authorizer>(std::move(*users), std::vector<auth::AclRule>{}, true));
+  ASSERT_NO_FATAL_FAILURE(MakeWithAuth());
   Answer a = Do("GET", "/api/v2.0/registries");
   EXPECT_EQ(a.r.status, 401);
   EXPECT_NE(a.Header("WWW-Authenticate").find("Basic"), std::string::npos);
@@ -262,6 +272,187 @@ TEST(PrefixRouter, SplitsOnThePrefix) {
   EXPECT_TRUE(PrefixRouter::IsApiPath("/api/v2.0/registries"));
   EXPECT_FALSE(PrefixRouter::IsApiPath("/api/v2.00"));
   EXPECT_FALSE(PrefixRouter::IsApiPath("/v2/api/v2.0"));
+}
+
+// --- /system/gc (Harbor's GC API) ---
+
+class GcApiTest : public ApiTest {
+ protected:
+  void SetUp() override {
+    ApiTest::SetUp();
+    OpenGc({});
+  }
+  void OpenGc(gc::GcServiceOptions o) {
+    handler_.reset();
+    gc_.reset();
+    o.initial_cron = "0 0 3 * * *";
+    auto g = gc::GcService::Open(store_, std::move(o));
+    ASSERT_TRUE(g.ok()) << g.status().ToString();
+    gc_ = std::move(*g);
+    Make(std::make_shared<auth::Authorizer>(std::nullopt, std::vector<auth::AclRule>{}, false));
+  }
+  std::string Message(const Answer& a) { return a.body["errors"][0]["message"].get<std::string>(); }
+};
+
+TEST_F(GcApiTest, NotAvailableWithoutTheService) {
+  gc_.reset();
+  Make(std::make_shared<auth::Authorizer>(std::nullopt, std::vector<auth::AclRule>{}, false));
+  Answer a = Do("GET", "/api/v2.0/system/gc");
+  EXPECT_EQ(a.r.status, 400);
+  EXPECT_NE(Message(a).find("not available"), std::string::npos);
+}
+
+TEST_F(GcApiTest, ManualRunHistoryAndLog) {
+  Answer a = Do("GET", "/api/v2.0/system/gc");
+  ASSERT_EQ(a.r.status, 200);
+  EXPECT_EQ(a.body, json::array());
+  EXPECT_EQ(a.Header("X-Total-Count"), "0");
+
+  a = Do("POST", "/api/v2.0/system/gc/schedule",
+         R"({"schedule":{"type":"Manual"},"parameters":{"delete_untagged":false,"dry_run":true,"workers":2}})");
+  ASSERT_EQ(a.r.status, 201) << a.r.body;
+  EXPECT_EQ(a.Header("Location"), "/api/v2.0/system/gc/1");
+  gc_->Wait();
+  a = Do("POST", "/api/v2.0/system/gc/schedule", R"({"schedule":{"type":"Manual"}})");
+  ASSERT_EQ(a.r.status, 201) << a.r.body;
+  gc_->Wait();
+
+  a = Do("GET", "/api/v2.0/system/gc/1");
+  ASSERT_EQ(a.r.status, 200) << a.r.body;
+  EXPECT_EQ(a.body["id"], 1);
+  EXPECT_EQ(a.body["job_name"], "GARBAGE_COLLECTION");
+  EXPECT_EQ(a.body["job_kind"], "MANUAL");
+  EXPECT_EQ(a.body["job_parameters"], R"({"delete_untagged":false,"dry_run":true,"workers":2})");
+  EXPECT_EQ(a.body["job_status"], "Success");
+  EXPECT_EQ(a.body["deleted"], false);
+  EXPECT_TRUE(a.body["creation_time"].get<std::string>().ends_with("Z"));
+  EXPECT_TRUE(a.body["update_time"].is_string());
+  EXPECT_EQ(a.body["pier"]["freed_bytes"], 0);
+  EXPECT_EQ(a.body["pier"]["pinned_bytes"], 0);
+
+  a = Do("GET", "/api/v2.0/system/gc?page=1&page_size=1");
+  ASSERT_EQ(a.r.status, 200);
+  EXPECT_EQ(a.Header("X-Total-Count"), "2");
+  ASSERT_EQ(a.body.size(), 1u);
+  EXPECT_EQ(a.body[0]["id"], 2);  // newest first
+  EXPECT_NE(a.Header("Link").find("rel=\"next\""), std::string::npos);
+  EXPECT_EQ(Do("GET", "/api/v2.0/system/gc?page_size=0").r.status, 400);
+
+  a = Do("GET", "/api/v2.0/system/gc/1/log");
+  ASSERT_EQ(a.r.status, 200);
+  EXPECT_EQ(a.Header("Content-Type"), "text/plain; charset=utf-8");
+  EXPECT_NE(a.r.body.find("totals: would free 0 bytes"), std::string::npos) << a.r.body;
+
+  EXPECT_EQ(Do("PUT", "/api/v2.0/system/gc/1").r.status, 412);  // not running
+  EXPECT_EQ(Do("GET", "/api/v2.0/system/gc/9").r.status, 404);
+  EXPECT_EQ(Do("GET", "/api/v2.0/system/gc/9/log").r.status, 404);
+  EXPECT_EQ(Do("PUT", "/api/v2.0/system/gc/9").r.status, 404);
+  EXPECT_EQ(Do("GET", "/api/v2.0/system/gc/abc").r.status, 400);
+  EXPECT_EQ(Do("DELETE", "/api/v2.0/system/gc/1").r.status, 405);
+  EXPECT_EQ(Do("POST", "/api/v2.0/system/gc").r.status, 405);
+  EXPECT_EQ(Do("GET", "/api/v2.0/system/gc/1/tasks").r.status, 404);
+}
+
+TEST_F(GcApiTest, Schedule) {
+  Answer a = Do("GET", "/api/v2.0/system/gc/schedule");
+  ASSERT_EQ(a.r.status, 200);
+  EXPECT_EQ(a.body["schedule"]["type"], "Custom");  // the config's
+  EXPECT_EQ(a.body["schedule"]["cron"], "0 0 3 * * *");
+  EXPECT_TRUE(a.body["schedule"]["next_scheduled_time"].is_string());
+  EXPECT_EQ(a.body["pier"]["source"], "config");
+
+  a = Do("PUT", "/api/v2.0/system/gc/schedule",
+         R"({"schedule":{"type":"Daily","cron":"ignored"},"parameters":{"delete_untagged":true,"workers":3}})");
+  ASSERT_EQ(a.r.status, 200) << a.r.body;
+  a = Do("GET", "/api/v2.0/system/gc/schedule");
+  EXPECT_EQ(a.body["schedule"]["type"], "Daily");
+  EXPECT_EQ(a.body["schedule"]["cron"], "0 0 0 * * *");
+  EXPECT_EQ(a.body["job_parameters"], R"({"delete_untagged":true,"dry_run":false,"workers":3})");
+  EXPECT_EQ(a.body["parameters"]["workers"], 3);
+  EXPECT_EQ(a.body["pier"]["source"], "api");
+
+  a = Do("POST", "/api/v2.0/system/gc/schedule", R"({"schedule":{"type":"Custom","cron":"0 15 2 * * *"}})");
+  ASSERT_EQ(a.r.status, 201) << a.r.body;
+  EXPECT_EQ(Do("GET", "/api/v2.0/system/gc/schedule").body["schedule"]["cron"], "0 15 2 * * *");
+  EXPECT_TRUE(Do("GET", "/api/v2.0/system/gc").body.empty());  // saving a schedule runs nothing
+
+  a = Do("PUT", "/api/v2.0/system/gc/schedule", R"({"schedule":{"type":"None"}})");
+  ASSERT_EQ(a.r.status, 200) << a.r.body;
+  a = Do("GET", "/api/v2.0/system/gc/schedule");
+  EXPECT_EQ(a.body["schedule"]["type"], "None");
+  EXPECT_FALSE(a.body["schedule"].contains("next_scheduled_time"));
+}
+
+TEST_F(GcApiTest, BadInputNamesTheField) {
+  struct Case {
+    const char* method;
+    const char* body;
+    const char* field;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"POST", R"({"schedule":{"type":"Manual"},"parameters":{"workers":0}})", "parameters.workers"},
+           {"POST", R"({"schedule":{"type":"Manual"},"parameters":{"workers":11}})", "parameters.workers"},
+           {"PUT", R"({"schedule":{"type":"Daily"},"parameters":{"workers":"3"}})", "parameters.workers"},
+           {"POST", R"({"schedule":{"type":"Manual"},"parameters":{"dry_run":"yes"}})", "parameters.dry_run"},
+           {"PUT", R"({"schedule":{"type":"Daily"},"parameters":{"delete_untagged":1}})", "parameters.delete_untagged"},
+           {"PUT", R"({"schedule":{"type":"Daily"},"parameters":[]})", "parameters"},
+           {"PUT", R"({"schedule":{"type":"Sometimes"}})", "schedule.type"},
+           {"PUT", R"({"schedule":{"type":7}})", "schedule.type"},
+           {"PUT", R"({"schedule":{}})", "schedule.type"},
+           {"PUT", R"({"schedule":{"type":"Manual"}})", "schedule.type"},
+           {"PUT", R"({"schedule":{"type":"Custom","cron":"0 0 25 * * *"}})", "schedule.cron"},
+           {"POST", R"({"schedule":{"type":"Custom","cron":"* * *"}})", "schedule.cron"},
+           {"POST", R"({"schedule":{"type":"Custom"}})", "schedule.cron"},
+           {"PUT", R"({"parameters":{"workers":1}})", "schedule"},
+           {"PUT", R"({"schedule":"Daily"})", "schedule"},
+           {"PUT", R"(not json)", "body"},
+       }) {
+    Answer a = Do(c.method, "/api/v2.0/system/gc/schedule", c.body);
+    EXPECT_EQ(a.r.status, 400) << c.body << " " << a.r.body;
+    EXPECT_EQ(Message(a).rfind(c.field, 0), 0u) << c.body << " " << a.r.body;
+  }
+  EXPECT_TRUE(Do("GET", "/api/v2.0/system/gc").body.empty());
+  EXPECT_EQ(Do("GET", "/api/v2.0/system/gc/schedule").body["pier"]["source"], "config");  // nothing saved
+}
+
+TEST_F(GcApiTest, OneRunAtATimeAndStop) {
+  testing::GcGate gate;
+  gc::GcServiceOptions o;
+  o.pins = gate.Hook();
+  OpenGc(std::move(o));
+  ASSERT_EQ(Do("POST", "/api/v2.0/system/gc/schedule", R"({"schedule":{"type":"Manual"}})").r.status, 201);
+  gate.WaitEntered();
+  Answer a = Do("POST", "/api/v2.0/system/gc/schedule", R"({"schedule":{"type":"Manual"}})");
+  EXPECT_EQ(a.r.status, 409);
+  EXPECT_EQ(a.body["errors"][0]["code"], "CONFLICT");
+  EXPECT_NE(Message(a).find("already running (id 1)"), std::string::npos) << a.r.body;
+  EXPECT_EQ(Do("GET", "/api/v2.0/system/gc/1").body["job_status"], "Running");
+  EXPECT_EQ(Do("PUT", "/api/v2.0/system/gc/1").r.status, 200);
+  gate.Open();
+  gc_->Wait();
+  EXPECT_EQ(Do("GET", "/api/v2.0/system/gc/1").body["job_status"], "Stopped");
+}
+
+TEST_F(GcApiTest, AdminsOnlyWhenAuthIsOn) {
+  ASSERT_NO_FATAL_FAILURE(MakeWithAuth());
+  const std::string manual = R"({"schedule":{"type":"Manual"}})";
+  for (const auto& [method, path] : std::vector<std::pair<std::string, std::string>>{
+           {"GET", "/api/v2.0/system/gc"},
+           {"GET", "/api/v2.0/system/gc/1"},
+           {"PUT", "/api/v2.0/system/gc/1"},
+           {"GET", "/api/v2.0/system/gc/1/log"},
+           {"GET", "/api/v2.0/system/gc/schedule"},
+           {"POST", "/api/v2.0/system/gc/schedule"},
+           {"PUT", "/api/v2.0/system/gc/schedule"}}) {
+    Answer a = Do(method, path, manual);
+    EXPECT_EQ(a.r.status, 401) << method << " " << path;
+    EXPECT_NE(a.Header("WWW-Authenticate").find("Basic"), std::string::npos);
+    EXPECT_EQ(Do(method, path, manual, "Basic ZGV2OnB3LWQ=").r.status, 403) << method << " " << path;
+  }
+  EXPECT_TRUE(gc_->List()->empty());  // nothing ran for them
+  EXPECT_EQ(Do("POST", "/api/v2.0/system/gc/schedule", manual, "Basic YWRtaW46cHctYQ==").r.status, 201);
+  gc_->Wait();
+  EXPECT_EQ(Do("GET", "/api/v2.0/system/gc/1", "", "Basic YWRtaW46cHctYQ==").r.status, 200);
 }
 
 }  // namespace

@@ -233,6 +233,39 @@ TEST(Config, UploadWarmBytes) {
   EXPECT_NE(s.message().find("uploads.warm"), std::string::npos) << s.message();
 }
 
+TEST(Config, GcKeys) {
+  Config c;
+  EXPECT_EQ(c.gc.grace_seconds, 7200);
+  EXPECT_EQ(c.gc.schedule, "0 0 3 * * *");
+  EXPECT_FALSE(c.gc.delete_untagged);
+  EXPECT_EQ(c.gc.workers, 1);
+  ASSERT_TRUE(ParseConfig(R"({"gc":{"grace_seconds":0,"schedule":"0 30 * * * *","delete_untagged":true,"workers":4}})",
+                          &c)
+                  .ok());
+  EXPECT_EQ(c.gc.grace_seconds, 0);
+  EXPECT_EQ(c.gc.schedule, "0 30 * * * *");
+  EXPECT_TRUE(c.gc.delete_untagged);
+  EXPECT_EQ(c.gc.workers, 4);
+  ASSERT_TRUE(ParseConfig(R"({"gc":{"schedule":""}})", &c).ok());  // no schedule
+  EXPECT_EQ(c.gc.schedule, "");
+
+  Config e;
+  Status s = ParseConfig(R"({"gc":{"schedule":"0 0 3 * *"}})", &e);
+  EXPECT_NE(s.message().find("gc.schedule: "), std::string::npos) << s.message();
+  s = ParseConfig(R"({"gc":{"schedule":"0 0 25 * * *"}})", &e);
+  EXPECT_NE(s.message().find("gc.schedule: "), std::string::npos) << s.message();
+  s = ParseConfig(R"({"gc":{"workers":11}})", &e);
+  EXPECT_NE(s.message().find("gc.workers"), std::string::npos) << s.message();
+  s = ParseConfig(R"({"gc":{"workers":0}})", &e);
+  EXPECT_NE(s.message().find("gc.workers"), std::string::npos) << s.message();
+  s = ParseConfig(R"({"gc":{"grace_seconds":-1}})", &e);
+  EXPECT_NE(s.message().find("gc.grace_seconds"), std::string::npos) << s.message();
+  s = ParseConfig(R"({"gc":{"delete_untagged":"yes"}})", &e);
+  EXPECT_NE(s.message().find("gc.delete_untagged"), std::string::npos) << s.message();
+  s = ParseConfig(R"({"gc":{"grace":1}})", &e);
+  EXPECT_NE(s.message().find("gc.grace: unknown key"), std::string::npos) << s.message();
+}
+
 }  // namespace pier
 
 namespace pier {

@@ -1,4 +1,4 @@
-#include "replication/cron.h"
+#include "base/cron.h"
 
 #include <gtest/gtest.h>
 

@@ -1,6 +1,7 @@
 #pragma once
 // Six-field cron schedules (seconds first), as Harbor's scheduled trigger
-// uses them: "sec min hour day-of-month month day-of-week".
+// uses them: "sec min hour day-of-month month day-of-week". Replication's
+// scheduled policies and the GC schedule share it, so it lives in base/.
 //
 // Promises: Parse accepts standard 6-field cron — '*', '?' (day fields),
 // values, lists "a,b", ranges "a-b", steps "*/n", "a-b/n", "a/n" (a to the
@@ -19,7 +20,7 @@
 
 #include "base/status.h"
 
-namespace pier::replication {
+namespace pier {
 
 // The whitespace-separated fields of a cron spec (any isspace character
 // separates, as Parse reads them).
@@ -48,4 +49,4 @@ class CronSchedule {
   bool dow_star_ = false;
 };
 
-}  // namespace pier::replication
+}  // namespace pier

@@ -1,12 +1,12 @@
 // Six-field cron, see cron.h.
-#include "replication/cron.h"
+#include "base/cron.h"
 
 #include <algorithm>
 #include <array>
 #include <cctype>
 #include <vector>
 
-namespace pier::replication {
+namespace pier {
 namespace {
 
 using Clock = std::chrono::system_clock;
@@ -210,4 +210,4 @@ Clock::time_point CronSchedule::Next(Clock::time_point after) const {
   }
 }
 
-}  // namespace pier::replication
+}  // namespace pier

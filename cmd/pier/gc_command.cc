@@ -7,12 +7,12 @@
 #include <optional>
 #include <string>
 
+#include "base/human_bytes.h"
 #include "cache/gc/gc_service.h"
 #include "cache/store.h"
 #include "cmd/pier/config.h"
 #include "replication/execution_store.h"
 #include "replication/gc_pins.h"
-#include "replication/progress_bar.h"
 
 namespace pier::cli {
 
@@ -51,7 +51,7 @@ bool MentionsLock(std::string m) {
   return m.find("lock") != std::string::npos;
 }
 
-std::string Figure(uint64_t bytes) { return replication::HumanBytes(bytes) + " (" + std::to_string(bytes) + " bytes)"; }
+std::string Figure(uint64_t bytes) { return HumanBytes(bytes) + " (" + std::to_string(bytes) + " bytes)"; }
 
 }  // namespace
 

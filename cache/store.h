@@ -181,6 +181,10 @@ class Store {
     uint64_t warm_upload_bytes = 2ull << 30;
     // Where record times come from; tests move a FakeClock. Must outlive the store.
     const Clock* clock = &SystemClock();
+    // Garbage collection counts every link and manifest as read when the
+    // store opened (reads before a restart are not known; touches.h). Off
+    // for an offline `pier gc`, which no client can race.
+    bool reads_at_open = true;
   };
 
   // Opens (creating if needed) the store at options.root and runs recovery.

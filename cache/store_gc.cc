@@ -12,9 +12,14 @@
 //          last link of a blob takes the blob's record and then its file.
 // Whole-store passes follow (store_gc_files.cc): blob records with no link,
 // expired upload sessions, files a crash left behind.
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
@@ -32,6 +37,28 @@ struct ManifestFacts {
   std::vector<std::string> children;  // index entries
   int64_t pushed = 0;
   bool understood = true;  // false: it did not parse, so what it references is unknown
+};
+
+// GC is background work: its threads run at the lowest CPU priority (nice
+// 19, per thread on Linux) so pushes and pulls keep the CPUs they need; the
+// locks it takes are held for one repository's sweep at a time.
+class LowPriority {
+ public:
+  LowPriority() : tid_(static_cast<id_t>(::syscall(SYS_gettid))) {
+    errno = 0;
+    const int old = ::getpriority(PRIO_PROCESS, tid_);
+    if (errno == 0 && ::setpriority(PRIO_PROCESS, tid_, 19) == 0) old_ = old;
+  }
+  ~LowPriority() {
+    // Lowering nice back needs CAP_SYS_NICE; a failure leaves this thread low.
+    if (old_) (void)::setpriority(PRIO_PROCESS, tid_, *old_);
+  }
+  LowPriority(const LowPriority&) = delete;
+  LowPriority& operator=(const LowPriority&) = delete;
+
+ private:
+  id_t tid_;
+  std::optional<int> old_;
 };
 
 }  // namespace
@@ -85,6 +112,7 @@ Status GcRun::Run(int workers) {
   Status first_error;
   std::mutex error_mu;
   auto work = [&] {
+    LowPriority low;
     for (size_t i = next.fetch_add(1); i < repos.size() && !Stopping(); i = next.fetch_add(1)) {
       if (Status s = SweepRepository(repos[i]); !s.ok()) {
         std::lock_guard lock(error_mu);
@@ -103,6 +131,7 @@ Status GcRun::Run(int workers) {
     report_.stopped = true;
     return Status::OK();
   }
+  LowPriority low;
   if (Status s = SweepUnlinkedBlobs(); !s.ok()) return s;
   if (o_.dry_run) {
     if (Status s = SettleDryRun(); !s.ok()) return s;

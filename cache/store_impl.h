@@ -96,7 +96,7 @@ struct StoreState {
   StoreState(Store::Options o, std::unique_ptr<Db> d)
       : options(std::move(o)), layout(options.root), db(std::move(d)),
         warmer(options.warm_upload_bytes > 0 ? std::make_unique<Warmer>(options.warm_upload_bytes) : nullptr),
-        touches(options.clock->UnixSeconds()) {}
+        touches(options.reads_at_open ? options.clock->UnixSeconds() : 0) {}
 
   int64_t Now() const { return options.clock->UnixSeconds(); }
 

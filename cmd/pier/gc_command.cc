@@ -113,6 +113,7 @@ int Gc(int argc, char** argv) {
   so.root = data;
   so.upload_max_age_seconds = cfg.upload_max_age_hours * 3600;
   so.warm_upload_bytes = 0;  // nothing is uploaded here
+  so.reads_at_open = false;  // offline: no client read anything a GC must wait for
   auto store = Store::Open(so);
   if (!store.ok()) {
     if (MentionsLock(store.status().message())) {

@@ -3,7 +3,7 @@
 // Management API): replication endpoints (/registries...), the adapter list,
 // replication policies and executions, and the pull-through cache's
 // upstreams with their health (/proxy/upstreams, read-only), and project
-// storage quotas (/quotas, quotas.cc). Answers are Harbor's JSON objects; errors are
+// storage quotas (/quotas, quotas.cc) and tag retention (/retentions, retentions.cc). Answers are Harbor's JSON objects; errors are
 // Harbor's shape {"errors":[{"code","message"}]}.
 //
 // Auth decision: with auth on (htpasswd configured) every route needs an
@@ -27,6 +27,10 @@
 namespace pier::proxy {
 class PullThrough;
 }  // namespace pier::proxy
+
+namespace pier::retention {
+class Service;
+}  // namespace pier::retention
 
 namespace pier::replication {
 class Engine;
@@ -57,6 +61,9 @@ struct ApiOptions {
   // The pull-through cache (/proxy/upstreams lists its upstreams and their
   // health); null: no upstreams configured, the list is empty.
   std::shared_ptr<const proxy::PullThrough> pull_through;
+  // Tag retention (/retentions..., retentions.cc); null: those routes
+  // answer 400 "not available" (metadatas still answers).
+  std::shared_ptr<retention::Service> retention;
 };
 
 class ApiHandler : public http::Handler {

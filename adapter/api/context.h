@@ -58,5 +58,6 @@ http::Response HandleAdapters(Context& ctx, const ApiCall& call);
 http::Response HandleExecutions(Context& ctx, const ApiCall& call);
 http::Response HandleUpstreams(Context& ctx, const ApiCall& call);
 http::Response HandleQuotas(Context& ctx, const ApiCall& call);
+http::Response HandleRetentions(Context& ctx, const ApiCall& call);
 
 }  // namespace pier::api

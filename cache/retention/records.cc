@@ -52,12 +52,14 @@ json TaskRecord(const Task& t) {
 
 }  // namespace
 
-Result<int64_t> Records::NextId(const std::string& counter) {
+Result<int64_t> Records::Insert(const std::string& counter, const std::function<KvSpace::Op(int64_t id)>& record) {
   auto v = space_->Get(counter);
   int64_t last = 0;
   if (v.ok()) last = std::atoll(v->c_str());
   else if (v.status().code() != Code::kNotFound) return v.status();
-  return last + 1;
+  const int64_t id = last + 1;
+  if (Status s = space_->Write({{counter, std::to_string(id)}, record(id)}); !s.ok()) return s;
+  return id;
 }
 
 Result<int64_t> Records::CreatePolicy(Policy p) {
@@ -69,12 +71,10 @@ Result<int64_t> Records::CreatePolicy(Policy p) {
       return Status::InvalidArgument("scope.ref: project " + std::to_string(p.project_id) +
                                      " already has retention policy " + std::to_string(other.id));
   }
-  auto id = NextId("next_id");
-  if (!id.ok()) return id.status();
-  p.id = *id;
-  if (Status s = space_->Write({{"next_id", std::to_string(p.id)}, {PolicyKey(p.id), PolicyJson(p).dump()}}); !s.ok())
-    return s;
-  return p.id;
+  return Insert("next_id", [&](int64_t id) {
+    p.id = id;
+    return KvSpace::Op{PolicyKey(id), PolicyJson(p).dump()};
+  });
 }
 
 Result<Policy> Records::GetPolicy(int64_t id) {
@@ -145,13 +145,11 @@ Result<std::vector<Policy>> Records::ListPolicies() {
 
 Result<Execution> Records::AddExecution(Execution e) {
   std::lock_guard lock(mu_);
-  auto id = NextId("next_execution_id");
+  auto id = Insert("next_execution_id", [&](int64_t id) {
+    e.id = id;
+    return KvSpace::Op{ExecKey(e.policy_id, id), ExecRecord(e).dump()};
+  });
   if (!id.ok()) return id.status();
-  e.id = *id;
-  if (Status s = space_->Write({{"next_execution_id", std::to_string(e.id)},
-                                {ExecKey(e.policy_id, e.id), ExecRecord(e).dump()}});
-      !s.ok())
-    return s;
   return e;
 }
 
@@ -181,12 +179,11 @@ Result<std::vector<Execution>> Records::ListExecutions(int64_t policy_id) {
 
 Result<Task> Records::AddTask(Task t) {
   std::lock_guard lock(mu_);
-  auto id = NextId("next_task_id");
+  auto id = Insert("next_task_id", [&](int64_t id) {
+    t.id = id;
+    return KvSpace::Op{TaskKey(t.execution_id, id), TaskRecord(t).dump()};
+  });
   if (!id.ok()) return id.status();
-  t.id = *id;
-  if (Status s = space_->Write({{"next_task_id", std::to_string(t.id)}, {TaskKey(t.execution_id, t.id), TaskRecord(t).dump()}});
-      !s.ok())
-    return s;
   return t;
 }
 

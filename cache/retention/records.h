@@ -3,6 +3,7 @@
 // "retention" key space (keys are listed in cache/keys.h). Values are
 // Harbor's JSON objects. Thread-safe (ids are allocated under a mutex).
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -60,7 +61,9 @@ class Records {
   Result<std::string> GetLog(int64_t task_id);  // NotFound
 
  private:
-  Result<int64_t> NextId(const std::string& counter);
+  // Allocates the next id of `counter` and writes it with record(id), in
+  // one batch. The caller holds mu_.
+  Result<int64_t> Insert(const std::string& counter, const std::function<KvSpace::Op(int64_t id)>& record);
 
   std::shared_ptr<KvSpace> space_;
   std::mutex mu_;

@@ -53,7 +53,7 @@ Service::~Service() {
   }
   cv_.notify_all();
   if (ticker_.joinable()) ticker_.join();
-  for (auto& t : threads_) t.join();
+  for (auto& [id, t] : threads_) t.join();
 }
 
 Result<std::string> Service::ProjectName(int64_t project_id) {
@@ -69,6 +69,11 @@ Result<Execution> Service::Execute(int64_t policy_id, bool dry_run, const std::s
   if (!p.ok()) return p.status();
   std::lock_guard lock(mu_);
   if (closing_) return Status::FailedPrecondition("shutting down");
+  for (int64_t done : finished_) {
+    threads_[done].join();
+    threads_.erase(done);
+  }
+  finished_.clear();
   for (const auto& [eid, pid] : running_policy_) {
     if (pid == policy_id)
       return Status::FailedPrecondition("execution " + std::to_string(eid) + " of this policy is still running");
@@ -84,7 +89,7 @@ Result<Execution> Service::Execute(int64_t policy_id, bool dry_run, const std::s
   auto stop = std::make_shared<std::atomic<bool>>(false);
   running_[added->id] = stop;
   running_policy_[added->id] = policy_id;
-  threads_.emplace_back([this, e = *added, stop] { Run(e, stop); });
+  threads_.emplace(added->id, std::thread([this, e = *added, stop] { Run(e, stop); }));
   return added;
 }
 
@@ -131,6 +136,7 @@ void Service::Run(Execution e, std::shared_ptr<std::atomic<bool>> stop) {
     std::lock_guard lock(mu_);
     running_.erase(e.id);
     running_policy_.erase(e.id);
+    finished_.push_back(e.id);
   }
   cv_.notify_all();
 }

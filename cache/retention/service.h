@@ -67,7 +67,8 @@ class Service {
   std::condition_variable cv_;
   std::map<int64_t, std::shared_ptr<std::atomic<bool>>> running_;  // execution id → stop flag
   std::map<int64_t, int64_t> running_policy_;                      // execution id → policy id
-  std::vector<std::thread> threads_;
+  std::map<int64_t, std::thread> threads_;  // execution id → its thread, joined once finished
+  std::vector<int64_t> finished_;            // executions whose thread is ending (join on next Execute)
   std::map<int64_t, std::chrono::system_clock::time_point> next_fire_;  // policy id → next cron time
   bool closing_ = false;
   std::thread ticker_;

@@ -132,6 +132,25 @@ TEST_F(RetentionServiceTest, CronFiresOnTheFakeClock) {
   EXPECT_EQ(svc_->records().ListExecutions(*id)->size(), 1u);
 }
 
+TEST_F(RetentionServiceTest, AnExecutionACrashLeftRunningIsMarkedFailed) {
+  auto id = svc_->records().CreatePolicy(MakePolicy());
+  ASSERT_TRUE(id.ok());
+  Execution e;
+  e.policy_id = *id;
+  e.status = "Running";
+  auto added = svc_->records().AddExecution(e);
+  ASSERT_TRUE(added.ok());
+  svc_.reset();
+  auto again = Service::Create(shared_, fake_);
+  ASSERT_TRUE(again.ok());
+  svc_ = *again;
+  EXPECT_EQ(svc_->records().GetExecution(*id, added->id)->status, "Failed");
+  // and the policy runs again
+  ASSERT_TRUE(svc_->Execute(*id, true, "MANUAL").ok());
+  svc_->WaitIdle();
+  EXPECT_EQ(svc_->records().ListExecutions(*id)->front().status, "Succeed");
+}
+
 TEST_F(RetentionServiceTest, UnknownPolicyAndProject) {
   EXPECT_EQ(svc_->Execute(99, false, "MANUAL").status().code(), Code::kNotFound);
   EXPECT_EQ(svc_->ProjectName(12345).status().code(), Code::kNotFound);

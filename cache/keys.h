@@ -31,6 +31,7 @@
 //                  "l/<20-digit task id>/<20-digit seq>"      one task log line
 // repl_progress    "u/<20-digit dest id>/<digest>"   upload in progress at a destination (replication/progress_store.cc)
 //                  "k/<20-digit dest id>/<digest>\0<repo>"  "" : the destination holds the blob in repo
+//                  "m/<20-digit dest id>/<digest>\0<repo>"  "" : the destination accepted the manifest in repo
 // repl_events      "harbor/<event id>"               "<unix ms> <type> <repo> <reference>": a Harbor webhook
 //                                                    event accepted once (replication/seen_events.cc, dedup)
 //                  "t/<20-digit unix ms>/harbor/<event id>"  "" : time index, oldest first; events past

@@ -93,6 +93,44 @@ struct GcReport {
   bool stopped = false;  // options.stop was set before the end
 };
 
+// What one capacity eviction pass is told (Store::Evict). The unit is an
+// image: a manifest no other manifest of its repository names (with its
+// index children and referrers), its tags, and the links to blobs nothing
+// else in the repository references; a blob's file goes with its last link.
+struct EvictOptions {
+  // Stop once this many blob bytes are freed.
+  uint64_t bytes_to_free = 0;
+  // Hosted images (pushed here, not pull-through copies) too, when
+  // `replicated` says they are safe elsewhere (storage.evict_replicated).
+  bool evict_hosted = false;
+  // Whether a hosted image (repository, manifest digest, its tags) is held
+  // by every destination of every push policy that selects it (and at least
+  // one does). Called without store locks held. Absent: nothing hosted goes.
+  std::function<bool(std::string_view repo, const Digest& manifest, const std::vector<std::string>& tags)>
+      replicated;
+  // As GcOptions::pinned: a pending replication still needs it. Called with
+  // the repository's manifest lock held: must not call the store.
+  std::function<bool(std::string_view repo, const Digest& d)> pinned;
+  // In use: an image pushed, pulled or probed, or a blob linked or read,
+  // within this many seconds is kept (a client between its blob HEADs and
+  // its manifest PUT, a pull in progress).
+  int64_t min_idle_seconds = 600;
+  // One line per image evicted.
+  std::function<void(const std::string& line)> log;
+};
+
+struct EvictReport {
+  uint64_t images_evicted = 0;
+  uint64_t blobs_deleted = 0;
+  uint64_t cached_bytes = 0;      // freed from pull-through copies
+  uint64_t replicated_bytes = 0;  // freed from hosted images the destinations hold
+  // Left although they were candidates by age:
+  uint64_t pinned_images = 0;     // a pending replication needs them
+  uint64_t unsafe_images = 0;     // hosted, not held by every destination (or not opted in)
+  uint64_t in_use_images = 0;     // used within min_idle_seconds
+  uint64_t freed_bytes() const { return cached_bytes + replicated_bytes; }
+};
+
 // A project's storage quota (Harbor's project quota; a project is the first
 // component of a repository name). Usage counts every blob and manifest
 // once per project, however many of its repositories hold it.
@@ -115,6 +153,7 @@ struct ArtifactInfo {
   uint64_t size = 0;              // manifest bytes + config and layers (+ children for an index)
   std::vector<Digest> children;   // manifests an index names
   std::optional<Digest> subject;  // OCI 1.1 subject (a referrer: signature, SBOM...)
+  bool cached = false;            // a pull-through copy (PutCachedManifest)
 };
 
 struct Page {
@@ -292,6 +331,11 @@ class Store {
   // One garbage collection pass over the whole store (see GcOptions). Runs
   // beside every other call; one pass at a time (a second caller waits).
   virtual Result<GcReport> CollectGarbage(const GcOptions& options) = 0;
+  // Capacity eviction (see EvictOptions): least recently used images first,
+  // pull-through copies before hosted images; never a pinned or in-use one,
+  // never a tag left naming a missing manifest or a manifest naming a
+  // missing blob. Runs beside every other call; one pass at a time.
+  virtual Result<EvictReport> Evict(const EvictOptions& options) = 0;
 
   // --- project quotas ---
   // Every project that holds something or has a limit, by id.

@@ -45,6 +45,7 @@ Result<std::vector<ArtifactInfo>> StoreImpl::ListArtifacts(std::string_view repo
     a.digest = std::move(d).value();
     a.media_type = rec.media_type;
     a.pushed_unix = rec.pushed_unix;
+    a.cached = rec.cached;
     a.size = rec.bytes.size();
     if (!rec.subject.empty()) {
       if (auto sub = Digest::Parse(rec.subject); sub.ok()) a.subject = std::move(sub).value();

@@ -110,6 +110,7 @@ struct StoreState {
   std::unique_ptr<Warmer> warmer;  // read-back of fresh O_DIRECT blobs; null when off
   TouchTable touches;              // recent reads, for garbage collection (touches.h)
   std::mutex gc_mu;                // one garbage collection at a time
+  std::mutex evict_mu;             // one eviction pass at a time
   ProjectUsage usage;              // bytes per project, derived from links and manifests
   QuotaBook quotas;                // limits per project (store_quotas.cc)
   PullTimes pulls;                 // last pull per manifest, batched (store_artifacts.cc)
@@ -138,6 +139,9 @@ Status UnlinkBlobLocked(StoreState& st, std::string_view repo, const Digest& d, 
 // store_blobs.cc: when `repo` got `d` (the link's time, 0 for a link older
 // than link times), or NotFound.
 Result<int64_t> LinkTime(const StoreState& st, std::string_view repo, const Digest& d);
+// store_manifests.cc: deletes manifest `d` of `repo` with its tags, its
+// referrer entry and its pull time. The caller holds manifest_locks.For(repo).
+Status DeleteManifestLocked(StoreState& st, std::string_view repo, const Digest& d);
 // store_quotas.cc: Harbor's quota refusal for adding `bytes` to `project`.
 Status QuotaRefusal(const StoreState& st, std::string_view project, uint64_t bytes);
 // store_quotas.cc: rebuilds `usage` from the links and manifests (startup).
@@ -228,6 +232,8 @@ class StoreImpl final : public Store {
 
   // store_gc.cc
   Result<GcReport> CollectGarbage(const GcOptions& options) override;
+  // store_evict.cc
+  Result<EvictReport> Evict(const EvictOptions& options) override;
 
   // kv.cc
   Result<std::shared_ptr<KvSpace>> OpenKeySpace(std::string_view name) override;

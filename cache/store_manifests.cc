@@ -135,7 +135,11 @@ Status StoreImpl::DeleteManifest(std::string_view repo, const Digest& d) {
   if (Status s = CheckRepo(repo); !s.ok()) return s;
   if (Status s = CheckBlobDigest(d); !s.ok()) return s;
   std::lock_guard lock(st_->manifest_locks.For(repo));
-  Db& db = *st_->db;
+  return DeleteManifestLocked(*st_, repo, d);
+}
+
+Status DeleteManifestLocked(StoreState& st, std::string_view repo, const Digest& d) {
+  Db& db = *st.db;
   auto rec = LoadManifest(db, repo, d);
   if (!rec.ok()) return rec.status();
   rocksdb::WriteBatch batch;
@@ -152,8 +156,8 @@ Status StoreImpl::DeleteManifest(std::string_view repo, const Digest& d) {
   if (!pulls.ok()) return pulls.status();
   batch.Delete(*pulls, pull_key);
   if (Status s = db.Write(&batch); !s.ok()) return s;
-  st_->pulls.Forget(pull_key);
-  st_->usage.Remove(ProjectOf(repo), ProjectUsage::Kind::kManifest, target);
+  st.pulls.Forget(pull_key);
+  st.usage.Remove(ProjectOf(repo), ProjectUsage::Kind::kManifest, target);
   return Status::OK();
 }
 

@@ -24,7 +24,7 @@ Metrics::Metrics(const MetricsOptions& o)
       .Set(1);
   exposition_->Add(registry_);
   if (o.store) exposition_->Add(std::make_shared<StoreCollector>(o.store, o.data_dir));
-  if (o.disk_space) exposition_->Add(std::make_shared<StorageCollector>(o.disk_space, o.store));
+  if (o.disk_space) exposition_->Add(std::make_shared<StorageCollector>(o.disk_space, o.store, o.evictor));
   exposition_->Add(std::make_shared<ProcessCollector>());
   exposition_->Add(std::make_shared<InternalErrorsCollector>());
 }

@@ -15,6 +15,7 @@
 #include <string>
 
 #include "cache/disk_space.h"
+#include "cache/evict/evictor.h"
 #include "cache/store.h"
 #include "metrics/exposition.h"
 #include "metrics/gc_metrics.h"
@@ -30,6 +31,7 @@ struct MetricsOptions {
   std::string version = "unknown";
   std::string revision = "unknown";
   std::shared_ptr<DiskSpace> disk_space;  // null: no pier_storage_* gauges
+  std::shared_ptr<evict::Evictor> evictor;  // null: no capacity/eviction series
 };
 
 class Metrics {

@@ -48,6 +48,9 @@ struct DirectionEnv {
   Endpoint remote_endpoint;
   Policy policy;
   ReplicationObserver* observer = nullptr;
+  // Push mode: manifests the destination accepted are recorded here
+  // (AddKnownManifest) for capacity eviction. May be null (tests).
+  ProgressStore* progress = nullptr;
   RetryOptions retry;
   // Pull mode: a manifest was stored here (repo, tag or digest, digest), so
   // push policies chain (Harbor → Pier → ACR).

@@ -17,8 +17,8 @@ std::string DestPart(int64_t dest) {
 std::string UploadKey(int64_t dest, std::string_view digest) {
   return "u/" + DestPart(dest) + "/" + std::string(digest);
 }
-std::string KnownPrefix(int64_t dest, std::string_view digest) {
-  std::string k = "k/" + DestPart(dest) + "/" + std::string(digest);
+std::string KnownPrefix(int64_t dest, std::string_view digest, const char* kind = "k/") {
+  std::string k = kind + DestPart(dest) + "/" + std::string(digest);
   k.push_back('\0');
   return k;
 }
@@ -84,9 +84,17 @@ Status ProgressStore::ForgetKnown(int64_t dest, std::string_view digest, std::st
   return kv_->Write({{KnownPrefix(dest, digest) + std::string(repo), std::nullopt}});
 }
 
+Status ProgressStore::AddKnownManifest(int64_t dest, std::string_view digest, std::string_view repo) {
+  return kv_->Write({{KnownPrefix(dest, digest, "m/") + std::string(repo), std::string()}});
+}
+
+bool ProgressStore::IsKnownManifest(int64_t dest, std::string_view digest, std::string_view repo) {
+  return kv_->Get(KnownPrefix(dest, digest, "m/") + std::string(repo)).ok();
+}
+
 Status ProgressStore::ForgetDestination(int64_t dest) {
   std::vector<KvSpace::Op> ops;
-  for (const char* kind : {"u/", "k/"}) {
+  for (const char* kind : {"u/", "k/", "m/"}) {
     PIER_TRY(kv_->Scan(std::string(kind) + DestPart(dest) + "/", [&](std::string_view k, std::string_view) {
       ops.emplace_back(std::string(k), std::nullopt);
       return true;

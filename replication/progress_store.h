@@ -11,6 +11,10 @@
 //  - Known blobs: per (destination, digest) the destination repositories
 //    known to hold the blob (uploaded, mounted, or seen by HEAD), so a blob
 //    is never HEADed twice and can be mounted instead of sent.
+//  - Known manifests: per (destination, digest) the destination
+//    repositories that accepted the manifest (its PUT answered, or a HEAD
+//    showed it there): what capacity eviction asks before it drops hosted
+//    content (replication/eviction_guard.h).
 // Thread-safe; every write is synced.
 #include <cstdint>
 #include <memory>
@@ -46,6 +50,10 @@ class ProgressStore {
   Status AddKnown(int64_t dest, std::string_view digest, std::string_view repo, bool upload_done = false);
   // Forgets one (e.g. the destination answered 404 for it after all).
   Status ForgetKnown(int64_t dest, std::string_view digest, std::string_view repo);
+  // The destination accepted manifest `digest` in `repo` (so it holds
+  // every blob and child manifest it references).
+  Status AddKnownManifest(int64_t dest, std::string_view digest, std::string_view repo);
+  bool IsKnownManifest(int64_t dest, std::string_view digest, std::string_view repo);
   // Forgets everything about a destination (its endpoint was deleted or
   // its URL changed: another registry).
   Status ForgetDestination(int64_t dest);

@@ -2,6 +2,7 @@
 // destination.
 #include <map>
 
+#include "base/internal_errors.h"
 #include "replication/direction.h"
 
 namespace pier::replication {
@@ -28,6 +29,7 @@ class Push final : public Direction {
     if (head.ok()) {
       if (head->digest.str() == copy.top.digest && AllTagsThere(t, copy.top.digest, stop)) {
         log("the destination already has " + t.dst_resource + " (" + copy.top.digest + ")");
+        Acknowledged(t, copy);
         return TaskEnd{std::string(kStatusSucceed), "already at the destination"};
       }
       if (head->digest.str() != copy.top.digest && !env_.policy.override) {
@@ -60,6 +62,7 @@ class Push final : public Direction {
     if (refs.empty()) refs.push_back(copy.top.reference);
     for (const auto& ref : refs) PIER_TRY(put(ref, copy.top));
     log("manifest " + copy.top.digest + " pushed as " + t.dst_resource);
+    Acknowledged(t, copy);
     return Status::OK();
   }
 
@@ -89,6 +92,15 @@ class Push final : public Direction {
   }
 
  private:
+  // The destination holds the artifact: eviction may count on it. A failed
+  // record only keeps the artifact from being evicted.
+  void Acknowledged(const Task& t, const PlannedCopy& copy) {
+    if (env_.progress == nullptr) return;
+    for (const auto& m : copy.children) (void)env_.progress->AddKnownManifest(env_.remote_endpoint.id, m.digest, t.dst_repo);
+    Status s = env_.progress->AddKnownManifest(env_.remote_endpoint.id, copy.top.digest, t.dst_repo);
+    if (!s.ok()) ReportInternalError("replication", "recording a manifest the destination holds failed", s);
+  }
+
   bool AllTagsThere(const Task& t, const std::string& digest, std::stop_token stop) {
     for (size_t i = 1; i < t.tags.size(); ++i) {
       client::Call call;

@@ -87,6 +87,7 @@ Status Runner::Execute(const std::shared_ptr<ExecRun>& run) {
   env.remote_endpoint = (*dest)->endpoint;
   env.policy = run->policy;
   env.observer = d_.observer.get();
+  env.progress = d_.progress.get();
   env.retry = d_.options.retry;
   env.on_stored = d_.on_stored;
   {

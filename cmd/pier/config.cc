@@ -125,12 +125,13 @@ Status ParseStorage(const json& st, StorageConfig* out) {
   const char* w = "storage";
   PIER_TRY(CheckKeys(st, w,
                      {"reserve_bytes", "max_bytes", "high_watermark_percent", "low_watermark_percent",
-                      "evict_replicated"}));
+                      "evict_replicated", "evict_min_idle_seconds"}));
   PIER_TRY(ReadNonNegative(st, w, "reserve_bytes", &out->reserve_bytes));
   PIER_TRY(ReadNonNegative(st, w, "max_bytes", &out->max_bytes));
   PIER_TRY(ReadInt(st, w, "high_watermark_percent", 1, 100, &out->high_watermark_percent));
   PIER_TRY(ReadInt(st, w, "low_watermark_percent", 1, 99, &out->low_watermark_percent));
   PIER_TRY(ReadBool(st, w, "evict_replicated", &out->evict_replicated));
+  PIER_TRY(ReadNonNegative(st, w, "evict_min_idle_seconds", &out->evict_min_idle_seconds));
   if (out->low_watermark_percent >= out->high_watermark_percent) {
     return Status::InvalidArgument("storage.low_watermark_percent: must be below high_watermark_percent (" +
                                    std::to_string(out->high_watermark_percent) + ")");

@@ -24,7 +24,8 @@
 //                                                   // see replication/seed.h, health_checker.h
 //   "metrics": {"enabled": true, "listen": "", "require_auth": false}
 //   "storage": {"reserve_bytes": 1073741824, "max_bytes": 0, "high_watermark_percent": 90,
-//               "low_watermark_percent": 80, "evict_replicated": false}   // StorageConfig
+//               "low_watermark_percent": 80, "evict_replicated": false,
+//               "evict_min_idle_seconds": 600}   // StorageConfig
 //   "webhooks": {"harbor": {"authorization": ""}}   // POST /webhooks/harbor when set;
 //                                                    // or "authorization_file": a file holding it
 //   "gc": {"grace_seconds": 7200, "schedule": "0 0 3 * * *", "delete_untagged": false, "workers": 1}
@@ -55,13 +56,15 @@ struct TokenConfig {
 
 // storage: the disk the data folder lives on. reserve_bytes is acted on
 // (cache/disk_space.h: uploads are refused while less is free; 0 = no
-// reserve); the others are read and checked for capacity eviction.
+// reserve); the others drive capacity eviction (cache/evict/evictor.h).
 struct StorageConfig {
   int64_t reserve_bytes = int64_t{1} << 30;
   int64_t max_bytes = 0;  // 0 = no limit
   int64_t high_watermark_percent = 90;
   int64_t low_watermark_percent = 80;
   bool evict_replicated = false;
+  // An image used (pushed, pulled, probed) more recently is never evicted.
+  int64_t evict_min_idle_seconds = 600;
 };
 
 // gc: garbage collection (cache/gc/gc_service.h). `schedule` is a 6-field

@@ -14,6 +14,7 @@
 #include "adapter/http/server.h"
 #include "adapter/registry/registry.h"
 #include "adapter/registry/token_handler.h"
+#include "cache/evict/evictor.h"
 #include "cache/gc/gc_service.h"
 #include "cache/proxy/pull_through.h"
 #include "cache/disk_space.h"
@@ -30,6 +31,7 @@
 #include "replication/gc_pins.h"
 #include "replication/health_checker.h"
 #include "replication/seen_events.h"
+#include "replication/eviction_guard.h"
 #include "replication/progress_store.h"
 #include "metrics/endpoint.h"
 #include "metrics/instrument.h"
@@ -192,6 +194,20 @@ int Serve(int argc, char** argv) {
   std::shared_ptr<pier::replication::ExecutionStore> shared_executions = std::move(*executions);
   auto progress = pier::replication::ProgressStore::Open(*shared_store);
   if (!progress.ok()) return Fail("replication progress: " + progress.status().message());
+  std::shared_ptr<pier::replication::ProgressStore> shared_progress = std::move(*progress);
+  // Capacity eviction: above the high watermark, least recently used images
+  // go (pull-through copies first; hosted ones only with evict_replicated
+  // and once every destination holds them), never what replication pins.
+  pier::evict::EvictorOptions vo;
+  vo.dir = cfg.data;
+  vo.max_bytes = static_cast<uint64_t>(cfg.storage.max_bytes);
+  vo.high_watermark_percent = static_cast<int>(cfg.storage.high_watermark_percent);
+  vo.low_watermark_percent = static_cast<int>(cfg.storage.low_watermark_percent);
+  vo.evict_replicated = cfg.storage.evict_replicated;
+  vo.min_idle_seconds = cfg.storage.evict_min_idle_seconds;
+  vo.replicated = pier::replication::EvictionGuard(shared_repl, shared_progress, shared_store);
+  vo.pins = pier::replication::PinsHook(shared_executions);
+  auto evictor = std::make_shared<pier::evict::Evictor>(shared_store, vo);
   // Prometheus metrics; `replication_observer` is what the replication
   // engine reports to (a NullObserver when metrics are off).
   std::shared_ptr<pier::metrics::Metrics> metrics;
@@ -202,6 +218,7 @@ int Serve(int argc, char** argv) {
     mo.store = shared_store;
     mo.data_dir = cfg.data;
     mo.disk_space = disk_space;
+    mo.evictor = evictor;
     mo.version = PIER_VERSION;
     mo.revision = PIER_REVISION;
     metrics = std::make_shared<pier::metrics::Metrics>(mo);
@@ -219,8 +236,7 @@ int Serve(int argc, char** argv) {
   eo.clients = pier::replication::RegistryClientFactory(
       pier::replication::ClientTuning{eo.no_progress_timeout_seconds, eo.workers_per_destination + 2});
   auto engine = std::make_shared<pier::replication::Engine>(shared_store, shared_repl, shared_executions,
-                                                            std::shared_ptr<pier::replication::ProgressStore>(
-                                                                std::move(*progress)),
+                                                            shared_progress,
                                                             replication_observer, eo);
   // Endpoint health (the `status` of GET /api/v2.0/registries and
   // pier_replication_destination_up), pinged as Harbor does, on its own thread.
@@ -382,12 +398,14 @@ int Serve(int argc, char** argv) {
   engine->ResumeUnfinished();
   health->Start();
   gc->StartTrigger();
+  evictor->Start();
   int sig = 0;
   sigwait(&stop, &sig);
   pier::log::Info("shutting down", {{"signal", strsignal(sig)}});
   if (metrics_server) metrics_server->Stop();
   (*server)->Stop();
   health.reset();
+  evictor->Stop();
   // A running GC stops (its record says Stopped) when the service goes,
   // with the API handler, at return.
   // Running executions stay InProgress and resume on the next start.

@@ -44,33 +44,33 @@ void Evictor::Loop() {
   }
 }
 
-std::optional<std::pair<uint64_t, uint64_t>> Evictor::Measure() {
+std::optional<std::pair<uint64_t, uint64_t>> Evictor::Measure() const {
   if (o_.max_bytes > 0) return std::pair{store_->GetStats().blob_bytes, o_.max_bytes};
   auto fs = o_.probe ? o_.probe(o_.dir) : Statvfs(o_.dir);
   if (!fs || fs->total == 0) return std::nullopt;
   return std::pair{fs->total - std::min(fs->available, fs->total), fs->total};
 }
 
+void Evictor::Fill(EvictorStats* s) const {
+  auto m = Measure();
+  s->known = m.has_value();
+  if (!m) return;
+  std::tie(s->used_bytes, s->capacity_bytes) = *m;
+  // Whole percent of capacity; 128-bit so a petabyte max_bytes cannot overflow.
+  s->high_bytes = static_cast<uint64_t>(static_cast<unsigned __int128>(s->capacity_bytes) * o_.high_watermark_percent / 100);
+  s->low_bytes = static_cast<uint64_t>(static_cast<unsigned __int128>(s->capacity_bytes) * o_.low_watermark_percent / 100);
+}
+
 Result<EvictReport> Evictor::CheckNow() {
   std::lock_guard check(check_mu_);
-  auto m = Measure();
-  uint64_t used = 0, capacity = 0, high = 0, low = 0;
-  if (m) {
-    std::tie(used, capacity) = *m;
-    // Whole percent of capacity; 128-bit so a petabyte max_bytes cannot overflow.
-    high = static_cast<uint64_t>(static_cast<unsigned __int128>(capacity) * o_.high_watermark_percent / 100);
-    low = static_cast<uint64_t>(static_cast<unsigned __int128>(capacity) * o_.low_watermark_percent / 100);
-  }
-  {
+  EvictorStats now;
+  Fill(&now);
+  const uint64_t used = now.used_bytes, high = now.high_bytes, low = now.low_bytes;
+  if (!now.known || used <= high) {
     std::lock_guard lock(mu_);
-    stats_.known = m.has_value();
-    stats_.used_bytes = used;
-    stats_.capacity_bytes = capacity;
-    stats_.high_bytes = high;
-    stats_.low_bytes = low;
-    if (m && used <= high) stats_.blocked = false;
+    if (now.known) stats_.blocked = false;
+    return EvictReport{};
   }
-  if (!m || used <= high) return EvictReport{};
 
   EvictOptions eo;
   eo.bytes_to_free = used - low;
@@ -103,8 +103,13 @@ Result<EvictReport> Evictor::CheckNow() {
 }
 
 EvictorStats Evictor::GetStats() const {
-  std::lock_guard lock(mu_);
-  return stats_;
+  EvictorStats s;
+  {
+    std::lock_guard lock(mu_);
+    s = stats_;
+  }
+  Fill(&s);
+  return s;
 }
 
 }  // namespace pier::evict

@@ -17,7 +17,8 @@
 //    pinned, in use, or not safe elsewhere): an operator must look
 //    (alert PierEvictionBlocked). Cleared by a check that finds usage at or
 //    below the high mark or a pass that freed what it was asked.
-//  - Figures for /metrics from GetStats(): cheap, no I/O.
+//  - Figures for /metrics from GetStats(): usage measured at the call (the
+//    store's counters, or one statvfs), the rest from the last check.
 // Thread-safe.
 #include <atomic>
 #include <chrono>
@@ -88,7 +89,9 @@ class Evictor {
  private:
   void Loop();
   // Usage and capacity now; nullopt when unknown.
-  std::optional<std::pair<uint64_t, uint64_t>> Measure();
+  std::optional<std::pair<uint64_t, uint64_t>> Measure() const;
+  // Sets the usage figures of `s` from a measurement now.
+  void Fill(EvictorStats* s) const;
 
   std::shared_ptr<Store> store_;
   const EvictorOptions o_;

@@ -69,6 +69,8 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- $_ := set $cfg "http" (dict "blocking_threads" (int $v.pier.http.blockingThreads) "idle_timeout_seconds" (int $v.pier.http.idleTimeoutSeconds) "io_timeout_seconds" (int $v.pier.http.ioTimeoutSeconds)) -}}
 {{- $_ := set $cfg "log" (dict "level" $v.pier.logLevel "access" $v.pier.accessLog) -}}
 {{- $_ := set $cfg "gc" (dict "grace_seconds" (int $v.pier.gc.graceSeconds) "schedule" $v.pier.gc.schedule "delete_untagged" $v.pier.gc.deleteUntagged "workers" (int $v.pier.gc.workers)) -}}
+{{- $s := $v.pier.storage -}}
+{{- $_ := set $cfg "storage" (dict "reserve_bytes" (int64 $s.reserveBytes) "max_bytes" (int64 $s.maxBytes) "high_watermark_percent" (int $s.highWatermarkPercent) "low_watermark_percent" (int $s.lowWatermarkPercent) "evict_replicated" $s.evictReplicated "evict_min_idle_seconds" (int64 $s.evictMinIdleSeconds)) -}}
 {{- $auth := dict "realm" $v.auth.realm "anonymous_pull" $v.auth.anonymousPull -}}
 {{- if $v.auth.enabled -}}
 {{- $_ := set $auth "htpasswd" "/etc/pier/secrets/htpasswd" -}}

@@ -186,6 +186,9 @@ CONTRACT = {
     "pier_gc_runs_total", "pier_gc_reclaimed_bytes_total", "pier_gc_reclaimed_blobs_total", "pier_gc_duration_seconds",
     "pier_gc_last_success_timestamp_seconds", "pier_gc_pinned_bytes", "pier_gc_last_run_error",
     "pier_gc_schedule_interval_seconds",
+    "pier_storage_free_bytes", "pier_storage_reserve_bytes", "pier_storage_refusals_total", "pier_storage_used_bytes",
+    "pier_storage_capacity_bytes", "pier_storage_high_watermark_bytes", "pier_storage_low_watermark_bytes",
+    "pier_storage_evicted_bytes_total", "pier_storage_evicted_images_total", "pier_storage_eviction_blocked",
 }
 HISTOGRAMS = {"pier_replication_task_duration_seconds", "pier_replication_blob_transfer_duration_seconds",
               "pier_http_request_duration_seconds", "pier_http_request_size_bytes", "pier_http_response_size_bytes",
@@ -248,7 +251,7 @@ def cmd_metrics(dashboard, rules, out):
             alerts.append(r.get("alert"))
     for want in ("PierReplicationFailing", "PierReplicationStalled", "PierDestinationUnreachable",
                  "PierDiskNearlyFull", "PierHTTPErrorRatioHigh", "PierProxyUpstreamDown", "PierGcFailing",
-                 "PierGcNotRun"):
+                 "PierGcNotRun", "PierStorageAboveHighWatermark", "PierEvictionBlocked"):
         check(want in alerts, f"rules: alert {want} missing")
     # The board covers every family of the contract except process_*.
     missing = CONTRACT - used

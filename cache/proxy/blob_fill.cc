@@ -1,6 +1,7 @@
 #include "cache/proxy/blob_fill.h"
 
 #include <fcntl.h>
+#include <linux/falloc.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -18,6 +19,10 @@ uint64_t BlobFill::Available() const {
 void BlobFill::WhenBeyond(uint64_t offset, std::function<void()> ready) {
   {
     std::lock_guard lock(mu_);
+    if (offset > read_) {
+      read_ = offset;
+      if (pass_through()) cv_.notify_all();  // the download may write on
+    }
     // Checked under the lock Grew/Finish take after publishing: no wake-up
     // can fall between this check and the registration.
     if (!Failed() && Available() <= offset) {
@@ -89,6 +94,28 @@ bool BlobFill::AlsoLink(const std::string& repo) {
 std::vector<std::string> BlobFill::TakeAlsoLinked() {
   std::lock_guard lock(mu_);
   return std::move(also_link_);
+}
+
+Status BlobFill::WaitForReader(int fd, uint64_t written, uint64_t window, std::chrono::milliseconds timeout) {
+  uint64_t from = 0, to = 0;
+  {
+    std::unique_lock lock(mu_);
+    if (!cv_.wait_for(lock, timeout, [&] { return written < read_ + window || done_; })) {
+      return Status::Unavailable("the client stopped reading a passed-through blob");
+    }
+    // Whole 64 KiB pieces the reader is past.
+    constexpr uint64_t kPiece = 64 << 10;
+    to = read_ / kPiece * kPiece;
+    if (to > punched_) {
+      from = punched_;
+      punched_ = to;
+    }
+  }
+  if (to > from && ::fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, static_cast<off_t>(from),
+                               static_cast<off_t>(to - from)) != 0) {
+    return Status::IOError(std::string("freeing a passed-through blob's memory: ") + std::strerror(errno));
+  }
+  return Status::OK();
 }
 
 bool BlobFill::WaitStarted() {

@@ -9,6 +9,7 @@
 // the download fails) Failed() turns true and readers drop their clients.
 // Thread-safe.
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -51,6 +52,17 @@ class BlobFill final : public GrowingFile {
   bool AlsoLink(const std::string& repo);
   std::vector<std::string> TakeAlsoLinked();
 
+  // --- pass-through (below the disk reserve: streamed, never stored) ---
+  // Called by the download before Start: one reader only, bytes it has
+  // passed are freed (the file is in memory).
+  void MarkPassThrough() { pass_through_.store(true, std::memory_order_release); }
+  bool pass_through() const { return pass_through_.load(std::memory_order_acquire); }
+  // Blocks until the reader (whose progress is the offset it last gave
+  // WhenBeyond) is less than `window` bytes behind `written`, then frees the
+  // pages of `fd` it has passed. Unavailable when the reader does not move
+  // for `timeout` (it went away).
+  Status WaitForReader(int fd, uint64_t written, uint64_t window, std::chrono::milliseconds timeout);
+
   // --- the clients' side
   // Waits until Start or Finish. True when started (then Reader() works).
   bool WaitStarted();
@@ -71,10 +83,13 @@ class BlobFill final : public GrowingFile {
   std::atomic<uint64_t> size_{0};
   std::atomic<bool> verified_{false};
   std::atomic<bool> failed_{false};
+  std::atomic<bool> pass_through_{false};
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
   bool started_ = false;
+  uint64_t read_ = 0;     // the reader's offset (pass-through), guarded by mu_
+  uint64_t punched_ = 0;  // pages freed below this (pass-through)
   bool done_ = false;
   Status result_;
   UniqueFd reader_;

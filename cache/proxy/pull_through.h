@@ -84,13 +84,19 @@ struct PullThroughOptions {
   // Blob downloads at once; a client asking for one more waits for a slot.
   size_t max_fills = 32;
   // The data folder's free space (storage.reserve_bytes). Below the reserve
-  // a blob that is not cached is not downloaded into the cache: the client
-  // gets 503 UNAVAILABLE "no space left on device ..." (containerd and
-  // docker then go on to the next mirror or the upstream itself) instead of
-  // a fill that would eat the room RocksDB and pushes need. Cached blobs
-  // and manifests (small, RocksDB) are served and fetched as usual.
-  // Null: no check.
+  // a blob that is not cached is not downloaded into the cache (that would
+  // eat the room RocksDB and pushes need): it is passed through to the one
+  // client asking, through memory (at most pass_window_bytes ahead of what
+  // the client took), verified as it streams, never stored. A second client
+  // asking for the same blob meanwhile gets 503 UNAVAILABLE "no space left
+  // on device ..." (containerd and docker go on to the next mirror or the
+  // upstream). Cached blobs and manifests (small, RocksDB) are served and
+  // fetched as usual. Null: no check.
   std::shared_ptr<DiskSpace> disk_space;
+  uint64_t pass_window_bytes = 8 << 20;
+  // A passed-through download whose client takes nothing for this long is
+  // dropped (the client went away).
+  std::chrono::milliseconds pass_idle_timeout{60000};
 };
 
 class PullThrough {
@@ -166,6 +172,9 @@ class PullThrough {
   // A download's thread: FillBlob, then publishes the result.
   void RunFill(std::shared_ptr<BlobFill> fill, Target t, Digest d, uint64_t id);
   Status FillBlob(const Target& t, const Digest& d, BlobFill& fill);
+  // Below the disk reserve: streams the blob to the fill's one reader
+  // through a memory file, never stored (PullThroughOptions::disk_space).
+  Status PassBlob(const Target& t, const Digest& d, BlobFill& fill);
   // Whether `t`'s upstream confirms its name has blob `d` (HEAD): before a
   // name is served bytes fetched or stored for another name.
   Status ConfirmBlob(const Target& t, const Digest& d);

@@ -1,8 +1,15 @@
 // PullThrough's blobs: one download per digest on a thread of its own,
 // streamed to every client asking from the growing file (blob_fill.h).
-#include <algorithm>
-#include <chrono>
+#include <fcntl.h>
+#include <sys/mman.h>
 
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+
+#include "base/digest.h"
+#include "base/file.h"
 #include "base/internal_errors.h"
 #include "base/log.h"
 #include "cache/proxy/blob_fill.h"
@@ -48,7 +55,7 @@ std::shared_ptr<BlobFill> PullThrough::JoinFill(const Target& t, const Digest& d
 
 void PullThrough::RunFill(std::shared_ptr<BlobFill> fill, Target t, Digest d, uint64_t id) {
   Status s = FillBlob(t, d, *fill);
-  if (s.ok()) {
+  if (s.ok() && !fill->pass_through()) {
     for (const std::string& repo : fill->TakeAlsoLinked()) {
       if (Status l = store_->LinkStoredBlob(repo, d).status(); !l.ok()) {
         ReportInternalError("proxy", "linking a downloaded blob to " + repo, l);
@@ -86,7 +93,9 @@ Status PullThrough::EnsureBlob(const Target& t, const Digest& d) {
   if (!stream.ok()) return stream.status();
   if (stream->stored) return Status::OK();
   // StreamBlob's growing file is always the download itself.
-  PIER_TRY(static_cast<BlobFill&>(*stream->growing).Wait());
+  auto& fill = static_cast<BlobFill&>(*stream->growing);
+  if (fill.pass_through()) return Status::Unavailable("below the disk reserve: blob " + d.str() + " is not cached");
+  PIER_TRY(fill.Wait());
   return store_->StatBlob(t.local_repo, d).status();
 }
 
@@ -112,6 +121,13 @@ Result<PullThrough::BlobStream> PullThrough::StreamBlob(const Target& t, const D
       if (leader) return s.ok() ? Status::Internal("a finished download left no blob") : s;
       if (!s.ok() && s.code() != Code::kNotFound) break;
       continue;
+    }
+    if (fill->pass_through() && !leader) {
+      // Streamed through memory to one client only (below the disk reserve).
+      Report(t, "blob", Outcome::kError);
+      return Status::Unavailable(NoSpaceMessage(options_.disk_space ? options_.disk_space->FreeBytes() : std::nullopt,
+                                                options_.disk_space ? options_.disk_space->reserve_bytes() : 0) +
+                                 "; blob " + d.str() + " is not cached and is being passed through to another client");
     }
     if (fill->repo() != t.local_repo) {
       // Bytes fetched for another name: this name's upstream must say it
@@ -194,13 +210,7 @@ Status PullThrough::FillBlob(const Target& t, const Digest& d, BlobFill& fill) {
   }
 
   // Below the disk reserve nothing new is cached (PullThroughOptions::disk_space).
-  if (options_.disk_space) {
-    if (Status room = options_.disk_space->CheckReserve(); !room.ok()) {
-      Report(t, "blob", Outcome::kError);
-      return Status::Unavailable(room.message() + "; blob " + d.str() +
-                                 " is not cached and the cache has no room for it: pull it from the upstream");
-    }
-  }
+  if (options_.disk_space && !options_.disk_space->CheckReserve().ok()) return PassBlob(t, d, fill);
   Result<UploadState> session = store_->StartUpload(t.local_repo);
   if (!session.ok()) return session.status();
   auto cancel = [&] {
@@ -294,6 +304,74 @@ Status PullThrough::FillBlob(const Target& t, const Digest& d, BlobFill& fill) {
   Note(t.upstream, last_error);
   Report(t, "blob", Outcome::kError);
   if (last.code() == Code::kNotFound || last.code() == Code::kDigestMismatch) return last;
+  return UpstreamError(up, last);
+}
+
+// The bytes go to the reader through a memory file whose passed part is
+// freed as it goes, so memory stays within pass_window_bytes (plus one
+// upstream read); the digest is checked before the last byte is released
+// (BlobFill holds it back), as for a fill. A cut resumes with Range.
+Status PullThrough::PassBlob(const Target& t, const Digest& d, BlobFill& fill) {
+  const Upstream& up = upstreams_[t.upstream];
+  client::RegistryClient& c = *clients_[t.upstream];
+  const int raw = ::memfd_create("pier-pass-through", MFD_CLOEXEC);
+  if (raw < 0) return Status::IOError(std::string("memfd_create: ") + std::strerror(errno));
+  UniqueFd file(raw);
+  fill.MarkPassThrough();
+  log::Info("below the disk reserve: passing a blob through without caching it",
+            {{"upstream", up.name}, {"digest", d.str()}});
+  Sha256 sha;
+  uint64_t written = 0;
+  Status last;
+  client::ClientError last_error;
+  constexpr uint64_t kGoodProgress = 1 << 20;
+  for (int weak = 0; weak < options_.max_attempts;) {
+    const uint64_t before = written;
+    bool first = true;
+    client::Call call;
+    const auto asked = std::chrono::steady_clock::now();
+    Result<uint64_t> got = c.GetBlob(call, t.upstream_repo, d, written, [&](std::span<const char> data) {
+      if (stopping_) return Status::Unavailable("Pier is stopping");
+      if (first) {
+        first = false;
+        ReportLatency(t.upstream, asked);
+        if (!fill.started()) {
+          if (!call.blob_size) return Status::Unavailable("the upstream did not say the blob's size");
+          const int reader = ::fcntl(file.get(), F_DUPFD_CLOEXEC, 0);
+          if (reader < 0) return Status::IOError(std::string("dup: ") + std::strerror(errno));
+          fill.Start(UniqueFd(reader), *call.blob_size);
+        }
+      }
+      PIER_TRY(fill.WaitForReader(file.get(), written, options_.pass_window_bytes, options_.pass_idle_timeout));
+      PIER_TRY(WriteAt(file.get(), written, data));
+      sha.Update(data);
+      written += data.size();
+      fill.Grew(written);
+      if (observer_) observer_->OnFetchedBytes(up.name, data.size());
+      return Status::OK();
+    });
+    if (got.ok()) {
+      Note(t.upstream, call.error);
+      if (sha.Finish() != d) {
+        Report(t, "blob", Outcome::kError);
+        log::Warn("upstream sent a blob that does not hash to its digest; not passed on",
+                  {{"upstream", up.name}, {"digest", d.str()}});
+        return Status::DigestMismatch("blob " + d.str() + " from upstream " + up.name + " has another digest");
+      }
+      Report(t, "blob", Outcome::kMiss);
+      return Status::OK();
+    }
+    last = got.status();
+    last_error = call.error;
+    if (stopping_ || !call.error.Transient() || written == before) break;
+    if (written - before < kGoodProgress) ++weak;
+  }
+  Note(t.upstream, last_error);
+  Report(t, "blob", Outcome::kError);
+  if (last.code() == Code::kNotFound || last.code() == Code::kDigestMismatch ||
+      last.code() == Code::kUnavailable) {
+    return last;
+  }
   return UpstreamError(up, last);
 }
 

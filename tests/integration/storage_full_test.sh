@@ -4,6 +4,8 @@
 #  1. storage.reserve_bytes = 24 MiB: skopeo pushes until Pier refuses; the
 #     refusal is 403 DENIED "no space left on device" (skopeo gives up, no
 #     hang), the upload POST too, /readyz says so, the metrics count it;
+#     a pull-through pull of an uncached image is passed through to skopeo
+#     byte-identical without caching its layer;
 #     after blobs are deleted pushes work again in the same process.
 #  2. reserve 0, an actual ENOSPC mid-upload (a chunked body bigger than the
 #     free space): the same answer, the session stays at its last
@@ -61,8 +63,14 @@ fill_to() {
 }
 metric() { curl -s "$base/metrics" | awk -v s="$1" '$1 == s {print $2}'; }
 
+# A pull-through upstream (its data off the tmpfs) with one uncached image.
+up_port=$(free_port)
+start_docker_registry upstream "$up_port"
+python3 "$LIB_DIR/make_oci_layout.py" "$WORK/pass" image --layers 1 --size $((3 * MiB)) --seed 77
+skopeo_ copy --dest-tls-verify=false "oci:$WORK/pass:v1" "docker://127.0.0.1:$up_port/library/pass:v1" >/dev/null
 cat >"$WORK/reserve.json" <<EOF
-{"storage": {"reserve_bytes": $((24 * MiB))}}
+{"storage": {"reserve_bytes": $((24 * MiB))},
+ "proxy": {"upstreams": [{"name": "hub", "url": "http://127.0.0.1:$up_port", "ns": ["docker.io"]}]}}
 EOF
 cat >"$WORK/no-reserve.json" <<EOF
 {"storage": {"reserve_bytes": 0}}
@@ -112,6 +120,17 @@ refusals=$(metric 'pier_storage_refusals_total{reason="space"}')
 [ -n "$(metric pier_storage_free_bytes)" ] || fail "no pier_storage_free_bytes"
 # Pulls go on below the reserve.
 skopeo_ inspect --tls-verify=false "docker://$reg/fill/img1:v1" >/dev/null || fail "pull below the reserve"
+# Pull-through of an uncached image: passed through, not cached.
+skopeo_timed copy --src-tls-verify=false "docker://$reg/hub/library/pass:v1" "oci:$WORK/pass-back:v1" \
+  >"$WORK/pass.out" 2>&1 || fail "pull-through below the reserve: $(tail -n 3 "$WORK/pass.out")"
+for f in "$WORK"/pass/blobs/sha256/*; do
+  cmp -s "$f" "$WORK/pass-back/blobs/sha256/$(basename "$f")" || fail "passed-through blob $(basename "$f") differs"
+done
+layer=$(layout_manifest "$WORK/pass" v1 | json_get 'j["layers"][0]["digest"]')
+hex=${layer#sha256:}
+[ ! -e "$data/blobs/sha256/${hex:0:2}/$hex" ] || fail "the passed-through layer was stored below the reserve"
+grep -q "passing a blob through without caching it" "$WORK/pier1.log" || fail "no pass-through in the log"
+pass "pull-through below the reserve: the 3 MiB layer passed through to skopeo byte-identical, not stored"
 pass "/readyz 200 with '$(echo "$ready" | tail -n 1)'; refusals counted: $refusals"
 
 # Space comes back (filler and images deleted): pushes work again, same process.

@@ -6,6 +6,9 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
@@ -66,6 +69,8 @@ class PullThroughTest : public ::testing::Test {
     PullThroughOptions o;
     o.flush_every_bytes = 64 << 10;
     o.disk_space = space_;
+    o.pass_window_bytes = 256 << 10;
+    o.pass_idle_timeout = std::chrono::milliseconds(300);
     pt_ = std::make_unique<PullThrough>(store_, std::vector<Upstream>{up}, std::move(clients), o, clock_);
     target_ = *pt_->Resolve("hub/nginx", std::nullopt);
   }
@@ -384,26 +389,80 @@ TEST_F(PullThroughTest, StoredBlobIsLinkedOnlyWhenTheUpstreamHasIt) {
   EXPECT_FALSE(store_->StatBlob(target_.local_repo, Sha256Of(secret)).ok());
 }
 
-// Below the disk reserve an uncached blob is not downloaded into the cache:
-// a clear 503-class error, nothing fetched, nothing stored; cached content
-// is still served, and once space is back the blob is fetched as usual.
-TEST_F(PullThroughTest, BelowTheReserveNothingNewIsCached) {
-  AddImage("v1", 100 << 10, 'r');
+// Reads a growing body the way the HTTP server does: what is available,
+// then WhenBeyond(offset) for more. Checks the memory the file holds never
+// exceeds `max_resident` bytes on the way.
+std::string ReadGrowing(const PullThrough::BlobStream& s, uint64_t max_resident, uint64_t* peak) {
+  std::string out;
+  uint64_t pos = 0;
+  while (pos < s.size && !s.growing->Failed()) {
+    const uint64_t avail = s.growing->Available();
+    if (avail > pos) {
+      std::string piece(avail - pos, '\0');
+      const ssize_t n = ::pread(s.fd.get(), piece.data(), piece.size(), static_cast<off_t>(pos));
+      if (n <= 0) break;
+      out.append(piece.data(), static_cast<size_t>(n));
+      pos += static_cast<uint64_t>(n);
+      struct stat st {};
+      if (::fstat(s.fd.get(), &st) == 0) *peak = std::max<uint64_t>(*peak, static_cast<uint64_t>(st.st_blocks) * 512);
+      EXPECT_LE(*peak, max_resident);
+      continue;
+    }
+    std::mutex mu;
+    std::condition_variable cv;
+    bool ready = false;
+    s.growing->WhenBeyond(pos, [&] {
+      std::lock_guard lock(mu);
+      ready = true;
+      cv.notify_all();
+    });
+    std::unique_lock lock(mu);
+    if (!cv.wait_for(lock, std::chrono::seconds(30), [&] { return ready; })) break;
+  }
+  return out;
+}
+
+// Below the disk reserve an uncached blob is passed through to its client
+// through memory (bounded by the window, verified), never stored; a second
+// client of the same blob meanwhile gets a clear 503-class error; a client
+// that stops reading ends the download; cached content is still served, and
+// once space is back the blob is cached as usual.
+TEST_F(PullThroughTest, BelowTheReserveBlobsArePassedThroughNotCached) {
+  AddImage("v1", 2 << 20, 'r');
   const Digest config = Sha256Of(config_);
   const Digest layer = Sha256Of(layer_);
   ASSERT_TRUE(pt_->EnsureBlob(target_, config).ok());
 
-  const size_t gets = upstream_->get_offsets().size();
   free_ = 999;
   space_->Refresh();
-  Result<PullThrough::BlobStream> refused = pt_->StreamBlob(target_, layer);
-  ASSERT_FALSE(refused.ok());
-  EXPECT_EQ(refused.status().code(), Code::kUnavailable);
-  EXPECT_NE(refused.status().message().find("no space left on device"), std::string::npos)
-      << refused.status().message();
-  EXPECT_EQ(upstream_->get_offsets().size(), gets) << "nothing was downloaded";
+  Result<PullThrough::BlobStream> passed = pt_->StreamBlob(target_, layer);
+  ASSERT_TRUE(passed.ok()) << passed.status().ToString();
+  ASSERT_FALSE(passed->stored);
+  EXPECT_EQ(passed->size, layer_.size());
+  EXPECT_EQ(store_->GetStats().uploads, 0u) << "no upload session for a passed-through blob";
+
+  Result<PullThrough::BlobStream> second = pt_->StreamBlob(target_, layer);
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), Code::kUnavailable);
+  EXPECT_NE(second.status().message().find("no space left on device"), std::string::npos)
+      << second.status().message();
+
+  uint64_t peak = 0;
+  // The window (256 KiB) plus one upstream piece and a page-rounded 64 KiB.
+  const std::string got = ReadGrowing(*passed, (256 << 10) + (128 << 10), &peak);
+  EXPECT_EQ(got.size(), layer_.size());
+  EXPECT_TRUE(got == layer_) << "passed-through bytes differ";
+  EXPECT_GT(peak, 0u);
+  ASSERT_TRUE(testing::WaitUntil([&] { return pt_->Fills() == 0; }));
   EXPECT_FALSE(store_->BlobStored(layer));
-  EXPECT_EQ(store_->GetStats().uploads, 0u) << "no upload session was left behind";
+  EXPECT_EQ(store_->GetStats().uploads, 0u);
+
+  // A client that takes nothing: the download gives up after the idle timeout.
+  Result<PullThrough::BlobStream> idle = pt_->StreamBlob(target_, layer);
+  ASSERT_TRUE(idle.ok()) << idle.status().ToString();
+  ASSERT_TRUE(testing::WaitUntil([&] { return idle->growing->Failed(); }));
+  ASSERT_TRUE(testing::WaitUntil([&] { return pt_->Fills() == 0; }));
+
   Result<PullThrough::BlobStream> cached = pt_->StreamBlob(target_, config);
   ASSERT_TRUE(cached.ok()) << cached.status().ToString();
   EXPECT_TRUE(cached->stored);

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdarg>
+#include <cstdio>
 
 #include "base/clock.h"
 #include "base/internal_errors.h"
@@ -58,6 +60,23 @@ bool ShouldLogNoSpace() {
   return (last == 0 || now - last >= int64_t{10'000'000'000}) && last_ns.compare_exchange_strong(last, now);
 }
 
+// RocksDB's own diagnostics go to Pier's log (warnings and errors only), not
+// to a LOG file in the data folder: on a full disk that file's writer fails
+// and RocksDB 7.8 aborts the process on its next line (an assertion in
+// WritableFileWriter that Debian's build keeps, met when the space error is
+// cleared and logged). Info lines are RocksDB's routine chatter.
+class RocksLogger final : public rocksdb::Logger {
+ public:
+  RocksLogger() : rocksdb::Logger(rocksdb::InfoLogLevel::WARN_LEVEL) {}
+  using rocksdb::Logger::Logv;
+  void Logv(const char* format, va_list ap) override {
+    char line[1024];
+    const int n = std::vsnprintf(line, sizeof line, format, ap);
+    if (n <= 0) return;
+    log::Warn("rocksdb", {{"what", std::string(line, std::min<size_t>(static_cast<size_t>(n), sizeof line - 1))}});
+  }
+};
+
 }  // namespace
 
 Status FromRocks(const rocksdb::Status& s) {
@@ -74,6 +93,7 @@ Result<std::unique_ptr<Db>> Db::Open(const std::filesystem::path& dir, bool read
   rocksdb::Options options;
   options.create_if_missing = !read_only;
   options.create_missing_column_families = !read_only;
+  options.info_log = std::make_shared<RocksLogger>();
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (const auto& name : ColumnFamiliesToOpen(dir)) {
     descriptors.emplace_back(name, FamilyOptions(options));
@@ -117,6 +137,24 @@ Result<bool> Db::Has(Cf cf, std::string_view key) const {
 Status Db::Write(rocksdb::WriteBatch* batch) {
   rocksdb::WriteOptions wo;
   wo.sync = true;
+  // After a WAL write failed, RocksDB 7.8 may hand the next write to the
+  // same failed log writer, which aborts the process (an assertion Debian's
+  // build keeps; fixed upstream in 9.x, "Don't write to WAL after previous
+  // WAL write error"). So once a write failed for space, writes wait here
+  // until Resume() succeeds (it answers OK at once when RocksDB's own
+  // recovery already cleared the error).
+  if (out_of_space_.load(std::memory_order_acquire)) {
+    rocksdb::Status resumed = db_->Resume();
+    if (!resumed.ok()) {
+      if (ShouldLogNoSpace()) {
+        log::Warn("RocksDB cannot write: out of space (logged at most every 10 s)", {{"resume", resumed.ToString()}});
+      }
+      return Status::ResourceExhausted("IO error: No space left on device: RocksDB is waiting for room to resume (" +
+                                       resumed.ToString() + ")");
+    }
+    out_of_space_.store(false, std::memory_order_release);
+    log::Info("RocksDB resumed after running out of space");
+  }
   rocksdb::Status s = db_->Write(wo, batch);
   // A WAL write or flush that met ENOSPC stops RocksDB (a "hard" background
   // error): every later write fails with the same error until the DB is
@@ -126,13 +164,8 @@ Status Db::Write(rocksdb::WriteBatch* batch) {
   // recovery does not handle. Either way writes work again without a
   // restart once space is back.
   if (s.IsNoSpace()) {
-    rocksdb::Status resumed = db_->Resume();
-    if (resumed.ok()) {
-      s = db_->Write(wo, batch);
-      log::Info("RocksDB resumed after running out of space", {{"write", s.ToString()}});
-    } else if (ShouldLogNoSpace()) {
-      log::Warn("RocksDB cannot write: out of space (logged at most every 10 s)", {{"resume", resumed.ToString()}});
-    }
+    out_of_space_.store(true, std::memory_order_release);
+    if (ShouldLogNoSpace()) log::Warn("RocksDB cannot write: out of space (logged at most every 10 s)");
   }
   return FromRocks(s);
 }

@@ -7,6 +7,7 @@
 #include <rocksdb/write_batch.h>
 
 #include <array>
+#include <atomic>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -63,6 +64,9 @@ class Db {
   std::vector<rocksdb::ColumnFamilyHandle*> all_handles_;  // owned; destroyed before db_
   std::array<rocksdb::ColumnFamilyHandle*, kNumCfs> handles_{};
   std::mutex extra_mu_;  // guards all_handles_ growth (ExtraFamily)
+  // A write failed for space: no write reaches RocksDB again until Resume()
+  // succeeds (see Write).
+  std::atomic<bool> out_of_space_{false};
 };
 
 // Batch helpers taking our Cf enum.

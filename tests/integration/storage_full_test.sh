@@ -223,7 +223,7 @@ pass "RocksDB write on a full disk ($accepted big manifests fit first): $msg; ta
 rm -f "$MNT"/filler-*
 deadline=$((SECONDS + 30))
 until st=$(put_manifest "$WORK/m-$n.json" "big-$n" "$WORK/put.json") && [ "$st" = 201 ]; do
-  [ $SECONDS -lt $deadline ] || fail "manifest PUT still failing 30 s after space came back: $st $(cat "$WORK/put.json"); log: $(grep -v msg=request "$WORK/pier2.log" | tail -n 2); RocksDB: $(grep -i "recover\|error" "$data/meta/LOG" | tail -n 5)"
+  [ $SECONDS -lt $deadline ] || fail "manifest PUT still failing 30 s after space came back: $st $(cat "$WORK/put.json"); log: $(grep -v msg=request "$WORK/pier2.log" | tail -n 2); RocksDB: $(grep msg=rocksdb "$WORK/pier2.log" | tail -n 5)"
   sleep 0.5
 done
 [ "$(put_manifest "$WORK/m-small.json" another "$WORK/tag.json")" = 201 ] || fail "tag after recovery: $(cat "$WORK/tag.json")"

@@ -148,7 +148,28 @@ Status GcRun::Run(int workers) {
 }
 
 Status GcRun::SweepRepository(const std::string& repo) {
-  std::lock_guard lock(st_.manifest_locks.For(repo));
+  // Most repositories have nothing to collect: plan without the lock and
+  // take it only to act, planning again if a manifest or tag of a repository
+  // on the same stripe changed meanwhile (the stripe's generation moved).
+  const uint64_t generation = st_.manifest_locks.Generation(repo);
+  RepoPlan plan;
+  if (Status s = PlanRepository(repo, &plan); !s.ok()) return s;
+  if (plan.manifests.empty() && plan.links.empty()) {
+    Add(plan.kept);
+    return Status::OK();
+  }
+  std::unique_lock lock(st_.manifest_locks.For(repo), std::defer_lock);
+  if (!o_.dry_run) {
+    lock.lock();
+    if (st_.manifest_locks.Generation(repo) != generation) {
+      plan = RepoPlan();
+      if (Status s = PlanRepository(repo, &plan); !s.ok()) return s;
+    }
+  }
+  return ApplyPlan(repo, plan);
+}
+
+Status GcRun::PlanRepository(const std::string& repo, RepoPlan* plan) {
   Db& db = *st_.db;
   const std::string prefix = keys::Prefix(repo);
 
@@ -205,8 +226,6 @@ Status GcRun::SweepRepository(const std::string& repo) {
     }
   }
 
-  // --- sweep manifests ---
-  GcReport part;
   bool all_understood = true;
   std::unordered_set<std::string> referenced;
   for (const auto& [d, f] : manifests) {
@@ -216,25 +235,17 @@ Status GcRun::SweepRepository(const std::string& repo) {
       continue;
     }
     const bool orphan_referrer = !f.subject.empty() && !kept.contains(f.subject);
-    Log("delete manifest " + repo + "@" + d + (orphan_referrer ? " (its subject is gone)" : " (untagged)"));
-    ++part.manifests_deleted;
-    if (o_.dry_run) continue;
-    rocksdb::WriteBatch batch;
-    BatchDelete(db, &batch, Cf::kManifests, keys::Join(repo, d));
-    if (!f.subject.empty()) BatchDelete(db, &batch, Cf::kReferrers, keys::Join(repo, f.subject, d));
-    if (Status w = db.Write(&batch); !w.ok()) return w;
-    st_.usage.Remove(ProjectOf(repo), ProjectUsage::Kind::kManifest, d);
+    plan->manifests.push_back({d, f.subject, orphan_referrer});
   }
   // A manifest that did not parse may reference any blob: leave the links.
   if (!all_understood) {
     ReportInternalError("gc", "a manifest that does not parse: links of " + repo + " left alone",
                         Status::Corruption(repo));
-    Add(part);
     return Status::OK();
   }
 
-  // --- sweep links ---
-  std::vector<std::pair<Digest, uint64_t>> candidates;  // digest, size (for pins)
+  // --- links nothing kept references, old and unread ---
+  std::vector<Digest> candidates;
   s = db.Scan(Cf::kLinks, prefix, "", [&](std::string_view key, std::string_view value) {
     const std::string digest(key.substr(prefix.size()));
     if (referenced.contains(digest)) return true;
@@ -242,21 +253,40 @@ Status GcRun::SweepRepository(const std::string& repo) {
     if (!records::DecodeLinkTime(value, &linked_at)) return true;  // fsck reports it
     if (Protected(repo, digest, linked_at)) return true;
     auto d = Digest::Parse(digest);
-    if (!d.ok()) return true;
-    candidates.emplace_back(std::move(d).value(), 0);
+    if (d.ok()) candidates.push_back(std::move(d).value());
     return true;
   });
   if (!s.ok()) return s;
-  for (auto& [d, size] : candidates) {
-    if (Stopping()) break;
+  for (auto& d : candidates) {
     if (o_.pinned && o_.pinned(repo, d)) {
-      ++part.pinned_blobs;
+      ++plan->kept.pinned_blobs;
       if (auto v = db.Get(Cf::kBlobs, d.str()); v.ok()) {
         records::BlobRecord r;
-        if (records::Decode(*v, &r)) part.pinned_bytes += r.size;
+        if (records::Decode(*v, &r)) plan->kept.pinned_bytes += r.size;
       }
       continue;
     }
+    plan->links.push_back(std::move(d));
+  }
+  return Status::OK();
+}
+
+Status GcRun::ApplyPlan(const std::string& repo, const RepoPlan& plan) {
+  Db& db = *st_.db;
+  GcReport part = plan.kept;
+  for (const auto& m : plan.manifests) {
+    Log("delete manifest " + repo + "@" + m.digest + (m.orphan_referrer ? " (its subject is gone)" : " (untagged)"));
+    ++part.manifests_deleted;
+    if (o_.dry_run) continue;
+    rocksdb::WriteBatch batch;
+    BatchDelete(db, &batch, Cf::kManifests, keys::Join(repo, m.digest));
+    if (!m.subject.empty()) BatchDelete(db, &batch, Cf::kReferrers, keys::Join(repo, m.subject, m.digest));
+    if (Status w = db.Write(&batch); !w.ok()) return w;
+    st_.manifest_locks.Bump(repo);
+    st_.usage.Remove(ProjectOf(repo), ProjectUsage::Kind::kManifest, m.digest);
+  }
+  for (const auto& d : plan.links) {
+    if (Stopping()) break;
     std::lock_guard blob_lock(st_.blob_locks.For(d.hex));
     // A commit or mount since the scan renewed the link: it is a fresh one.
     auto linked_at = LinkTime(st_, repo, d);

@@ -8,6 +8,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "cache/store_impl.h"
 
@@ -21,7 +22,22 @@ class GcRun {
   const GcReport& report() const { return report_; }
 
  private:
+  // What a repository's sweep would take (planned without its lock).
+  struct RepoPlan {
+    struct Manifest {
+      std::string digest;
+      std::string subject;
+      bool orphan_referrer = false;
+    };
+    std::vector<Manifest> manifests;  // not kept
+    std::vector<Digest> links;        // unreferenced, old, unread, unpinned
+    GcReport kept;                    // pinned_blobs/bytes
+  };
   Status SweepRepository(const std::string& repo);
+  Status PlanRepository(const std::string& repo, RepoPlan* plan);
+  // Deletes what the plan names, each link re-checked under its blob lock;
+  // the caller holds the repository's manifest lock (not for a dry run).
+  Status ApplyPlan(const std::string& repo, const RepoPlan& plan);
   Status SettleDryRun();
   // store_gc_files.cc
   Status SweepUnlinkedBlobs();

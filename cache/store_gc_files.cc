@@ -139,9 +139,14 @@ Status GcRun::SweepOrphanBlobFiles() {
       if (Stopping()) return Status::OK();
       auto d = Digest::Parse("sha256:" + name);
       if (!d.ok() || !name.starts_with(shard)) continue;
+      // Almost every file has its record: look without the lock first, so
+      // the pass does not queue behind (or hold up) the commits that take it.
+      auto known = st_.db->Has(Cf::kBlobs, d->str());
+      if (!known.ok()) return known.status();
+      if (*known) continue;
       // A commit places the file and writes the record under this lock.
       std::lock_guard lock(st_.blob_locks.For(d->hex));
-      auto known = st_.db->Has(Cf::kBlobs, d->str());
+      known = st_.db->Has(Cf::kBlobs, d->str());
       if (!known.ok()) return known.status();
       if (*known) continue;
       const FileFacts file = StatFile(st_.layout.BlobPath(*d));

@@ -128,6 +128,7 @@ Result<Digest> StoreImpl::WriteManifest(std::string_view repo, std::optional<std
     if (!*present) st_->usage.Remove(project, ProjectUsage::Kind::kManifest, d.str());
     return s;
   }
+  st_->manifest_locks.Bump(repo);
   return d;
 }
 
@@ -148,6 +149,7 @@ Status StoreImpl::DeleteManifest(std::string_view repo, const Digest& d) {
   if (!scan.ok()) return scan;
   if (!rec->subject.empty()) BatchDelete(db, &batch, Cf::kReferrers, keys::Join(repo, rec->subject, target));
   if (Status s = db.Write(&batch); !s.ok()) return s;
+  st_->manifest_locks.Bump(repo);
   st_->usage.Remove(ProjectOf(repo), ProjectUsage::Kind::kManifest, target);
   return Status::OK();
 }
@@ -163,7 +165,9 @@ Status StoreImpl::DeleteTag(std::string_view repo, std::string_view tag) {
   if (!*present) return Status::NotFound("tag " + std::string(tag) + " unknown");
   rocksdb::WriteBatch batch;
   BatchDelete(db, &batch, Cf::kTags, key);
-  return db.Write(&batch);
+  if (Status s = db.Write(&batch); !s.ok()) return s;
+  st_->manifest_locks.Bump(repo);
+  return Status::OK();
 }
 
 }  // namespace pier::internal

@@ -17,6 +17,8 @@
 // Column family the store keeps beside its own (quota_book.h):
 // quotas           "next_id"                         last allocated quota id (decimal)
 //                  "p/<project>"                     {"id","hard","created","updated"}: a project's limit
+// pulls            <repo>\0<digest>                  i64le unix seconds: last GET of the manifest,
+//                                                    written in batches (pull_times.h)
 //
 // Column families owned by other components (Store::OpenKeySpace):
 // repl_registries  "next_id"                         last allocated endpoint id (decimal)
@@ -39,6 +41,11 @@
 //                  "log/<20-digit run id>/<20-digit line no>"  one run log line (at most 10,000 per run)
 //                  "schedule"                        the GC schedule set through the API: type, cron,
 //                                                    parameters; absent: the config's gc.schedule
+// retention        "next_id", "next_execution_id", "next_task_id"  last allocated ids (decimal)
+//                  "p/<20-digit policy id>"          Harbor retention policy JSON (cache/retention/)
+//                  "e/<20-digit policy id>/<20-digit exec id>"  execution JSON
+//                  "t/<20-digit exec id>/<20-digit task id>"    task JSON (one per repository)
+//                  "l/<20-digit task id>"            the task's log (text)
 //
 // <digest> is the full "sha256:<hex>" string. The encodings of BlobRecord,
 // UploadRecord and ManifestRecord are in records.h; descriptor JSON is
@@ -57,12 +64,14 @@ inline constexpr char kReferrers[] = "referrers";
 inline constexpr char kUploads[] = "uploads";
 inline constexpr char kRepos[] = "repos";
 inline constexpr char kQuotas[] = "quotas";
+inline constexpr char kPulls[] = "pulls";
 inline constexpr char kReplRegistries[] = "repl_registries";
 inline constexpr char kReplPolicies[] = "repl_policies";
 inline constexpr char kReplExecutions[] = "repl_executions";
 inline constexpr char kReplProgress[] = "repl_progress";
 inline constexpr char kReplEvents[] = "repl_events";
 inline constexpr char kGc[] = "gc";
+inline constexpr char kRetention[] = "retention";
 
 inline std::string Join(std::string_view a, std::string_view b) {
   std::string k;

@@ -53,7 +53,7 @@ class KvSpaceImpl final : public KvSpace {
 }  // namespace
 
 Result<std::shared_ptr<KvSpace>> StoreImpl::OpenKeySpace(std::string_view name) {
-  if (name == keys::kQuotas) return Status::InvalidArgument("column family " + std::string(name) + " is reserved");
+  if (name == keys::kQuotas || name == keys::kPulls) return Status::InvalidArgument("column family " + std::string(name) + " is reserved");
   auto cf = st_->db->ExtraFamily(name);
   if (!cf.ok()) return cf.status();
   return std::shared_ptr<KvSpace>(std::make_shared<KvSpaceImpl>(st_, *cf));

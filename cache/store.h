@@ -105,6 +105,18 @@ struct ProjectQuota {
   int64_t updated_unix = 0;
 };
 
+// One manifest of a repository as tag retention sees it (Harbor's artifact).
+struct ArtifactInfo {
+  Digest digest;
+  std::string media_type;
+  std::vector<std::string> tags;  // sorted
+  int64_t pushed_unix = 0;        // last put (0: before push times were kept)
+  int64_t pulled_unix = 0;        // last GET, including not yet flushed ones (0: never)
+  uint64_t size = 0;              // manifest bytes + config and layers (+ children for an index)
+  std::vector<Digest> children;   // manifests an index names
+  std::optional<Digest> subject;  // OCI 1.1 subject (a referrer: signature, SBOM...)
+};
+
 struct Page {
   std::vector<std::string> items;
   bool more = false;  // there are items after the last one returned
@@ -244,6 +256,14 @@ class Store {
   // Deletes the manifest, every tag pointing at it and its referrer entry.
   virtual Status DeleteManifest(std::string_view repo, const Digest& d) = 0;
   virtual Status DeleteTag(std::string_view repo, std::string_view tag) = 0;
+  // Records a pull (GET) of the manifest. Kept in memory and written to
+  // RocksDB in one batch at most every 30 s (by the next call after that,
+  // and when the store closes): cheap enough for every GET. Never fails the
+  // caller; a write error is reported and the pulls kept for the next batch.
+  virtual void NotePull(std::string_view repo, const Digest& manifest) = 0;
+  // Every manifest of `repo` with its tags, push and pull times and size, in
+  // digest order. An unknown repository has none.
+  virtual Result<std::vector<ArtifactInfo>> ListArtifacts(std::string_view repo) = 0;
   // Tags sorted lexically, after `last` (exclusive), at most n (0: all).
   virtual Result<Page> ListTags(std::string_view repo, std::string_view last, size_t n) = 0;
   // Repositories sorted lexically after `last`, at most n (0: all), only those

@@ -20,6 +20,7 @@
 #include "base/digest.h"
 #include "cache/layout.h"
 #include "cache/project_usage.h"
+#include "cache/pull_times.h"
 #include "cache/quota_book.h"
 #include "cache/records.h"
 #include "cache/store.h"
@@ -118,6 +119,7 @@ struct StoreState {
   std::mutex gc_mu;                // one garbage collection at a time
   ProjectUsage usage;              // bytes per project, derived from links and manifests
   QuotaBook quotas;                // limits per project (store_quotas.cc)
+  PullTimes pulls;                 // last pull per manifest, batched (store_artifacts.cc)
   // Kept in step with the blobs and uploads column families (GetStats).
   std::atomic<uint64_t> blob_count{0};
   std::atomic<uint64_t> blob_bytes{0};
@@ -177,6 +179,8 @@ Status CheckBlobDigest(const Digest& d);
 class StoreImpl final : public Store {
  public:
   explicit StoreImpl(std::shared_ptr<StoreState> st) : st_(std::move(st)) {}
+  // Writes the pending pull times (store_artifacts.cc).
+  ~StoreImpl() override;
 
   // store_blobs.cc
   Result<BlobInfo> StatBlob(std::string_view repo, const Digest& d) override;
@@ -207,6 +211,10 @@ class StoreImpl final : public Store {
                                std::string_view media_type, std::string_view bytes, const ParsedManifest& parsed,
                                bool cached);
   Status DeleteTag(std::string_view repo, std::string_view tag) override;
+
+  // store_artifacts.cc
+  void NotePull(std::string_view repo, const Digest& manifest) override;
+  Result<std::vector<ArtifactInfo>> ListArtifacts(std::string_view repo) override;
 
   // store_lists.cc
   Result<Page> ListTags(std::string_view repo, std::string_view last, size_t n) override;

@@ -148,8 +148,13 @@ Status StoreImpl::DeleteManifest(std::string_view repo, const Digest& d) {
   });
   if (!scan.ok()) return scan;
   if (!rec->subject.empty()) BatchDelete(db, &batch, Cf::kReferrers, keys::Join(repo, rec->subject, target));
+  const std::string pull_key = ManifestKey(repo, d);
+  auto pulls = db.ExtraFamily(keys::kPulls);
+  if (!pulls.ok()) return pulls.status();
+  batch.Delete(*pulls, pull_key);
   if (Status s = db.Write(&batch); !s.ok()) return s;
   st_->manifest_locks.Bump(repo);
+  st_->pulls.Forget(pull_key);
   st_->usage.Remove(ProjectOf(repo), ProjectUsage::Kind::kManifest, target);
   return Status::OK();
 }

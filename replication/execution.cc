@@ -1,6 +1,6 @@
 #include "replication/execution.h"
 
-#include "replication/harbor_time.h"
+#include "base/harbor_time.h"
 
 namespace pier::replication {
 namespace {

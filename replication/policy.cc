@@ -10,7 +10,7 @@
 #include "base/log.h"
 #include "base/names.h"
 #include "base/cron.h"
-#include "replication/harbor_time.h"
+#include "base/harbor_time.h"
 #include "replication/naming.h"
 
 namespace pier::replication {

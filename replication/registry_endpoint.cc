@@ -6,7 +6,7 @@
 
 #include "base/json_fields.h"
 #include "base/text.h"
-#include "replication/harbor_time.h"
+#include "base/harbor_time.h"
 
 namespace pier::replication {
 namespace {

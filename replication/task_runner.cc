@@ -8,7 +8,7 @@
 
 #include "base/internal_errors.h"
 #include "replication/direction.h"
-#include "replication/harbor_time.h"
+#include "base/harbor_time.h"
 #include "replication/runner.h"
 
 namespace pier::replication {

@@ -60,6 +60,14 @@ Route Match(const std::vector<std::string>& s) {
     if (s.size() == 3) return {HandleGc, {"GET", "PUT"}};
     if (s.size() == 4 && s[3] == "log") return {HandleGc, {"GET"}};
   }
+  if (s.size() >= 1 && s[0] == "retentions") {
+    if (s.size() == 1) return {HandleRetentions, {"POST"}};
+    if (s.size() == 2) return {HandleRetentions, s[1] == "metadatas" ? std::vector<std::string_view>{"GET"}
+                                                                       : std::vector<std::string_view>{"GET", "PUT", "DELETE"}};
+    if (s.size() == 3 && s[2] == "executions") return {HandleRetentions, {"GET", "POST"}};
+    if (s.size() == 4 && s[2] == "executions") return {HandleRetentions, {"PATCH"}};
+    if (s.size() >= 5 && s.size() <= 6 && s[2] == "executions" && s[4] == "tasks") return {HandleRetentions, {"GET"}};
+  }
   return {};
 }
 

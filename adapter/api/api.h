@@ -3,8 +3,9 @@
 // Management API): replication endpoints (/registries...), the adapter list,
 // replication policies and executions, the pull-through cache's
 // upstreams with their health (/proxy/upstreams, read-only), garbage
-// collection (/system/gc: history, logs, stop, schedule; gc.cc) and project
-// storage quotas (/quotas, quotas.cc). Answers are Harbor's JSON objects; errors are
+// collection (/system/gc: history, logs, stop, schedule; gc.cc), project
+// storage quotas (/quotas, quotas.cc) and tag retention (/retentions,
+// retentions.cc). Answers are Harbor's JSON objects; errors are
 // Harbor's shape {"errors":[{"code","message"}]}.
 //
 // Auth decision: with auth on (htpasswd configured) every route needs an
@@ -32,6 +33,9 @@ class PullThrough;
 namespace pier::gc {
 class GcService;
 }  // namespace pier::gc
+namespace pier::retention {
+class Service;
+}  // namespace pier::retention
 
 namespace pier::replication {
 class Engine;
@@ -65,6 +69,9 @@ struct ApiOptions {
   // Garbage collection (/system/gc...): absent → those routes answer 400
   // "not available".
   std::shared_ptr<gc::GcService> gc;
+  // Tag retention (/retentions..., retentions.cc); null: those routes
+  // answer 400 "not available" (metadatas still answers).
+  std::shared_ptr<retention::Service> retention;
 };
 
 class ApiHandler : public http::Handler {

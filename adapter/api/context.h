@@ -61,5 +61,6 @@ http::Response HandleExecutions(Context& ctx, const ApiCall& call);
 http::Response HandleUpstreams(Context& ctx, const ApiCall& call);
 http::Response HandleQuotas(Context& ctx, const ApiCall& call);
 http::Response HandleGc(Context& ctx, const ApiCall& call);
+http::Response HandleRetentions(Context& ctx, const ApiCall& call);
 
 }  // namespace pier::api

@@ -3,7 +3,7 @@
 #include "adapter/api/context.h"
 #include "base/json_fields.h"
 #include "cache/gc/gc_service.h"
-#include "replication/harbor_time.h"
+#include "base/harbor_time.h"
 
 namespace pier::api {
 namespace {
@@ -11,7 +11,7 @@ namespace {
 using json = nlohmann::json;
 
 std::string Time(int64_t unix_ms) {
-  return replication::FormatTime(std::chrono::system_clock::time_point(std::chrono::milliseconds(unix_ms)));
+  return FormatTime(std::chrono::system_clock::time_point(std::chrono::milliseconds(unix_ms)));
 }
 
 // Harbor's GCHistory object, plus Pier's figures of a finished run under
@@ -56,7 +56,7 @@ http::Response Log(gc::GcService& gc, int64_t id) {
 http::Response GetSchedule(gc::GcService& gc) {
   auto s = gc.Schedule();
   json sched = {{"type", s.schedule.type}, {"cron", s.schedule.cron}};
-  if (s.next) sched["next_scheduled_time"] = replication::FormatTime(*s.next);
+  if (s.next) sched["next_scheduled_time"] = FormatTime(*s.next);
   json j = {{"job_name", "GARBAGE_COLLECTION"},
             {"job_kind", "SCHEDULE"},
             {"job_parameters", gc::ParametersJson(s.parameters)},

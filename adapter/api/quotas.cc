@@ -7,7 +7,7 @@
 // /quotas/{project name} sets the limit of a project before its first push.
 #include "adapter/api/context.h"
 #include "base/names.h"
-#include "replication/harbor_time.h"
+#include "base/harbor_time.h"
 
 namespace pier::api {
 namespace {
@@ -15,7 +15,7 @@ namespace {
 using nlohmann::json;
 
 json QuotaJson(const ProjectQuota& q) {
-  auto t = [](int64_t unix) { return replication::FormatTime(std::chrono::system_clock::from_time_t(unix)); };
+  auto t = [](int64_t unix) { return FormatTime(std::chrono::system_clock::from_time_t(unix)); };
   return json{{"id", q.id},
               {"ref", {{"id", q.id}, {"name", q.project}, {"owner_name", "admin"}}},
               {"creation_time", t(q.created_unix)},

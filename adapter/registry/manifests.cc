@@ -51,6 +51,9 @@ std::optional<Digest> AmdChild(const StoredManifest& m) {
 http::Response Serve(const Context& ctx, const Call& call) {
   Result<StoredManifest> m = ctx.store->GetManifest(call.route.name, call.route.reference);
   if (!m.ok()) return FromStatus(m.status(), "MANIFEST_UNKNOWN");
+  // Tag retention's pull time (latestPulledN, nDaysSinceLastPull): the
+  // artifact named, even when content negotiation serves an index's child.
+  if (call.req.method == "GET") ctx.store->NotePull(call.route.name, m->digest);
   std::vector<std::string> accept = call.req.HeaderList("accept");
   if (!accept.empty() && NamesAnyManifestType(accept) && !Accepts(accept, m->media_type)) {
     std::optional<Digest> child = IsIndexMediaType(m->media_type) ? AmdChild(*m) : std::nullopt;

@@ -20,6 +20,7 @@
 #include "cache/layout.h"
 #include "cache/keys.h"
 #include "base/log.h"
+#include "cache/retention/service.h"
 #include "cache/store.h"
 #include "cmd/pier/config.h"
 #include "cmd/pier/gc_command.h"
@@ -307,6 +308,11 @@ int Serve(int argc, char** argv) {
   ao.observer = replication_observer;
   ao.pull_through = pull_through;
   ao.gc = gc;
+  // Tag retention: policies, executions and their cron schedules live in the store.
+  auto retention = pier::retention::Service::Create(shared_store);
+  if (!retention.ok()) return Fail("retention: " + retention.status().message());
+  (*retention)->Start();
+  ao.retention = *retention;
   auto api_handler = std::make_shared<pier::api::ApiHandler>(shared_repl, shared_store, authorizer, ao);
   std::shared_ptr<pier::http::Handler> handler =
       std::make_shared<pier::api::PrefixRouter>(api_handler, registry_handler);

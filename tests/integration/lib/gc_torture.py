@@ -81,7 +81,7 @@ class Client:
         if st == 200:
             self.ops["skip"] += 1
             return True
-        if self.rng.random() < 0.4:
+        if self.rng.random() < 0.7:
             other = "torture/c%d-%s" % (self.rng.randrange(self.n), self.rng.choice("ab"))
             st, h, body = self.c.req("POST", "/v2/%s/blobs/uploads/?mount=%s&from=%s" % (repo, d, other))
             if st == 201:

@@ -11,6 +11,7 @@
 #include "cache/gc/gc_service.h"
 #include "cache/proxy/pull_through.h"
 #include "tests/unit/common/gc_gate.h"
+#include "cache/retention/service.h"
 
 namespace pier::api {
 namespace {
@@ -42,11 +43,15 @@ class ApiTest : public ::testing::Test {
     auto r = replication::ReplicationStore::Open(*store_);
     ASSERT_TRUE(r.ok());
     repl_ = std::move(*r);
+    auto rt = retention::Service::Create(store_);
+    ASSERT_TRUE(rt.ok());
+    retention_ = *rt;
     Make(std::make_shared<auth::Authorizer>(std::nullopt, std::vector<auth::AclRule>{}, false));
   }
   void TearDown() override {
     handler_.reset();
     gc_.reset();
+    retention_.reset();
     repl_.reset();
     store_.reset();
     std::error_code ec;
@@ -56,6 +61,7 @@ class ApiTest : public ::testing::Test {
     ApiOptions o;
     o.pull_through = std::move(pull_through);
     o.gc = gc_;
+    o.retention = retention_;
     o.admins = {"admin"};
     o.access_log = false;
     o.pinger = [this](const replication::Endpoint& e) {
@@ -111,6 +117,7 @@ class ApiTest : public ::testing::Test {
   std::shared_ptr<replication::ReplicationStore> repl_;
   std::shared_ptr<ApiHandler> handler_;
   std::shared_ptr<gc::GcService> gc_;  // set before Make to serve /system/gc
+  std::shared_ptr<retention::Service> retention_;
   int pings_ = 0;
 };
 
@@ -503,6 +510,79 @@ TEST_F(ApiTest, QuotasListSetAndRefuseBadInput) {
   Make(std::make_shared<auth::Authorizer>(std::move(*users), std::vector<auth::AclRule>{}, true));
   EXPECT_EQ(Do("GET", "/api/v2.0/quotas").r.status, 401);
   EXPECT_EQ(Do("PUT", "/api/v2.0/quotas/1", R"({"hard":{"storage":1}})", "Basic ZGV2OnB3LWQ=").r.status, 403);
+}
+
+
+std::string RetentionPolicy(int64_t project, int64_t k = 1) {
+  return json{{"algorithm", "or"},
+              {"rules",
+               {{{"template", "latestPushedK"},
+                 {"params", {{"latestPushedK", k}}},
+                 {"tag_selectors", {{{"kind", "doublestar"}, {"decoration", "matches"}, {"pattern", "**"}}}},
+                 {"scope_selectors",
+                  {{"repository", {{{"kind", "doublestar"}, {"decoration", "repoMatches"}, {"pattern", "**"}}}}}}}}},
+              {"trigger", {{"kind", "Schedule"}, {"settings", {{"cron", ""}}}}},
+              {"scope", {{"level", "project"}, {"ref", project}}}}
+      .dump();
+}
+
+TEST_F(ApiTest, RetentionRoutes) {
+  Answer meta = Do("GET", "/api/v2.0/retentions/metadatas");
+  ASSERT_EQ(meta.r.status, 200);
+  EXPECT_EQ(meta.body["templates"][0]["rule_template"], "latestPushedK");
+  auto quota = store_->SetQuota("team", -1);
+  ASSERT_TRUE(quota.ok());
+  const std::string id_s = std::to_string(quota->id);
+
+  Answer bad = Do("POST", "/api/v2.0/retentions", RetentionPolicy(quota->id, 0));
+  EXPECT_EQ(bad.r.status, 400);
+  EXPECT_EQ(bad.body["errors"][0]["message"], "rules[0].params.latestPushedK: must be a positive integer");
+  bad = Do("POST", "/api/v2.0/retentions", RetentionPolicy(777));
+  EXPECT_EQ(bad.r.status, 400);
+  EXPECT_NE(bad.r.body.find("scope.ref"), std::string::npos);
+  EXPECT_EQ(Do("POST", "/api/v2.0/retentions", "{").r.status, 400);
+
+  Answer created = Do("POST", "/api/v2.0/retentions", RetentionPolicy(quota->id));
+  ASSERT_EQ(created.r.status, 201) << created.r.body;
+  EXPECT_EQ(created.Header("Location"), "/api/v2.0/retentions/1");
+  EXPECT_EQ(Do("POST", "/api/v2.0/retentions", RetentionPolicy(quota->id)).r.status, 400);  // one per project
+  Answer got = Do("GET", "/api/v2.0/retentions/1");
+  ASSERT_EQ(got.r.status, 200);
+  EXPECT_EQ(got.body["scope"]["ref"], quota->id);
+  EXPECT_EQ(Do("PUT", "/api/v2.0/retentions/1", RetentionPolicy(quota->id, 3)).r.status, 200);
+  EXPECT_EQ(Do("GET", "/api/v2.0/retentions/1").body["rules"][0]["params"]["latestPushedK"], 3);
+  EXPECT_EQ(Do("PUT", "/api/v2.0/retentions/1", RetentionPolicy(quota->id, -1)).r.status, 400);
+  EXPECT_EQ(Do("GET", "/api/v2.0/retentions/9").r.status, 404);
+  EXPECT_EQ(Do("PUT", "/api/v2.0/retentions/9", RetentionPolicy(quota->id)).r.status, 404);
+
+  EXPECT_EQ(Do("POST", "/api/v2.0/retentions/1/executions", R"({"dry_run":"yes"})").r.status, 400);
+  Answer exec = Do("POST", "/api/v2.0/retentions/1/executions", R"({"dry_run":true})");
+  ASSERT_EQ(exec.r.status, 201) << exec.r.body;
+  EXPECT_EQ(exec.Header("Location"), "/api/v2.0/retentions/1/executions/1");
+  retention_->WaitIdle();
+  Answer execs = Do("GET", "/api/v2.0/retentions/1/executions");
+  ASSERT_EQ(execs.r.status, 200);
+  EXPECT_EQ(execs.Header("X-Total-Count"), "1");
+  EXPECT_EQ(execs.body[0]["status"], "Succeed");
+  EXPECT_EQ(execs.body[0]["dry_run"], true);
+  EXPECT_EQ(Do("PATCH", "/api/v2.0/retentions/1/executions/1").r.status, 200);
+  EXPECT_EQ(Do("PATCH", "/api/v2.0/retentions/1/executions/5").r.status, 404);
+  Answer tasks = Do("GET", "/api/v2.0/retentions/1/executions/1/tasks");
+  ASSERT_EQ(tasks.r.status, 200);
+  EXPECT_EQ(tasks.body.size(), 0u);  // the project holds no repository yet
+  EXPECT_EQ(Do("GET", "/api/v2.0/retentions/1/executions/1/tasks/3").r.status, 404);
+  EXPECT_EQ(Do("GET", "/api/v2.0/retentions/2/executions").r.status, 404);
+  EXPECT_EQ(Do("DELETE", "/api/v2.0/retentions/1/executions").r.status, 405);
+
+  EXPECT_EQ(Do("DELETE", "/api/v2.0/retentions/1").r.status, 200);
+  EXPECT_EQ(Do("GET", "/api/v2.0/retentions/1").r.status, 404);
+  EXPECT_EQ(Do("DELETE", "/api/v2.0/retentions/1").r.status, 404);
+
+  auto users = auth::Htpasswd::Parse("dev:$2y$04$gRzmOh76qMYs2.77eqCXv.y1si1tDzFJRXN2XjHtaaUf7fp4EQuRm\n");
+  ASSERT_TRUE(users.ok());
+  Make(std::make_shared<auth::Authorizer>(std::move(*users), std::vector<auth::AclRule>{}, true));
+  EXPECT_EQ(Do("GET", "/api/v2.0/retentions/metadatas").r.status, 401);
+  EXPECT_EQ(Do("POST", "/api/v2.0/retentions", RetentionPolicy(quota->id), "Basic ZGV2OnB3LWQ=").r.status, 403);
 }
 
 }  // namespace

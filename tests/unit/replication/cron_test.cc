@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "replication/harbor_time.h"
+#include "base/harbor_time.h"
 
 namespace pier::replication {
 namespace {

@@ -1,9 +1,9 @@
 // Harbor time formatting, see harbor_time.h.
-#include "replication/harbor_time.h"
+#include "base/harbor_time.h"
 
 #include <cstdio>
 
-namespace pier::replication {
+namespace pier {
 
 std::string FormatTime(std::chrono::system_clock::time_point t) {
   using namespace std::chrono;
@@ -20,4 +20,4 @@ std::string FormatTime(std::chrono::system_clock::time_point t) {
   return buf;
 }
 
-}  // namespace pier::replication
+}  // namespace pier

@@ -1,6 +1,8 @@
 // Online garbage collection, repository by repository (the rule is in
-// cache/README.md, "Garbage collection"). For each repository, under its
-// manifest lock (so no manifest put or tag change interleaves):
+// cache/README.md, "Garbage collection"). For each repository, a plan made
+// without its manifest lock, then carried out under it (planned again there
+// when a manifest or tag of the stripe changed, or a manifest to delete was
+// read or pinned meanwhile, so no manifest put or tag change interleaves):
 //   mark   the manifests to keep: tagged, pinned, pushed or read within the
 //          grace period, every manifest without a subject unless
 //          delete_untagged; then what they reach (index children, referrers
@@ -161,7 +163,12 @@ Status GcRun::SweepRepository(const std::string& repo) {
   std::unique_lock lock(st_.manifest_locks.For(repo), std::defer_lock);
   if (!o_.dry_run) {
     lock.lock();
-    if (st_.manifest_locks.Generation(repo) != generation) {
+    // A read or a pin since the plan keeps a manifest it meant to delete
+    // (and the blobs that manifest references): plan again as well.
+    const bool renewed = std::any_of(plan.manifests.begin(), plan.manifests.end(), [&](const auto& m) {
+      return st_.touches.LastTouch(repo, m.digest) > cutoff_ || Pinned(repo, m.digest);
+    });
+    if (renewed || st_.manifest_locks.Generation(repo) != generation) {
       plan = RepoPlan();
       if (Status s = PlanRepository(repo, &plan); !s.ok()) return s;
     }
@@ -278,11 +285,18 @@ Status GcRun::ApplyPlan(const std::string& repo, const RepoPlan& plan) {
     Log("delete manifest " + repo + "@" + m.digest + (m.orphan_referrer ? " (its subject is gone)" : " (untagged)"));
     ++part.manifests_deleted;
     if (o_.dry_run) continue;
+    // As StoreImpl::DeleteManifest: the record, its referrer entry and its
+    // pull time (retention must not see a pull of a manifest that is gone).
+    const std::string key = keys::Join(repo, m.digest);
     rocksdb::WriteBatch batch;
-    BatchDelete(db, &batch, Cf::kManifests, keys::Join(repo, m.digest));
+    BatchDelete(db, &batch, Cf::kManifests, key);
     if (!m.subject.empty()) BatchDelete(db, &batch, Cf::kReferrers, keys::Join(repo, m.subject, m.digest));
+    auto pulls = db.ExtraFamily(keys::kPulls);
+    if (!pulls.ok()) return pulls.status();
+    batch.Delete(*pulls, key);
     if (Status w = db.Write(&batch); !w.ok()) return w;
     st_.manifest_locks.Bump(repo);
+    st_.pulls.Forget(key);
     st_.usage.Remove(ProjectOf(repo), ProjectUsage::Kind::kManifest, m.digest);
   }
   for (const auto& d : plan.links) {

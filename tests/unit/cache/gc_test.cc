@@ -313,6 +313,37 @@ TEST_F(GcTest, DeleteUntaggedKeepsWhatTagsReachAndReferrersOfKeptSubjects) {
   EXPECT_EQ(refs->size(), 1u);
 }
 
+// A manifest GC deletes takes its pull time with it, flushed or pending, as
+// DeleteManifest does: pushed again, it is a manifest never pulled.
+TEST_F(GcTest, DeletingAnUntaggedManifestDropsItsPullTime) {
+  const Digest kept = Image("team/app", "v1", "cfg-k", {"layer-k"});
+  const Digest gone = Image("team/app", std::nullopt, "cfg-u", {"layer-u"});
+  auto pulled = [&](const Digest& d) -> int64_t {
+    auto list = store_->ListArtifacts("team/app");
+    EXPECT_TRUE(list.ok());
+    if (!list.ok()) return -1;
+    for (const auto& a : *list) {
+      if (a.digest == d) return a.pulled_unix;
+    }
+    return -1;
+  };
+  store_->NotePull("team/app", gone);  // starts the flush period
+  fake_.Advance(std::chrono::seconds(31));
+  store_->NotePull("team/app", kept);  // flushes both
+  fake_.Advance(std::chrono::seconds(1));
+  store_->NotePull("team/app", gone);  // pending
+  ASSERT_GT(pulled(gone), 0);
+  PastGrace();
+  GcOptions o;
+  o.delete_untagged = true;
+  EXPECT_EQ(Gc(o).manifests_deleted, 1u);
+  EXPECT_EQ(pulled(gone), -1);
+  EXPECT_EQ(Image("team/app", std::nullopt, "cfg-u", {"layer-u"}), gone);
+  EXPECT_EQ(pulled(gone), 0);
+  EXPECT_GT(pulled(kept), 0);
+  ExpectFsckClean();
+}
+
 TEST_F(GcTest, ReferrersWhoseSubjectIsGoneAreCollected) {
   const Digest subject = Image("team/app", "v1", "cfg", {"layer"});
   ASSERT_TRUE(PushBlob(*store_, "team/app", "sbom").ok());

@@ -70,6 +70,16 @@ GcRun::GcRun(StoreState& st, const GcOptions& options)
 
 bool GcRun::Stopping() const { return o_.stop != nullptr && o_.stop->load(); }
 
+void GcRun::Pace(std::chrono::steady_clock::time_point* started, uint64_t* seen) const {
+  const uint64_t served = st_.requests.load(std::memory_order_relaxed);
+  if (served != *seen && !Stopping()) {
+    const auto worked = std::chrono::steady_clock::now() - *started;
+    std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(worked * kPaceFactor, kMaxPause));
+  }
+  *seen = st_.requests.load(std::memory_order_relaxed);
+  *started = std::chrono::steady_clock::now();
+}
+
 void GcRun::Log(const std::string& line) {
   if (!o_.log) return;
   std::lock_guard lock(log_mu_);
@@ -115,11 +125,14 @@ Status GcRun::Run(int workers) {
   std::mutex error_mu;
   auto work = [&] {
     LowPriority low;
+    auto started = std::chrono::steady_clock::now();
+    uint64_t seen = st_.requests.load(std::memory_order_relaxed);
     for (size_t i = next.fetch_add(1); i < repos.size() && !Stopping(); i = next.fetch_add(1)) {
       if (Status s = SweepRepository(repos[i]); !s.ok()) {
         std::lock_guard lock(error_mu);
         if (first_error.ok()) first_error = Status(s.code(), repos[i] + ": " + s.message());
       }
+      Pace(&started, &seen);
     }
   };
   {

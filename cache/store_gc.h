@@ -5,6 +5,7 @@
 // Internal to cache/.
 #include <atomic>
 #include <map>
+#include <chrono>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -47,6 +48,14 @@ class GcRun {
   Status SweepOrphanBlobFiles();
 
   bool Stopping() const;
+  // Gives way to requests: when the store served any since *seen (the
+  // caller's last look), sleeps kPaceFactor times as long as the work since
+  // `started` took (at most kMaxPause), so a busy registry keeps most of the
+  // CPU and an idle one lets GC run at full speed. Then restarts the clock.
+  void Pace(std::chrono::steady_clock::time_point* started, uint64_t* seen) const;
+  static constexpr int kPaceFactor = 3;
+  class Pacer;  // store_gc_files.cc
+  static constexpr std::chrono::milliseconds kMaxPause{100};
   void Log(const std::string& line);
   void Add(const GcReport& part);
   bool Pinned(std::string_view repo, const std::string& digest) const;

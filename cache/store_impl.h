@@ -126,6 +126,10 @@ struct StoreState {
   std::atomic<uint64_t> upload_count{0};
   std::atomic<uint64_t> dedup_saved_bytes{0};  // process lifetime, not persisted
   mutable std::atomic<uint64_t> quota_refusals{0};  // process lifetime (QuotaRefusal)
+  // Requests served (blob and manifest reads, upload starts and writes,
+  // links, manifest puts): garbage collection gives way while it moves.
+  std::atomic<uint64_t> requests{0};
+  void Served() { requests.fetch_add(1, std::memory_order_relaxed); }
 };
 
 // --- shared operations (each defined in the .cc named after it) ---

@@ -72,6 +72,7 @@ Result<StoredManifest> StoreImpl::GetManifest(std::string_view repo, std::string
   auto rec = LoadManifest(*st_->db, repo, *d);
   if (!rec.ok()) return rec.status();
   st_->touches.Touch(repo, d->str(), st_->Now());
+  st_->Served();
   StoredManifest out{*d, std::move(rec->media_type), std::move(rec->bytes), std::nullopt};
   if (!rec->subject.empty()) {
     auto subject = Digest::Parse(rec->subject);
@@ -100,6 +101,7 @@ Result<Digest> StoreImpl::WriteManifest(std::string_view repo, std::optional<std
   if (tag && !IsValidTag(*tag)) return Status::InvalidArgument("invalid tag");
   const Digest d = Sha256Of(bytes);
   const std::string_view mt = media_type.empty() ? std::string_view(parsed.media_type) : media_type;
+  st_->Served();
   std::lock_guard lock(st_->manifest_locks.For(repo));
   Db& db = *st_->db;
   if (!cached) {

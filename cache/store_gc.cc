@@ -14,6 +14,8 @@
 //          last link of a blob takes the blob's record and then its file.
 // Whole-store passes follow (store_gc_files.cc): blob records with no link,
 // expired upload sessions, files a crash left behind.
+#include <pthread.h>
+#include <sched.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -25,6 +27,7 @@
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
+#include <utility>
 
 #include "base/internal_errors.h"
 #include "cache/keys.h"
@@ -41,18 +44,29 @@ struct ManifestFacts {
   bool understood = true;  // false: it did not parse, so what it references is unknown
 };
 
-// GC is background work: its threads run at the lowest CPU priority (nice
-// 19, per thread on Linux) so pushes and pulls keep the CPUs they need; the
-// locks it takes are held for one repository's sweep at a time.
+// GC is background work: its threads run under SCHED_IDLE (and nice 19, per
+// thread on Linux) so pushes and pulls keep the CPUs they need. Nice 19 alone
+// is not enough: the scheduler may let a nice-19 thread finish its slice
+// before a woken request thread runs, and places that thread as if the CPU
+// were busy; a SCHED_IDLE thread is preempted by any woken normal thread and
+// its CPU counts as idle. The locks GC takes are short (one repository's
+// deletions, one link), and it paces itself while requests come (Pace).
 class LowPriority {
  public:
   LowPriority() : tid_(static_cast<id_t>(::syscall(SYS_gettid))) {
     errno = 0;
     const int old = ::getpriority(PRIO_PROCESS, tid_);
     if (errno == 0 && ::setpriority(PRIO_PROCESS, tid_, 19) == 0) old_ = old;
+    sched_param param{};
+    int policy = 0;
+    if (::pthread_getschedparam(::pthread_self(), &policy, &param) == 0) {
+      sched_param idle{};
+      if (::pthread_setschedparam(::pthread_self(), SCHED_IDLE, &idle) == 0) old_sched_ = {policy, param};
+    }
   }
   ~LowPriority() {
-    // Lowering nice back needs CAP_SYS_NICE; a failure leaves this thread low.
+    // Going back needs CAP_SYS_NICE or RLIMIT_NICE room; a failure leaves this thread low.
+    if (old_sched_) (void)::pthread_setschedparam(::pthread_self(), old_sched_->first, &old_sched_->second);
     if (old_) (void)::setpriority(PRIO_PROCESS, tid_, *old_);
   }
   LowPriority(const LowPriority&) = delete;
@@ -61,6 +75,7 @@ class LowPriority {
  private:
   id_t tid_;
   std::optional<int> old_;
+  std::optional<std::pair<int, sched_param>> old_sched_;
 };
 
 }  // namespace

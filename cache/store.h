@@ -69,8 +69,8 @@ struct GcOptions {
   // Threads sweeping repositories side by side (Harbor's `workers`, 1..10).
   int workers = 1;
   // Content a pending replication still has to send: (repository, digest)
-  // of a manifest (kept with everything it references) or of a blob. Called
-  // with the repository's manifest lock held: must not call the store.
+  // of a manifest (kept with everything it references) or of a blob. May be
+  // called with the repository's manifest lock held: must not call the store.
   std::function<bool(std::string_view repo, const Digest& d)> pinned;
   // One line per thing collected (dry run: that would be).
   std::function<void(const std::string& line)> log;

@@ -33,6 +33,7 @@ Status AddLink(StoreState& st, rocksdb::WriteBatch* b, std::string_view repo, co
                bool enforce, bool* counted) {
   Db& db = *st.db;
   *counted = false;
+  st.Served();
   auto exists = db.Has(Cf::kLinks, LinkKey(repo, d));
   if (!exists.ok()) return exists.status();
   if (!*exists) {
@@ -188,6 +189,7 @@ Result<BlobInfo> StoreImpl::StatLinkedBlob(std::string_view repo, const Digest& 
 Result<BlobInfo> StoreImpl::StatBlob(std::string_view repo, const Digest& d) {
   auto stat = StatLinkedBlob(repo, d);
   if (stat.ok()) st_->touches.Touch(repo, d.str(), st_->Now());
+  st_->Served();
   return stat;
 }
 
@@ -199,6 +201,7 @@ Result<UniqueFd> StoreImpl::OpenBlob(std::string_view repo, const Digest& d, Blo
   if (!fd.ok()) return fd.status();
   if (info != nullptr) *info = *stat;
   st_->touches.Touch(repo, d.str(), st_->Now());
+  st_->Served();
   return fd;
 }
 

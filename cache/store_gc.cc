@@ -1,6 +1,8 @@
 // Online garbage collection, repository by repository (the rule is in
-// cache/README.md, "Garbage collection"). For each repository, under its
-// manifest lock (so no manifest put or tag change interleaves):
+// cache/README.md, "Garbage collection"). For each repository, a plan made
+// without its manifest lock, then carried out under it (planned again there
+// when a manifest or tag of the stripe changed, or a manifest to delete was
+// read or pinned meanwhile, so no manifest put or tag change interleaves):
 //   mark   the manifests to keep: tagged, pinned, pushed or read within the
 //          grace period, every manifest without a subject unless
 //          delete_untagged; then what they reach (index children, referrers
@@ -12,6 +14,8 @@
 //          last link of a blob takes the blob's record and then its file.
 // Whole-store passes follow (store_gc_files.cc): blob records with no link,
 // expired upload sessions, files a crash left behind.
+#include <pthread.h>
+#include <sched.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -23,6 +27,7 @@
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
+#include <utility>
 
 #include "base/internal_errors.h"
 #include "cache/keys.h"
@@ -39,18 +44,29 @@ struct ManifestFacts {
   bool understood = true;  // false: it did not parse, so what it references is unknown
 };
 
-// GC is background work: its threads run at the lowest CPU priority (nice
-// 19, per thread on Linux) so pushes and pulls keep the CPUs they need; the
-// locks it takes are held for one repository's sweep at a time.
+// GC is background work: its threads run under SCHED_IDLE (and nice 19, per
+// thread on Linux) so pushes and pulls keep the CPUs they need. Nice 19 alone
+// is not enough: the scheduler may let a nice-19 thread finish its slice
+// before a woken request thread runs, and places that thread as if the CPU
+// were busy; a SCHED_IDLE thread is preempted by any woken normal thread and
+// its CPU counts as idle. The locks GC takes are short (one repository's
+// deletions, one link), and it paces itself while requests come (Pace).
 class LowPriority {
  public:
   LowPriority() : tid_(static_cast<id_t>(::syscall(SYS_gettid))) {
     errno = 0;
     const int old = ::getpriority(PRIO_PROCESS, tid_);
     if (errno == 0 && ::setpriority(PRIO_PROCESS, tid_, 19) == 0) old_ = old;
+    sched_param param{};
+    int policy = 0;
+    if (::pthread_getschedparam(::pthread_self(), &policy, &param) == 0) {
+      sched_param idle{};
+      if (::pthread_setschedparam(::pthread_self(), SCHED_IDLE, &idle) == 0) old_sched_ = {policy, param};
+    }
   }
   ~LowPriority() {
-    // Lowering nice back needs CAP_SYS_NICE; a failure leaves this thread low.
+    // Going back needs CAP_SYS_NICE or RLIMIT_NICE room; a failure leaves this thread low.
+    if (old_sched_) (void)::pthread_setschedparam(::pthread_self(), old_sched_->first, &old_sched_->second);
     if (old_) (void)::setpriority(PRIO_PROCESS, tid_, *old_);
   }
   LowPriority(const LowPriority&) = delete;
@@ -59,6 +75,7 @@ class LowPriority {
  private:
   id_t tid_;
   std::optional<int> old_;
+  std::optional<std::pair<int, sched_param>> old_sched_;
 };
 
 }  // namespace
@@ -67,6 +84,16 @@ GcRun::GcRun(StoreState& st, const GcOptions& options)
     : st_(st), o_(options), now_(st.Now()), cutoff_(now_ - std::max<int64_t>(0, options.grace_seconds)) {}
 
 bool GcRun::Stopping() const { return o_.stop != nullptr && o_.stop->load(); }
+
+void GcRun::Pace(std::chrono::steady_clock::time_point* started, uint64_t* seen) const {
+  const uint64_t served = st_.requests.load(std::memory_order_relaxed);
+  if (served != *seen && !Stopping()) {
+    const auto worked = std::chrono::steady_clock::now() - *started;
+    std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(worked * kPaceFactor, kMaxPause));
+  }
+  *seen = st_.requests.load(std::memory_order_relaxed);
+  *started = std::chrono::steady_clock::now();
+}
 
 void GcRun::Log(const std::string& line) {
   if (!o_.log) return;
@@ -113,11 +140,14 @@ Status GcRun::Run(int workers) {
   std::mutex error_mu;
   auto work = [&] {
     LowPriority low;
+    auto started = std::chrono::steady_clock::now();
+    uint64_t seen = st_.requests.load(std::memory_order_relaxed);
     for (size_t i = next.fetch_add(1); i < repos.size() && !Stopping(); i = next.fetch_add(1)) {
       if (Status s = SweepRepository(repos[i]); !s.ok()) {
         std::lock_guard lock(error_mu);
         if (first_error.ok()) first_error = Status(s.code(), repos[i] + ": " + s.message());
       }
+      Pace(&started, &seen);
     }
   };
   {
@@ -148,7 +178,33 @@ Status GcRun::Run(int workers) {
 }
 
 Status GcRun::SweepRepository(const std::string& repo) {
-  std::lock_guard lock(st_.manifest_locks.For(repo));
+  // Most repositories have nothing to collect: plan without the lock and
+  // take it only to act, planning again if a manifest or tag of a repository
+  // on the same stripe changed meanwhile (the stripe's generation moved).
+  const uint64_t generation = st_.manifest_locks.Generation(repo);
+  RepoPlan plan;
+  if (Status s = PlanRepository(repo, &plan); !s.ok()) return s;
+  if (plan.manifests.empty() && plan.links.empty()) {
+    Add(plan.kept);
+    return Status::OK();
+  }
+  std::unique_lock lock(st_.manifest_locks.For(repo), std::defer_lock);
+  if (!o_.dry_run) {
+    lock.lock();
+    // A read or a pin since the plan keeps a manifest it meant to delete
+    // (and the blobs that manifest references): plan again as well.
+    const bool renewed = std::any_of(plan.manifests.begin(), plan.manifests.end(), [&](const auto& m) {
+      return st_.touches.LastTouch(repo, m.digest) > cutoff_ || Pinned(repo, m.digest);
+    });
+    if (renewed || st_.manifest_locks.Generation(repo) != generation) {
+      plan = RepoPlan();
+      if (Status s = PlanRepository(repo, &plan); !s.ok()) return s;
+    }
+  }
+  return ApplyPlan(repo, plan);
+}
+
+Status GcRun::PlanRepository(const std::string& repo, RepoPlan* plan) {
   Db& db = *st_.db;
   const std::string prefix = keys::Prefix(repo);
 
@@ -205,8 +261,6 @@ Status GcRun::SweepRepository(const std::string& repo) {
     }
   }
 
-  // --- sweep manifests ---
-  GcReport part;
   bool all_understood = true;
   std::unordered_set<std::string> referenced;
   for (const auto& [d, f] : manifests) {
@@ -216,25 +270,17 @@ Status GcRun::SweepRepository(const std::string& repo) {
       continue;
     }
     const bool orphan_referrer = !f.subject.empty() && !kept.contains(f.subject);
-    Log("delete manifest " + repo + "@" + d + (orphan_referrer ? " (its subject is gone)" : " (untagged)"));
-    ++part.manifests_deleted;
-    if (o_.dry_run) continue;
-    rocksdb::WriteBatch batch;
-    BatchDelete(db, &batch, Cf::kManifests, keys::Join(repo, d));
-    if (!f.subject.empty()) BatchDelete(db, &batch, Cf::kReferrers, keys::Join(repo, f.subject, d));
-    if (Status w = db.Write(&batch); !w.ok()) return w;
-    st_.usage.Remove(ProjectOf(repo), ProjectUsage::Kind::kManifest, d);
+    plan->manifests.push_back({d, f.subject, orphan_referrer});
   }
   // A manifest that did not parse may reference any blob: leave the links.
   if (!all_understood) {
     ReportInternalError("gc", "a manifest that does not parse: links of " + repo + " left alone",
                         Status::Corruption(repo));
-    Add(part);
     return Status::OK();
   }
 
-  // --- sweep links ---
-  std::vector<std::pair<Digest, uint64_t>> candidates;  // digest, size (for pins)
+  // --- links nothing kept references, old and unread ---
+  std::vector<Digest> candidates;
   s = db.Scan(Cf::kLinks, prefix, "", [&](std::string_view key, std::string_view value) {
     const std::string digest(key.substr(prefix.size()));
     if (referenced.contains(digest)) return true;
@@ -242,21 +288,47 @@ Status GcRun::SweepRepository(const std::string& repo) {
     if (!records::DecodeLinkTime(value, &linked_at)) return true;  // fsck reports it
     if (Protected(repo, digest, linked_at)) return true;
     auto d = Digest::Parse(digest);
-    if (!d.ok()) return true;
-    candidates.emplace_back(std::move(d).value(), 0);
+    if (d.ok()) candidates.push_back(std::move(d).value());
     return true;
   });
   if (!s.ok()) return s;
-  for (auto& [d, size] : candidates) {
-    if (Stopping()) break;
+  for (auto& d : candidates) {
     if (o_.pinned && o_.pinned(repo, d)) {
-      ++part.pinned_blobs;
+      ++plan->kept.pinned_blobs;
       if (auto v = db.Get(Cf::kBlobs, d.str()); v.ok()) {
         records::BlobRecord r;
-        if (records::Decode(*v, &r)) part.pinned_bytes += r.size;
+        if (records::Decode(*v, &r)) plan->kept.pinned_bytes += r.size;
       }
       continue;
     }
+    plan->links.push_back(std::move(d));
+  }
+  return Status::OK();
+}
+
+Status GcRun::ApplyPlan(const std::string& repo, const RepoPlan& plan) {
+  Db& db = *st_.db;
+  GcReport part = plan.kept;
+  for (const auto& m : plan.manifests) {
+    Log("delete manifest " + repo + "@" + m.digest + (m.orphan_referrer ? " (its subject is gone)" : " (untagged)"));
+    ++part.manifests_deleted;
+    if (o_.dry_run) continue;
+    // As StoreImpl::DeleteManifest: the record, its referrer entry and its
+    // pull time (retention must not see a pull of a manifest that is gone).
+    const std::string key = keys::Join(repo, m.digest);
+    rocksdb::WriteBatch batch;
+    BatchDelete(db, &batch, Cf::kManifests, key);
+    if (!m.subject.empty()) BatchDelete(db, &batch, Cf::kReferrers, keys::Join(repo, m.subject, m.digest));
+    auto pulls = db.ExtraFamily(keys::kPulls);
+    if (!pulls.ok()) return pulls.status();
+    batch.Delete(*pulls, key);
+    if (Status w = db.Write(&batch); !w.ok()) return w;
+    st_.manifest_locks.Bump(repo);
+    st_.pulls.Forget(key);
+    st_.usage.Remove(ProjectOf(repo), ProjectUsage::Kind::kManifest, m.digest);
+  }
+  for (const auto& d : plan.links) {
+    if (Stopping()) break;
     std::lock_guard blob_lock(st_.blob_locks.For(d.hex));
     // A commit or mount since the scan renewed the link: it is a fresh one.
     auto linked_at = LinkTime(st_, repo, d);

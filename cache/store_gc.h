@@ -5,9 +5,11 @@
 // Internal to cache/.
 #include <atomic>
 #include <map>
+#include <chrono>
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "cache/store_impl.h"
 
@@ -21,7 +23,22 @@ class GcRun {
   const GcReport& report() const { return report_; }
 
  private:
+  // What a repository's sweep would take (planned without its lock).
+  struct RepoPlan {
+    struct Manifest {
+      std::string digest;
+      std::string subject;
+      bool orphan_referrer = false;
+    };
+    std::vector<Manifest> manifests;  // not kept
+    std::vector<Digest> links;        // unreferenced, old, unread, unpinned
+    GcReport kept;                    // pinned_blobs/bytes
+  };
   Status SweepRepository(const std::string& repo);
+  Status PlanRepository(const std::string& repo, RepoPlan* plan);
+  // Deletes what the plan names, each link re-checked under its blob lock;
+  // the caller holds the repository's manifest lock (not for a dry run).
+  Status ApplyPlan(const std::string& repo, const RepoPlan& plan);
   Status SettleDryRun();
   // store_gc_files.cc
   Status SweepUnlinkedBlobs();
@@ -31,6 +48,14 @@ class GcRun {
   Status SweepOrphanBlobFiles();
 
   bool Stopping() const;
+  // Gives way to requests: when the store served any since *seen (the
+  // caller's last look), sleeps kPaceFactor times as long as the work since
+  // `started` took (at most kMaxPause), so a busy registry keeps most of the
+  // CPU and an idle one lets GC run at full speed. Then restarts the clock.
+  void Pace(std::chrono::steady_clock::time_point* started, uint64_t* seen) const;
+  static constexpr int kPaceFactor = 3;
+  class Pacer;  // store_gc_files.cc
+  static constexpr std::chrono::milliseconds kMaxPause{100};
   void Log(const std::string& line);
   void Add(const GcReport& part);
   bool Pinned(std::string_view repo, const std::string& digest) const;

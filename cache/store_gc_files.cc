@@ -30,6 +30,23 @@ bool HasLinks(const Db& db, const std::string& digest, Status* error) {
 
 }  // namespace
 
+// Every kBatch items of a whole-store pass, GC gives way to requests (Pace).
+class GcRun::Pacer {
+ public:
+  explicit Pacer(const GcRun& run)
+      : run_(run), started_(std::chrono::steady_clock::now()), seen_(run.st_.requests.load()) {}
+  void Step() {
+    if (++n_ % kBatch == 0) run_.Pace(&started_, &seen_);
+  }
+
+ private:
+  static constexpr size_t kBatch = 256;
+  const GcRun& run_;
+  std::chrono::steady_clock::time_point started_;
+  uint64_t seen_;
+  size_t n_ = 0;
+};
+
 Status GcRun::SweepUnlinkedBlobs() {
   Db& db = *st_.db;
   std::vector<Digest> old;
@@ -40,8 +57,10 @@ Status GcRun::SweepUnlinkedBlobs() {
     return true;
   });
   if (!s.ok()) return s;
+  Pacer pacer(*this);
   for (const auto& d : old) {
     if (Stopping()) return Status::OK();
+    pacer.Step();
     Status scan;
     if (HasLinks(db, d.str(), &scan) || !scan.ok()) {
       if (!scan.ok()) return scan;
@@ -77,8 +96,10 @@ Status GcRun::SweepUploads() {
     return true;
   });
   if (!s.ok()) return s;
+  Pacer pacer(*this);
   for (const auto& [uuid, rec] : sessions) {
     if (Stopping()) return Status::OK();
+    pacer.Step();
     const FileFacts file = StatFile(st_.layout.UploadPath(uuid));
     if (!UploadExpired(st_, rec, file)) continue;
     // A request writing to it now makes it active: leave it.
@@ -106,8 +127,10 @@ Status GcRun::SweepOrphanFiles() {
 Status GcRun::SweepOrphanUploadFiles() {
   auto names = ListDir(st_.layout.UploadsDir());
   if (!names.ok()) return names.status();
+  Pacer pacer(*this);
   for (const auto& name : *names) {
     if (Stopping()) return Status::OK();
+    pacer.Step();
     if (!IsValidUploadId(name)) continue;  // not the store's: recovery judges it
     const auto path = st_.layout.UploadPath(name);
     const FileFacts file = StatFile(path);
@@ -131,17 +154,24 @@ Status GcRun::SweepOrphanUploadFiles() {
 Status GcRun::SweepOrphanBlobFiles() {
   auto shards = ListDir(st_.layout.BlobsDir());
   if (!shards.ok()) return shards.status();
+  Pacer pacer(*this);
   for (const auto& shard : *shards) {
     if (shard.size() != 2) continue;
     auto names = ListDir(st_.layout.BlobsDir() / shard);
     if (!names.ok()) continue;  // a regular file, not a shard: recovery judges it
     for (const auto& name : *names) {
       if (Stopping()) return Status::OK();
+      pacer.Step();
       auto d = Digest::Parse("sha256:" + name);
       if (!d.ok() || !name.starts_with(shard)) continue;
+      // Almost every file has its record: look without the lock first, so
+      // the pass does not queue behind (or hold up) the commits that take it.
+      auto known = st_.db->Has(Cf::kBlobs, d->str());
+      if (!known.ok()) return known.status();
+      if (*known) continue;
       // A commit places the file and writes the record under this lock.
       std::lock_guard lock(st_.blob_locks.For(d->hex));
-      auto known = st_.db->Has(Cf::kBlobs, d->str());
+      known = st_.db->Has(Cf::kBlobs, d->str());
       if (!known.ok()) return known.status();
       if (*known) continue;
       const FileFacts file = StatFile(st_.layout.BlobPath(*d));

@@ -33,10 +33,17 @@ namespace pier::internal {
 // map of mutexes that would need its own lifetime management.
 class StripedMutex {
  public:
-  std::mutex& For(std::string_view key) { return mu_[std::hash<std::string_view>()(key) % mu_.size()]; }
+  std::mutex& For(std::string_view key) { return mu_[Index(key)]; }
+  // Every change made under a stripe bumps its generation, so work done
+  // without the lock can tell whether anything changed since (GC's plan).
+  void Bump(std::string_view key) { gen_[Index(key)].fetch_add(1); }
+  uint64_t Generation(std::string_view key) const { return gen_[Index(key)].load(); }
 
  private:
-  std::array<std::mutex, 64> mu_;
+  static size_t Index(std::string_view key) { return std::hash<std::string_view>()(key) % kStripes; }
+  static constexpr size_t kStripes = 64;
+  std::array<std::mutex, kStripes> mu_;
+  std::array<std::atomic<uint64_t>, kStripes> gen_{};
 };
 
 // The running hash of an upload: sha256 of its first `offset` bytes.
@@ -120,6 +127,10 @@ struct StoreState {
   std::atomic<uint64_t> upload_count{0};
   std::atomic<uint64_t> dedup_saved_bytes{0};  // process lifetime, not persisted
   mutable std::atomic<uint64_t> quota_refusals{0};  // process lifetime (QuotaRefusal)
+  // Requests served (blob and manifest reads, upload starts and writes,
+  // links, manifest puts): garbage collection gives way while it moves.
+  std::atomic<uint64_t> requests{0};
+  void Served() { requests.fetch_add(1, std::memory_order_relaxed); }
 };
 
 // --- shared operations (each defined in the .cc named after it) ---

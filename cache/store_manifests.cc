@@ -72,6 +72,7 @@ Result<StoredManifest> StoreImpl::GetManifest(std::string_view repo, std::string
   auto rec = LoadManifest(*st_->db, repo, *d);
   if (!rec.ok()) return rec.status();
   st_->touches.Touch(repo, d->str(), st_->Now());
+  st_->Served();
   StoredManifest out{*d, std::move(rec->media_type), std::move(rec->bytes), std::nullopt};
   if (!rec->subject.empty()) {
     auto subject = Digest::Parse(rec->subject);
@@ -100,6 +101,7 @@ Result<Digest> StoreImpl::WriteManifest(std::string_view repo, std::optional<std
   if (tag && !IsValidTag(*tag)) return Status::InvalidArgument("invalid tag");
   const Digest d = Sha256Of(bytes);
   const std::string_view mt = media_type.empty() ? std::string_view(parsed.media_type) : media_type;
+  st_->Served();
   std::lock_guard lock(st_->manifest_locks.For(repo));
   Db& db = *st_->db;
   if (!cached) {
@@ -128,6 +130,7 @@ Result<Digest> StoreImpl::WriteManifest(std::string_view repo, std::optional<std
     if (!*present) st_->usage.Remove(project, ProjectUsage::Kind::kManifest, d.str());
     return s;
   }
+  st_->manifest_locks.Bump(repo);
   return d;
 }
 
@@ -156,6 +159,7 @@ Status DeleteManifestLocked(StoreState& st, std::string_view repo, const Digest&
   if (!pulls.ok()) return pulls.status();
   batch.Delete(*pulls, pull_key);
   if (Status s = db.Write(&batch); !s.ok()) return s;
+  st.manifest_locks.Bump(repo);
   st.pulls.Forget(pull_key);
   st.usage.Remove(ProjectOf(repo), ProjectUsage::Kind::kManifest, target);
   return Status::OK();
@@ -172,7 +176,9 @@ Status StoreImpl::DeleteTag(std::string_view repo, std::string_view tag) {
   if (!*present) return Status::NotFound("tag " + std::string(tag) + " unknown");
   rocksdb::WriteBatch batch;
   BatchDelete(db, &batch, Cf::kTags, key);
-  return db.Write(&batch);
+  if (Status s = db.Write(&batch); !s.ok()) return s;
+  st_->manifest_locks.Bump(repo);
+  return Status::OK();
 }
 
 }  // namespace pier::internal

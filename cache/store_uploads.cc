@@ -44,6 +44,7 @@ Result<UploadState> StoreImpl::StartUpload(std::string_view repo) {
   if (Status s = CheckRepo(repo); !s.ok()) return s;
   // The file is created by the first writer; until then the record alone is
   // the session (recovery keeps file-less sessions at offset 0).
+  st_->Served();
   records::UploadRecord rec{std::string(repo), 0, st_->Now()};
   const std::string uuid = NewUploadId();
   rocksdb::WriteBatch batch;
@@ -62,6 +63,7 @@ Result<UploadState> StoreImpl::GetUpload(std::string_view repo, std::string_view
 Result<std::unique_ptr<UploadWriter>> StoreImpl::OpenWriter(std::string_view repo, std::string_view uuid,
                                                             std::optional<uint64_t> expected_offset) {
   if (!IsValidUploadId(uuid)) return Status::NotFound("upload unknown");
+  st_->Served();
   // Claim first, then read the record: the previous writer may have just
   // committed (and so deleted) the session.
   if (!st_->sessions.TryAcquire(std::string(uuid))) return Busy();

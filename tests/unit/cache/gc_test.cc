@@ -144,9 +144,10 @@ TEST_F(GcTest, BlobReadWithinTheGracePeriodStaysForTheManifestThatFollows) {
   EXPECT_TRUE(Stored("layer"));
 }
 
-// Race: a manifest put while the sweep runs. The sweep holds the
-// repository's manifest lock; the put waits for it and then finds its blobs
-// (it touched them first, as clients do), and the new manifest keeps them.
+// Race: a manifest put while the sweep deletes. The sweep plans without the
+// repository's manifest lock and holds it while it deletes; the put waits for
+// it and then finds its blobs (it touched them first, as clients do), and the
+// new manifest keeps them.
 TEST_F(GcTest, ManifestPutDuringTheSweepWaitsAndKeepsItsBlobs) {
   const Digest old = Image("team/app", std::nullopt, "cfg", {"layer"});
   ASSERT_TRUE(store_->DeleteManifest("team/app", old).ok());
@@ -158,15 +159,21 @@ TEST_F(GcTest, ManifestPutDuringTheSweepWaitsAndKeepsItsBlobs) {
   std::mutex mu;
   std::condition_variable cv;
   bool sweeping = false, release = false;
-  GcOptions o;
-  o.pinned = [&](std::string_view, const Digest&) {
+  // Held inside the deletion of "garbage", under the repository's lock.
+  auto hold = [&] {
     std::unique_lock lock(mu);
     sweeping = true;
     cv.notify_all();
     cv.wait(lock, [&] { return release; });
-    return false;
   };
-  auto gc = std::async(std::launch::async, [&] { return Gc(o); });
+  auto gc = std::async(std::launch::async, [&] {
+    GcOptions o;
+    o.grace_seconds = kGrace;
+    o.log = [&](const std::string& line) {
+      if (line.starts_with("delete blob link")) hold();
+    };
+    return store_->CollectGarbage(o);
+  });
   {
     std::unique_lock lock(mu);
     ASSERT_TRUE(cv.wait_for(lock, 10s, [&] { return sweeping; }));
@@ -179,10 +186,11 @@ TEST_F(GcTest, ManifestPutDuringTheSweepWaitsAndKeepsItsBlobs) {
     release = true;
   }
   cv.notify_all();
-  GcReport r = gc.get();
+  auto r = gc.get();
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
   auto d = put.get();
   ASSERT_TRUE(d.ok()) << d.status().ToString();
-  EXPECT_EQ(r.blobs_deleted, 1u);  // "garbage" only
+  EXPECT_EQ(r->blobs_deleted, 1u);  // "garbage" only
   EXPECT_TRUE(Stored("cfg"));
   EXPECT_TRUE(Stored("layer"));
   EXPECT_FALSE(Stored("garbage"));
@@ -303,6 +311,37 @@ TEST_F(GcTest, DeleteUntaggedKeepsWhatTagsReachAndReferrersOfKeptSubjects) {
   auto refs = store_->ListReferrers("team/app", child, "");
   ASSERT_TRUE(refs.ok());
   EXPECT_EQ(refs->size(), 1u);
+}
+
+// A manifest GC deletes takes its pull time with it, flushed or pending, as
+// DeleteManifest does: pushed again, it is a manifest never pulled.
+TEST_F(GcTest, DeletingAnUntaggedManifestDropsItsPullTime) {
+  const Digest kept = Image("team/app", "v1", "cfg-k", {"layer-k"});
+  const Digest gone = Image("team/app", std::nullopt, "cfg-u", {"layer-u"});
+  auto pulled = [&](const Digest& d) -> int64_t {
+    auto list = store_->ListArtifacts("team/app");
+    EXPECT_TRUE(list.ok());
+    if (!list.ok()) return -1;
+    for (const auto& a : *list) {
+      if (a.digest == d) return a.pulled_unix;
+    }
+    return -1;
+  };
+  store_->NotePull("team/app", gone);  // starts the flush period
+  fake_.Advance(std::chrono::seconds(31));
+  store_->NotePull("team/app", kept);  // flushes both
+  fake_.Advance(std::chrono::seconds(1));
+  store_->NotePull("team/app", gone);  // pending
+  ASSERT_GT(pulled(gone), 0);
+  PastGrace();
+  GcOptions o;
+  o.delete_untagged = true;
+  EXPECT_EQ(Gc(o).manifests_deleted, 1u);
+  EXPECT_EQ(pulled(gone), -1);
+  EXPECT_EQ(Image("team/app", std::nullopt, "cfg-u", {"layer-u"}), gone);
+  EXPECT_EQ(pulled(gone), 0);
+  EXPECT_GT(pulled(kept), 0);
+  ExpectFsckClean();
 }
 
 TEST_F(GcTest, ReferrersWhoseSubjectIsGoneAreCollected) {

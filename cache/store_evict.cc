@@ -32,41 +32,13 @@ struct Candidate {
   bool cached = false;
 };
 
-struct Facts {
-  std::string subject;
-  std::vector<std::string> blobs;
-  std::vector<std::string> children;
-  int64_t pushed = 0;
-  bool understood = true;
-};
-
 // Every manifest of `repo` with what it references. The caller holds the
 // repository's manifest lock.
-Status ReadRepository(StoreState& st, const std::string& repo, std::unordered_map<std::string, Facts>* out,
+Status ReadRepository(StoreState& st, const std::string& repo, std::unordered_map<std::string, ManifestFacts>* out,
                       std::map<std::string, std::vector<std::string>>* tags) {
-  Db& db = *st.db;
+  PIER_TRY(ScanManifestFacts(st, repo, out));
   const std::string prefix = keys::Prefix(repo);
-  PIER_TRY(db.Scan(Cf::kManifests, prefix, "", [&](std::string_view key, std::string_view value) {
-    Facts& f = (*out)[std::string(key.substr(prefix.size()))];
-    records::ManifestRecord rec;
-    if (!records::Decode(value, &rec)) {
-      f.understood = false;
-      return true;
-    }
-    f.subject = rec.subject;
-    f.pushed = rec.pushed_unix;
-    auto parsed = ParseManifest(rec.media_type, rec.bytes);
-    if (!parsed.ok()) {
-      f.understood = false;
-      return true;
-    }
-    for (const auto& b : parsed->blobs) {
-      if (b.urls.empty()) f.blobs.push_back(b.digest.str());
-    }
-    for (const auto& m : parsed->manifests) f.children.push_back(m.digest.str());
-    return true;
-  }));
-  return db.Scan(Cf::kTags, prefix, "", [&](std::string_view key, std::string_view value) {
+  return st.db->Scan(Cf::kTags, prefix, "", [&](std::string_view key, std::string_view value) {
     (*tags)[std::string(value)].emplace_back(key.substr(prefix.size()));
     return true;
   });
@@ -140,7 +112,7 @@ class EvictRun {
 
   Status EvictImage(const Candidate& c, EvictReport* report) {
     std::lock_guard lock(st_.manifest_locks.For(c.repo));
-    std::unordered_map<std::string, Facts> manifests;
+    std::unordered_map<std::string, ManifestFacts> manifests;
     std::map<std::string, std::vector<std::string>> tags;
     PIER_TRY(ReadRepository(st_, c.repo, &manifests, &tags));
     const std::string top = c.digest.str();
@@ -167,7 +139,7 @@ class EvictRun {
     std::vector<std::string> order{top};
     std::set<std::string> unit{top};
     for (size_t i = 0; i < order.size(); ++i) {
-      const Facts& f = manifests[order[i]];
+      const ManifestFacts& f = manifests[order[i]];
       for (const auto& child : f.children) {
         if (manifests.contains(child) && unit.insert(child).second) order.push_back(child);
       }
@@ -184,7 +156,7 @@ class EvictRun {
       std::string d = std::move(keep_work.back());
       keep_work.pop_back();
       if (unit.erase(d) == 0) continue;
-      const Facts& f = manifests[d];
+      const ManifestFacts& f = manifests[d];
       keep_work.insert(keep_work.end(), f.children.begin(), f.children.end());
     }
     std::erase_if(order, [&](const std::string& d) { return !unit.contains(d); });

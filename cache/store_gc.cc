@@ -36,14 +36,6 @@
 namespace pier::internal {
 namespace {
 
-struct ManifestFacts {
-  std::string subject;                // digest string, or empty
-  std::vector<std::string> blobs;     // config + layers held here (foreign layers left out)
-  std::vector<std::string> children;  // index entries
-  int64_t pushed = 0;
-  bool understood = true;  // false: it did not parse, so what it references is unknown
-};
-
 // GC is background work: its threads run under SCHED_IDLE (and nice 19, per
 // thread on Linux) so pushes and pulls keep the CPUs they need. Nice 19 alone
 // is not enough: the scheduler may let a nice-19 thread finish its slice
@@ -210,26 +202,7 @@ Status GcRun::PlanRepository(const std::string& repo, RepoPlan* plan) {
 
   // --- mark ---
   std::unordered_map<std::string, ManifestFacts> manifests;
-  Status s = db.Scan(Cf::kManifests, prefix, "", [&](std::string_view key, std::string_view value) {
-    ManifestFacts& f = manifests[std::string(key.substr(prefix.size()))];
-    records::ManifestRecord rec;
-    if (!records::Decode(value, &rec)) {
-      f.understood = false;
-      return true;
-    }
-    f.subject = rec.subject;
-    f.pushed = rec.pushed_unix;
-    auto parsed = ParseManifest(rec.media_type, rec.bytes);
-    if (!parsed.ok()) {
-      f.understood = false;
-      return true;
-    }
-    for (const auto& b : parsed->blobs) {
-      if (b.urls.empty()) f.blobs.push_back(b.digest.str());
-    }
-    for (const auto& m : parsed->manifests) f.children.push_back(m.digest.str());
-    return true;
-  });
+  Status s = ScanManifestFacts(st_, repo, &manifests);
   if (!s.ok()) return s;
   std::unordered_set<std::string> tagged;
   s = db.Scan(Cf::kTags, prefix, "", [&](std::string_view, std::string_view value) {

@@ -150,6 +150,18 @@ Status UnlinkBlobLocked(StoreState& st, std::string_view repo, const Digest& d, 
 // store_blobs.cc: when `repo` got `d` (the link's time, 0 for a link older
 // than link times), or NotFound.
 Result<int64_t> LinkTime(const StoreState& st, std::string_view repo, const Digest& d);
+// What one stored manifest references, as garbage collection and eviction
+// read it.
+struct ManifestFacts {
+  std::string subject;                // digest string, or empty
+  std::vector<std::string> blobs;     // config + layers held here (foreign layers left out)
+  std::vector<std::string> children;  // index entries
+  int64_t pushed = 0;
+  bool understood = true;  // false: it did not parse, so what it references is unknown
+};
+// store_manifests.cc: every manifest of `repo`, by digest string.
+Status ScanManifestFacts(const StoreState& st, std::string_view repo,
+                         std::unordered_map<std::string, ManifestFacts>* out);
 // store_manifests.cc: deletes manifest `d` of `repo` with its tags, its
 // referrer entry and its pull time. The caller holds manifest_locks.For(repo).
 Status DeleteManifestLocked(StoreState& st, std::string_view repo, const Digest& d);

@@ -141,6 +141,31 @@ Status StoreImpl::DeleteManifest(std::string_view repo, const Digest& d) {
   return DeleteManifestLocked(*st_, repo, d);
 }
 
+Status ScanManifestFacts(const StoreState& st, std::string_view repo,
+                         std::unordered_map<std::string, ManifestFacts>* out) {
+  const std::string prefix = keys::Prefix(repo);
+  return st.db->Scan(Cf::kManifests, prefix, "", [&](std::string_view key, std::string_view value) {
+    ManifestFacts& f = (*out)[std::string(key.substr(prefix.size()))];
+    records::ManifestRecord rec;
+    if (!records::Decode(value, &rec)) {
+      f.understood = false;
+      return true;
+    }
+    f.subject = rec.subject;
+    f.pushed = rec.pushed_unix;
+    auto parsed = ParseManifest(rec.media_type, rec.bytes);
+    if (!parsed.ok()) {
+      f.understood = false;
+      return true;
+    }
+    for (const auto& b : parsed->blobs) {
+      if (b.urls.empty()) f.blobs.push_back(b.digest.str());
+    }
+    for (const auto& m : parsed->manifests) f.children.push_back(m.digest.str());
+    return true;
+  });
+}
+
 Status DeleteManifestLocked(StoreState& st, std::string_view repo, const Digest& d) {
   Db& db = *st.db;
   auto rec = LoadManifest(db, repo, d);

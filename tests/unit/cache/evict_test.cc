@@ -13,26 +13,11 @@ namespace {
 
 using nlohmann::json;
 using testing::Bytes;
+using testing::ImageBytes;
 using testing::PushBlob;
 using testing::StoreTest;
 
 constexpr int64_t kIdle = 600;
-
-json Desc(std::string_view media_type, const std::string& content) {
-  return json{{"mediaType", media_type}, {"digest", Sha256Of(content).str()}, {"size", content.size()}};
-}
-
-std::string ImageBytes(const std::string& config, const std::vector<std::string>& layers,
-                       std::optional<Digest> subject = std::nullopt) {
-  json l = json::array();
-  for (const auto& layer : layers) l.push_back(Desc("application/vnd.oci.image.layer.v1.tar", layer));
-  json m{{"schemaVersion", 2},
-         {"mediaType", media::kOciManifest},
-         {"config", Desc("application/vnd.oci.image.config.v1+json", config)},
-         {"layers", l}};
-  if (subject) m["subject"] = {{"mediaType", media::kOciManifest}, {"digest", subject->str()}, {"size", 1}};
-  return m.dump();
-}
 
 class EvictTest : public StoreTest {
  protected:

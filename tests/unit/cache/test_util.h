@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <string>
 
@@ -54,6 +55,23 @@ inline Result<BlobInfo> PushBlob(Store& store, std::string_view repo, const std:
   if (!w.ok()) return w.status();
   if (Status s = (*w)->Append(Bytes(content)); !s.ok()) return s;
   return (*w)->Commit(Sha256Of(content));
+}
+
+// The bytes of an OCI image manifest naming `config` and `layers` (plain tar
+// media type) by content, with an OCI 1.1 subject when given.
+inline std::string ImageBytes(const std::string& config, const std::vector<std::string>& layers,
+                              std::optional<Digest> subject = std::nullopt) {
+  auto desc = [](std::string_view mt, const std::string& c) {
+    return nlohmann::json{{"mediaType", mt}, {"digest", Sha256Of(c).str()}, {"size", c.size()}};
+  };
+  nlohmann::json l = nlohmann::json::array();
+  for (const auto& layer : layers) l.push_back(desc("application/vnd.oci.image.layer.v1.tar", layer));
+  nlohmann::json m{{"schemaVersion", 2},
+                   {"mediaType", media::kOciManifest},
+                   {"config", desc("application/vnd.oci.image.config.v1+json", config)},
+                   {"layers", l}};
+  if (subject) m["subject"] = {{"mediaType", media::kOciManifest}, {"digest", subject->str()}, {"size", 1}};
+  return m.dump();
 }
 
 // An OCI image in `repo` under `tag`: its own config and `layers` (plain tar

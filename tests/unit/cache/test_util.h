@@ -106,6 +106,9 @@ class StoreTest : public ::testing::Test {
     ASSERT_FALSE(dir_.path().empty());
     Reopen();
   }
+  // Closes the store before a derived fixture's members (its FakeClock) go:
+  // closing flushes pull times stamped by the clock.
+  void TearDown() override { store_.reset(); }
 
   void Reopen(int64_t upload_max_age_seconds = 7 * 24 * 3600) {
     store_.reset();  // RocksDB allows one open instance per directory

@@ -48,7 +48,10 @@ class EngineTest : public pier::testing::StoreTest {
     dest_ = *created;
   }
 
-  void TearDown() override { engine_.reset(); }
+  void TearDown() override {
+    engine_.reset();
+    StoreTest::TearDown();
+  }
 
   void StartEngine(uint64_t chunk_size = 8 << 20) {
     EngineOptions o;

@@ -31,7 +31,10 @@ class RetentionServiceTest : public pier::testing::StoreTest {
     svc_ = *svc;
   }
 
-  void TearDown() override { svc_.reset(); }
+  void TearDown() override {
+    svc_.reset();
+    StoreTest::TearDown();
+  }
 
   Policy MakePolicy(std::string cron = "") {
     nlohmann::json j = {

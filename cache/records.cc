@@ -66,7 +66,7 @@ bool Decode(std::string_view in, BlobRecord* r) {
   if (!GetVersion(&in) || !GetU64(&in, &r->size) || !GetI64(&in, &r->created_unix) || in.size() != 1)
     return false;
   auto origin = static_cast<uint8_t>(in[0]);
-  if (origin > static_cast<uint8_t>(Origin::kCached)) return false;
+  if (origin > static_cast<uint8_t>(Origin::kDerived)) return false;
   r->origin = static_cast<Origin>(origin);
   return true;
 }

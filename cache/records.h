@@ -21,7 +21,10 @@
 
 namespace pier::records {
 
-enum class Origin : uint8_t { kLocal = 0, kCached = 1 };
+// kDerived: made here from another blob (a zstd transcode of a gzip layer,
+// cache/transcode): linked by no repository, counted in no quota, collected
+// by GC like any unlinked blob once its grace period is over.
+enum class Origin : uint8_t { kLocal = 0, kCached = 1, kDerived = 2 };
 
 struct BlobRecord {
   uint64_t size = 0;

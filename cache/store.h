@@ -69,8 +69,10 @@ struct GcOptions {
   // Threads sweeping repositories side by side (Harbor's `workers`, 1..10).
   int workers = 1;
   // Content a pending replication still has to send: (repository, digest)
-  // of a manifest (kept with everything it references) or of a blob. May be
-  // called with the repository's manifest lock held: must not call the store.
+  // of a manifest (kept with everything it references) or of a blob; repo
+  // "" asks about a derived blob no repository links (a transcode about to
+  // be sent). May be called with the repository's manifest lock held: must
+  // not call the store.
   std::function<bool(std::string_view repo, const Digest& d)> pinned;
   // One line per thing collected (dry run: that would be).
   std::function<void(const std::string& line)> log;
@@ -194,6 +196,12 @@ class UploadWriter {
   // (evictable, the upstream has it) and counts toward its project's usage
   // without ever being refused by the quota. Call before Commit.
   virtual void MarkCached() = 0;
+  // The upload is derived data (a transcode, cache/transcode): Commit
+  // stores the blob without linking it to any repository or counting it in
+  // any quota; OpenStoredBlob reads it; GC collects it like any unlinked
+  // blob once its grace period is over (unless GcOptions::pinned("", d)).
+  // Call before Commit.
+  virtual void MarkDerived() = 0;
   // A read-only descriptor of the session's file. It keeps reading the same
   // bytes after Commit moved (or, for a duplicate, removed) the file.
   virtual Result<UniqueFd> OpenReader() = 0;
@@ -262,6 +270,10 @@ class Store {
   virtual Result<BlobInfo> LinkStoredBlob(std::string_view repo, const Digest& d) = 0;
   // Whether the store holds the blob for any repository (same caveat).
   virtual bool BlobStored(const Digest& d) = 0;
+  // Opens a blob by digest whoever links it (or nobody: a derived blob).
+  // Internal callers only (the same caveat as LinkStoredBlob). NotFound
+  // when the store does not hold it.
+  virtual Result<UniqueFd> OpenStoredBlob(const Digest& d, BlobInfo* info) = 0;
 
   // --- uploads ---
   virtual Result<UploadState> StartUpload(std::string_view repo) = 0;

@@ -81,7 +81,9 @@ Status PlaceBlobFile(StoreState& st, const std::string& uuid, const Digest& d) {
 }  // namespace
 
 Result<BlobInfo> CommitBlob(StoreState& st, const std::string& uuid, const std::string& repo, const Digest& d,
-                            uint64_t size, bool cached) {
+                            uint64_t size, records::Origin origin) {
+  const bool cached = origin == records::Origin::kCached;
+  const bool derived = origin == records::Origin::kDerived;
   std::lock_guard lock(st.blob_locks.For(d.hex));
   Db& db = *st.db;
   auto existing = LoadBlobRecord(db, d);
@@ -94,7 +96,8 @@ Result<BlobInfo> CommitBlob(StoreState& st, const std::string& uuid, const std::
   // nothing behind, its session included.
   rocksdb::WriteBatch batch;
   bool counted = false;
-  if (Status q = AddLink(st, &batch, repo, d, size, !cached, &counted); !q.ok()) {
+  Status q = derived ? Status::OK() : AddLink(st, &batch, repo, d, size, !cached, &counted);
+  if (!q.ok()) {
     if (q.code() == Code::kQuotaExceeded) {
       if (Status s = DropSession(st, uuid); !s.ok()) ReportInternalError("store", "dropping a refused upload failed", s);
     }
@@ -112,7 +115,7 @@ Result<BlobInfo> CommitBlob(StoreState& st, const std::string& uuid, const std::
     }
   }
   const records::BlobRecord rec =
-      new_record ? records::BlobRecord{size, st.Now(), cached ? records::Origin::kCached : records::Origin::kLocal}
+      new_record ? records::BlobRecord{size, st.Now(), origin}
                  : *existing;
   if (new_record) BatchPut(db, &batch, Cf::kBlobs, d.str(), records::Encode(rec));
   BatchDelete(db, &batch, Cf::kUploads, uuid);
@@ -245,6 +248,18 @@ Result<BlobInfo> StoreImpl::LinkStoredBlob(std::string_view repo, const Digest& 
   }
   st_->dedup_saved_bytes.fetch_add(rec->size);
   return ToInfo(d, *rec);
+}
+
+Result<UniqueFd> StoreImpl::OpenStoredBlob(const Digest& d, BlobInfo* info) {
+  if (Status s = CheckBlobDigest(d); !s.ok()) return s;
+  auto rec = LoadBlobRecord(*st_->db, d);
+  if (!rec.ok()) return rec.status();
+  // No lock needed: an fd opened before a concurrent delete keeps the bytes.
+  auto fd = OpenForRead(st_->layout.BlobPath(d));
+  if (!fd.ok()) return fd.status();
+  if (info != nullptr) *info = ToInfo(d, *rec);
+  st_->Served();
+  return fd;
 }
 
 bool StoreImpl::BlobStored(const Digest& d) {

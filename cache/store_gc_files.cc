@@ -66,6 +66,11 @@ Status GcRun::SweepUnlinkedBlobs() {
       if (!scan.ok()) return scan;
       continue;
     }
+    // A derived blob (a transcode) a replication is about to send.
+    if (Pinned("", d.str())) {
+      ++report_.pinned_blobs;
+      continue;
+    }
     std::lock_guard lock(st_.blob_locks.For(d.hex));
     if (HasLinks(db, d.str(), &scan) || !scan.ok()) {
       if (!scan.ok()) return scan;

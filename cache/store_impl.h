@@ -138,11 +138,12 @@ struct StoreState {
 // store_blobs.cc: moves the verified, fsync'ed upload file of `uuid` into the
 // blob store (or drops it if the digest is already stored), links the blob
 // to `repo` and ends the session, in one batch.
-// A blob new to the repository's project must fit its quota unless `cached`
-// (a pull-through copy, recorded with Origin::kCached when new); refused:
-// QuotaExceeded and the session is gone.
+// A blob new to the repository's project must fit its quota unless it is
+// kCached (a pull-through copy, recorded so when new); refused:
+// QuotaExceeded and the session is gone. kDerived: no link at all (and no
+// quota); the record says kDerived when new.
 Result<BlobInfo> CommitBlob(StoreState& st, const std::string& uuid, const std::string& repo, const Digest& d,
-                            uint64_t size, bool cached);
+                            uint64_t size, records::Origin origin);
 // store_blobs.cc: removes `repo`'s link to `d` and, when it was the last
 // link, the blob's record and then its file; *freed_bytes is the blob's size
 // then, else 0. The caller holds blob_locks.For(d.hex).
@@ -209,6 +210,7 @@ class StoreImpl final : public Store {
   Result<BlobInfo> MountBlob(std::string_view repo, std::string_view from, const Digest& d) override;
   Result<BlobInfo> LinkStoredBlob(std::string_view repo, const Digest& d) override;
   bool BlobStored(const Digest& d) override;
+  Result<UniqueFd> OpenStoredBlob(const Digest& d, BlobInfo* info) override;
 
   // store_uploads.cc
   Result<UploadState> StartUpload(std::string_view repo) override;

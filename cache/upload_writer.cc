@@ -44,7 +44,8 @@ class UploadWriterImpl final : public UploadWriter {
   Result<BlobInfo> Commit(const Digest& expected) override;
   void Abort() override;
   void KeepBuffered() override { buffered_only_ = true; }
-  void MarkCached() override { cached_ = true; }
+  void MarkCached() override { origin_ = records::Origin::kCached; }
+  void MarkDerived() override { origin_ = records::Origin::kDerived; }
   Result<UniqueFd> OpenReader() override { return OpenForRead(st_->layout.UploadPath(claim_.uuid())); }
   uint64_t size() const override { return size_; }
 
@@ -69,7 +70,7 @@ class UploadWriterImpl final : public UploadWriter {
   uint64_t appended_ = 0;    // bytes appended through this writer
   bool direct_tried_ = false;
   bool buffered_only_ = false;  // KeepBuffered: readers follow the file
-  bool cached_ = false;         // MarkCached: a pull-through copy
+  records::Origin origin_ = records::Origin::kLocal;  // MarkCached, MarkDerived
   bool wrote_direct_ = false;  // some bytes bypassed the page cache
   std::unique_ptr<DirectAppender> direct_;  // last: waits for its write before fd_ closes
 };
@@ -148,7 +149,7 @@ Result<BlobInfo> UploadWriterImpl::Commit(const Digest& expected) {
     return Status::DigestMismatch("upload hashes to " + actual.str() + ", not " + expected.str());
   }
   fd_.reset();
-  auto info = CommitBlob(*st_, claim_.uuid(), rec_.repo, expected, size_, cached_);
+  auto info = CommitBlob(*st_, claim_.uuid(), rec_.repo, expected, size_, origin_);
   // Bytes written with O_DIRECT are not in the page cache: read them back
   // for the pull that usually follows a push (warmer.h).
   if (info.ok() && wrote_direct_ && st_->warmer) (void)st_->warmer->Warm(st_->layout.BlobPath(expected), size_);

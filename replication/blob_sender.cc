@@ -191,7 +191,9 @@ class Sender {
   Status OpenSource() {
     if (fd_.valid()) return Status::OK();
     BlobInfo info;
-    auto fd = env_.store->OpenBlob(job_.src_repo, job_.digest, &info);
+    // A derived blob (a zstd transcode) is linked by no repository.
+    auto fd = job_.derived ? env_.store->OpenStoredBlob(job_.digest, &info)
+                           : env_.store->OpenBlob(job_.src_repo, job_.digest, &info);
     if (!fd.ok()) return Status(fd.status().code(), "source blob " + digest_ + ": " + fd.status().message());
     if (info.size != job_.size) job_.size = info.size;
     fd_ = std::move(*fd);

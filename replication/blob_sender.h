@@ -77,6 +77,9 @@ struct BlobJob {
   std::string dst_repo;
   Digest digest;
   uint64_t size = 0;
+  // The source is a derived blob of the store (a zstd transcode of a gzip
+  // layer, cache/transcode): read with OpenStoredBlob, not src_repo's link.
+  bool derived = false;
   // Set by CheckBlobs: the destination answered HEAD "missing" (not asked
   // again), and maybe an upload session was opened for it meanwhile.
   bool checked_missing = false;

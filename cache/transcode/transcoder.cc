@@ -1,0 +1,195 @@
+#include "cache/transcode/transcoder.h"
+
+#include <nlohmann/json.hpp>
+
+#include "base/internal_errors.h"
+
+namespace pier::transcode {
+namespace {
+
+// The store's column family for the mapping (source digest → JSON record).
+constexpr std::string_view kSpace = "transcodes";
+
+std::string Encode(const Transcoded& t) {
+  return nlohmann::json{{"source_size", t.source_size}, {"digest", t.digest.str()},  {"size", t.size},
+                        {"diff_id", t.diff_id.str()},   {"tar_size", t.tar_size},    {"level", t.level},
+                        {"created", t.created_unix}}
+      .dump();
+}
+
+Result<Transcoded> Decode(const Digest& source, std::string_view text) {
+  auto j = nlohmann::json::parse(text, nullptr, false);
+  auto bad = [&] { return Status::Corruption("transcode record of " + source.str() + " is malformed"); };
+  if (!j.is_object()) return bad();
+  Transcoded t;
+  t.source = source;
+  try {
+    t.source_size = j.at("source_size").get<uint64_t>();
+    auto d = Digest::Parse(j.at("digest").get<std::string>());
+    auto diff = Digest::Parse(j.at("diff_id").get<std::string>());
+    if (!d.ok() || !diff.ok()) return bad();
+    t.digest = *d;
+    t.diff_id = *diff;
+    t.size = j.at("size").get<uint64_t>();
+    t.tar_size = j.at("tar_size").get<uint64_t>();
+    t.level = j.at("level").get<int>();
+    t.created_unix = j.at("created").get<int64_t>();
+  } catch (const nlohmann::json::exception&) {
+    return bad();
+  }
+  return t;
+}
+
+}  // namespace
+
+Transcoder::Lease& Transcoder::Lease::operator=(Lease&& o) noexcept {
+  if (this != &o) {
+    Reset();
+    t_ = std::move(o.t_);
+    key_ = std::move(o.key_);
+  }
+  return *this;
+}
+
+void Transcoder::Lease::Reset() {
+  if (!t_) return;
+  {
+    std::lock_guard lock(t_->mu_);
+    auto it = t_->held_.find(key_);
+    if (it != t_->held_.end() && --it->second == 0) t_->held_.erase(it);
+  }
+  t_.reset();
+}
+
+Transcoder::Transcoder(std::shared_ptr<Store> store, std::shared_ptr<KvSpace> space, Options options)
+    : store_(std::move(store)), space_(std::move(space)), options_(options) {}
+
+Result<std::shared_ptr<Transcoder>> Transcoder::Open(std::shared_ptr<Store> store, Options options) {
+  auto space = store->OpenKeySpace(kSpace);
+  if (!space.ok()) return space.status();
+  return std::make_shared<Transcoder>(std::move(store), std::move(space).value(), options);
+}
+
+Result<Transcoded> Transcoder::Lookup(const Digest& source) {
+  auto v = space_->Get(source.str());
+  if (!v.ok()) return v.status();
+  return Decode(source, *v);
+}
+
+Status Transcoder::Record(const Transcoded& t) { return space_->Write({{t.source.str(), Encode(t)}}); }
+
+Transcoder::Lease Transcoder::Hold(const Digest& d) {
+  std::lock_guard lock(mu_);
+  ++held_[d.str()];
+  return Lease(shared_from_this(), d.str());
+}
+
+bool Transcoder::Held(const Digest& d) const {
+  std::lock_guard lock(mu_);
+  return held_.contains(d.str());
+}
+
+TranscoderStats Transcoder::Stats() const {
+  std::lock_guard lock(mu_);
+  return stats_;
+}
+
+Result<Transcoded> Transcoder::Ensure(std::string_view repo, const Digest& source, int level, std::stop_token stop) {
+  // Linked by `repo`: the caller may read this source (and it exists).
+  if (auto st = store_->StatBlob(repo, source); !st.ok()) return st.status();
+  if (auto known = Lookup(source); known.ok() && store_->BlobStored(known->digest)) {
+    std::lock_guard lock(mu_);
+    ++stats_.reused;
+    return known;
+  } else if (!known.ok() && known.status().code() != Code::kNotFound) {
+    return known.status();
+  }
+  std::shared_ptr<Flight> flight;
+  bool mine = false;
+  {
+    std::unique_lock lock(mu_);
+    auto& slot = flights_[source.str()];
+    if (!slot) {
+      slot = std::make_shared<Flight>();
+      mine = true;
+    }
+    flight = slot;
+    if (!mine) {
+      ++stats_.waiting;
+      cv_.wait(lock, [&] { return flight->done || stop.stop_requested(); });
+      --stats_.waiting;
+      if (!flight->done) return Status::Unavailable("stopped");
+      if (flight->result.ok()) ++stats_.reused;
+      return flight->result;
+    }
+    ++stats_.active;
+  }
+  auto started = options_.clock->Steady();
+  Result<Transcoded> r = Make(repo, source, level, stop);
+  std::chrono::duration<double> took = options_.clock->Steady() - started;
+  {
+    std::lock_guard lock(mu_);
+    --stats_.active;
+    stats_.busy_seconds += took.count();
+    if (r.ok()) {
+      ++stats_.transcodes;
+      stats_.gzip_bytes += r->source_size;
+      stats_.zstd_bytes += r->size;
+    } else {
+      ++stats_.failures;
+    }
+    flight->result = r;
+    flight->done = true;
+    flights_.erase(source.str());
+  }
+  cv_.notify_all();
+  return r;
+}
+
+Result<Transcoded> Transcoder::Make(std::string_view repo, const Digest& source, int level, std::stop_token stop) {
+  BlobInfo info;
+  auto src = store_->OpenBlob(repo, source, &info);
+  if (!src.ok()) return src.status();
+  auto up = store_->StartUpload(repo);
+  if (!up.ok()) return up.status();
+  auto cancel = [&] {
+    if (Status s = store_->CancelUpload(repo, up->uuid); !s.ok() && s.code() != Code::kNotFound)
+      ReportInternalError("transcode", "dropping an unfinished transcode's upload failed", s);
+  };
+  auto w = store_->OpenWriter(repo, up->uuid, std::nullopt);
+  if (!w.ok()) {
+    cancel();
+    return w.status();
+  }
+  UploadWriter& writer = **w;
+  writer.MarkDerived();
+  ZstdParams params;
+  params.level = level;
+  params.workers = options_.workers;
+  auto res = GzipToZstd(src->get(), params, [&](std::span<const char> b) { return writer.Append(b); }, stop);
+  if (!res.ok()) {
+    writer.Abort();
+    w->reset();
+    cancel();
+    return Status(res.status().code(), "transcoding " + source.str() + ": " + res.status().message());
+  }
+  auto committed = writer.Commit(res->digest);
+  w->reset();
+  if (!committed.ok()) {
+    cancel();
+    return committed.status();
+  }
+  Transcoded t;
+  t.source = source;
+  t.source_size = res->gzip_size;
+  t.digest = res->digest;
+  t.size = res->size;
+  t.diff_id = res->diff_id;
+  t.tar_size = res->tar_size;
+  t.level = level;
+  t.created_unix = options_.clock->UnixSeconds();
+  if (Status s = Record(t); !s.ok()) return s;
+  return t;
+}
+
+}  // namespace pier::transcode

@@ -1,0 +1,126 @@
+#pragma once
+// Transcoder: the store's zstd copies of gzip layers, each made once.
+//
+// A copy is derived data (cache/README.md, "Transcoded layers"): its blob is
+// stored unlinked (UploadWriter::MarkDerived: no repository, no quota) and
+// the mapping source digest → zstd digest, size, diff_id is a record of its
+// own, so the next build, another destination or a retry reuses it.
+//
+// Promises:
+//  - Ensure returns a stored copy: the recorded one while its blob is still
+//    in the store, else one made now (GzipToZstd) from the source blob,
+//    committed under its verified digest and then recorded; callers asking
+//    for one digest at the same time share one transcode;
+//  - the record outlives its blob: GC collects an unheld copy like any
+//    unlinked blob after its grace period, and a later Ensure makes it again
+//    — byte-identical (gzip_zstd.h), so the digest a destination already
+//    holds, or an upload of it that was cut, stays valid;
+//  - a copy a replication is about to send is Held: GC's pinned("", d)
+//    (Pinned) keeps it until the lease ends;
+//  - the first copy made wins: `level` only applies when a copy is made (a
+//    later policy with another level reuses the existing one rather than
+//    sending destinations different digests for one layer).
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <stop_token>
+#include <string>
+#include <string_view>
+
+#include "base/clock.h"
+#include "base/digest.h"
+#include "base/status.h"
+#include "cache/store.h"
+#include "cache/transcode/gzip_zstd.h"
+
+namespace pier::transcode {
+
+struct Transcoded {
+  Digest source;
+  uint64_t source_size = 0;
+  Digest digest;  // the zstd blob
+  uint64_t size = 0;
+  Digest diff_id;
+  uint64_t tar_size = 0;
+  int level = 0;
+  int64_t created_unix = 0;
+};
+
+struct TranscoderStats {
+  uint64_t transcodes = 0;   // copies made
+  uint64_t reused = 0;       // Ensure answered from a stored copy
+  uint64_t failures = 0;     // transcodes that failed (corrupt input, I/O, stop)
+  uint64_t gzip_bytes = 0;   // read by transcodes
+  uint64_t zstd_bytes = 0;   // written by transcodes
+  double busy_seconds = 0;   // spent transcoding (wall time, summed over runs)
+  int64_t active = 0;        // transcodes running now
+  int64_t waiting = 0;       // callers waiting on one
+};
+
+class Transcoder : public std::enable_shared_from_this<Transcoder> {
+ public:
+  struct Options {
+    int workers = 2;  // zstd threads per transcode (gzip_zstd.h ZstdParams)
+    const Clock* clock = &SystemClock();
+  };
+  // Opens (creating on first use) the mapping's key space in `store`.
+  static Result<std::shared_ptr<Transcoder>> Open(std::shared_ptr<Store> store, Options options);
+  static Result<std::shared_ptr<Transcoder>> Open(std::shared_ptr<Store> store) { return Open(std::move(store), {}); }
+
+  // The recorded copy of `source` (its blob may have been collected since);
+  // NotFound when none was ever made.
+  Result<Transcoded> Lookup(const Digest& source);
+
+  // A stored zstd copy of the gzip blob `source` that `repo` links.
+  // Corruption when the source is not a valid gzip stream (naming the
+  // offset); Unavailable("stopped") on a stop request.
+  Result<Transcoded> Ensure(std::string_view repo, const Digest& source, int level, std::stop_token stop = {});
+
+  // Keeps the derived blob `d` from GC while the returned lease lives.
+  class Lease {
+   public:
+    Lease() = default;
+    Lease(Lease&& o) noexcept : t_(std::move(o.t_)), key_(std::move(o.key_)) {}
+    Lease& operator=(Lease&& o) noexcept;
+    Lease(const Lease&) = delete;
+    Lease& operator=(const Lease&) = delete;
+    ~Lease() { Reset(); }
+    void Reset();
+
+   private:
+    friend class Transcoder;
+    Lease(std::shared_ptr<Transcoder> t, std::string key) : t_(std::move(t)), key_(std::move(key)) {}
+    std::shared_ptr<Transcoder> t_;
+    std::string key_;
+  };
+  Lease Hold(const Digest& d);
+  // For GcOptions::pinned with repo "": a held derived blob.
+  bool Held(const Digest& d) const;
+
+  TranscoderStats Stats() const;
+
+  Transcoder(std::shared_ptr<Store> store, std::shared_ptr<KvSpace> space, Options options);
+
+ private:
+  struct Flight {
+    bool done = false;
+    Result<Transcoded> result = Status::Internal("not run");
+  };
+  Result<Transcoded> Make(std::string_view repo, const Digest& source, int level, std::stop_token stop);
+  Status Record(const Transcoded& t);
+
+  std::shared_ptr<Store> store_;
+  std::shared_ptr<KvSpace> space_;
+  Options options_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::map<std::string, std::shared_ptr<Flight>> flights_;  // by source digest
+  std::map<std::string, int> held_;                          // derived digest -> leases
+  TranscoderStats stats_;
+};
+
+}  // namespace pier::transcode

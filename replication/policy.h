@@ -86,8 +86,8 @@ Status CheckHarborCron(std::string_view cron, std::string_view path = "trigger.t
 //    (POST: send as stored); null means send as stored; an object
 //    {"format": "zstd" | "none" | "", "level": 0..19} is read as a whole
 //    (format required; "none" and "" mean as stored; level 0 or absent:
-//    adaptive; a level with format none is refused, so a typo never
-//    silently turns transcoding off).
+//    adaptive; a level with format none is refused: the two contradict
+//    each other, and guessing either could surprise the client).
 // Refused: missing/empty name; both sides local or both remote; a registry
 // id that is not a non-negative integer; dest_namespace that is not a valid
 // repository path; dest_namespace_replace_count outside [-1, 127]; unknown

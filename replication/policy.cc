@@ -121,6 +121,39 @@ Status ReadTrigger(const nlohmann::json& body, Trigger* trigger) {
   return Status::OK();
 }
 
+// Pier's "compression" object, read as a whole: a half-given object (a
+// level without its format) is refused rather than merged, since the two
+// only mean something together.
+Status ReadCompression(const nlohmann::json& body, Compression* out) {
+  auto it = body.find("compression");
+  if (it == body.end()) return Status::OK();
+  if (it->is_null()) {
+    *out = Compression{};
+    return Status::OK();
+  }
+  if (!it->is_object()) {
+    return Invalid("compression",
+                   "must be an object {\"format\": \"zstd\", \"level\": N} or null (send as stored)");
+  }
+  PIER_TRY(CheckKeys(*it, "compression", {"format", "level"}));
+  if (!HasField(*it, "format")) return Invalid("compression.format", "required: \"zstd\" or \"none\"");
+  std::string format;
+  PIER_TRY(ReadString(*it, "compression", "format", &format));
+  if (format == "none") format.clear();
+  if (!format.empty() && format != kCompressionZstd) {
+    return Invalid("compression.format", "must be \"zstd\" or \"none\", got \"" + format + "\"");
+  }
+  int64_t level = 0;
+  if (!ReadInt(*it, "compression", "level", 0, 19, &level).ok()) {
+    return Invalid("compression.level", "must be an integer from 1 to 19 (0 or absent: the engine chooses)");
+  }
+  if (format.empty() && level != 0) {
+    return Invalid("compression.level", "only with format \"zstd\" (format \"none\" sends layers as stored)");
+  }
+  *out = Compression{format, static_cast<int>(level)};
+  return Status::OK();
+}
+
 Status Validate(const Policy& p) {
   if (p.name.empty()) return Invalid("name", "required");
   if (p.src_registry_id == 0 && p.dest_registry_id == 0) {
@@ -215,6 +248,7 @@ Result<Policy> ParsePolicy(const nlohmann::json& body, const Policy* existing) {
     if (!(s = ReadBool(body, "", "single_active_replication", &p.single_active_replication)).ok()) {
       return s;
     }
+    if (!(s = ReadCompression(body, &p.compression)).ok()) return s;
     if (existing != nullptr) {
       p.id = existing->id;
       p.creation_time = existing->creation_time;
@@ -229,7 +263,7 @@ Result<Policy> ParsePolicy(const nlohmann::json& body, const Policy* existing) {
 }
 
 nlohmann::json PolicyToJson(const Policy& p) {
-  return {
+  nlohmann::json j = {
       {"id", p.id},
       {"name", p.name},
       {"description", p.description},
@@ -249,6 +283,10 @@ nlohmann::json PolicyToJson(const Policy& p) {
       {"creation_time", FormatTime(p.creation_time)},
       {"update_time", FormatTime(p.update_time)},
   };
+  if (!p.compression.format.empty()) {
+    j["compression"] = {{"format", p.compression.format}, {"level", p.compression.level}};
+  }
+  return j;
 }
 
 Status CheckPolicyForDestination(const Policy& policy, const Endpoint& dest,

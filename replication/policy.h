@@ -24,6 +24,15 @@ inline constexpr std::string_view kTriggerManual = "manual";
 inline constexpr std::string_view kTriggerScheduled = "scheduled";
 inline constexpr std::string_view kTriggerEventBased = "event_based";
 
+// Pier's extension of Harbor's policy: how layers travel. Harbor has no such
+// field; it is read from and written as "compression": {"format", "level"}.
+inline constexpr std::string_view kCompressionZstd = "zstd";
+struct Compression {
+  std::string format;  // "": layers are sent as stored; "zstd": gzip layers are transcoded to zstd
+  int level = 0;       // zstd level 1..19; 0: adaptive (the engine chooses)
+  bool operator==(const Compression&) const = default;
+};
+
 struct Trigger {
   std::string type = "manual";  // manual | scheduled | event_based
   std::string cron;             // trigger_settings.cron; required for scheduled
@@ -45,6 +54,7 @@ struct Policy {
   int32_t speed = -1;  // Kibit/s; <= 0: unlimited
   bool copy_by_chunk = false;
   bool single_active_replication = false;
+  Compression compression;  // Pier extension; default: send as stored
   std::chrono::system_clock::time_point creation_time{};
   std::chrono::system_clock::time_point update_time{};
 
@@ -72,19 +82,27 @@ Status CheckHarborCron(std::string_view cron, std::string_view path = "trigger.t
 //    (Harbor replaces the whole object; its UI always sends every field, so
 //    both agree for it). id and creation_time always come from `existing`.
 //  - id, creation_time and update_time in the body are ignored.
+//  - "compression" (Pier's extension): absent keeps the existing value
+//    (POST: send as stored); null means send as stored; an object
+//    {"format": "zstd" | "none" | "", "level": 0..19} is read as a whole
+//    (format required; "none" and "" mean as stored; level 0 or absent:
+//    adaptive; a level with format none is refused: the two contradict
+//    each other, and guessing either could surprise the client).
 // Refused: missing/empty name; both sides local or both remote; a registry
 // id that is not a non-negative integer; dest_namespace that is not a valid
 // repository path; dest_namespace_replace_count outside [-1, 127]; unknown
 // trigger type; scheduled without a valid Harbor cron; single_active_replication
 // with event_based; invalid filters (ValidateFilters); speed not a 32-bit
-// integer; wrong JSON types.
+// integer; compression with an unknown key, a format other than zstd/none,
+// or a level outside 0..19; wrong JSON types.
 // Not checked here: name uniqueness and whether the registry ids exist.
 Result<Policy> ParsePolicy(const nlohmann::json& body, const Policy* existing = nullptr);
 
 // Harbor's output shape. src_registry / dest_registry are objects holding
 // just {"id": N} (0 for this instance) for the caller to enrich with the
 // registry object; both "replicate_deletion" and "deletion" are written so
-// the object can be PUT back as is.
+// the object can be PUT back as is. "compression" is written only when the
+// policy transcodes, so ordinary policies keep Harbor's exact shape.
 nlohmann::json PolicyToJson(const Policy& p);
 
 // Pier's up-front check that a push policy to `dest` can only produce

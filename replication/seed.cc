@@ -112,7 +112,8 @@ Result<SeedPolicy> ParseSeedPolicy(const json& entry, const std::string& where,
           CheckKeys(entry, where,
                     {"name", "description", "src_registry", "dest_registry", "dest_namespace",
                      "dest_namespace_replace_count", "trigger", "filters", "deletion", "replicate_deletion",
-                     "override", "enabled", "speed", "copy_by_chunk", "single_active_replication"});
+                     "override", "enabled", "speed", "copy_by_chunk", "single_active_replication",
+                     "compression"});
       !s.ok()) {
     return s;
   }

@@ -211,6 +211,121 @@ TEST(ParsePolicy, PutMergesOverExisting) {
   EXPECT_TRUE(r->PullMode());
 }
 
+// Pier's extension: "compression": {"format": "zstd", "level": N}.
+TEST(ParsePolicyCompression, ParsesAndWritesOnlyWhenSet) {
+  // Absent: send as stored, and Harbor's output shape is unchanged.
+  auto r = ParsePolicy(Example());
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->compression, Compression{});
+  EXPECT_FALSE(PolicyToJson(*r).contains("compression"));
+
+  auto body = Example();
+  body["compression"] = {{"format", "zstd"}, {"level", 7}};
+  r = ParsePolicy(body);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->compression.format, "zstd");
+  EXPECT_EQ(r->compression.level, 7);
+  auto j = PolicyToJson(*r);
+  EXPECT_EQ(j["compression"], json::parse(R"({"format":"zstd","level":7})"));
+  // The output parses back to the same policy.
+  auto again = ParsePolicy(j);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(again->compression, r->compression);
+  EXPECT_EQ(PolicyToJson(*again), j);
+
+  // Level absent, 0 or null: adaptive (written as 0, which reads back the same).
+  for (const json& level_body :
+       {json::parse(R"({"format":"zstd"})"), json::parse(R"({"format":"zstd","level":0})"),
+        json::parse(R"({"format":"zstd","level":null})")}) {
+    body["compression"] = level_body;
+    r = ParsePolicy(body);
+    ASSERT_TRUE(r.ok()) << level_body.dump() << ": " << r.status().ToString();
+    EXPECT_EQ(r->compression, (Compression{"zstd", 0})) << level_body.dump();
+    EXPECT_EQ(PolicyToJson(*r)["compression"], json::parse(R"({"format":"zstd","level":0})"));
+  }
+  // The bounds.
+  body["compression"] = {{"format", "zstd"}, {"level", 1}};
+  EXPECT_EQ(ParsePolicy(body)->compression.level, 1);
+  body["compression"] = {{"format", "zstd"}, {"level", 19}};
+  EXPECT_EQ(ParsePolicy(body)->compression.level, 19);
+
+  // "none", "" and null: send as stored, not written.
+  for (const json& none : {json::parse(R"({"format":"none"})"), json::parse(R"({"format":""})"),
+                           json::parse(R"({"format":"none","level":0})"), json(nullptr)}) {
+    body["compression"] = none;
+    r = ParsePolicy(body);
+    ASSERT_TRUE(r.ok()) << none.dump() << ": " << r.status().ToString();
+    EXPECT_EQ(r->compression, Compression{}) << none.dump();
+    EXPECT_FALSE(PolicyToJson(*r).contains("compression")) << none.dump();
+  }
+}
+
+TEST(ParsePolicyCompression, RefusalsNameTheField) {
+  const BadCase cases[] = {
+      {"not an object", json{{"compression", "zstd"}}, "compression: must be an object"},
+      {"array", json{{"compression", json::array()}}, "compression: must be an object"},
+      {"unknown key", json{{"compression", {{"format", "zstd"}, {"lvl", 3}}}},
+       "compression.lvl: unknown key"},
+      {"format missing", json{{"compression", {{"level", 3}}}}, "compression.format: required"},
+      {"format gzip", json{{"compression", {{"format", "gzip"}}}},
+       "compression.format: must be \"zstd\" or \"none\", got \"gzip\""},
+      {"format case", json{{"compression", {{"format", "ZSTD"}}}}, "compression.format: must be"},
+      {"format number", json{{"compression", {{"format", 1}}}}, "compression.format: must be a string"},
+      {"level 20", json{{"compression", {{"format", "zstd"}, {"level", 20}}}},
+       "compression.level: must be an integer from 1 to 19"},
+      {"level negative", json{{"compression", {{"format", "zstd"}, {"level", -1}}}},
+       "compression.level: must be an integer from 1 to 19"},
+      {"level float", json{{"compression", {{"format", "zstd"}, {"level", 3.5}}}},
+       "compression.level: must be an integer from 1 to 19"},
+      {"level whole float", json{{"compression", {{"format", "zstd"}, {"level", 3.0}}}},
+       "compression.level: must be an integer from 1 to 19"},
+      {"level string", json{{"compression", {{"format", "zstd"}, {"level", "3"}}}},
+       "compression.level: must be an integer from 1 to 19"},
+      {"level without zstd", json{{"compression", {{"format", "none"}, {"level", 3}}}},
+       "compression.level: only with format \"zstd\""},
+  };
+  for (const auto& c : cases) {
+    auto body = Example();
+    for (auto it = c.patch.begin(); it != c.patch.end(); ++it) body[it.key()] = it.value();
+    auto r = ParsePolicy(body);
+    ASSERT_FALSE(r.ok()) << c.what;
+    EXPECT_EQ(r.status().code(), Code::kInvalidArgument) << c.what;
+    EXPECT_EQ(r.status().message().rfind(c.message_start, 0), 0u) << c.what << ": " << r.status().message();
+  }
+}
+
+TEST(ParsePolicyCompression, PutMerges) {
+  auto body = Example();
+  body["compression"] = {{"format", "zstd"}, {"level", 3}};
+  auto created = ParsePolicy(body);
+  ASSERT_TRUE(created.ok()) << created.status().ToString();
+  Policy existing = *created;
+  existing.id = 4;
+  // Absent: kept.
+  auto r = ParsePolicy(json::parse(R"({"speed":800})"), &existing);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->compression, (Compression{"zstd", 3}));
+  // A GET-modify-PUT of the output keeps it too.
+  r = ParsePolicy(PolicyToJson(existing), &existing);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->compression, (Compression{"zstd", 3}));
+  // Given: replaced as a whole.
+  r = ParsePolicy(json::parse(R"({"compression":{"format":"zstd"}})"), &existing);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->compression, (Compression{"zstd", 0}));
+  // null or "none": back to sending as stored.
+  r = ParsePolicy(json::parse(R"({"compression":null})"), &existing);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->compression, Compression{});
+  r = ParsePolicy(json::parse(R"({"compression":{"format":"none"}})"), &existing);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->compression, Compression{});
+  // A refused PUT leaves nothing half-applied (the caller keeps `existing`).
+  r = ParsePolicy(json::parse(R"({"compression":{"format":"zstd","level":25}})"), &existing);
+  EXPECT_EQ(r.status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(existing.compression, (Compression{"zstd", 3}));
+}
+
 Endpoint Acr() {
   Endpoint e;
   e.id = 3;

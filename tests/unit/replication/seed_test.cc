@@ -90,6 +90,17 @@ TEST(SeedParseTest, UnknownKeysAreRefusedAtEveryLevel) {
             "replication.policies[0].trigger.trigger_settings.crn: unknown key");
 }
 
+TEST(SeedParseTest, PolicyCompression) {
+  json p = PushPolicy();
+  p["compression"] = {{"format", "zstd"}, {"level", 9}};
+  auto r = ParseSeed({{"registries", {AcrRegistry()}}, {"policies", {p}}});
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->policies[0].policy.compression, (Compression{"zstd", 9}));
+  p["compression"] = {{"format", "zstd"}, {"levl", 9}};
+  EXPECT_EQ(ErrorOf({{"registries", {AcrRegistry()}}, {"policies", {p}}}),
+            "replication.policies[0].compression.levl: unknown key");
+}
+
 TEST(SeedParseTest, RegistryReferences) {
   json p = PushPolicy();
   p["dest_registry"] = {{"name", "nope"}};

@@ -168,6 +168,30 @@ TEST_F(StateStoreTest, SurvivesReopen) {
   EXPECT_EQ(repl_->ListEndpoints()->size(), 2u);
 }
 
+// Policies are stored as PolicyToJson and read back with ParsePolicy, so
+// Pier's compression extension round-trips through a reopen.
+TEST_F(StateStoreTest, PolicyCompressionSurvivesReopen) {
+  Policy with = MakePolicy("zstd", 1);
+  with.compression = Compression{"zstd", 12};
+  ASSERT_TRUE(repl_->CreatePolicy(with).ok());
+  ASSERT_TRUE(repl_->CreatePolicy(MakePolicy("plain", 1)).ok());
+
+  Reopen();
+  auto got = repl_->GetPolicy(1);
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(got->compression, (Compression{"zstd", 12}));
+  auto plain = repl_->GetPolicy(2);
+  ASSERT_TRUE(plain.ok()) << plain.status().ToString();
+  EXPECT_EQ(plain->compression, Compression{});
+
+  // An update that turns it off is stored too.
+  Policy off = *got;
+  off.compression = Compression{};
+  ASSERT_TRUE(repl_->UpdatePolicy(off).ok());
+  Reopen();
+  EXPECT_EQ(repl_->GetPolicy(1)->compression, Compression{});
+}
+
 TEST_F(StateStoreTest, ReservedSpaceRefused) {
   EXPECT_EQ(store_->OpenKeySpace("blobs").status().code(), Code::kInvalidArgument);
   EXPECT_EQ(store_->OpenKeySpace("default").status().code(), Code::kInvalidArgument);

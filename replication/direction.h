@@ -42,6 +42,8 @@ namespace pier::replication {
 
 using TaskLogFn = std::function<void(const std::string&)>;
 
+class TranscodeQueue;  // transcode_queue.h
+
 struct DirectionEnv {
   Store* store = nullptr;                    // this instance
   client::RegistryClient* remote = nullptr;  // the other side (owned by the Destination)
@@ -52,6 +54,9 @@ struct DirectionEnv {
   // (AddKnownManifest) for capacity eviction. May be null (tests).
   ProgressStore* progress = nullptr;
   RetryOptions retry;
+  // Push with "compression": {"format": "zstd"}: where transcodes are made
+  // (transcode_push.h). Null: such a policy's tasks fail saying so.
+  TranscodeQueue* transcodes = nullptr;
   // Pull mode: a manifest was stored here (repo, tag or digest, digest), so
   // push policies chain (Harbor → Pier → ACR).
   std::function<void(std::string_view, std::string_view, std::string_view)> on_stored;
@@ -86,10 +91,9 @@ class Direction {
 std::unique_ptr<Direction> MakePushDirection(DirectionEnv env);
 std::unique_ptr<Direction> MakePullDirection(DirectionEnv env);
 // Push when the policy's source is this instance, else pull: the one place
-// the mode is looked at.
-inline std::unique_ptr<Direction> MakeDirection(DirectionEnv env) {
-  return env.policy.PushMode() ? MakePushDirection(std::move(env)) : MakePullDirection(std::move(env));
-}
+// the mode is looked at; a push whose policy asks for zstd is wrapped by
+// transcode_push.h (push_direction.cc).
+std::unique_ptr<Direction> MakeDirection(DirectionEnv env);
 
 // The reference a task's artifact is looked up by at the destination: its
 // first tag, else its digest.

@@ -5,6 +5,7 @@
 
 #include <condition_variable>
 
+#include "base/internal_errors.h"
 #include "replication/runner.h"
 #include "replication/triggers.h"
 
@@ -49,6 +50,15 @@ Engine::Engine(std::shared_ptr<Store> store, std::shared_ptr<ReplicationStore> r
                      : RegistryClientFactory(ClientTuning{options.no_progress_timeout_seconds,
                                                           options.workers_per_destination + 2});
   deps.clock = options.clock ? options.clock : &SystemClock();
+  auto transcoder = options.transcoder;
+  if (!transcoder) {
+    transcode::Transcoder::Options t;
+    t.clock = deps.clock;
+    auto opened = transcode::Transcoder::Open(deps.store, t);
+    if (opened.ok()) transcoder = *opened;
+    else ReportInternalError("replication", "opening the transcoder failed: zstd policies will fail", opened.status());
+  }
+  if (transcoder) deps.transcodes = std::make_shared<TranscodeQueue>(std::move(transcoder));
   // What a pull-mode task stores is a push here: it starts event-based push policies.
   deps.on_stored = [impl = impl_.get()](std::string_view repo, std::string_view ref, std::string_view digest) {
     impl->events->OnPush(repo, ref, digest);

@@ -45,6 +45,7 @@
 #include "base/clock.h"
 #include "base/status.h"
 #include "cache/store.h"
+#include "cache/transcode/transcoder.h"
 #include "replication/client_factory.h"
 #include "replication/execution_store.h"
 #include "replication/observer.h"
@@ -70,6 +71,10 @@ struct EngineOptions {
   std::shared_ptr<ClientFactory> clients;
   // Timestamps and cron; null: SystemClock(). Must outlive the engine.
   const Clock* clock = nullptr;
+  // The store's zstd copies of gzip layers (policies with "compression");
+  // null: the engine opens one on its store. Shared so metrics and GC pins
+  // (Transcoder::Held) see the same one.
+  std::shared_ptr<transcode::Transcoder> transcoder;
 };
 
 // Live numbers of a running execution (for the API and `pier replicate`);

@@ -50,14 +50,18 @@ std::function<bool(std::string_view, const Digest&)> ReplicationPins::Predicate(
 }
 
 std::function<std::function<bool(std::string_view, const Digest&)>()> PinsHook(
-    std::shared_ptr<ExecutionStore> executions) {
-  return [executions]() -> std::function<bool(std::string_view, const Digest&)> {
+    std::shared_ptr<ExecutionStore> executions, std::shared_ptr<transcode::Transcoder> transcoder) {
+  return [executions, transcoder]() -> std::function<bool(std::string_view, const Digest&)> {
     auto pins = ReplicationPins::Load(*executions);
     if (!pins.ok()) {
       ReportInternalError("gc", "reading the replication pins failed: nothing is collected this run", pins.status());
       return [](std::string_view, const Digest&) { return true; };
     }
-    return pins->Predicate();
+    auto tasks = pins->Predicate();
+    if (!transcoder) return tasks;
+    return [tasks, transcoder](std::string_view repo, const Digest& d) {
+      return repo.empty() ? transcoder->Held(d) : tasks(repo, d);
+    };
   };
 }
 

@@ -11,6 +11,7 @@
 
 #include "base/digest.h"
 #include "base/status.h"
+#include "cache/transcode/transcoder.h"
 #include "replication/execution_store.h"
 
 namespace pier::replication {
@@ -35,8 +36,9 @@ class ReplicationPins {
 // GcServiceOptions::pins (cache/gc/gc_service.h): loads the pins afresh at
 // the start of each run. When they cannot be read, everything is pinned for
 // that run (nothing is collected rather than something a replication needs)
-// and the failure is reported as an internal error.
+// and the failure is reported as an internal error. With `transcoder`, a
+// derived blob (repo "") it holds for a replication sending it is pinned too.
 std::function<std::function<bool(std::string_view, const Digest&)>()> PinsHook(
-    std::shared_ptr<ExecutionStore> executions);
+    std::shared_ptr<ExecutionStore> executions, std::shared_ptr<transcode::Transcoder> transcoder = nullptr);
 
 }  // namespace pier::replication

@@ -4,6 +4,7 @@
 
 #include "base/internal_errors.h"
 #include "replication/direction.h"
+#include "replication/transcode_push.h"
 
 namespace pier::replication {
 namespace {
@@ -124,5 +125,14 @@ class Push final : public Direction {
 }  // namespace
 
 std::unique_ptr<Direction> MakePushDirection(DirectionEnv env) { return std::make_unique<Push>(std::move(env)); }
+
+std::unique_ptr<Direction> MakeDirection(DirectionEnv env) {
+  if (!env.policy.PushMode()) return MakePullDirection(std::move(env));
+  if (env.policy.compression.format == kCompressionZstd) {
+    auto plain = MakePushDirection(env);
+    return MakeTranscodingPush(std::move(plain), std::move(env));
+  }
+  return MakePushDirection(std::move(env));
+}
 
 }  // namespace pier::replication

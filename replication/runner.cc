@@ -90,6 +90,7 @@ Status Runner::Execute(const std::shared_ptr<ExecRun>& run) {
   env.progress = d_.progress.get();
   env.retry = d_.options.retry;
   env.on_stored = d_.on_stored;
+  env.transcodes = d_.transcodes.get();
   {
     std::lock_guard lock(run->mu);
     run->dest = *dest;

@@ -33,6 +33,7 @@
 #include "replication/progress_store.h"
 #include "replication/run_state.h"
 #include "replication/state_store.h"
+#include "replication/transcode_queue.h"
 #include "replication/triggers.h"
 
 namespace pier::replication {
@@ -46,6 +47,8 @@ struct RunnerDeps {
   std::shared_ptr<ClientFactory> clients;
   const Clock* clock = nullptr;
   EngineOptions options;
+  // Where push-with-zstd tasks get their transcodes (null: they fail saying so).
+  std::shared_ptr<TranscodeQueue> transcodes;
   // Pull mode stored a manifest here: (repo, tag or digest, digest).
   std::function<void(std::string_view, std::string_view, std::string_view)> on_stored;
 };

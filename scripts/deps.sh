@@ -4,7 +4,7 @@
 set -euo pipefail
 PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config git
-  librocksdb-dev libboost-dev libboost-system-dev libssl-dev libzstd-dev zlib1g-dev
+  librocksdb-dev libboost-dev libboost-system-dev libssl-dev libzstd-dev zlib1g-dev zstd
   nlohmann-json3-dev prometheus-cpp-dev libgtest-dev libgmock-dev libcrypt-dev
   docker-registry skopeo curl jq openssl apache2-utils python3 ca-certificates procps
   prometheus unzip python3-yaml containerd podman

@@ -195,6 +195,12 @@ int Serve(int argc, char** argv) {
   auto progress = pier::replication::ProgressStore::Open(*shared_store);
   if (!progress.ok()) return Fail("replication progress: " + progress.status().message());
   std::shared_ptr<pier::replication::ProgressStore> shared_progress = std::move(*progress);
+  // zstd copies of gzip layers for policies with "compression" (derived
+  // blobs, cache/README.md "Transcoded layers"): one Transcoder for the
+  // engine, GC and eviction pins and the metrics.
+  auto opened_transcoder = pier::transcode::Transcoder::Open(shared_store);
+  if (!opened_transcoder.ok()) return Fail("transcoder: " + opened_transcoder.status().message());
+  std::shared_ptr<pier::transcode::Transcoder> transcoder = *opened_transcoder;
   // Capacity eviction: above the high watermark, least recently used images
   // go (pull-through copies first; hosted ones only with evict_replicated
   // and once every destination holds them), never what replication pins.
@@ -206,7 +212,7 @@ int Serve(int argc, char** argv) {
   vo.evict_replicated = cfg.storage.evict_replicated;
   vo.min_idle_seconds = cfg.storage.evict_min_idle_seconds;
   vo.replicated = pier::replication::EvictionGuard(shared_repl, shared_progress, shared_store);
-  vo.pins = pier::replication::PinsHook(shared_executions);
+  vo.pins = pier::replication::PinsHook(shared_executions, transcoder);
   auto evictor = std::make_shared<pier::evict::Evictor>(shared_store, vo);
   // Prometheus metrics; `replication_observer` is what the replication
   // engine reports to (a NullObserver when metrics are off).
@@ -233,6 +239,7 @@ int Serve(int argc, char** argv) {
   eo.no_progress_timeout_seconds = cfg.repl_no_progress_timeout_seconds;
   eo.destination_bytes_per_second = static_cast<uint64_t>(std::max<int64_t>(0, cfg.repl_bandwidth_bytes_per_second));
   eo.image_overlap_bytes = static_cast<uint64_t>(cfg.repl_image_overlap_bytes);
+  eo.transcoder = transcoder;
   eo.clients = pier::replication::RegistryClientFactory(
       pier::replication::ClientTuning{eo.no_progress_timeout_seconds, eo.workers_per_destination + 2});
   auto engine = std::make_shared<pier::replication::Engine>(shared_store, shared_repl, shared_executions,
@@ -308,7 +315,8 @@ int Serve(int argc, char** argv) {
   go.schedule_parameters.delete_untagged = cfg.gc.delete_untagged;
   go.schedule_parameters.workers = cfg.gc.workers;
   go.initial_cron = cfg.gc.schedule;
-  go.pins = pier::replication::PinsHook(shared_executions);  // what replications still have to send
+  // What replications still have to send, and the zstd copies they are sending.
+  go.pins = pier::replication::PinsHook(shared_executions, transcoder);
   if (metrics) go.observer = metrics->gc();
   auto gc_service = pier::gc::GcService::Open(shared_store, go);
   if (!gc_service.ok()) return Fail("gc: " + gc_service.status().message());

@@ -24,8 +24,19 @@ def blob(root, data):
             f.write(data)
     return {"digest": "sha256:" + d, "size": len(data)}
 
+TEXT = False  # --text: layers of words (compressible, like an OS layer), not random bytes
+WORDS = [w.encode() for w in "the of and to in is for on with as by at from this that are be or an it".split()]
+
 def layer(rng, size, name):
-    payload = rng.randbytes(size)
+    if TEXT:
+        out = bytearray()
+        while len(out) < size:
+            out += rng.choice(WORDS) + (b"\n" if rng.random() < 0.1 else b" ")
+            if rng.random() < 0.02:
+                out += b"%d" % rng.randrange(1 << 30)
+        payload = bytes(out[:size])
+    else:
+        payload = rng.randbytes(size)
     tb = io.BytesIO()
     with tarfile.open(fileobj=tb, mode="w") as t:
         info = tarfile.TarInfo(name)
@@ -78,7 +89,10 @@ def main():
                     help="a config label (repeatable); replaces the default pier.test=yes")
     ap.add_argument("--no-labels", action="store_true", help="image configs without labels")
     ap.add_argument("--config-pad", type=int, default=0, help="bytes of padding in each image config")
+    ap.add_argument("--text", action="store_true", help="compressible layers (words), not random bytes")
     a = ap.parse_args()
+    global TEXT
+    TEXT = a.text
     labels = dict(DEFAULT_LABELS)
     if a.label:
         bad = [l for l in a.label if "=" not in l]

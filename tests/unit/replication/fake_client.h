@@ -56,6 +56,21 @@ class FakeRegistry {
     blob_bytes_[d] = bytes;
     repo_blobs_[repo].insert(d);
   }
+  // The bytes stored for `digest` ("" when none).
+  std::string BlobBytes(const std::string& digest) const {
+    std::lock_guard lock(mu_);
+    auto it = blob_bytes_.find(digest);
+    return it == blob_bytes_.end() ? std::string() : it->second;
+  }
+  // The manifest under `ref` (media type, bytes; empty when none).
+  std::pair<std::string, std::string> ManifestOf(const std::string& repo, const std::string& ref) const {
+    std::lock_guard lock(mu_);
+    auto r = manifests_.find(repo);
+    if (r == manifests_.end()) return {};
+    auto m = r->second.find(ref);
+    if (m == r->second.end()) return {};
+    return {m->second.media_type, m->second.bytes};
+  }
   // Stores a manifest under `ref` and under its digest; returns the digest.
   std::string AddManifest(const std::string& repo, const std::string& ref, const std::string& media_type,
                           const std::string& bytes) {

@@ -71,5 +71,23 @@ TEST_F(GcPinsTest, PendingCopyTasksAndUnplannedEventsPinTheirArtifacts) {
   EXPECT_TRUE(store_->BlobStored(Sha256Of("layer-2")));
 }
 
+TEST_F(GcPinsTest, TheHookPinsTheZstdCopiesAReplicationHolds) {
+  auto execs = ExecutionStore::Open(*store_);
+  ASSERT_TRUE(execs.ok());
+  std::shared_ptr<Store> shared(store_.get(), [](Store*) {});
+  auto t = transcode::Transcoder::Open(shared);
+  ASSERT_TRUE(t.ok());
+  auto hook = PinsHook(std::shared_ptr<ExecutionStore>(std::move(*execs)), *t);
+  const Digest held = Sha256Of("held copy");
+  const Digest other = Sha256Of("other copy");
+  auto lease = (*t)->Hold(held);
+  auto pinned = hook();
+  EXPECT_TRUE(pinned("", held));
+  EXPECT_FALSE(pinned("", other));
+  EXPECT_FALSE(pinned("team/app", held)) << "a lease pins the derived blob, not a repository's link";
+  lease.Reset();
+  EXPECT_FALSE(hook()("", held));
+}
+
 }  // namespace
 }  // namespace pier::replication

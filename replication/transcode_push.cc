@@ -1,0 +1,266 @@
+#include "replication/transcode_push.h"
+
+#include <map>
+#include <mutex>
+#include <set>
+
+#include "base/internal_errors.h"
+#include "base/manifest.h"
+#include "replication/zstd_manifest.h"
+
+namespace pier::replication {
+namespace {
+
+using transcode::Transcoded;
+
+class TranscodingPush final : public Direction {
+ public:
+  TranscodingPush(std::unique_ptr<Direction> plain, DirectionEnv env) : plain_(std::move(plain)), env_(std::move(env)) {}
+
+  Result<std::vector<Task>> Plan(const PlanScope& scope, std::stop_token stop) override {
+    return plain_->Plan(scope, stop);
+  }
+
+  Result<PlannedCopy> Prepare(const Task& task, std::stop_token stop) override {
+    auto copy = plain_->Prepare(task, stop);
+    if (!copy.ok()) return copy;
+    if (env_.transcodes == nullptr) return Status::FailedPrecondition("zstd transcoding is not available here");
+    // Which blobs are transcodable gzip layers: those of every image
+    // manifest the task pushes.
+    std::set<std::string> gzip;
+    auto collect = [&](const ManifestToPush& m) -> Status {
+      auto parsed = ParseManifest(m.media_type, m.bytes);
+      if (!parsed.ok()) return parsed.status();
+      for (const Descriptor& d : TranscodableLayers(*parsed)) gzip.insert(d.digest.str());
+      return Status::OK();
+    };
+    for (const auto& m : copy->children) PIER_TRY(collect(m));
+    PIER_TRY(collect(copy->top));
+    transcode::Transcoder& t = env_.transcodes->transcoder();
+    bool pending = false;
+    for (BlobJob& job : copy->blobs) {
+      if (!gzip.contains(job.digest.str())) continue;
+      auto known = t.Lookup(job.digest);
+      if (known.ok()) {
+        if (Worth(*known)) Substitute(job, *known);
+        continue;
+      }
+      if (known.status().code() != Code::kNotFound) return known.status();
+      // Queued in blob order: the order the workers upload them in.
+      auto f = env_.transcodes->Submit(job.src_repo, job.digest, Level());
+      std::lock_guard lock(mu_);
+      pending_.emplace(job.digest.str(), std::move(f));
+      pending = true;
+    }
+    if (!pending) PIER_TRY(Rewrite(task, *copy));
+    return copy;
+  }
+
+  std::optional<TaskEnd> Settled(const Task& task, const PlannedCopy& copy, const TaskLogFn& log,
+                                 std::stop_token stop) override {
+    return plain_->Settled(task, copy, log, stop);
+  }
+
+  std::vector<BlobCheck> CheckBlobs(const SendEnv& env, std::vector<BlobJob>& jobs, bool open_sessions,
+                                    const std::function<void(size_t)>& checked) override {
+    std::vector<BlobCheck> out(jobs.size(), BlobCheck::kMissing);
+    std::vector<BlobJob> known;
+    std::vector<size_t> where;
+    for (size_t i = 0; i < jobs.size(); ++i) {
+      if (Pending(jobs[i].digest)) continue;
+      known.push_back(jobs[i]);
+      where.push_back(i);
+    }
+    // Waiting for a transcode: missing, to the workers at once (MoveBlob waits).
+    for (size_t i = 0; i < jobs.size(); ++i) {
+      if (checked && Pending(jobs[i].digest)) checked(i);
+    }
+    if (known.empty()) return out;
+    std::vector<char> handed(known.size(), 0);
+    std::function<void(size_t)> inner;
+    if (checked) {
+      inner = [&](size_t j) {
+        jobs[where[j]] = known[j];  // final now: the caller may send it
+        handed[j] = 1;
+        checked(where[j]);
+      };
+    }
+    std::vector<BlobCheck> r = plain_->CheckBlobs(env, known, open_sessions, inner);
+    for (size_t j = 0; j < known.size(); ++j) {
+      if (!handed[j]) jobs[where[j]] = known[j];
+      out[where[j]] = j < r.size() ? r[j] : BlobCheck::kUnknown;
+    }
+    return out;
+  }
+
+  Result<BlobOutcome> MoveBlob(const SendEnv& env, const BlobJob& job) override {
+    std::optional<TranscodeQueue::Future> waiting;
+    {
+      std::lock_guard lock(mu_);
+      if (auto it = pending_.find(job.digest.str()); it != pending_.end()) waiting = it->second;
+    }
+    BlobJob z = job;
+    if (waiting) {
+      auto t = TranscodeQueue::Wait(*waiting, env.stop);
+      if (!t.ok()) return t.status();
+      if (!Worth(*t)) {
+        if (env.log) env.log("layer " + job.digest.str() + ": its zstd copy is not smaller, sent as gzip");
+        return plain_->MoveBlob(env, job);
+      }
+      Substitute(z, *t);
+      z.checked_missing = false;
+      z.session.reset();
+      if (env.log) {
+        env.log("layer " + job.digest.str() + " transcoded to zstd " + t->digest.str() + " (" +
+                std::to_string(t->source_size) + " → " + std::to_string(t->size) + " bytes)");
+      }
+    }
+    if (!z.derived) return plain_->MoveBlob(env, z);
+    auto lease = env_.transcodes->transcoder().Hold(z.digest);
+    if (!env.store->BlobStored(z.digest)) {
+      // Collected since it was made: make it again (same bytes, same digest).
+      auto source = SourceOf(z.digest);
+      if (!source) return Status::Internal("no source recorded for " + z.digest.str());
+      auto again = env_.transcodes->transcoder().Ensure(z.src_repo, *source, Level(), env.stop);
+      if (!again.ok()) return again.status();
+      if (again->digest != z.digest) return Status::Internal("transcoding " + source->str() + " again gave another digest");
+    }
+    return plain_->MoveBlob(env, z);
+  }
+
+  Status PutManifests(const Task& task, const PlannedCopy& copy, const TaskLogFn& log, std::stop_token stop) override {
+    PlannedCopy out = copy;
+    bool done;
+    {
+      std::lock_guard lock(mu_);
+      done = rewritten_.contains(task.id);  // in Prepare: `copy` is rewritten
+    }
+    if (!done) PIER_TRY(Rewrite(task, out));
+    PIER_TRY(plain_->PutManifests(task, out, log, stop));
+    const std::vector<std::string> originals = Originals(task.id);
+    if (!originals.empty()) log("sent with zstd layers: the destination holds " + out.top.digest);
+    // The destination holds the image (in zstd): what capacity eviction asks.
+    if (env_.progress != nullptr) {
+      for (const auto& m : originals) {
+        Status s = env_.progress->AddKnownManifest(env_.remote_endpoint.id, m, task.dst_repo);
+        if (!s.ok()) ReportInternalError("replication", "recording a manifest the destination holds failed", s);
+      }
+    }
+    return Status::OK();
+  }
+
+  Status Delete(const Task& task, const TaskLogFn& log, std::stop_token stop) override {
+    return plain_->Delete(task, log, stop);
+  }
+
+ private:
+  static bool IsIndex(const ParsedManifest& m) {
+    return m.media_type == media::kOciIndex || m.media_type == media::kDockerList;
+  }
+
+  int Level() const { return env_.policy.compression.level > 0 ? env_.policy.compression.level : kDefaultZstdLevel; }
+
+  // Only a copy at least 1 % smaller replaces its layer: already-compressed
+  // content (jars, media) saves next to nothing, and a new digest costs the
+  // layer's sharing with gzip copies of it at the destination.
+  static bool Worth(const Transcoded& t) { return t.size + t.source_size / 100 <= t.source_size; }
+
+  bool Pending(const Digest& d) {
+    std::lock_guard lock(mu_);
+    return pending_.contains(d.str());
+  }
+
+  void Substitute(BlobJob& job, const Transcoded& t) {
+    {
+      std::lock_guard lock(mu_);
+      sources_[t.digest.str()] = t.source;
+    }
+    job.digest = t.digest;
+    job.size = t.size;
+    job.derived = true;
+  }
+
+  std::optional<Digest> SourceOf(const Digest& zstd) {
+    std::lock_guard lock(mu_);
+    auto it = sources_.find(zstd.str());
+    if (it == sources_.end()) return std::nullopt;
+    return it->second;
+  }
+
+  std::vector<std::string> Originals(int64_t task_id) {
+    std::lock_guard lock(mu_);
+    auto it = rewritten_.find(task_id);
+    return it == rewritten_.end() ? std::vector<std::string>{} : it->second;
+  }
+
+  // Rewrites the task's manifests over the recorded copies (every layer the
+  // copy names must have one by now), in place; remembers the originals.
+  Status Rewrite(const Task& task, PlannedCopy& copy) {
+    transcode::Transcoder& t = env_.transcodes->transcoder();
+    Status missing = Status::OK();
+    LayerMap map = [&](const Descriptor& layer) -> std::optional<ZstdLayer> {
+      auto known = t.Lookup(layer.digest);
+      if (!known.ok()) {
+        if (missing.ok()) missing = Status::Internal("layer " + layer.digest.str() + " has no zstd copy: " + known.status().message());
+        return std::nullopt;
+      }
+      if (!Worth(*known)) return std::nullopt;
+      return ZstdLayer{known->digest, known->size};
+    };
+    std::vector<std::string> originals;
+    std::map<std::string, RewrittenManifest> children;  // by source digest
+    for (auto& m : copy.children) {
+      auto parsed = ParseManifest(m.media_type, m.bytes);
+      if (!parsed.ok()) return parsed.status();
+      if (IsIndex(*parsed)) continue;  // a nested index: as is
+      auto r = RewriteImageManifest(m.media_type, m.bytes, map);
+      if (!r.ok()) return r.status();
+      PIER_TRY(missing);
+      children.emplace(m.digest, *r);
+      if (!r->changed) continue;
+      originals.push_back(m.digest);
+      m.reference = r->digest.str();
+      m.digest = r->digest.str();
+      m.media_type = r->media_type;
+      m.bytes = r->bytes;
+    }
+    auto parsed = ParseManifest(copy.top.media_type, copy.top.bytes);
+    if (!parsed.ok()) return parsed.status();
+    auto child = [&](const Descriptor& d) -> Result<RewrittenManifest> {
+      auto it = children.find(d.digest.str());
+      if (it != children.end()) return it->second;
+      RewrittenManifest same;  // not rewritten (a nested index): as is
+      same.digest = d.digest;
+      return same;
+    };
+    auto top = IsIndex(*parsed) ? RewriteIndex(copy.top.media_type, copy.top.bytes, child)
+                                : RewriteImageManifest(copy.top.media_type, copy.top.bytes, map);
+    if (!top.ok()) return top.status();
+    PIER_TRY(missing);
+    if (top->changed) {
+      originals.push_back(copy.top.digest);
+      if (copy.top.reference == copy.top.digest) copy.top.reference = top->digest.str();
+      copy.top.digest = top->digest.str();
+      copy.top.media_type = top->media_type;
+      copy.top.bytes = top->bytes;
+    }
+    std::lock_guard lock(mu_);
+    rewritten_[task.id] = std::move(originals);
+    return Status::OK();
+  }
+
+  std::unique_ptr<Direction> plain_;
+  DirectionEnv env_;
+  std::mutex mu_;
+  std::map<std::string, TranscodeQueue::Future> pending_;  // gzip digest → its transcode
+  std::map<std::string, Digest> sources_;                  // zstd digest → gzip digest
+  std::map<int64_t, std::vector<std::string>> rewritten_;  // task → source digests rewritten
+};
+
+}  // namespace
+
+std::unique_ptr<Direction> MakeTranscodingPush(std::unique_ptr<Direction> plain, DirectionEnv env) {
+  return std::make_unique<TranscodingPush>(std::move(plain), std::move(env));
+}
+
+}  // namespace pier::replication

@@ -1,0 +1,43 @@
+#pragma once
+// Push with gzip→zstd transcoding: the Direction a push policy with
+// "compression": {"format": "zstd"} runs (MakeDirection picks it). It wraps
+// the plain push direction and changes what moves, not how:
+//
+//  - Prepare: the plain plan, then each transcodable gzip layer
+//    (zstd_manifest.h TranscodableLayers) of the image and its index
+//    children is replaced by its zstd copy: at once when the store already
+//    has the mapping (cache/transcode), else the transcode is queued
+//    (TranscodeQueue, in upload order) and the blob job waits for it;
+//  - Settled: with every mapping known the manifests were rewritten in
+//    Prepare, so "already at the destination" compares the digest the
+//    destination holds (the rewritten one); with transcodes still pending
+//    the plain check runs on the source digest (a re-run after the first
+//    finds the mapping and settles);
+//  - CheckBlobs: zstd copies already known are HEADed like any blob; a job
+//    waiting for its transcode counts as missing (its digest is not known
+//    yet) and goes to the workers at once;
+//  - MoveBlob: waits for the job's transcode (a stop ends the wait), holds
+//    the copy against GC while it is read, makes it again if GC took it
+//    meanwhile (byte-identical), then SendBlob as for any blob — so a cut
+//    upload resumes, a blob the destination has is skipped, a mount is used;
+//    a corrupt gzip layer fails the blob, hence the task, with the reason;
+//  - PutManifests: children then the image or index, rewritten over the
+//    copies (Docker schema2 becomes OCI); the destination acknowledges the
+//    rewritten digests, and the source digests are recorded as held too,
+//    for capacity eviction (the destination has the image, in zstd).
+// Layers that are not gzip (zstd, uncompressed, foreign, eStargz),
+// artifacts that are not images, and layers whose zstd copy is not at least
+// 1 % smaller than the gzip (already-compressed content) move as they are.
+#include <memory>
+
+#include "replication/direction.h"
+#include "replication/transcode_queue.h"
+
+namespace pier::replication {
+
+// The zstd level when the policy leaves it to the engine (level 0).
+inline constexpr int kDefaultZstdLevel = 3;
+
+std::unique_ptr<Direction> MakeTranscodingPush(std::unique_ptr<Direction> plain, DirectionEnv env);
+
+}  // namespace pier::replication

@@ -1,0 +1,233 @@
+// Push with "compression": {"format": "zstd"} end to end against the
+// in-memory registry: gzip layers arrive as zstd copies that decompress to
+// the same tar, Docker schema2 becomes OCI with the same config, other
+// layers and images without gzip layers pass unchanged, a second run
+// transcodes nothing and finds the image there, a corrupt gzip layer fails
+// its task with the reason.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "../cache/test_util.h"
+#include "base/manifest.h"
+#include "replication/engine.h"
+#include "replication/zstd_manifest.h"
+#include "tests/unit/replication/fake_client.h"
+#include "tests/unit/transcode/gzip_util.h"
+
+namespace pier::replication {
+namespace {
+
+using json = nlohmann::json;
+using pier::testing::DocBytes;
+using pier::testing::Gzip;
+using pier::testing::PushBlob;
+using pier::testing::Unzstd;
+using testing::FakeClientFactory;
+using testing::FakeRegistry;
+
+constexpr auto kDeadline = std::chrono::seconds(60);
+constexpr std::string_view kDockerConfig = "application/vnd.docker.container.image.v1+json";
+constexpr std::string_view kDockerGzip = "application/vnd.docker.image.rootfs.diff.tar.gzip";
+constexpr std::string_view kDockerTar = "application/vnd.docker.image.rootfs.diff.tar";
+
+class TranscodePushTest : public pier::testing::StoreTest {
+ protected:
+  void SetUp() override {
+    StoreTest::SetUp();
+    shared_ = std::shared_ptr<Store>(store_.get(), [](Store*) {});
+    auto repl = ReplicationStore::Open(*store_);
+    auto execs = ExecutionStore::Open(*store_);
+    auto progress = ProgressStore::Open(*store_);
+    auto t = transcode::Transcoder::Open(shared_);
+    ASSERT_TRUE(repl.ok() && execs.ok() && progress.ok() && t.ok());
+    repl_ = std::move(*repl);
+    executions_ = std::move(*execs);
+    progress_ = std::move(*progress);
+    transcoder_ = *t;
+    Endpoint e;
+    e.name = "fake";
+    e.url = "http://fake:5000";
+    e.type = std::string(kTypeDockerRegistry);
+    auto created = repl_->CreateEndpoint(e);
+    ASSERT_TRUE(created.ok()) << created.status().ToString();
+    dest_ = *created;
+    EngineOptions o;
+    o.workers_per_destination = 2;
+    o.retry.initial = std::chrono::milliseconds(1);
+    o.retry.max = std::chrono::milliseconds(1);
+    o.clients = std::make_shared<FakeClientFactory>(reg_);
+    o.transcoder = transcoder_;
+    engine_ = std::make_unique<Engine>(shared_, repl_, executions_, progress_, nullptr, o);
+  }
+  void TearDown() override {
+    engine_.reset();
+    transcoder_.reset();
+    shared_.reset();
+    StoreTest::TearDown();
+  }
+
+  Policy AddPolicy(int level = 0) {
+    Policy p;
+    p.name = "zstd";
+    p.dest_registry_id = dest_.id;
+    p.compression.format = std::string(kCompressionZstd);
+    p.compression.level = level;
+    auto created = repl_->CreatePolicy(p);
+    EXPECT_TRUE(created.ok()) << created.status().ToString();
+    return *created;
+  }
+
+  // A Docker schema2 image of `layers` (media type, bytes) under repo:tag.
+  Digest PushDockerImage(const std::string& repo, const std::string& tag, const std::string& config,
+                         const std::vector<std::pair<std::string_view, std::string>>& layers) {
+    auto desc = [](std::string_view mt, const std::string& c) {
+      return json{{"mediaType", mt}, {"digest", Sha256Of(c).str()}, {"size", c.size()}};
+    };
+    EXPECT_TRUE(PushBlob(*store_, repo, config).ok());
+    json l = json::array();
+    for (const auto& [mt, bytes] : layers) {
+      EXPECT_TRUE(PushBlob(*store_, repo, bytes).ok());
+      l.push_back(desc(mt, bytes));
+    }
+    const std::string bytes = json{{"schemaVersion", 2},
+                                   {"mediaType", media::kDockerManifest},
+                                   {"config", desc(kDockerConfig, config)},
+                                   {"layers", l}}
+                                  .dump();
+    auto parsed = ParseManifest(media::kDockerManifest, bytes);
+    EXPECT_TRUE(parsed.ok());
+    auto d = store_->PutManifest(repo, tag, parsed->media_type, bytes, *parsed);
+    EXPECT_TRUE(d.ok()) << d.status().ToString();
+    return d.ok() ? *d : Digest();
+  }
+
+  Execution RunOnce(int64_t policy_id) {
+    auto started = engine_->Start(policy_id, "manual");
+    EXPECT_TRUE(started.ok()) << started.status().ToString();
+    auto until = std::chrono::steady_clock::now() + kDeadline;
+    while (started.ok() && std::chrono::steady_clock::now() < until) {
+      auto e = executions_->GetExecution(started->id);
+      if (e.ok() && IsFinalStatus(e->status)) return *e;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));  // polling interval, not a guess
+    }
+    ADD_FAILURE() << "the execution did not end within the deadline";
+    return Execution{};
+  }
+
+  std::vector<Task> Tasks(int64_t execution_id) {
+    auto t = executions_->ListTasks(execution_id);
+    EXPECT_TRUE(t.ok());
+    return t.ok() ? *t : std::vector<Task>{};
+  }
+
+  std::shared_ptr<Store> shared_;
+  std::shared_ptr<FakeRegistry> reg_ = std::make_shared<FakeRegistry>();
+  std::shared_ptr<ReplicationStore> repl_;
+  std::shared_ptr<ExecutionStore> executions_;
+  std::shared_ptr<ProgressStore> progress_;
+  std::shared_ptr<transcode::Transcoder> transcoder_;
+  Endpoint dest_;
+  std::unique_ptr<Engine> engine_;
+};
+
+TEST_F(TranscodePushTest, GzipLayersArriveAsZstdInAnOciManifestWithTheSameConfig) {
+  const std::string tar1 = DocBytes(3 << 20);
+  const std::string tar2 = DocBytes(1 << 20) + "another layer";
+  const std::string plain = "an uncompressed layer";
+  const std::string gz1 = Gzip(tar1), gz2 = Gzip(tar2);
+  const std::string config = R"({"rootfs":{"type":"layers","diff_ids":[]}})";
+  Digest src = PushDockerImage("team/app", "v1", config, {{kDockerGzip, gz1}, {kDockerGzip, gz2}, {kDockerTar, plain}});
+  Policy p = AddPolicy();
+  Execution e = RunOnce(p.id);
+  ASSERT_EQ(e.status, kStatusSucceed) << e.status_text;
+
+  auto [mt, bytes] = reg_->ManifestOf("team/app", "v1");
+  ASSERT_FALSE(bytes.empty());
+  auto m = ParseManifest(mt, bytes);
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  EXPECT_EQ(m->media_type, media::kOciManifest);
+  EXPECT_NE(Sha256Of(bytes), src);
+  ASSERT_EQ(m->blobs.size(), 4u);  // config + 3 layers
+  EXPECT_EQ(m->blobs[0].digest, Sha256Of(config)) << "the config is unchanged";
+  EXPECT_EQ(m->blobs[0].media_type, "application/vnd.oci.image.config.v1+json");
+  for (int i : {1, 2}) {
+    const Descriptor& l = m->blobs[static_cast<size_t>(i)];
+    EXPECT_EQ(l.media_type, kOciLayerZstdType);
+    const std::string z = reg_->BlobBytes(l.digest.str());
+    ASSERT_FALSE(z.empty()) << "the zstd blob is at the destination";
+    EXPECT_EQ(static_cast<int64_t>(z.size()), l.size);
+    EXPECT_EQ(Sha256Of(Unzstd(z)), Sha256Of(i == 1 ? tar1 : tar2)) << "decompresses to the diff_id's tar";
+  }
+  EXPECT_EQ(m->blobs[3].digest, Sha256Of(plain));
+  EXPECT_EQ(m->blobs[3].media_type, "application/vnd.oci.image.layer.v1.tar");
+  EXPECT_FALSE(reg_->HasBlob("team/app", Sha256Of(gz1).str())) << "gzip layers are not sent";
+  EXPECT_FALSE(reg_->HasBlob("team/app", Sha256Of(gz2).str()));
+  EXPECT_EQ(transcoder_->Stats().transcodes, 2u);
+  // Eviction asks about the source digest: recorded as held.
+  EXPECT_TRUE(progress_->IsKnownManifest(dest_.id, src.str(), "team/app"));
+
+  // A second run: nothing transcoded again, the image is found there.
+  const uint64_t body = reg_->body_bytes();
+  Execution again = RunOnce(p.id);
+  ASSERT_EQ(again.status, kStatusSucceed) << again.status_text;
+  EXPECT_EQ(transcoder_->Stats().transcodes, 2u);
+  EXPECT_EQ(reg_->body_bytes(), body);
+  auto tasks = Tasks(again.id);
+  ASSERT_EQ(tasks.size(), 1u);
+  EXPECT_EQ(tasks[0].status_text, "already at the destination");
+}
+
+TEST_F(TranscodePushTest, ALayerWhoseZstdCopySavesUnderOnePercentStaysGzip) {
+  std::string noise(1 << 20, '\0');
+  uint64_t x = 88172645463325252ull;
+  for (char& c : noise) {  // xorshift: incompressible
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    c = static_cast<char>(x);
+  }
+  const std::string text = Gzip(DocBytes(1 << 20));
+  const std::string random = Gzip(noise);
+  PushDockerImage("team/mixed", "v1", "{}", {{kDockerGzip, text}, {kDockerGzip, random}});
+  Policy p = AddPolicy();
+  Execution e = RunOnce(p.id);
+  ASSERT_EQ(e.status, kStatusSucceed) << e.status_text;
+  auto [mt, bytes] = reg_->ManifestOf("team/mixed", "v1");
+  auto m = ParseManifest(mt, bytes);
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  ASSERT_EQ(m->blobs.size(), 3u);
+  EXPECT_EQ(m->blobs[1].media_type, kOciLayerZstdType);
+  EXPECT_EQ(m->blobs[2].digest, Sha256Of(random)) << "the gzip layer is kept";
+  EXPECT_EQ(m->blobs[2].media_type, "application/vnd.oci.image.layer.v1.tar+gzip");
+  EXPECT_TRUE(reg_->HasBlob("team/mixed", Sha256Of(random).str()));
+  EXPECT_EQ(transcoder_->Stats().transcodes, 2u) << "both were tried once";
+}
+
+TEST_F(TranscodePushTest, AnImageWithoutGzipLayersIsSentByteIdentical) {
+  Digest src = pier::testing::PushImage(*store_, "team/plain", "v1", "config", {"tar layer"});
+  Policy p = AddPolicy();
+  Execution e = RunOnce(p.id);
+  ASSERT_EQ(e.status, kStatusSucceed) << e.status_text;
+  EXPECT_EQ(reg_->ManifestDigest("team/plain", "v1"), src.str());
+  EXPECT_EQ(transcoder_->Stats().transcodes, 0u);
+}
+
+TEST_F(TranscodePushTest, ACorruptGzipLayerFailsItsTaskWithTheReason) {
+  std::string bad = Gzip(DocBytes(1 << 20));
+  for (size_t i = bad.size() / 2; i < bad.size() / 2 + 64; ++i) bad[i] = static_cast<char>(bad[i] ^ 0x21);
+  PushDockerImage("team/bad", "v1", "{}", {{kDockerGzip, bad}});
+  Policy p = AddPolicy(1);
+  Execution e = RunOnce(p.id);
+  EXPECT_EQ(e.status, kStatusFailed);
+  auto tasks = Tasks(e.id);
+  ASSERT_EQ(tasks.size(), 1u);
+  EXPECT_EQ(tasks[0].status, kStatusFailed);
+  EXPECT_NE(tasks[0].status_text.find("gzip stream is corrupt"), std::string::npos) << tasks[0].status_text;
+  EXPECT_EQ(reg_->ManifestDigest("team/bad", "v1"), "") << "no manifest naming a missing layer";
+}
+
+}  // namespace
+}  // namespace pier::replication

@@ -130,6 +130,23 @@ Result<TranscodeResult> GzipToZstd(int fd, const ZstdParams& params, const ByteS
   uint64_t tar_size = 0;
   bool member_done = false;  // the last member ended; more input starts another
   bool any = false;
+  // One inflate call into `tar`, its output hashed and compressed; returns
+  // inflate's code, or kSinkFailed with sink_error set.
+  constexpr int kSinkFailed = -1000;
+  Status sink_error;
+  auto step = [&](size_t* produced) {
+    zs.next_out = reinterpret_cast<Bytef*>(tar.data());
+    zs.avail_out = static_cast<uInt>(tar.size());
+    int r = inflate(&zs, Z_NO_FLUSH);
+    *produced = tar.size() - zs.avail_out;
+    if (*produced > 0) {
+      diff.Update(std::span<const char>(tar.data(), *produced));
+      tar_size += *produced;
+      sink_error = enc.Add(tar.data(), *produced);
+      if (!sink_error.ok()) return kSinkFailed;
+    }
+    return r;
+  };
   for (;;) {
     if (stop.stop_requested()) return Status::Unavailable("stopped");
     ssize_t got = ::pread(fd, in.data(), in.size(), static_cast<off_t>(offset));
@@ -150,15 +167,9 @@ Result<TranscodeResult> GzipToZstd(int fd, const ZstdParams& params, const ByteS
         inflateReset(&zs);
         member_done = false;
       }
-      zs.next_out = reinterpret_cast<Bytef*>(tar.data());
-      zs.avail_out = static_cast<uInt>(tar.size());
-      int r = inflate(&zs, Z_NO_FLUSH);
-      size_t produced = tar.size() - zs.avail_out;
-      if (produced > 0) {
-        diff.Update(std::span<const char>(tar.data(), produced));
-        tar_size += produced;
-        PIER_TRY(enc.Add(tar.data(), produced));
-      }
+      size_t produced = 0;
+      int r = step(&produced);
+      if (r == kSinkFailed) return sink_error;
       if (r == Z_STREAM_END) {
         member_done = true;
       } else if (r != Z_OK && !(r == Z_BUF_ERROR && produced == 0 && zs.avail_in == 0)) {
@@ -169,15 +180,9 @@ Result<TranscodeResult> GzipToZstd(int fd, const ZstdParams& params, const ByteS
     }
     // Output may still be pending in inflate's window with no input left.
     while (!member_done) {
-      zs.next_out = reinterpret_cast<Bytef*>(tar.data());
-      zs.avail_out = static_cast<uInt>(tar.size());
-      int r = inflate(&zs, Z_NO_FLUSH);
-      size_t produced = tar.size() - zs.avail_out;
-      if (produced > 0) {
-        diff.Update(std::span<const char>(tar.data(), produced));
-        tar_size += produced;
-        PIER_TRY(enc.Add(tar.data(), produced));
-      }
+      size_t produced = 0;
+      int r = step(&produced);
+      if (r == kSinkFailed) return sink_error;
       if (r == Z_STREAM_END) member_done = true;
       if (produced == 0 || r != Z_OK) break;
     }

@@ -124,26 +124,12 @@ n=$(grep -c "GET /v2/library/big/blobs/$big_layer" "$WORK/upstream.log" || true)
 pass "16 concurrent cold pulls of a 20 MB layer: streamed while it downloads, a Range too, every client verified, 1 upstream GET"
 
 # --- containerd 1.6 (ctr) through a _default hosts.toml: every registry via Pier ---
-mkdir -p "$WORK/ctd" "$WORK/certs.d/_default"
-cat >"$WORK/ctd/config.toml" <<TOML
-version = 2
-root = "$WORK/ctd/root"
-state = "$WORK/ctd/state"
-disabled_plugins = ["io.containerd.grpc.v1.cri"]
-[grpc]
-  address = "$WORK/ctd/ctd.sock"
-TOML
+mkdir -p "$WORK/certs.d/_default"
 cat >"$WORK/certs.d/_default/hosts.toml" <<TOML
 [host."http://$reg"]
   capabilities = ["pull", "resolve"]
 TOML
-spawn "$WORK/containerd.log" containerd --config "$WORK/ctd/config.toml"
-deadline=$((SECONDS + 30))
-until ctr --address "$WORK/ctd/ctd.sock" version >/dev/null 2>&1; do
-  [ $SECONDS -lt $deadline ] || fail "containerd did not start"
-  sleep 0.1
-done
-ctr_() { ctr --address "$WORK/ctd/ctd.sock" "$@"; }
+start_containerd
 ctr_ images pull --hosts-dir "$WORK/certs.d" docker.io/library/other:v1 >"$WORK/ctr-pull.log" 2>&1 ||
   fail "ctr images pull through Pier failed: $(tail -n 5 "$WORK/ctr-pull.log")"
 got=$(ctr_ images ls | awk '$1 == "docker.io/library/other:v1" { print $3 }')

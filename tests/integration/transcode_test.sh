@@ -78,27 +78,13 @@ done
 pass "team/multi:multi arrived as an OCI index whose two children have zstd layers"
 
 # containerd 1.6 pulls and unpacks it.
-mkdir -p "$WORK/ctd" "$WORK/certs.d/$dest"
-cat >"$WORK/ctd/config.toml" <<TOML
-version = 2
-root = "$WORK/ctd/root"
-state = "$WORK/ctd/state"
-disabled_plugins = ["io.containerd.grpc.v1.cri"]
-[grpc]
-  address = "$WORK/ctd/ctd.sock"
-TOML
+mkdir -p "$WORK/certs.d/$dest"
 cat >"$WORK/certs.d/$dest/hosts.toml" <<TOML
 server = "http://$dest"
 [host."http://$dest"]
   capabilities = ["pull", "resolve"]
 TOML
-spawn "$WORK/containerd.log" containerd --config "$WORK/ctd/config.toml"
-deadline=$((SECONDS + 30))
-until ctr --address "$WORK/ctd/ctd.sock" version >/dev/null 2>&1; do
-  [ $SECONDS -lt $deadline ] || fail "containerd did not start"
-  sleep 0.1
-done
-ctr_() { ctr --address "$WORK/ctd/ctd.sock" "$@"; }
+start_containerd
 ctr_ images pull --hosts-dir "$WORK/certs.d" "$dest/team/app:v1" >"$WORK/ctr-pull.log" 2>&1 ||
   fail "ctr images pull of the zstd image failed: $(tail -n 5 "$WORK/ctr-pull.log")"
 grep -q "unpacking" "$WORK/ctr-pull.log" || fail "ctr did not unpack: $(tail -n 5 "$WORK/ctr-pull.log")"

@@ -191,3 +191,24 @@ wait_new_execution() {
     sleep 0.1
   done
 }
+
+# start_containerd: a containerd 1.6 of its own under $WORK/ctd (root, state,
+# socket; CRI off), waited for; then ctr_ talks to it.
+start_containerd() {
+  mkdir -p "$WORK/ctd"
+  cat >"$WORK/ctd/config.toml" <<TOML
+version = 2
+root = "$WORK/ctd/root"
+state = "$WORK/ctd/state"
+disabled_plugins = ["io.containerd.grpc.v1.cri"]
+[grpc]
+  address = "$WORK/ctd/ctd.sock"
+TOML
+  spawn "$WORK/containerd.log" containerd --config "$WORK/ctd/config.toml"
+  local deadline=$((SECONDS + 30))
+  until ctr --address "$WORK/ctd/ctd.sock" version >/dev/null 2>&1; do
+    [ $SECONDS -lt $deadline ] || fail "containerd did not start: $(tail -n 5 "$WORK/containerd.log")"
+    sleep 0.1
+  done
+}
+ctr_() { ctr --address "$WORK/ctd/ctd.sock" "$@"; }

@@ -92,9 +92,19 @@ bool ProgressStore::IsKnownManifest(int64_t dest, std::string_view digest, std::
   return kv_->Get(KnownPrefix(dest, digest, "m/") + std::string(repo)).ok();
 }
 
+std::optional<std::string> ProgressStore::GetZstdVerdict(int64_t dest) {
+  auto v = kv_->Get("z/" + DestPart(dest) + "/");
+  if (!v.ok()) return std::nullopt;
+  return *v;
+}
+
+Status ProgressStore::PutZstdVerdict(int64_t dest, std::string_view refusal) {
+  return kv_->Write({{"z/" + DestPart(dest) + "/", std::string(refusal)}});
+}
+
 Status ProgressStore::ForgetDestination(int64_t dest) {
   std::vector<KvSpace::Op> ops;
-  for (const char* kind : {"u/", "k/", "m/"}) {
+  for (const char* kind : {"u/", "k/", "m/", "z/"}) {
     PIER_TRY(kv_->Scan(std::string(kind) + DestPart(dest) + "/", [&](std::string_view k, std::string_view) {
       ops.emplace_back(std::string(k), std::nullopt);
       return true;

@@ -54,8 +54,12 @@ class ProgressStore {
   // every blob and child manifest it references).
   Status AddKnownManifest(int64_t dest, std::string_view digest, std::string_view repo);
   bool IsKnownManifest(int64_t dest, std::string_view digest, std::string_view repo);
+  // The zstd probe's verdict on `dest` (zstd_probe.h): "" it takes zstd
+  // images, else why not; nullopt when it was never probed.
+  std::optional<std::string> GetZstdVerdict(int64_t dest);
+  Status PutZstdVerdict(int64_t dest, std::string_view refusal);
   // Forgets everything about a destination (its endpoint was deleted or
-  // its URL changed: another registry).
+  // its URL changed: another registry), the zstd verdict included.
   Status ForgetDestination(int64_t dest);
 
  private:

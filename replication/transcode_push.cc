@@ -7,6 +7,7 @@
 #include "base/internal_errors.h"
 #include "base/manifest.h"
 #include "replication/zstd_manifest.h"
+#include "replication/zstd_probe.h"
 
 namespace pier::replication {
 namespace {
@@ -36,6 +37,7 @@ class TranscodingPush final : public Direction {
     };
     for (const auto& m : copy->children) PIER_TRY(collect(m));
     PIER_TRY(collect(copy->top));
+    if (!gzip.empty()) PIER_TRY(DestinationTakesZstd(task, stop));
     transcode::Transcoder& t = env_.transcodes->transcoder();
     bool pending = false;
     for (BlobJob& job : copy->blobs) {
@@ -158,6 +160,32 @@ class TranscodingPush final : public Direction {
     return m.media_type == media::kOciIndex || m.media_type == media::kDockerList;
   }
 
+  // Once per destination, before the first transcoded upload: the
+  // remembered verdict, else a probe (zstd_probe.h) whose refusal is
+  // remembered too (ProgressStore; forgotten when the endpoint changes).
+  Status DestinationTakesZstd(const Task& task, std::stop_token stop) {
+    std::lock_guard lock(probe_mu_);
+    if (accepted_) return Status::OK();
+    const int64_t dest = env_.remote_endpoint.id;
+    if (env_.progress != nullptr) {
+      if (auto v = env_.progress->GetZstdVerdict(dest)) {
+        if (!v->empty()) return Status::FailedPrecondition(*v);
+        accepted_ = true;
+        return Status::OK();
+      }
+    }
+    Status s = ProbeZstd(*env_.remote, task.dst_repo, stop);
+    if (s.code() == Code::kFailedPrecondition) {
+      s = Status::FailedPrecondition(s.message() + " (turn \"compression\" off for this policy)");
+    }
+    if ((s.ok() || s.code() == Code::kFailedPrecondition) && env_.progress != nullptr) {
+      if (Status w = env_.progress->PutZstdVerdict(dest, s.ok() ? "" : s.message()); !w.ok())
+        ReportInternalError("replication", "recording the zstd probe's verdict failed", w);
+    }
+    if (s.ok()) accepted_ = true;
+    return s;
+  }
+
   int Level() const { return env_.policy.compression.level > 0 ? env_.policy.compression.level : kDefaultZstdLevel; }
 
   // Only a copy at least 1 % smaller replaces its layer: already-compressed
@@ -251,6 +279,8 @@ class TranscodingPush final : public Direction {
 
   std::unique_ptr<Direction> plain_;
   DirectionEnv env_;
+  std::mutex probe_mu_;  // one probe at a time; held while it runs
+  bool accepted_ = false;
   std::mutex mu_;
   std::map<std::string, TranscodeQueue::Future> pending_;  // gzip digest → its transcode
   std::map<std::string, Digest> sources_;                  // zstd digest → gzip digest

@@ -3,7 +3,10 @@
 // "compression": {"format": "zstd"} runs (MakeDirection picks it). It wraps
 // the plain push direction and changes what moves, not how:
 //
-//  - Prepare: the plain plan, then each transcodable gzip layer
+//  - Prepare: the plain plan; when it has gzip layers, the destination must
+//    take zstd images (zstd_probe.h, once per destination, the verdict kept:
+//    a refusal fails the task saying so before any upload); then each
+//    transcodable gzip layer
 //    (zstd_manifest.h TranscodableLayers) of the image and its index
 //    children is replaced by its zstd copy: at once when the store already
 //    has the mapping (cache/transcode), else the transcode is queued

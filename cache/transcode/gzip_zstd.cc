@@ -113,6 +113,17 @@ class Inflater {
 
 }  // namespace
 
+std::string ZstdOf(std::string_view data) {
+  std::string out(ZSTD_compressBound(data.size()), '\0');
+  ZSTD_CCtx* c = ZSTD_createCCtx();
+  ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, 3);
+  ZSTD_CCtx_setParameter(c, ZSTD_c_checksumFlag, 1);
+  size_t n = ZSTD_compress2(c, out.data(), out.size(), data.data(), data.size());
+  ZSTD_freeCCtx(c);
+  out.resize(ZSTD_isError(n) ? 0 : n);  // cannot fail: the buffer is the bound
+  return out;
+}
+
 bool HasGzipMagic(std::span<const char> head) {
   return head.size() >= 2 && static_cast<unsigned char>(head[0]) == 0x1f && static_cast<unsigned char>(head[1]) == 0x8b;
 }

@@ -21,6 +21,8 @@
 #include <cstdint>
 #include <functional>
 #include <span>
+#include <string>
+#include <string_view>
 #include <stop_token>
 
 #include "base/digest.h"
@@ -52,6 +54,10 @@ using ByteSink = std::function<Status(std::span<const char>)>;
 // be shared) to its end. A stop request ends it with Unavailable("stopped").
 Result<TranscodeResult> GzipToZstd(int fd, const ZstdParams& params, const ByteSink& out,
                                    std::stop_token stop = {});
+
+// `data` as one zstd frame (level 3, content size and checksum recorded):
+// for small things, e.g. the probe image a destination is tested with.
+std::string ZstdOf(std::string_view data);
 
 // The gzip magic (1f 8b) at the start of `head`.
 bool HasGzipMagic(std::span<const char> head);

@@ -206,6 +206,32 @@ TEST_F(TranscodePushTest, ALayerWhoseZstdCopySavesUnderOnePercentStaysGzip) {
   EXPECT_EQ(transcoder_->Stats().transcodes, 2u) << "both were tried once";
 }
 
+TEST_F(TranscodePushTest, ADestinationThatRefusesZstdFailsTheTaskBeforeAnyUploadAndIsNotAskedTwice) {
+  reg_->fail = [](std::string_view op, std::string_view) -> std::optional<testing::Failure> {
+    if (op == "PutManifest") return testing::Failure(client::ErrorKind::kRemote4xx, 400);
+    return std::nullopt;
+  };
+  const std::string gz = Gzip(DocBytes(1 << 20));
+  PushDockerImage("team/app", "v1", "{}", {{kDockerGzip, gz}});
+  Policy p = AddPolicy();
+  Execution e = RunOnce(p.id);
+  EXPECT_EQ(e.status, kStatusFailed);
+  auto tasks = Tasks(e.id);
+  ASSERT_EQ(tasks.size(), 1u);
+  EXPECT_NE(tasks[0].status_text.find("does not take zstd images"), std::string::npos) << tasks[0].status_text;
+  EXPECT_EQ(transcoder_->Stats().transcodes, 0u) << "nothing transcoded for a destination that refuses";
+  EXPECT_FALSE(reg_->HasBlob("team/app", Sha256Of(gz).str()));
+  const int puts = reg_->calls("PutManifest");
+  EXPECT_EQ(puts, 1) << "the probe's manifest";
+  // The verdict is remembered: no second probe.
+  Execution again = RunOnce(p.id);
+  EXPECT_EQ(again.status, kStatusFailed);
+  EXPECT_EQ(reg_->calls("PutManifest"), puts);
+  auto t2 = Tasks(again.id);
+  ASSERT_EQ(t2.size(), 1u);
+  EXPECT_NE(t2[0].status_text.find("does not take zstd images"), std::string::npos) << t2[0].status_text;
+}
+
 TEST_F(TranscodePushTest, AnImageWithoutGzipLayersIsSentByteIdentical) {
   Digest src = pier::testing::PushImage(*store_, "team/plain", "v1", "config", {"tar layer"});
   Policy p = AddPolicy();

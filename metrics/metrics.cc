@@ -5,6 +5,7 @@
 #include "metrics/internal_errors_collector.h"
 #include "metrics/process_collector.h"
 #include "metrics/storage_collector.h"
+#include "metrics/transcode_collector.h"
 #include "metrics/store_collector.h"
 
 namespace pier::metrics {
@@ -25,6 +26,7 @@ Metrics::Metrics(const MetricsOptions& o)
   exposition_->Add(registry_);
   if (o.store) exposition_->Add(std::make_shared<StoreCollector>(o.store, o.data_dir));
   if (o.disk_space) exposition_->Add(std::make_shared<StorageCollector>(o.disk_space, o.store, o.evictor));
+  if (o.transcoder) exposition_->Add(std::make_shared<TranscodeCollector>(o.transcoder));
   exposition_->Add(std::make_shared<ProcessCollector>());
   exposition_->Add(std::make_shared<InternalErrorsCollector>());
 }

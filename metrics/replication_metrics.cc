@@ -19,6 +19,11 @@ ReplicationMetrics::ReplicationMetrics(std::shared_ptr<prometheus::Registry> reg
                       .Name("pier_replication_sent_bytes_total")
                       .Help("Blob body bytes a destination acknowledged (a chunk or blob answered).")
                       .Register(*registry_)),
+      transcode_saved_(BuildCounter()
+                           .Name("pier_replication_transcode_saved_bytes_total")
+                           .Help("Bytes not sent to a destination because gzip layers went as their smaller zstd "
+                                 "copies (policies with \"compression\").")
+                           .Register(*registry_)),
       blobs_(
           BuildCounter()
               .Name("pier_replication_blobs_total")
@@ -138,6 +143,7 @@ void ReplicationMetrics::OnPolicyKnown(std::string_view destination, std::string
   using replication::FailureReason;
   const std::string d = S(destination), p = S(policy);
   sent_bytes_.Add({{"destination", d}, {"policy", p}});
+  transcode_saved_.Add({{"destination", d}});
   for (BlobOutcome o : {BlobOutcome::kUploaded, BlobOutcome::kSkipped, BlobOutcome::kMounted, BlobOutcome::kFailed})
     blobs_.Add({{"destination", d}, {"policy", p}, {"outcome", BlobOutcomeName(o)}});
   for (FailureReason r : {FailureReason::kAuth, FailureReason::kNetwork, FailureReason::kTimeout,
@@ -220,6 +226,10 @@ void ReplicationMetrics::OnFailure(std::string_view destination, std::string_vie
   failures_
       .Add({{"destination", S(destination)}, {"policy", S(policy)}, {"reason", FailureReasonName(reason)}})
       .Increment();
+}
+
+void ReplicationMetrics::OnTranscodeSaved(std::string_view destination, uint64_t bytes) {
+  transcode_saved_.Add({{"destination", S(destination)}}).Increment(static_cast<double>(bytes));
 }
 
 void ReplicationMetrics::OnResume(std::string_view destination, uint64_t saved_bytes) {

@@ -22,6 +22,8 @@
 //   pier_replication_resume_saved_bytes_total{destination}           counter
 //   pier_replication_transfers_in_flight{destination}                gauge
 //   pier_replication_destination_up{destination}                     gauge    1 reachable, 0 not
+//   pier_replication_transcode_saved_bytes_total{destination}        counter  gzip bytes not sent because
+//                                                                             the layer went as zstd
 //
 // Sent: blob bytes the destination acknowledged (a PATCH/PUT answered, or an
 // upload's Range), as in the execution JSON; never socket writes.
@@ -84,6 +86,7 @@ class ReplicationMetrics : public replication::ReplicationObserver {
   void OnFailure(std::string_view destination, std::string_view policy,
                  replication::FailureReason reason) override;
   void OnResume(std::string_view destination, uint64_t saved_bytes) override;
+  void OnTranscodeSaved(std::string_view destination, uint64_t bytes) override;
   void OnTransferStart(std::string_view destination) override;
   void OnTransferEnd(std::string_view destination) override;
   void SetPending(std::string_view destination, std::string_view policy, uint64_t bytes,
@@ -120,6 +123,7 @@ class ReplicationMetrics : public replication::ReplicationObserver {
 
   std::shared_ptr<prometheus::Registry> registry_;
   prometheus::Family<prometheus::Counter>& sent_bytes_;
+  prometheus::Family<prometheus::Counter>& transcode_saved_;
   prometheus::Family<prometheus::Counter>& blobs_;
   prometheus::Family<prometheus::Counter>& failures_;
   prometheus::Family<prometheus::Gauge>& rate_;

@@ -77,6 +77,9 @@ class ReplicationObserver {
   // an observer may show their series at zero before anything replicates,
   // so dashboards have data and rate() alerts can fire from the first second.
   virtual void OnPolicyKnown(std::string_view /*destination*/, std::string_view /*policy*/) {}
+  // A layer went to `destination` as its zstd copy: `bytes` fewer than the
+  // gzip layer would have taken (transcode_push.h).
+  virtual void OnTranscodeSaved(std::string_view /*destination*/, uint64_t /*bytes*/) {}
 };
 
 // An observer that ignores everything (the default when metrics are off).

@@ -119,15 +119,21 @@ class TranscodingPush final : public Direction {
     }
     if (!z.derived) return plain_->MoveBlob(env, z);
     auto lease = env_.transcodes->transcoder().Hold(z.digest);
+    auto source = SourceOf(z.digest);
+    if (!source) return Status::Internal("no source recorded for " + z.digest.str());
     if (!env.store->BlobStored(z.digest)) {
       // Collected since it was made: make it again (same bytes, same digest).
-      auto source = SourceOf(z.digest);
-      if (!source) return Status::Internal("no source recorded for " + z.digest.str());
-      auto again = env_.transcodes->transcoder().Ensure(z.src_repo, *source, Level(), env.stop);
+      auto again = env_.transcodes->transcoder().Ensure(z.src_repo, source->source, Level(), env.stop);
       if (!again.ok()) return again.status();
-      if (again->digest != z.digest) return Status::Internal("transcoding " + source->str() + " again gave another digest");
+      if (again->digest != z.digest) {
+        return Status::Internal("transcoding " + source->source.str() + " again gave another digest");
+      }
     }
-    return plain_->MoveBlob(env, z);
+    auto r = plain_->MoveBlob(env, z);
+    if (r.ok() && *r == BlobOutcome::kUploaded && env.observer != nullptr) {
+      env.observer->OnTranscodeSaved(env.dest_name, source->source_size - source->size);
+    }
+    return r;
   }
 
   Status PutManifests(const Task& task, const PlannedCopy& copy, const TaskLogFn& log, std::stop_token stop) override {
@@ -201,14 +207,14 @@ class TranscodingPush final : public Direction {
   void Substitute(BlobJob& job, const Transcoded& t) {
     {
       std::lock_guard lock(mu_);
-      sources_[t.digest.str()] = t.source;
+      sources_[t.digest.str()] = t;
     }
     job.digest = t.digest;
     job.size = t.size;
     job.derived = true;
   }
 
-  std::optional<Digest> SourceOf(const Digest& zstd) {
+  std::optional<Transcoded> SourceOf(const Digest& zstd) {
     std::lock_guard lock(mu_);
     auto it = sources_.find(zstd.str());
     if (it == sources_.end()) return std::nullopt;
@@ -283,7 +289,7 @@ class TranscodingPush final : public Direction {
   bool accepted_ = false;
   std::mutex mu_;
   std::map<std::string, TranscodeQueue::Future> pending_;  // gzip digest → its transcode
-  std::map<std::string, Digest> sources_;                  // zstd digest → gzip digest
+  std::map<std::string, Transcoded> sources_;              // zstd digest → its transcode
   std::map<int64_t, std::vector<std::string>> rewritten_;  // task → source digests rewritten
 };
 

@@ -11,7 +11,10 @@ TranscodeQueue::~TranscodeQueue() {
   thread_.request_stop();
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
-  for (auto& j : jobs_) j.promise.set_value(Status::Unavailable("stopped"));
+  for (auto& j : jobs_) {
+    j.promise.set_value(Status::Unavailable("stopped"));
+    transcoder_->NoteQueued(-1);
+  }
 }
 
 TranscodeQueue::Future TranscodeQueue::Submit(std::string repo, Digest source, int level) {
@@ -21,6 +24,7 @@ TranscodeQueue::Future TranscodeQueue::Submit(std::string repo, Digest source, i
     std::lock_guard lock(mu_);
     jobs_.push_back(std::move(job));
   }
+  transcoder_->NoteQueued(1);
   cv_.notify_one();
   return f;
 }
@@ -39,6 +43,7 @@ void TranscodeQueue::Loop(std::stop_token stop) {
       job = std::move(jobs_.front());
       jobs_.pop_front();
     }
+    transcoder_->NoteQueued(-1);
     job.promise.set_value(transcoder_->Ensure(job.repo, job.source, job.level, stop));
   }
 }

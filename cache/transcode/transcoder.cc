@@ -89,6 +89,11 @@ bool Transcoder::Held(const Digest& d) const {
   return held_.contains(d.str());
 }
 
+void Transcoder::NoteQueued(int64_t delta) {
+  std::lock_guard lock(mu_);
+  stats_.queued += delta;
+}
+
 TranscoderStats Transcoder::Stats() const {
   std::lock_guard lock(mu_);
   return stats_;

@@ -58,6 +58,7 @@ struct TranscoderStats {
   double busy_seconds = 0;   // spent transcoding (wall time, summed over runs)
   int64_t active = 0;        // transcodes running now
   int64_t waiting = 0;       // callers waiting on one
+  int64_t queued = 0;        // asked for and not started (NoteQueued)
 };
 
 class Transcoder : public std::enable_shared_from_this<Transcoder> {
@@ -101,6 +102,9 @@ class Transcoder : public std::enable_shared_from_this<Transcoder> {
   bool Held(const Digest& d) const;
 
   TranscoderStats Stats() const;
+  // A queue in front of Ensure (replication's TranscodeQueue) says how many
+  // transcodes it holds, for the metrics.
+  void NoteQueued(int64_t delta);
 
   Transcoder(std::shared_ptr<Store> store, std::shared_ptr<KvSpace> space, Options options);
 

@@ -225,6 +225,7 @@ int Serve(int argc, char** argv) {
     mo.data_dir = cfg.data;
     mo.disk_space = disk_space;
     mo.evictor = evictor;
+    mo.transcoder = transcoder;
     mo.version = PIER_VERSION;
     mo.revision = PIER_REVISION;
     metrics = std::make_shared<pier::metrics::Metrics>(mo);

@@ -77,6 +77,16 @@ for c in $(echo "$iraw" | json_get '" ".join(m["digest"] for m in j["manifests"]
 done
 pass "team/multi:multi arrived as an OCI index whose two children have zstd layers"
 
+# What it saved and did, in /metrics.
+m=$(curl -sf "$API_BASE/metrics")
+saved=$(echo "$m" | awk '/^pier_replication_transcode_saved_bytes_total\{destination="dest"\}/{print $2}')
+python3 -c "import sys; sys.exit(0 if float('${saved:-0}') >= $gz_total - $z_total else 1)" ||
+  fail "transcode saved bytes metric: ${saved:-none}, want at least $((gz_total - z_total))"
+runs=$(echo "$m" | awk '/^pier_transcode_runs_total\{result="ok"\}/{print $2}')
+[ "${runs:-0}" -ge 4 ] || fail "pier_transcode_runs_total{result=ok}: ${runs:-none}"
+echo "$m" | grep -q '^pier_transcode_queued 0' || fail "transcodes still queued: $(echo "$m" | grep pier_transcode_)"
+pass "metrics: $saved bytes saved on the wire, $runs transcodes, none queued"
+
 # containerd 1.6 pulls and unpacks it.
 mkdir -p "$WORK/certs.d/$dest"
 cat >"$WORK/certs.d/$dest/hosts.toml" <<TOML

@@ -12,6 +12,8 @@
 #include "metrics/process_collector.h"
 #include "metrics/storage_collector.h"
 #include "metrics/store_collector.h"
+#include "metrics/transcode_collector.h"
+#include "tests/unit/transcode/gzip_util.h"
 #include "tests/unit/cache/test_util.h"
 #include "tests/unit/metrics/text_util.h"
 
@@ -20,6 +22,36 @@ namespace {
 
 using testing::Type;
 using testing::Value;
+
+TEST(TranscodeCollector, CountsTranscodesBytesAndReuse) {
+  pier::testing::TempDir dir;
+  Store::Options o;
+  o.root = dir.path();
+  auto opened = Store::Open(o);
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  std::shared_ptr<Store> store = std::move(*opened);
+  auto t = transcode::Transcoder::Open(store);
+  ASSERT_TRUE(t.ok());
+  Exposition e;
+  e.Add(std::make_shared<TranscodeCollector>(*t));
+  auto text = [&] { return e.Text(); };
+  std::string before = text();
+  EXPECT_EQ(Value(before, "pier_transcode_runs_total{result=\"ok\"}"), 0) << before;
+  EXPECT_EQ(Value(before, "pier_transcode_queued"), 0);
+  const std::string gz = pier::testing::Gzip(pier::testing::DocBytes(1 << 20));
+  auto b = pier::testing::PushBlob(*store, "team/a", gz);
+  ASSERT_TRUE(b.ok());
+  auto made = (*t)->Ensure("team/a", b->digest, 3);
+  ASSERT_TRUE(made.ok()) << made.status().ToString();
+  ASSERT_TRUE((*t)->Ensure("team/a", b->digest, 3).ok());
+  (*t)->NoteQueued(2);
+  std::string after = text();
+  EXPECT_EQ(Value(after, "pier_transcode_runs_total{result=\"ok\"}"), 1) << after;
+  EXPECT_EQ(Value(after, "pier_transcode_reused_total"), 1);
+  EXPECT_EQ(Value(after, "pier_transcode_input_bytes_total"), static_cast<double>(gz.size()));
+  EXPECT_EQ(Value(after, "pier_transcode_output_bytes_total"), static_cast<double>(made->size));
+  EXPECT_EQ(Value(after, "pier_transcode_queued"), 2);
+}
 
 TEST(StoreCollector, ReportsTheStoreAndItsDisk) {
   pier::testing::TempDir dir;
@@ -31,7 +63,7 @@ TEST(StoreCollector, ReportsTheStoreAndItsDisk) {
   FakeClock clock;
   auto space = std::make_shared<DiskSpace>(dir.path(), 0, clock,
                                            [](const std::filesystem::path&) { return std::optional<uint64_t>(1 << 30); });
-  Metrics m(MetricsOptions{store, dir.path(), "v", "r", space, nullptr});
+  Metrics m(MetricsOptions{store, dir.path(), "v", "r", space, nullptr, nullptr});
 
   std::string t = m.exposition()->Text();
   EXPECT_EQ(Value(t, "pier_cache_stored_blobs"), 0);

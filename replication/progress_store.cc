@@ -1,6 +1,7 @@
 #include "replication/progress_store.h"
 
 #include <cstdio>
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 
 #include "base/internal_errors.h"
@@ -92,6 +93,22 @@ bool ProgressStore::IsKnownManifest(int64_t dest, std::string_view digest, std::
   return kv_->Get(KnownPrefix(dest, digest, "m/") + std::string(repo)).ok();
 }
 
+std::optional<double> ProgressStore::LinkRate(int64_t dest) {
+  auto v = kv_->Get("r/" + DestPart(dest) + "/");
+  if (!v.ok()) return std::nullopt;
+  char* end = nullptr;
+  double r = std::strtod(v->c_str(), &end);
+  if (end == v->c_str() || !(r > 0)) return std::nullopt;
+  return r;
+}
+
+Status ProgressStore::NoteLinkRate(int64_t dest, double bytes_per_second) {
+  if (!(bytes_per_second > 0)) return Status::OK();
+  // Half old, half new: follows a link that changed within a few runs.
+  const double r = LinkRate(dest).has_value() ? (*LinkRate(dest) + bytes_per_second) / 2 : bytes_per_second;
+  return kv_->Write({{"r/" + DestPart(dest) + "/", std::to_string(r)}});
+}
+
 std::optional<std::string> ProgressStore::GetZstdVerdict(int64_t dest) {
   auto v = kv_->Get("z/" + DestPart(dest) + "/");
   if (!v.ok()) return std::nullopt;
@@ -104,7 +121,7 @@ Status ProgressStore::PutZstdVerdict(int64_t dest, std::string_view refusal) {
 
 Status ProgressStore::ForgetDestination(int64_t dest) {
   std::vector<KvSpace::Op> ops;
-  for (const char* kind : {"u/", "k/", "m/", "z/"}) {
+  for (const char* kind : {"u/", "k/", "m/", "z/", "r/"}) {
     PIER_TRY(kv_->Scan(std::string(kind) + DestPart(dest) + "/", [&](std::string_view k, std::string_view) {
       ops.emplace_back(std::string(k), std::nullopt);
       return true;

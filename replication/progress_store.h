@@ -54,6 +54,11 @@ class ProgressStore {
   // every blob and child manifest it references).
   Status AddKnownManifest(int64_t dest, std::string_view digest, std::string_view repo);
   bool IsKnownManifest(int64_t dest, std::string_view digest, std::string_view repo);
+  // The destination's link rate from replication history (bytes/s): each
+  // execution that sent enough adds its average (sent ÷ duration, a lower
+  // bound of the link) to a running average. nullopt: no history.
+  std::optional<double> LinkRate(int64_t dest);
+  Status NoteLinkRate(int64_t dest, double bytes_per_second);
   // The zstd probe's verdict on `dest` (zstd_probe.h): "" it takes zstd
   // images, else why not; nullopt when it was never probed.
   std::optional<std::string> GetZstdVerdict(int64_t dest);

@@ -155,6 +155,7 @@ void Runner::Finish(const std::shared_ptr<ExecRun>& run, const Status& s) {
       e.status = std::string(run->any_failed ? kStatusFailed : kStatusSucceed);
     }
     Record(e);
+    NoteLinkRate(*run, e);
     d_.observer->OnExecutionFinish(run->policy.name, e.status);
     log::Info("replication execution finished", {{"execution", std::to_string(e.id)},
                                                  {"policy", run->policy.name},
@@ -165,6 +166,19 @@ void Runner::Finish(const std::shared_ptr<ExecRun>& run, const Status& s) {
   runs_.erase(run->exec.id);
   finished_.push_back(std::move(run->runner));
   cv_.notify_all();
+}
+
+void Runner::NoteLinkRate(const ExecRun& run, const Execution& e) {
+  // Enough bytes that the average says something about the link, not about
+  // round trips (the zstd level adapts to it: transcode_push.h).
+  constexpr uint64_t kMinBytes = 4 << 20;
+  const double seconds = std::chrono::duration<double>(e.end_time - e.start_time).count();
+  if (!run.dest || !run.policy.PushMode() || !e.final_progress || e.final_progress->bytes_sent < kMinBytes ||
+      seconds < 1)
+    return;
+  const double rate = static_cast<double>(e.final_progress->bytes_sent) / seconds;
+  Status s = d_.progress->NoteLinkRate(run.dest->endpoint.id, rate);
+  if (!s.ok()) ReportInternalError("replication", "recording a destination's link rate failed", s);
 }
 
 void Runner::Record(const Execution& e) {

@@ -79,6 +79,7 @@ class Runner : public std::enable_shared_from_this<Runner> {
   void WakeGate(const std::shared_ptr<ExecRun>& run);
   // UpdateExecution, retried a few times; reported when it still fails.
   void Record(const Execution& e);
+  void NoteLinkRate(const ExecRun& run, const Execution& e);
 
   // ---- tasks and blobs (task_runner.cc) ----
   void StartTask(const std::shared_ptr<ExecRun>& run, Task t);

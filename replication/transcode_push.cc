@@ -39,6 +39,7 @@ class TranscodingPush final : public Direction {
     PIER_TRY(collect(copy->top));
     if (!gzip.empty()) PIER_TRY(DestinationTakesZstd(task, stop));
     transcode::Transcoder& t = env_.transcodes->transcoder();
+    const int level = Level();
     bool pending = false;
     for (BlobJob& job : copy->blobs) {
       if (!gzip.contains(job.digest.str())) continue;
@@ -49,7 +50,7 @@ class TranscodingPush final : public Direction {
       }
       if (known.status().code() != Code::kNotFound) return known.status();
       // Queued in blob order: the order the workers upload them in.
-      auto f = env_.transcodes->Submit(job.src_repo, job.digest, Level());
+      auto f = env_.transcodes->Submit(job.src_repo, job.digest, level);
       std::lock_guard lock(mu_);
       pending_.emplace(job.digest.str(), std::move(f));
       pending = true;
@@ -113,8 +114,9 @@ class TranscodingPush final : public Direction {
       z.checked_missing = false;
       z.session.reset();
       if (env.log) {
-        env.log("layer " + job.digest.str() + " transcoded to zstd " + t->digest.str() + " (" +
-                std::to_string(t->source_size) + " → " + std::to_string(t->size) + " bytes)");
+        env.log("layer " + job.digest.str() + " transcoded to zstd " + t->digest.str() + " at level " +
+                std::to_string(t->level) + " (" + std::to_string(t->source_size) + " → " + std::to_string(t->size) +
+                " bytes)");
       }
     }
     if (!z.derived) return plain_->MoveBlob(env, z);
@@ -192,7 +194,20 @@ class TranscodingPush final : public Direction {
     return s;
   }
 
-  int Level() const { return env_.policy.compression.level > 0 ? env_.policy.compression.level : kDefaultZstdLevel; }
+  // The policy's level, else one the link allows (zstd_level.h), chosen once
+  // per execution.
+  int Level() {
+    if (env_.policy.compression.level > 0) return env_.policy.compression.level;
+    std::lock_guard lock(mu_);
+    if (level_ == 0) {
+      std::optional<double> link;
+      if (env_.progress != nullptr) link = env_.progress->LinkRate(env_.remote_endpoint.id);
+      if (!link && env_.policy.BytesPerSecond() > 0) link = static_cast<double>(env_.policy.BytesPerSecond());
+      transcode::Transcoder& t = env_.transcodes->transcoder();
+      level_ = ChooseZstdLevel(link, [&t](int l) { return t.OutputRate(l); });
+    }
+    return level_;
+  }
 
   // Only a copy at least 1 % smaller replaces its layer: already-compressed
   // content (jars, media) saves next to nothing, and a new digest costs the
@@ -287,6 +302,7 @@ class TranscodingPush final : public Direction {
   DirectionEnv env_;
   std::mutex probe_mu_;  // one probe at a time; held while it runs
   bool accepted_ = false;
+  int level_ = 0;  // chosen by Level() (mu_)
   std::mutex mu_;
   std::map<std::string, TranscodeQueue::Future> pending_;  // gzip digest → its transcode
   std::map<std::string, Transcoded> sources_;              // zstd digest → its transcode

@@ -35,11 +35,9 @@
 
 #include "replication/direction.h"
 #include "replication/transcode_queue.h"
+#include "replication/zstd_level.h"
 
 namespace pier::replication {
-
-// The zstd level when the policy leaves it to the engine (level 0).
-inline constexpr int kDefaultZstdLevel = 3;
 
 std::unique_ptr<Direction> MakeTranscodingPush(std::unique_ptr<Direction> plain, DirectionEnv env);
 

@@ -89,6 +89,13 @@ bool Transcoder::Held(const Digest& d) const {
   return held_.contains(d.str());
 }
 
+std::optional<double> Transcoder::OutputRate(int level) const {
+  std::lock_guard lock(mu_);
+  auto it = by_level_.find(level);
+  if (it == by_level_.end() || it->second.first < (8u << 20) || it->second.second <= 0) return std::nullopt;
+  return static_cast<double>(it->second.first) / it->second.second;
+}
+
 void Transcoder::NoteQueued(int64_t delta) {
   std::lock_guard lock(mu_);
   stats_.queued += delta;
@@ -137,6 +144,9 @@ Result<Transcoded> Transcoder::Ensure(std::string_view repo, const Digest& sourc
     --stats_.active;
     stats_.busy_seconds += took.count();
     if (r.ok()) {
+      auto& l = by_level_[r->level];
+      l.first += r->size;
+      l.second += took.count();
       ++stats_.transcodes;
       stats_.gzip_bytes += r->source_size;
       stats_.zstd_bytes += r->size;

@@ -24,6 +24,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <memory>
 #include <mutex>
 #include <stop_token>
@@ -102,6 +103,10 @@ class Transcoder : public std::enable_shared_from_this<Transcoder> {
   bool Held(const Digest& d) const;
 
   TranscoderStats Stats() const;
+  // zstd bytes per second this store's transcodes at `level` produced
+  // (wall time, decompression included), once they produced 8 MiB or more;
+  // nullopt before.
+  std::optional<double> OutputRate(int level) const;
   // A queue in front of Ensure (replication's TranscodeQueue) says how many
   // transcodes it holds, for the metrics.
   void NoteQueued(int64_t delta);
@@ -124,6 +129,7 @@ class Transcoder : public std::enable_shared_from_this<Transcoder> {
   std::condition_variable cv_;
   std::map<std::string, std::shared_ptr<Flight>> flights_;  // by source digest
   std::map<std::string, int> held_;                          // derived digest -> leases
+  std::map<int, std::pair<uint64_t, double>> by_level_;      // level -> zstd bytes, seconds
   TranscoderStats stats_;
 };
 

@@ -22,7 +22,7 @@ std::vector<prometheus::MetricFamily> TranscodeCollector::Collect() const {
       static_cast<double>(s.zstd_bytes));
   add(CounterFamily("pier_transcode_seconds_total", "Wall time spent transcoding."), s.busy_seconds);
   add(GaugeFamily("pier_transcode_active", "Transcodes running now."), static_cast<double>(s.active));
-  add(GaugeFamily("pier_transcode_queued", "Transcodes asked for and not started."), static_cast<double>(s.queued));
+  add(GaugeFamily("pier_transcode_queued", "Transcodes asked for and not finished (running ones included)."), static_cast<double>(s.queued));
   return out;
 }
 

@@ -9,7 +9,7 @@
 //   pier_transcode_seconds_total           counter  wall time spent transcoding; throughput is
 //                                                   rate(input_bytes) / rate(seconds)
 //   pier_transcode_active                  gauge    transcodes running now
-//   pier_transcode_queued                  gauge    transcodes asked for and not started
+//   pier_transcode_queued                  gauge    transcodes asked for and not finished
 // Bytes saved on the wire are per destination, in ReplicationMetrics
 // (pier_replication_transcode_saved_bytes_total). Every series exists from
 // the first scrape.

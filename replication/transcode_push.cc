@@ -1,5 +1,6 @@
 #include "replication/transcode_push.h"
 
+#include <algorithm>
 #include <map>
 #include <mutex>
 #include <set>
@@ -37,10 +38,14 @@ class TranscodingPush final : public Direction {
     };
     for (const auto& m : copy->children) PIER_TRY(collect(m));
     PIER_TRY(collect(copy->top));
-    if (!gzip.empty()) PIER_TRY(DestinationTakesZstd(task, stop));
+    if (!gzip.empty() && env_.progress != nullptr) {
+      // A destination known to refuse zstd: no transcoding for it.
+      auto v = env_.progress->GetZstdVerdict(env_.remote_endpoint.id);
+      if (v && !v->empty()) return Status::FailedPrecondition(*v);
+    }
     transcode::Transcoder& t = env_.transcodes->transcoder();
     const int level = Level();
-    bool pending = false;
+    std::vector<const BlobJob*> to_make;
     for (BlobJob& job : copy->blobs) {
       if (!gzip.contains(job.digest.str())) continue;
       auto known = t.Lookup(job.digest);
@@ -49,12 +54,20 @@ class TranscodingPush final : public Direction {
         continue;
       }
       if (known.status().code() != Code::kNotFound) return known.status();
-      // Queued in blob order: the order the workers upload them in.
-      auto f = env_.transcodes->Submit(job.src_repo, job.digest, level);
-      std::lock_guard lock(mu_);
-      pending_.emplace(job.digest.str(), std::move(f));
-      pending = true;
+      to_make.push_back(&job);
     }
+    // Smallest first: the link waits only for the first copy, and the
+    // bigger ones compress while it goes out.
+    std::stable_sort(to_make.begin(), to_make.end(), [](const BlobJob* a, const BlobJob* b) { return a->size < b->size; });
+    for (const BlobJob* job : to_make) {
+      auto f = env_.transcodes->Submit(job->src_repo, job->digest, level);
+      std::lock_guard lock(mu_);
+      pending_.emplace(job->digest.str(), std::move(f));
+    }
+    const bool pending = !to_make.empty();
+    // Probed while the transcodes run (the probe is a few round trips on a
+    // slow link), and before any upload of the task.
+    if (!gzip.empty()) PIER_TRY(DestinationTakesZstd(task, stop));
     if (!pending) PIER_TRY(Rewrite(task, *copy));
     return copy;
   }
@@ -74,11 +87,6 @@ class TranscodingPush final : public Direction {
       known.push_back(jobs[i]);
       where.push_back(i);
     }
-    // Waiting for a transcode: missing, to the workers at once (MoveBlob waits).
-    for (size_t i = 0; i < jobs.size(); ++i) {
-      if (checked && Pending(jobs[i].digest)) checked(i);
-    }
-    if (known.empty()) return out;
     std::vector<char> handed(known.size(), 0);
     std::function<void(size_t)> inner;
     if (checked) {
@@ -88,12 +96,46 @@ class TranscodingPush final : public Direction {
         checked(where[j]);
       };
     }
-    std::vector<BlobCheck> r = plain_->CheckBlobs(env, known, open_sessions, inner);
-    for (size_t j = 0; j < known.size(); ++j) {
-      if (!handed[j]) jobs[where[j]] = known[j];
-      out[where[j]] = j < r.size() ? r[j] : BlobCheck::kUnknown;
+    if (!known.empty()) {
+      std::vector<BlobCheck> r = plain_->CheckBlobs(env, known, open_sessions, inner);
+      for (size_t j = 0; j < known.size(); ++j) {
+        if (!handed[j]) jobs[where[j]] = known[j];
+        out[where[j]] = j < r.size() ? r[j] : BlobCheck::kUnknown;
+      }
     }
+    // Waiting for a transcode: missing. With the link free, each goes to
+    // the workers when its copy is made (smallest first), so no worker sits
+    // on a layer still compressing while a finished one waits for a worker.
+    if (checked) HandOverAsMade(jobs, checked, env.stop);
     return out;
+  }
+
+  void HandOverAsMade(const std::vector<BlobJob>& jobs, const std::function<void(size_t)>& checked,
+                      std::stop_token stop) {
+    std::vector<std::pair<size_t, TranscodeQueue::Future>> waiting;
+    {
+      std::lock_guard lock(mu_);
+      for (size_t i = 0; i < jobs.size(); ++i) {
+        if (auto it = pending_.find(jobs[i].digest.str()); it != pending_.end()) waiting.emplace_back(i, it->second);
+      }
+    }
+    while (!waiting.empty()) {
+      if (stop.stop_requested()) {
+        for (auto& [i, f] : waiting) checked(i);  // MoveBlob answers "stopped"
+        return;
+      }
+      for (auto it = waiting.begin(); it != waiting.end();) {
+        if (it->second.wait_for(std::chrono::seconds(0)) == std::future_status::ready) {
+          checked(it->first);
+          it = waiting.erase(it);
+        } else {
+          ++it;
+        }
+      }
+      // A future cannot wake on any of several: look every 20 ms, short
+      // against a transcode (and against what a layer takes on the link).
+      if (!waiting.empty()) waiting.front().second.wait_for(std::chrono::milliseconds(20));
+    }
   }
 
   Result<BlobOutcome> MoveBlob(const SendEnv& env, const BlobJob& job) override {

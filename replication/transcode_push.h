@@ -4,9 +4,10 @@
 // the plain push direction and changes what moves, not how:
 //
 //  - Prepare: the plain plan; when it has gzip layers, the destination must
-//    take zstd images (zstd_probe.h, once per destination, the verdict kept:
-//    a refusal fails the task saying so before any upload); then each
-//    transcodable gzip layer
+//    take zstd images (zstd_probe.h, once per destination while the first
+//    transcodes run, the verdict kept: a refusal fails the task saying so
+//    before any upload, and no transcode starts for a destination known to
+//    refuse); each transcodable gzip layer
 //    (zstd_manifest.h TranscodableLayers) of the image and its index
 //    children is replaced by its zstd copy: at once when the store already
 //    has the mapping (cache/transcode), else the transcode is queued
@@ -18,7 +19,9 @@
 //    finds the mapping and settles);
 //  - CheckBlobs: zstd copies already known are HEADed like any blob; a job
 //    waiting for its transcode counts as missing (its digest is not known
-//    yet) and goes to the workers at once;
+//    yet) and, with the link free, goes to the workers when its copy is
+//    made (the smallest layers are transcoded first), so no worker sits on
+//    a layer still compressing while a finished one waits;
 //  - MoveBlob: waits for the job's transcode (a stop ends the wait), holds
 //    the copy against GC while it is read, makes it again if GC took it
 //    meanwhile (byte-identical), then SendBlob as for any blob — so a cut

@@ -43,8 +43,9 @@ void TranscodeQueue::Loop(std::stop_token stop) {
       job = std::move(jobs_.front());
       jobs_.pop_front();
     }
-    transcoder_->NoteQueued(-1);
-    job.promise.set_value(transcoder_->Ensure(job.repo, job.source, job.level, stop));
+    auto r = transcoder_->Ensure(job.repo, job.source, job.level, stop);
+    transcoder_->NoteQueued(-1);  // after: "queued" covers the run, so queued == 0 means idle
+    job.promise.set_value(std::move(r));
   }
 }
 

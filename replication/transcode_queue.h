@@ -41,7 +41,8 @@ class TranscodeQueue {
   // Waits for `f` until it answers or `stop` is requested (Unavailable).
   static Result<transcode::Transcoded> Wait(const Future& f, std::stop_token stop);
 
-  // Transcodes asked for and not started yet.
+  // Transcodes asked for and not started yet (Transcoder::Stats().queued
+  // also counts the one running).
   size_t queued() const;
   transcode::Transcoder& transcoder() { return *transcoder_; }
 

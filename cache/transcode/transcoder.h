@@ -59,7 +59,7 @@ struct TranscoderStats {
   double busy_seconds = 0;   // spent transcoding (wall time, summed over runs)
   int64_t active = 0;        // transcodes running now
   int64_t waiting = 0;       // callers waiting on one
-  int64_t queued = 0;        // asked for and not started (NoteQueued)
+  int64_t queued = 0;        // asked for and not finished, running included (NoteQueued)
 };
 
 class Transcoder : public std::enable_shared_from_this<Transcoder> {

@@ -61,7 +61,11 @@ class EvictRun {
         ++report->unsafe_images;
         continue;
       }
-      PIER_TRY(EvictImage(c, report));
+      // The guard reads the image's manifests (replication's planner), which
+      // the store records as a use: a use counts from after it. (A pass that
+      // crossed a second boundary saw its own read as a client's.)
+      const int64_t seen = c.cached ? cutoff_ : std::max(cutoff_, st_.touches.LastTouch(c.repo, c.digest.str()));
+      PIER_TRY(EvictImage(c, seen, report));
     }
     return Status::OK();
   }
@@ -110,7 +114,8 @@ class EvictRun {
     return d.ok() && o_.pinned(repo, *d);
   }
 
-  Status EvictImage(const Candidate& c, EvictReport* report) {
+  // `seen`: uses up to this time were judged in the plan (or are the guard's).
+  Status EvictImage(const Candidate& c, int64_t seen, EvictReport* report) {
     std::lock_guard lock(st_.manifest_locks.For(c.repo));
     std::unordered_map<std::string, ManifestFacts> manifests;
     std::map<std::string, std::vector<std::string>> tags;
@@ -121,7 +126,7 @@ class EvictRun {
     // Pushed, read or retagged since the plan: in use now.
     auto current_tags = tags[top];
     std::sort(current_tags.begin(), current_tags.end());
-    if (LastUse(c.repo, top, it->second.pushed, 0) > cutoff_ || current_tags != c.tags) {
+    if (LastUse(c.repo, top, it->second.pushed, 0) > seen || current_tags != c.tags) {
       ++report->in_use_images;
       return Status::OK();
     }

@@ -143,6 +143,24 @@ TEST_F(EvictTest, HostedImagesOnlyWhenOptedInAndSafeAtEveryDestination) {
   ExpectFsckClean();
 }
 
+TEST_F(EvictTest, TheGuardsOwnReadIsNotAUseEvenWhenTheSecondTurns) {
+  Image("team/safe", "v1", "safe-config", {"safe-layer"});
+  Idle();
+  EvictOptions o;
+  o.bytes_to_free = 1;
+  o.evict_hosted = true;
+  // As replication's guard does: it reads the manifest (recorded as a use),
+  // and here the clock moves on to the next second meanwhile.
+  o.replicated = [&](std::string_view repo, const Digest& d, const std::vector<std::string>&) {
+    fake_.Advance(std::chrono::seconds(1));
+    return store_->GetManifest(repo, d.str()).ok();
+  };
+  EvictReport r = Evict(o);
+  EXPECT_EQ(r.in_use_images, 0u);
+  EXPECT_EQ(r.images_evicted, 1u);
+  EXPECT_FALSE(HasTag("team/safe", "v1"));
+}
+
 TEST_F(EvictTest, BlobsAnotherImageUsesStayAndItsTagsStillPull) {
   Image("hub/app", "1", "config-1", {"shared-layer", "own-layer-1"}, true);
   Idle();

@@ -105,7 +105,8 @@ std::optional<double> ProgressStore::LinkRate(int64_t dest) {
 Status ProgressStore::NoteLinkRate(int64_t dest, double bytes_per_second) {
   if (!(bytes_per_second > 0)) return Status::OK();
   // Half old, half new: follows a link that changed within a few runs.
-  const double r = LinkRate(dest).has_value() ? (*LinkRate(dest) + bytes_per_second) / 2 : bytes_per_second;
+  const std::optional<double> old = LinkRate(dest);
+  const double r = old ? (*old + bytes_per_second) / 2 : bytes_per_second;
   return kv_->Write({{"r/" + DestPart(dest) + "/", std::to_string(r)}});
 }
 

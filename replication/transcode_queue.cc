@@ -29,11 +29,6 @@ TranscodeQueue::Future TranscodeQueue::Submit(std::string repo, Digest source, i
   return f;
 }
 
-size_t TranscodeQueue::queued() const {
-  std::lock_guard lock(mu_);
-  return jobs_.size();
-}
-
 void TranscodeQueue::Loop(std::stop_token stop) {
   for (;;) {
     Job job;

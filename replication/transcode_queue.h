@@ -41,9 +41,6 @@ class TranscodeQueue {
   // Waits for `f` until it answers or `stop` is requested (Unavailable).
   static Result<transcode::Transcoded> Wait(const Future& f, std::stop_token stop);
 
-  // Transcodes asked for and not started yet (Transcoder::Stats().queued
-  // also counts the one running).
-  size_t queued() const;
   transcode::Transcoder& transcoder() { return *transcoder_; }
 
  private:
@@ -56,7 +53,7 @@ class TranscodeQueue {
   void Loop(std::stop_token stop);
 
   std::shared_ptr<transcode::Transcoder> transcoder_;
-  mutable std::mutex mu_;
+  std::mutex mu_;
   std::condition_variable_any cv_;
   std::deque<Job> jobs_;
   std::jthread thread_;  // last: starts once the members above exist

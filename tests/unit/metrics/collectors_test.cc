@@ -23,13 +23,19 @@ namespace {
 using testing::Type;
 using testing::Value;
 
+// A store in `root`; null (and a test failure) when it does not open.
+std::shared_ptr<Store> OpenStore(const std::filesystem::path& root) {
+  Store::Options o;
+  o.root = root;
+  auto opened = Store::Open(o);
+  EXPECT_TRUE(opened.ok()) << opened.status().ToString();
+  return opened.ok() ? std::shared_ptr<Store>(std::move(*opened)) : nullptr;
+}
+
 TEST(TranscodeCollector, CountsTranscodesBytesAndReuse) {
   pier::testing::TempDir dir;
-  Store::Options o;
-  o.root = dir.path();
-  auto opened = Store::Open(o);
-  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
-  std::shared_ptr<Store> store = std::move(*opened);
+  std::shared_ptr<Store> store = OpenStore(dir.path());
+  ASSERT_TRUE(store);
   auto t = transcode::Transcoder::Open(store);
   ASSERT_TRUE(t.ok());
   Exposition e;
@@ -55,11 +61,8 @@ TEST(TranscodeCollector, CountsTranscodesBytesAndReuse) {
 
 TEST(StoreCollector, ReportsTheStoreAndItsDisk) {
   pier::testing::TempDir dir;
-  Store::Options o;
-  o.root = dir.path();
-  auto opened = Store::Open(o);
-  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
-  std::shared_ptr<Store> store = std::move(*opened);
+  std::shared_ptr<Store> store = OpenStore(dir.path());
+  ASSERT_TRUE(store);
   FakeClock clock;
   auto space = std::make_shared<DiskSpace>(dir.path(), 0, clock,
                                            [](const std::filesystem::path&) { return std::optional<uint64_t>(1 << 30); });

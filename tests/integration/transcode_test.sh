@@ -84,7 +84,7 @@ python3 -c "import sys; sys.exit(0 if float('${saved:-0}') >= $gz_total - $z_tot
   fail "transcode saved bytes metric: ${saved:-none}, want at least $((gz_total - z_total))"
 runs=$(echo "$m" | awk '/^pier_transcode_runs_total\{result="ok"\}/{print $2}')
 [ "${runs:-0}" -ge 4 ] || fail "pier_transcode_runs_total{result=ok}: ${runs:-none}"
-echo "$m" | grep -q '^pier_transcode_queued 0' || fail "transcodes still queued: $(echo "$m" | grep pier_transcode_)"
+grep -q '^pier_transcode_queued 0' <<<"$m" || fail "transcodes still queued: $(echo "$m" | grep pier_transcode_)"
 pass "metrics: $saved bytes saved on the wire, $runs transcodes, none queued"
 
 # containerd 1.6 pulls and unpacks it.

@@ -5,6 +5,7 @@
 #include "metrics/internal_errors_collector.h"
 #include "metrics/process_collector.h"
 #include "metrics/storage_collector.h"
+#include "metrics/advisor_collector.h"
 #include "metrics/transcode_collector.h"
 #include "metrics/store_collector.h"
 
@@ -27,6 +28,7 @@ Metrics::Metrics(const MetricsOptions& o)
   if (o.store) exposition_->Add(std::make_shared<StoreCollector>(o.store, o.data_dir));
   if (o.disk_space) exposition_->Add(std::make_shared<StorageCollector>(o.disk_space, o.store, o.evictor));
   if (o.transcoder) exposition_->Add(std::make_shared<TranscodeCollector>(o.transcoder));
+  if (o.advisor) exposition_->Add(std::make_shared<AdvisorCollector>(o.advisor));
   exposition_->Add(std::make_shared<ProcessCollector>());
   exposition_->Add(std::make_shared<InternalErrorsCollector>());
 }

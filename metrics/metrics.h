@@ -17,6 +17,7 @@
 #include "cache/disk_space.h"
 #include "cache/evict/evictor.h"
 #include "cache/transcode/transcoder.h"
+#include "replication/advisor/advisor.h"
 #include "cache/store.h"
 #include "metrics/exposition.h"
 #include "metrics/gc_metrics.h"
@@ -34,6 +35,7 @@ struct MetricsOptions {
   std::shared_ptr<DiskSpace> disk_space;  // null: no pier_storage_* gauges
   std::shared_ptr<evict::Evictor> evictor;  // null: no capacity/eviction series
   std::shared_ptr<transcode::Transcoder> transcoder;  // null: no pier_transcode_* series
+  std::shared_ptr<advisor::Advisor> advisor;          // null: no pier_advisor_* series
 };
 
 class Metrics {

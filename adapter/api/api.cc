@@ -18,6 +18,9 @@ constexpr uint64_t kBodyLimit = 1 << 20;  // 1 MiB: these are small JSON objects
 struct Route {
   Fn fn = nullptr;
   std::vector<std::string_view> methods;
+  // Who may call it: admins only (the management API), or anyone who may
+  // pull the repository the request names (the layer advisor's report).
+  bool repository_readers = false;
 };
 
 std::vector<std::string> Split(std::string_view path) {
@@ -60,6 +63,7 @@ Route Match(const std::vector<std::string>& s) {
     if (s.size() == 3) return {HandleGc, {"GET", "PUT"}};
     if (s.size() == 4 && s[3] == "log") return {HandleGc, {"GET"}};
   }
+  if (s.size() == 1 && s[0] == "report") return {HandleReport, {"GET"}, true};
   if (s.size() >= 1 && s[0] == "retentions") {
     if (s.size() == 1) return {HandleRetentions, {"POST"}};
     if (s.size() == 2) return {HandleRetentions, s[1] == "metadatas" ? std::vector<std::string_view>{"GET"}
@@ -105,11 +109,29 @@ http::Exchange ApiHandler::Begin(const http::Request& req) {
   // Authentication (bcrypt), RocksDB writes and pings all block: run on the pool.
   ex.blocking = true;
   ex.finish = [impl = impl_, req, segments = std::move(segments), fn = route.fn,
-               log_line](http::BodyResult body) -> http::Response {
+               readers = route.repository_readers, log_line](http::BodyResult body) -> http::Response {
     http::Response r = [&]() -> http::Response {
       Context& ctx = *impl;
       // Auth decision (see api.h): open when auth is off; otherwise admins only.
-      if (ctx.authorizer != nullptr && ctx.authorizer->enabled()) {
+      if (readers && ctx.authorizer != nullptr && ctx.authorizer->enabled()) {
+        // Anonymous callers too, when the ACL lets anonymous pull it.
+        auto who = ctx.authorizer->Authenticate(req.Header("authorization"));
+        if (!who.ok()) {
+          http::Response c = ApiError(401, "UNAUTHORIZED", "authentication required");
+          c.Set("WWW-Authenticate", "Basic realm=\"" + ctx.options.realm + "\"");
+          return c;
+        }
+        auto repo = ReportRepository(req);
+        if (!repo.ok()) return FromStatus(repo.status());
+        if (!ctx.authorizer->Allowed(*who, *repo, auth::kPull)) {
+          if (who->anonymous) {
+            http::Response c = ApiError(401, "UNAUTHORIZED", "authentication required");
+            c.Set("WWW-Authenticate", "Basic realm=\"" + ctx.options.realm + "\"");
+            return c;
+          }
+          return ApiError(403, "FORBIDDEN", "no pull access to repository " + *repo);
+        }
+      } else if (ctx.authorizer != nullptr && ctx.authorizer->enabled()) {
         auto who = ctx.authorizer->Authenticate(req.Header("authorization"));
         if (!who.ok() || who->anonymous) {
           http::Response c = ApiError(401, "UNAUTHORIZED", "authentication required");

@@ -5,14 +5,16 @@
 // upstreams with their health (/proxy/upstreams, read-only), garbage
 // collection (/system/gc: history, logs, stop, schedule; gc.cc), project
 // storage quotas (/quotas, quotas.cc) and tag retention (/retentions,
-// retentions.cc). Answers are Harbor's JSON objects; errors are
+// retentions.cc), and Pier's layer advisor (/report, report.cc). Answers
+// are Harbor's JSON objects; errors are
 // Harbor's shape {"errors":[{"code","message"}]}.
 //
 // Auth decision: with auth on (htpasswd configured) every route needs an
 // authenticated user named in `admins` (401 with a Basic challenge when
 // anonymous or wrong credentials, 403 for other users; an empty list means
-// nobody may use the API). With auth off the API is open, like the registry
-// itself (LAN mode).
+// nobody may use the API) — except /report, which anyone who may pull the
+// named repository may read (the ACL's answer, anonymous included). With
+// auth off the API is open, like the registry itself (LAN mode).
 // Secrets are never returned ("*****") nor logged.
 #include <functional>
 #include <memory>
@@ -33,6 +35,9 @@ class PullThrough;
 namespace pier::gc {
 class GcService;
 }  // namespace pier::gc
+namespace pier::advisor {
+class Advisor;
+}
 namespace pier::retention {
 class Service;
 }  // namespace pier::retention
@@ -72,6 +77,9 @@ struct ApiOptions {
   // Tag retention (/retentions..., retentions.cc); null: those routes
   // answer 400 "not available" (metadatas still answers).
   std::shared_ptr<retention::Service> retention;
+  // The layer advisor (GET /report, report.cc); null: that route answers
+  // 400 "not available".
+  std::shared_ptr<advisor::Advisor> advisor;
 };
 
 class ApiHandler : public http::Handler {

@@ -62,5 +62,9 @@ http::Response HandleUpstreams(Context& ctx, const ApiCall& call);
 http::Response HandleQuotas(Context& ctx, const ApiCall& call);
 http::Response HandleGc(Context& ctx, const ApiCall& call);
 http::Response HandleRetentions(Context& ctx, const ApiCall& call);
+http::Response HandleReport(Context& ctx, const ApiCall& call);
+// The report's repository parameter, validated (the route's access check
+// needs it before the handler runs).
+Result<std::string> ReportRepository(const http::Request& req);
 
 }  // namespace pier::api

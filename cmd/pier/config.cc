@@ -161,7 +161,7 @@ Status ParseConfig(std::string_view text, Config* cfg) {
   if (j.is_discarded()) return Status::InvalidArgument("config is not valid JSON");
   PIER_TRY(CheckKeys(j, "",
                      {"listen", "data", "public_url", "tls", "auth", "uploads", "http", "log", "replication",
-                      "metrics", "webhooks", "proxy", "storage", "gc"}));
+                      "metrics", "webhooks", "proxy", "storage", "gc", "advisor"}));
   PIER_TRY(ReadString(j, "", "listen", &cfg->listen));
   PIER_TRY(ReadString(j, "", "data", &cfg->data));
   PIER_TRY(ReadString(j, "", "public_url", &cfg->public_url));
@@ -262,6 +262,11 @@ Status ParseConfig(std::string_view text, Config* cfg) {
   }
   if (j.contains("storage")) PIER_TRY(ParseStorage(j["storage"], &cfg->storage));
   if (j.contains("gc")) PIER_TRY(ParseGc(j["gc"], &cfg->gc));
+  if (j.contains("advisor")) {
+    const json& a = j["advisor"];
+    PIER_TRY(CheckKeys(a, "advisor", {"on_push"}));
+    PIER_TRY(ReadBool(a, "advisor", "on_push", &cfg->advisor_on_push));
+  }
   if (j.contains("metrics")) {
     const json& m = j["metrics"];
     PIER_TRY(CheckKeys(m, "metrics", {"enabled", "listen", "require_auth"}));

@@ -30,6 +30,7 @@
 //                                                    // or "authorization_file": a file holding it
 //   "gc": {"grace_seconds": 7200, "schedule": "0 0 3 * * *", "delete_untagged": false, "workers": 1}
 //                                                    // see GcConfig
+//   "advisor": {"on_push": true}   // the layer advisor reports on each tagged push
 // }
 #include <cstdint>
 #include <string>
@@ -119,6 +120,10 @@ struct Config {
   // The Authorization value Harbor's webhook policy sends; empty: no intake.
   std::string harbor_webhook_authorization;
   bool metrics_enabled = true;
+  // The layer advisor (replication/advisor/advisor.h) reports on every
+  // tagged push in the background (the dashboard's "Layer advisor" row);
+  // false: only when asked (`pier report`, GET /api/v2.0/report).
+  bool advisor_on_push = true;
   std::string metrics_listen;
   bool metrics_require_auth = false;
   // proxy.upstreams: the pull-through cache (cache/proxy/upstream.h); empty: none.

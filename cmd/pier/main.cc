@@ -1,4 +1,4 @@
-// The `pier` command: serve, fsck, gc, replicate, --version, --help.
+// The `pier` command: serve, fsck, gc, replicate, report, --version, --help.
 #include <signal.h>
 
 #include <algorithm>
@@ -26,6 +26,8 @@
 #include "cmd/pier/config.h"
 #include "cmd/pier/gc_command.h"
 #include "cmd/pier/replicate.h"
+#include "cmd/pier/report_command.h"
+#include "replication/advisor/advisor.h"
 #include "replication/engine.h"
 #include "replication/execution_store.h"
 #include "replication/gc_pins.h"
@@ -53,6 +55,7 @@ constexpr const char* kUsage =
     "  pier fsck --data DIR\n"
     "  pier gc --data DIR [--dry-run] [--delete-untagged] [--grace-seconds N] [--workers N]\n"
     "  pier replicate --policy NAME [--server URL] [--user USER]\n"
+    "  pier report [--server URL] REPO:TAG [--against TAG] [--json]\n"
     "  pier --version\n"
     "  pier COMMAND --help\n";
 
@@ -201,6 +204,12 @@ int Serve(int argc, char** argv) {
   auto opened_transcoder = pier::transcode::Transcoder::Open(shared_store);
   if (!opened_transcoder.ok()) return Fail("transcoder: " + opened_transcoder.status().message());
   std::shared_ptr<pier::transcode::Transcoder> transcoder = *opened_transcoder;
+  // The layer advisor: `pier report`, GET /api/v2.0/report, and (on_push)
+  // a report after each tagged push for the dashboard.
+  pier::advisor::AdvisorOptions ado;
+  ado.on_push = cfg.advisor_on_push;
+  ado.engine_bytes_per_second = static_cast<uint64_t>(std::max<int64_t>(0, cfg.repl_bandwidth_bytes_per_second));
+  auto advisor = std::make_shared<pier::advisor::Advisor>(shared_store, shared_repl, shared_progress, transcoder, ado);
   // Capacity eviction: above the high watermark, least recently used images
   // go (pull-through copies first; hosted ones only with evict_replicated
   // and once every destination holds them), never what replication pins.
@@ -226,6 +235,7 @@ int Serve(int argc, char** argv) {
     mo.disk_space = disk_space;
     mo.evictor = evictor;
     mo.transcoder = transcoder;
+    mo.advisor = advisor;
     mo.version = PIER_VERSION;
     mo.revision = PIER_REVISION;
     metrics = std::make_shared<pier::metrics::Metrics>(mo);
@@ -280,7 +290,12 @@ int Serve(int argc, char** argv) {
   ro.realm = cfg.realm;
   ro.access_log = cfg.access_log;
   // Event-based replication: a push or delete starts the matching policies.
-  ro.on_event = [weak = std::weak_ptr<pier::replication::Engine>(engine)](const pier::registry::ManifestEvent& ev) {
+  ro.on_event = [weak = std::weak_ptr<pier::replication::Engine>(engine),
+                 weak_advisor = std::weak_ptr<pier::advisor::Advisor>(advisor)](const pier::registry::ManifestEvent& ev) {
+    // A tag push is a build; a push by digest is a platform child or an artifact.
+    if (auto a = weak_advisor.lock(); a && !ev.deleted && !ev.reference.starts_with("sha256:")) {
+      a->OnPush(ev.repository, ev.reference);
+    }
     auto e = weak.lock();
     if (!e) return;
     if (ev.deleted) e->OnDelete(ev.repository, ev.reference, ev.digest);
@@ -333,6 +348,7 @@ int Serve(int argc, char** argv) {
   ao.observer = replication_observer;
   ao.pull_through = pull_through;
   ao.gc = gc;
+  ao.advisor = advisor;
   // Tag retention: policies, executions and their cron schedules live in the store.
   auto retention = pier::retention::Service::Create(shared_store);
   if (!retention.ok()) return Fail("retention: " + retention.status().message());
@@ -415,6 +431,7 @@ int Serve(int argc, char** argv) {
   (*server)->Stop();
   health.reset();
   evictor->Stop();
+  advisor->Stop();
   // A running GC stops (its record says Stopped) when the service goes,
   // with the API handler, at return.
   // Running executions stay InProgress and resume on the next start.
@@ -465,6 +482,7 @@ int main(int argc, char** argv) {
   if (cmd == "serve") return Serve(argc, argv);
   if (cmd == "fsck") return Fsck(argc, argv);
   if (cmd == "gc") return pier::cli::Gc(argc, argv);
+  if (cmd == "report") return pier::cli::Report(argc, argv);
   if (cmd == "replicate") {
     std::map<std::string, std::string> flags;
     bool help = false;

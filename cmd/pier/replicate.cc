@@ -1,6 +1,5 @@
 #include "cmd/pier/replicate.h"
 
-#include <openssl/evp.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -12,8 +11,7 @@
 #include <thread>
 #include <vector>
 
-#include "adapter/client/transport.h"
-#include "adapter/client/url.h"
+#include "cmd/pier/api_client.h"
 #include "replication/progress_bar.h"
 
 namespace pier::cli {
@@ -28,60 +26,6 @@ const char* const kReplicateUsageText =
     "  --user USER           an admin user; the password comes from --password-file or $PIER_PASSWORD\n"
     "  --insecure            do not verify the server's TLS certificate\n"
     "  Exit status: 0 Succeed, 1 Failed or Stopped, 2 usage or connection errors.\n";
-
-std::string Base64(const std::string& in) {
-  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
-  out.resize(static_cast<size_t>(n));
-  return out;
-}
-
-std::string PercentEncode(const std::string& s) {
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      char b[4];
-      std::snprintf(b, sizeof b, "%%%02X", c);
-      out += b;
-    }
-  }
-  return out;
-}
-
-class Api {
- public:
-  Api(client::Url base, std::unique_ptr<client::Transport> t, std::string auth)
-      : base_(std::move(base)), t_(std::move(t)), auth_(std::move(auth)) {}
-
-  Result<client::HttpResponse> Call(const std::string& method, const std::string& path, const std::string& body) {
-    auto url = base_.Resolve(std::string(base_.path() == "/" ? "" : base_.path()) + "/api/v2.0" + path);
-    if (!url.ok()) return url.status();
-    client::HttpRequest req;
-    req.method = method;
-    req.url = *url;
-    req.body = body;
-    if (!body.empty()) req.headers.emplace_back("Content-Type", "application/json");
-    if (!auth_.empty()) req.headers.emplace_back("Authorization", auth_);
-    client::Call call;
-    return t_->Send(req, call);
-  }
-
- private:
-  client::Url base_;
-  std::unique_ptr<client::Transport> t_;
-  std::string auth_;
-};
-
-std::string ErrorText(const client::HttpResponse& r) {
-  json j = json::parse(r.body, nullptr, false);
-  if (j.is_object() && j.contains("errors") && j["errors"].is_array() && !j["errors"].empty()) {
-    return std::to_string(r.status) + " " + j["errors"][0].value("message", "");
-  }
-  return "HTTP " + std::to_string(r.status);
-}
 
 // Levenshtein distance, for suggesting a policy name close to a mistyped one.
 size_t EditDistance(std::string_view a, std::string_view b) {
@@ -124,7 +68,7 @@ std::string AuthHint(const client::HttpResponse& r) {
 
 // Why a failed execution failed: its own status_text, else the end of its
 // first failed task's log ("<time> Failed: <reason>"). "" when unknown.
-std::string FailureReason(Api& api, const std::string& exec_id, const json& e) {
+std::string FailureReason(ApiClient& api, const std::string& exec_id, const json& e) {
   std::string text = e.value("status_text", "");
   if (!text.empty()) return text;
   auto tasks = api.Call("GET", "/replication/executions/" + exec_id + "/tasks?page_size=100", "");
@@ -164,26 +108,9 @@ int Replicate(const std::map<std::string, std::string>& flags) {
   auto pit = flags.find("policy");
   if (pit == flags.end() || pit->second.empty()) return Die(std::string("--policy is required\n") + kReplicateUsageText, 2);
   std::string server = flags.count("server") ? flags.at("server") : "http://127.0.0.1:5000";
-  auto base = client::Url::Parse(server);
-  if (!base.ok()) return Die("--server: " + base.status().message(), 2);
-  std::string auth;
-  if (flags.count("user")) {
-    std::string password;
-    if (flags.count("password-file")) {
-      std::ifstream in(flags.at("password-file"));
-      if (!in) return Die("--password-file: cannot read " + flags.at("password-file"), 2);
-      std::getline(in, password);
-    } else if (const char* p = std::getenv("PIER_PASSWORD")) {
-      password = p;
-    }
-    auth = "Basic " + Base64(flags.at("user") + ":" + password);
-  }
-  client::TransportOptions to;
-  to.insecure = flags.count("insecure") && flags.at("insecure") != "false";
-  to.user_agent = "pier-replicate";
-  auto transport = client::Transport::Create(to);
-  if (!transport.ok()) return Die(transport.status().message(), 2);
-  Api api(*base, std::move(*transport), auth);
+  auto connected = ConnectApi(flags, "pier-replicate");
+  if (!connected.ok()) return Die(connected.status().message(), 2);
+  ApiClient& api = **connected;
 
   // The policy by exact name.
   auto list = api.Call("GET", "/replication/policies?page_size=100&name=" + PercentEncode(pit->second), "");

@@ -66,7 +66,7 @@ TEST(StoreCollector, ReportsTheStoreAndItsDisk) {
   FakeClock clock;
   auto space = std::make_shared<DiskSpace>(dir.path(), 0, clock,
                                            [](const std::filesystem::path&) { return std::optional<uint64_t>(1 << 30); });
-  Metrics m(MetricsOptions{store, dir.path(), "v", "r", space, nullptr, nullptr});
+  Metrics m(MetricsOptions{store, dir.path(), "v", "r", space, nullptr, nullptr, nullptr});
 
   std::string t = m.exposition()->Text();
   EXPECT_EQ(Value(t, "pier_cache_stored_blobs"), 0);

@@ -72,7 +72,7 @@ class InstrumentTest : public ::testing::Test {
   }
   std::string Text() { return metrics_.exposition()->Text(); }
 
-  Metrics metrics_{MetricsOptions{nullptr, "/", "1.2.3", "abc123", nullptr, nullptr, nullptr}};
+  Metrics metrics_{MetricsOptions{nullptr, "/", "1.2.3", "abc123", nullptr, nullptr, nullptr, nullptr}};
   std::shared_ptr<FakeHandler> inner_ = std::make_shared<FakeHandler>();
   std::shared_ptr<InstrumentedHandler> handler_ =
       std::make_shared<InstrumentedHandler>(inner_, metrics_.http());
@@ -182,7 +182,7 @@ std::string HeaderOf(const http::Response& r, std::string_view name) {
 }
 
 TEST(MetricsEndpoint, ServesTheTextFormat) {
-  Metrics m(MetricsOptions{nullptr, "/", "1.2.3", "r1", nullptr, nullptr, nullptr});
+  Metrics m(MetricsOptions{nullptr, "/", "1.2.3", "r1", nullptr, nullptr, nullptr, nullptr});
   MetricsHandler h(m.exposition(), nullptr, false);
   http::Response r = Serve(h, "GET", "/metrics");
   EXPECT_EQ(r.status, 200);

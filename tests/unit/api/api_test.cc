@@ -12,6 +12,9 @@
 #include "cache/proxy/pull_through.h"
 #include "tests/unit/common/gc_gate.h"
 #include "cache/retention/service.h"
+#include "replication/advisor/advisor.h"
+#include "replication/progress_store.h"
+#include "tests/unit/cache/test_util.h"
 
 namespace pier::api {
 namespace {
@@ -50,6 +53,7 @@ class ApiTest : public ::testing::Test {
   }
   void TearDown() override {
     handler_.reset();
+    advisor_.reset();
     gc_.reset();
     retention_.reset();
     repl_.reset();
@@ -62,6 +66,7 @@ class ApiTest : public ::testing::Test {
     o.pull_through = std::move(pull_through);
     o.gc = gc_;
     o.retention = retention_;
+    o.advisor = advisor_;
     o.admins = {"admin"};
     o.access_log = false;
     o.pinger = [this](const replication::Endpoint& e) {
@@ -118,6 +123,7 @@ class ApiTest : public ::testing::Test {
   std::shared_ptr<ApiHandler> handler_;
   std::shared_ptr<gc::GcService> gc_;  // set before Make to serve /system/gc
   std::shared_ptr<retention::Service> retention_;
+  std::shared_ptr<advisor::Advisor> advisor_;  // set before Make to serve /report
   int pings_ = 0;
 };
 
@@ -231,6 +237,51 @@ TEST_F(ApiTest, AdminsOnlyWhenAuthIsOn) {
   EXPECT_EQ(Do("GET", "/api/v2.0/registries", "", "Basic ZGV2OnB3LWQ=").r.status, 403);
   EXPECT_EQ(Do("GET", "/api/v2.0/registries", "", "Basic YWRtaW46cHctYQ==").r.status, 200);
   EXPECT_EQ(Do("GET", "/api/v2.0/registries", "", "Basic YWRtaW46eA==").r.status, 401);
+}
+
+// /report: anyone who may pull the repository (not only admins); the
+// parameters are checked before the advisor runs.
+TEST_F(ApiTest, ReportNeedsPullAccessAndGoodParameters) {
+  EXPECT_EQ(Do("GET", "/api/v2.0/report?repository=team/app&reference=1").r.status, 400);  // no advisor
+  auto progress = replication::ProgressStore::Open(*store_);
+  ASSERT_TRUE(progress.ok());
+  advisor::AdvisorOptions ao;
+  ao.on_push = false;
+  advisor_ = std::make_shared<advisor::Advisor>(store_, repl_, std::move(*progress), nullptr, ao);
+  auto users = auth::Htpasswd::Parse(
+      "admin:$2y$04$vlKVrSdeCrHPJ92CQEHEZOPVf2HKrJjX5.vGhKFm.as.Km2AJixAW\n"
+      "dev:$2y$04$gRzmOh76qMYs2.77eqCXv.y1si1tDzFJRXN2XjHtaaUf7fp4EQuRm\n");
+  ASSERT_TRUE(users.ok());
+  Make(std::make_shared<auth::Authorizer>(std::move(*users),
+                                          std::vector<auth::AclRule>{{"dev", "team/**", auth::kPull},
+                                                                     {"admin", "**", auth::kPull | auth::kPush}},
+                                          false));
+  const std::string dev = "Basic ZGV2OnB3LWQ=";
+  pier::testing::PushImage(*store_, "team/app", "1", "cfg-1", {"layer-1"});
+  Answer ok = Do("GET", "/api/v2.0/report?repository=team/app&reference=1&content=false", "", dev);
+  ASSERT_EQ(ok.r.status, 200) << ok.r.body;
+  EXPECT_EQ(ok.body["repository"], "team/app");
+  EXPECT_EQ(ok.body["totals"]["new_bytes"], 7);
+  // dev may not pull other/*; anonymous may pull nothing.
+  EXPECT_EQ(Do("GET", "/api/v2.0/report?repository=other/app&reference=1", "", dev).r.status, 403);
+  Answer anon = Do("GET", "/api/v2.0/report?repository=team/app&reference=1");
+  EXPECT_EQ(anon.r.status, 401);
+  EXPECT_NE(anon.Header("WWW-Authenticate").find("Basic"), std::string::npos);
+  EXPECT_EQ(Do("GET", "/api/v2.0/report?repository=team/app&reference=1", "", "Basic ZGV2Ong=").r.status, 401);
+  // Bad parameters name the field; an unknown build is 404.
+  Answer bad = Do("GET", "/api/v2.0/report?repository=Team/../x&reference=1", "", dev);
+  EXPECT_EQ(bad.r.status, 400);
+  EXPECT_NE(bad.r.body.find("repository"), std::string::npos);
+  EXPECT_EQ(Do("GET", "/api/v2.0/report?repository=team/app", "", dev).r.status, 400);
+  Answer badref = Do("GET", "/api/v2.0/report?repository=team/app&reference=a%20b", "", dev);
+  EXPECT_EQ(badref.r.status, 400);
+  EXPECT_NE(badref.r.body.find("reference"), std::string::npos);
+  EXPECT_EQ(Do("GET", "/api/v2.0/report?repository=team/app&reference=1&against=sha256:xyz", "", dev).r.status, 400);
+  EXPECT_EQ(Do("GET", "/api/v2.0/report?repository=team/app&reference=1&content=maybe", "", dev).r.status, 400);
+  EXPECT_EQ(Do("GET", "/api/v2.0/report?repository=team/app&reference=9", "", dev).r.status, 404);
+  EXPECT_EQ(Do("POST", "/api/v2.0/report?repository=team/app&reference=1", "{}", dev).r.status, 405);
+  // The management API stays admins-only for dev.
+  EXPECT_EQ(Do("GET", "/api/v2.0/registries", "", dev).r.status, 403);
 }
 
 TEST_F(ApiTest, ProxyUpstreamsWithHealthAndNoSecret) {

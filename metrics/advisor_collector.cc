@@ -18,6 +18,7 @@ std::vector<prometheus::MetricFamily> AdvisorCollector::Collect() const {
   out.push_back(GaugeFamily("pier_advisor_layered_jar_bytes",
                             "Bytes a Spring Boot layered jar would send for the same change."));
   out.push_back(GaugeFamily("pier_advisor_zstd_bytes", "The new gzip layers' size as zstd (estimated or exact)."));
+  out.push_back(GaugeFamily("pier_advisor_gzip_bytes", "The new gzip layers whose zstd size is known."));
   for (const advisor::ReportDigest& r : reports) {
     const LabelPairs repo = {{"repository", r.repository}};
     Sample(&out[0], 1, {{"repository", r.repository}, {"reference", r.reference}});
@@ -32,6 +33,7 @@ std::vector<prometheus::MetricFamily> AdvisorCollector::Collect() const {
     Sample(&out[6], static_cast<double>(r.fat_jar_bytes), repo);
     Sample(&out[7], static_cast<double>(r.layered_jar_bytes), repo);
     Sample(&out[8], static_cast<double>(r.zstd_bytes), repo);
+    Sample(&out[9], static_cast<double>(r.gzip_bytes), repo);
   }
   return out;
 }

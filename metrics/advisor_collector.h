@@ -12,7 +12,9 @@
 //                                                                    rate (absent while the rate is unknown)
 //   pier_advisor_fat_jar_bytes{repository}                    gauge  fat-JAR bytes this build sends
 //   pier_advisor_layered_jar_bytes{repository}                gauge  what a Spring Boot layered jar would send
-//   pier_advisor_zstd_bytes{repository}                       gauge  the new gzip layers as zstd (est.)
+//   pier_advisor_gzip_bytes{repository}                       gauge  the new gzip layers whose zstd size
+//                                                                    is known (estimated or made)...
+//   pier_advisor_zstd_bytes{repository}                       gauge  ...and that size as zstd
 // One series set per repository (its newest report): bounded by the
 // repositories, not by builds.
 #include <prometheus/collectable.h>

@@ -116,6 +116,7 @@ void Advisor::Remember(const json& report) {
     d.layered_jar_bytes += jar.value("layered_bytes_per_build", uint64_t{0});
   }
   if (report.contains("zstd") && report["zstd"].contains("new_layers_zstd_bytes")) {
+    d.gzip_bytes = report["zstd"]["new_layers_gzip_bytes"].get<uint64_t>();
     d.zstd_bytes = report["zstd"]["new_layers_zstd_bytes"].get<uint64_t>();
   }
   d.made_unix = SystemClock().UnixSeconds();

@@ -91,7 +91,8 @@ struct ReportDigest {
   // Fat JARs: bytes of the JAR layers this build vs what a layered jar would send.
   uint64_t fat_jar_bytes = 0;
   uint64_t layered_jar_bytes = 0;
-  uint64_t zstd_bytes = 0;  // the new layers' estimated (or exact) zstd size
+  uint64_t gzip_bytes = 0;  // the new gzip layers whose zstd size is known...
+  uint64_t zstd_bytes = 0;  // ...and that size (estimated or exact)
   int64_t made_unix = 0;
 };
 

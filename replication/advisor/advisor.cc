@@ -21,11 +21,6 @@ using json = nlohmann::json;
 // Only so many reports wait after pushes: the newest per repository matters.
 constexpr size_t kMaxQueued = 64;
 
-json Seconds(const std::optional<double>& rate, uint64_t bytes) {
-  if (!rate || *rate <= 0) return nullptr;
-  return std::round(static_cast<double>(bytes) / *rate * 10) / 10;
-}
-
 uint64_t Size(const Descriptor& d) { return static_cast<uint64_t>(std::max<int64_t>(0, d.size)); }
 
 json ImageJson(const Image& img) {
@@ -231,7 +226,7 @@ Result<json> Advisor::Report(const ReportRequest& request, std::stop_token stop)
         dest_stored[k] += Size(l.desc);
         ++dest_blobs[k];
       }
-      per.push_back({{"name", d.name}, {"missing", missing}, {"bytes", bytes}, {"seconds", Seconds(d.rate, bytes)}});
+      per.push_back({{"name", d.name}, {"missing", missing}, {"bytes", bytes}, {"seconds", SecondsAt(d.rate, bytes)}});
     }
     lj["destinations"] = std::move(per);
     layers.push_back(std::move(lj));
@@ -261,7 +256,7 @@ Result<json> Advisor::Report(const ReportRequest& request, std::stop_token stop)
                      {"bytes_to_send", dest_bytes[k]},
                      {"rate_bytes_per_second", rate},
                      {"rate_source", d.rate_source},
-                     {"seconds", Seconds(d.rate, dest_bytes[k])}});
+                     {"seconds", SecondsAt(d.rate, dest_bytes[k])}});
   }
   report["destinations"] = std::move(dests);
   report["totals"] = {{"image_bytes", current->Bytes()},

@@ -16,11 +16,6 @@ using json = nlohmann::json;
 // Changed files listed per layer in the JSON (the table shows them all).
 constexpr size_t kFilesPerLayer = 10;
 
-json Seconds(const std::optional<double>& rate, uint64_t bytes) {
-  if (!rate || *rate <= 0) return nullptr;
-  return std::round(static_cast<double>(bytes) / *rate * 10) / 10;
-}
-
 std::string Step(const Image& img, size_t i) {
   const std::string& s = img.layers[i].created_by;
   if (s.empty()) return "";
@@ -176,7 +171,7 @@ void AddContent(json& report, const Image& current, const std::optional<Image>& 
     json per = json::array();
     std::string on_dest;
     for (const Destination& d : destinations) {
-      json now = Seconds(d.rate, fj.fat_jar_bytes), layered = Seconds(d.rate, fj.layered_bytes);
+      json now = SecondsAt(d.rate, fj.fat_jar_bytes), layered = SecondsAt(d.rate, fj.layered_bytes);
       per.push_back({{"name", d.name}, {"seconds_now", now}, {"seconds_layered", layered}});
       if (on_dest.empty() && now.is_number()) {
         on_dest = " — " + HumanSeconds(layered) + " instead of " + HumanSeconds(now) + " on " + d.name;

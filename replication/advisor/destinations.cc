@@ -1,6 +1,7 @@
 #include "replication/advisor/destinations.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "replication/filter.h"
 #include "replication/naming.h"
@@ -57,6 +58,11 @@ Result<std::vector<Destination>> DestinationsOf(replication::ReplicationStore& r
     out.push_back(std::move(d));
   }
   return out;
+}
+
+nlohmann::json SecondsAt(const std::optional<double>& rate, uint64_t bytes) {
+  if (!rate || *rate <= 0) return nullptr;
+  return std::round(static_cast<double>(bytes) / *rate * 10) / 10;
 }
 
 bool HeldAt(replication::ProgressStore& progress, const Destination& dest, const Digest& d) {

@@ -4,6 +4,7 @@
 // repository, each with the blobs its known-blob index lacks and the rate
 // to price them at (advisor.h says which facts count).
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -30,6 +31,10 @@ struct Destination {
 Result<std::vector<Destination>> DestinationsOf(replication::ReplicationStore& repl,
                                                 replication::ProgressStore& progress, std::string_view repository,
                                                 std::string_view tag, uint64_t engine_bytes_per_second);
+
+// Seconds `bytes` take at `rate` (bytes/s) to a tenth, JSON null when the
+// rate is unknown.
+nlohmann::json SecondsAt(const std::optional<double>& rate, uint64_t bytes);
 
 // Whether the destination holds `d` (in its repository, or in another one
 // there: a mount, no bytes).

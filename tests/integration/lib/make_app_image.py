@@ -21,18 +21,12 @@ advisor against.
 usage: make_app_image.py DIR --build N [--tag T] [--base-variant V]
                          [--doc-bytes B] [--lists-bytes B] [--jar-bytes B]
 """
-import argparse, gzip, hashlib, io, json, os, random, tarfile, zipfile
+import argparse, gzip, hashlib, io, json, os, random, sys, tarfile, zipfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from make_oci_layout import blob  # noqa: E402
 
 MTIME = 1700000000
-
-
-def blob(root, data):
-    d = hashlib.sha256(data).hexdigest()
-    p = os.path.join(root, "blobs", "sha256", d)
-    if not os.path.exists(p):
-        with open(p, "wb") as f:
-            f.write(data)
-    return {"digest": "sha256:" + d, "size": len(data)}
 
 
 def real_files(top, cap, skip=0):

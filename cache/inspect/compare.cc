@@ -9,9 +9,10 @@
 namespace pier::inspect {
 namespace {
 
-// The image's files as the union of its layers: an upper layer's entry
-// replaces a lower one's, a whiteout deletes (opaque whiteouts are taken as
-// deleting nothing: the report errs on the side of "already there").
+// The image's regular files (path → content hash) as the union of its
+// layers: an upper layer's entry replaces a lower one's, a whiteout deletes
+// its path. What lies under a whited-out directory, and what an opaque
+// whiteout hides, is kept: the report errs on the side of "already there".
 std::unordered_map<std::string, std::string> FilesOf(std::span<const LayerSummary> layers) {
   std::unordered_map<std::string, std::string> files;
   for (const LayerSummary& l : layers) {

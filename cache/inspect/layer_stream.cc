@@ -163,8 +163,9 @@ Result<size_t> LayerStream::ReadZstd(std::span<char> out) {
     if (ZSTD_isError(r)) return Corrupt(std::string("is corrupt (") + ZSTD_getErrorName(r) + ")");
     in_pos_ += in.pos;
     // 0: a frame ended and everything it holds was handed out; the next
-    // call starts another frame if input is left.
-    frame_done_ = r == 0;
+    // call starts another frame if input is left. A call that did nothing
+    // (no input left) says nothing about the last frame.
+    if (in.pos > 0 || o.pos > 0) frame_done_ = r == 0;
     if (o.pos > 0) return o.pos;
     if (in_pos_ == in_len_ && eof_) {
       if (frame_done_) return size_t{0};

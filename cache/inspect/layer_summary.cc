@@ -70,8 +70,8 @@ Result<LayerSummary> InspectLayer(int fd, const InspectOptions& options) {
 
 Result<LayerSummary> InspectLayer(ByteSource& blob, const InspectOptions& options) {
   std::unique_ptr<ZstdSampler> sampler;
-  if (options.zstd_sample_every_mib > 0) {
-    Result<std::unique_ptr<ZstdSampler>> s = ZstdSampler::Make(options.zstd_level, options.zstd_sample_every_mib);
+  if (options.zstd_sample_every > 0) {
+    Result<std::unique_ptr<ZstdSampler>> s = ZstdSampler::Make(options.zstd_level, options.zstd_sample_every);
     PIER_TRY(s);
     sampler = std::move(*s);
   }
@@ -135,11 +135,8 @@ Result<LayerSummary> InspectLayer(ByteSource& blob, const InspectOptions& option
     z.level = options.zstd_level;
     z.sampled_tar = sampler->sampled_in();
     z.sampled_zstd = sampler->sampled_out();
-    z.exact = z.sampled_tar == out.tar_bytes;
-    z.estimated_size = z.exact || z.sampled_tar == 0
-                           ? z.sampled_zstd
-                           : static_cast<uint64_t>(static_cast<double>(out.tar_bytes) * static_cast<double>(z.sampled_zstd) /
-                                                   static_cast<double>(z.sampled_tar));
+    z.exact = sampler->exact();
+    z.estimated_size = sampler->Estimate();
   }
   return out;
 }

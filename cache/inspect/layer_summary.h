@@ -14,12 +14,11 @@
 //    (spring_boot.h: estimate and fingerprint per layer);
 //  - package-manager state left in the layer: apt lists and cache, dpkg
 //    status, apk cache and database, yum and dnf caches;
-//  - a zstd estimate: 1 MiB of every `zstd_sample_every_mib` MiB of the tar
-//    is compressed (one stream, so matches reach back as they would) at
-//    `zstd_level`, and the layer's zstd size is taken as
-//    tar_bytes × sampled_zstd / sampled_tar. Every 1st MiB (1) compresses the
-//    whole tar and the figure is exact (`exact`), as zstd(1) would make it up
-//    to a frame header.
+//  - the layer's zstd size at `zstd_level`: by default exact (the tar
+//    compressed as one stream: what zstd(1) makes, up to frame headers);
+//    with zstd_sample_every = N > 1, estimated from one 1 MiB unit in N as
+//    tar_bytes × sampled_zstd / sampled_tar (zstd_sampler.h: how, how close
+//    it came, and why exact is the default).
 // Errors: the blob's and the tar's (Corruption naming the offset); a jar
 // that is not a zip is not an error (its listing says kNone).
 #include <cstdint>
@@ -37,7 +36,7 @@ namespace pier::inspect {
 
 struct InspectOptions {
   int zstd_level = 3;                 // 1..19
-  uint32_t zstd_sample_every_mib = 4;  // 1: compress everything (exact); 0: no estimate
+  uint32_t zstd_sample_every = 1;  // 1: all (exact); N: one 1 MiB unit in N; 0: none
   size_t zip_tail_cap = kDefaultZipTailCap;
 };
 
@@ -84,7 +83,7 @@ struct PackageState {
 
 struct ZstdEstimate {
   int level = 0;              // 0: no estimate made
-  uint64_t sampled_tar = 0;   // tar bytes compressed
+  uint64_t sampled_tar = 0;   // tar bytes compressed at `level`
   uint64_t sampled_zstd = 0;  // what they compressed to
   uint64_t estimated_size = 0;
   bool exact = false;  // every byte was compressed

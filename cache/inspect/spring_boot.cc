@@ -57,12 +57,13 @@ BootJarLayers SplitBootJar(std::span<const ZipEntry> entries) {
       ++s.entries;
       s.size += e->size;
       s.compressed_size += e->compressed_size;
-      s.estimated_bytes += e->compressed_size + kTarEntryOverhead;
+      s.estimated_bytes += kTarEntryOverhead;
       char line[64];
       const int n = std::snprintf(line, sizeof line, "%08x %llu\n", e->crc32, static_cast<unsigned long long>(e->size));
       sha.Update(std::string_view(e->name.data(), e->name.size() + 1));  // with its NUL: no name is a prefix of a line
       sha.Update(std::string_view(line, static_cast<size_t>(n)));
     }
+    s.estimated_bytes += s.compressed_size * kEstimateTenths / 10;
     s.fingerprint = sha.Finish().hex;
   }
   return out;

@@ -93,8 +93,9 @@ std::vector<ReportDigest> Advisor::Latest() const {
   return out;
 }
 
-void Advisor::Remember(const json& report) {
+void Advisor::Remember(const json& report, int64_t pushed_unix) {
   ReportDigest d;
+  d.pushed_unix = pushed_unix;
   d.repository = report["repository"].get<std::string>();
   d.reference = report["reference"].get<std::string>();
   d.image_bytes = report["totals"]["image_bytes"].get<uint64_t>();
@@ -116,6 +117,9 @@ void Advisor::Remember(const json& report) {
   }
   d.made_unix = SystemClock().UnixSeconds();
   std::lock_guard lock(mu_);
+  // A report asked about an older build does not replace the newest one's.
+  auto it = latest_.find(d.repository);
+  if (it != latest_.end() && it->second.pushed_unix > d.pushed_unix) return;
   latest_[d.repository] = std::move(d);
 }
 
@@ -326,7 +330,7 @@ Result<json> Advisor::Report(const ReportRequest& request, std::stop_token stop)
     }
   }
   if (request.content) AddContent(report, *current, *previous, summaries, *destinations);
-  Remember(report);
+  Remember(report, current->pushed_unix);
   return report;
 }
 

@@ -94,6 +94,7 @@ struct ReportDigest {
   uint64_t gzip_bytes = 0;  // the new gzip layers whose zstd size is known...
   uint64_t zstd_bytes = 0;  // ...and that size (estimated or exact)
   int64_t made_unix = 0;
+  int64_t pushed_unix = 0;  // of the build reported on
 };
 
 class Advisor {
@@ -110,7 +111,8 @@ class Advisor {
 
   // A tagged manifest was pushed: report on it in the background.
   void OnPush(const std::string& repository, const std::string& reference);
-  // Newest report per repository (made after a push or asked for).
+  // Per repository, the report on its most recently pushed build (made
+  // after the push, or asked for); a report on an older build leaves it.
   std::vector<ReportDigest> Latest() const;
   // Stops the background thread (waits for the report in progress).
   void Stop();
@@ -121,7 +123,7 @@ class Advisor {
 
  private:
   void Loop(std::stop_token stop);
-  void Remember(const nlohmann::json& report);
+  void Remember(const nlohmann::json& report, int64_t pushed_unix);
 
   std::shared_ptr<Store> store_;
   std::shared_ptr<replication::ReplicationStore> repl_;

@@ -234,7 +234,7 @@ void AddContent(json& report, const Image& current, const std::optional<Image>& 
            {"bytes", g - zs},
            {"message", "zstd would send this build's new gzip layers as " + HumanBytes(zs) + " instead of " +
                            HumanBytes(g) + " (" + std::to_string((g - zs) * 100 / g) +
-                           " % less" + (z.value("exact", false) ? "" : ", estimated from a sample") +
+                           " % less" + (z.value("exact", false) ? "" : ", at level 3") +
                            "): set \"compression\": {\"format\": \"zstd\"} on the push policy"}});
     }
   }

@@ -10,6 +10,9 @@ namespace {
 
 using json = nlohmann::json;
 
+// Changed files shown per layer (the JSON has more).
+constexpr size_t kFilesShown = 5;
+
 std::string Str(const json& j, const char* key, const std::string& dflt = "-") {
   if (!j.is_object() || !j.contains(key)) return dflt;
   const json& v = j[key];
@@ -115,7 +118,7 @@ std::string RenderReport(const json& r) {
     row.push_back(Clip(Str(l, "created_by", ""), 60));
     rows.push_back(std::move(row));
   }
-  out += "Layers (ZSTD: ~ estimated from a sample, else the stored copy)\n" + Table(rows) + "\n";
+  out += "Layers (ZSTD: the stored copy, or ~ compressed at level 3 for this report)\n" + Table(rows) + "\n";
 
   if (dests.empty()) {
     out += "No enabled push policy replicates this repository and tag.\n\n";
@@ -141,24 +144,20 @@ std::string RenderReport(const json& r) {
     for (const json& f : findings) out += "  - " + Str(f, "message") + "\n";
     out += "\n";
   }
-  bool any_files = false;
+  rows.clear();
   for (const json& l : r.value("layers", json::array())) {
     if (!l.contains("content") || !l["content"].contains("changed_files")) continue;
     const json& files = l["content"]["changed_files"];
-    if (files.empty()) continue;
-    if (!any_files) out += "Largest new or changed files in new layers\n";
-    any_files = true;
-    rows.clear();
-    for (const json& f : files) {
+    for (size_t k = 0; k < files.size() && k < kFilesShown; ++k) {
+      const json& f = files[k];
       rows.push_back({"layer " + Str(l, "index"), Str(f, "change"), HumanBytes(Num(f, "size")), Clip(Str(f, "path"), 90)});
     }
-    out += Table(rows);
   }
-  if (any_files) out += "\n";
+  if (!rows.empty()) out += "Largest new or changed files, per layer\n" + Table(rows) + "\n";
   const json& z = r.contains("zstd") ? r["zstd"] : json::object();
   if (z.contains("zstd_bytes")) {
     out += "zstd: the gzip layers would be " + HumanBytes(Num(z, "zstd_bytes")) + " instead of " +
-           HumanBytes(Num(z, "gzip_bytes")) + (z.value("exact", false) ? " (stored copies)" : " (estimated)") +
+           HumanBytes(Num(z, "gzip_bytes")) + (z.value("exact", false) ? " (stored copies)" : " (at level 3)") +
            "; set \"compression\": {\"format\": \"zstd\"} on the policy\n";
   }
   return out;

@@ -177,11 +177,11 @@ pass "--against, the table output, and refusals"
 
 # The report made after each push feeds the metrics.
 deadline=$((SECONDS + 30))
-until curl -sf "$API_BASE/metrics" >"$WORK/metrics.txt" && grep -q 'pier_advisor_report_info{reference="3",repository="team/app"} 1' "$WORK/metrics.txt"; do
+until curl -sf "$API_BASE/metrics" >"$WORK/metrics.txt" && grep -q '^pier_advisor_report_info{repository="team/app",reference="3"} 1' "$WORK/metrics.txt"; do
   [ $SECONDS -lt $deadline ] || fail "no advisor report for team/app:3 in /metrics"
   sleep 0.2
 done
-grep -q '^pier_advisor_send_seconds{destination="acr",repository="team/app"}' "$WORK/metrics.txt" ||
+grep -q '^pier_advisor_send_seconds{repository="team/app",destination="acr"}' "$WORK/metrics.txt" ||
   fail "no pier_advisor_send_seconds for acr"
 grep -q '^pier_advisor_fat_jar_bytes{repository="team/app"}' "$WORK/metrics.txt" || fail "no fat jar series"
 pass "a push is reported on by itself: pier_advisor_* series for team/app:3"

@@ -209,8 +209,8 @@ TEST_F(AdvisorTest, LatestKeepsTheNewestReportPerRepository) {
   Build("1", "cfg-1", {kBase, kApp1});
   Build("2", "cfg-2", {kBase, kApp2});
   AddDestination("acr");
-  Report("1");
   Report("2");
+  Report("1");  // an older build: the newest stays
   auto latest = advisor_->Latest();
   ASSERT_EQ(latest.size(), 1u);
   EXPECT_EQ(latest[0].reference, "2");

@@ -27,6 +27,7 @@ void ExecProgress::MoveLocked(Blob& b, uint64_t upto, uint64_t* into) {
 
 void ExecProgress::Acknowledged(const std::string& digest, uint64_t bytes) {
   std::lock_guard lock(mu_);
+  wire_ += bytes;
   auto it = blobs_.find(digest);
   if (it == blobs_.end() || (it->second.finished && !it->second.failed)) return;
   MoveLocked(it->second, it->second.counted + bytes, &p_.bytes_sent);
@@ -70,6 +71,11 @@ void ExecProgress::Finished(const std::string& digest, BlobOutcome outcome) {
 TransferProgress ExecProgress::Snapshot() const {
   std::lock_guard lock(mu_);
   return p_;
+}
+
+uint64_t ExecProgress::WireBytes() const {
+  std::lock_guard lock(mu_);
+  return wire_;
 }
 
 uint64_t ExecProgress::MovingBytes() const {

@@ -33,6 +33,10 @@ class ExecProgress {
   // Pending bytes of blobs still on their way (failed ones excluded): what
   // the ETA is about.
   uint64_t MovingBytes() const;
+  // Every byte the destination acknowledged, as acknowledged: what crossed
+  // the link. Not bytes_sent, which counts a blob at its planned size — a
+  // gzip layer sent as its smaller zstd copy counts whole there.
+  uint64_t WireBytes() const;
 
  private:
   struct Blob {
@@ -47,6 +51,7 @@ class ExecProgress {
   std::map<std::string, Blob> blobs_;
   TransferProgress p_;
   uint64_t failed_pending_ = 0;
+  uint64_t wire_ = 0;
 };
 
 }  // namespace pier::replication

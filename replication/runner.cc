@@ -173,10 +173,10 @@ void Runner::NoteLinkRate(const ExecRun& run, const Execution& e) {
   // round trips (the zstd level adapts to it: transcode_push.h).
   constexpr uint64_t kMinBytes = 4 << 20;
   const double seconds = std::chrono::duration<double>(e.end_time - e.start_time).count();
-  if (!run.dest || !run.policy.PushMode() || !e.final_progress || e.final_progress->bytes_sent < kMinBytes ||
-      seconds < 1)
-    return;
-  const double rate = static_cast<double>(e.final_progress->bytes_sent) / seconds;
+  // What crossed the link (zstd copies at their own size), not bytes_sent.
+  const uint64_t wire = run.progress.WireBytes();
+  if (!run.dest || !run.policy.PushMode() || wire < kMinBytes || seconds < 1) return;
+  const double rate = static_cast<double>(wire) / seconds;
   Status s = d_.progress->NoteLinkRate(run.dest->endpoint.id, rate);
   if (!s.ok()) ReportInternalError("replication", "recording a destination's link rate failed", s);
 }

@@ -42,6 +42,21 @@ TEST(ExecProgress, AcknowledgedBytesMoveWithinABlobAndNeverPastIt) {
   EXPECT_EQ(x.Snapshot().bytes_sent, 1000u);
 }
 
+// The link rate (Runner::NoteLinkRate) is measured on what crossed the
+// link: a gzip layer sent as its 600-byte zstd copy counts 600, not 1000.
+TEST(ExecProgress, WireBytesAreWhatWasAcknowledged) {
+  ExecProgress x;
+  (void)x.Add("sha256:gz", 1000);
+  x.Acknowledged("sha256:gz", 400);
+  x.Acknowledged("sha256:gz", 200);
+  x.Finished("sha256:gz", BlobOutcome::kUploaded);
+  EXPECT_EQ(x.Snapshot().bytes_sent, 1000u);  // the plan's size, for the progress bar
+  EXPECT_EQ(x.WireBytes(), 600u);
+  (void)x.Add("sha256:there", 50);
+  x.AlreadyThere("sha256:there", 50);  // resumed: not sent by this run
+  EXPECT_EQ(x.WireBytes(), 600u);
+}
+
 TEST(ExecProgress, ResumedBytesAreAlreadyThereNotSent) {
   ExecProgress x;
   (void)x.Add("sha256:a", 1000);

@@ -1,6 +1,7 @@
 #include "replication/transcode_push.h"
 
 #include <algorithm>
+#include <atomic>
 #include <map>
 #include <mutex>
 #include <set>
@@ -93,6 +94,7 @@ class TranscodingPush final : public Direction {
       inner = [&](size_t j) {
         jobs[where[j]] = known[j];  // final now: the caller may send it
         handed[j] = 1;
+        Handed(known[j].digest);
         checked(where[j]);
       };
     }
@@ -126,11 +128,18 @@ class TranscodingPush final : public Direction {
       }
       for (auto it = waiting.begin(); it != waiting.end();) {
         if (it->second.wait_for(std::chrono::seconds(0)) == std::future_status::ready) {
+          Handed(jobs[it->first].digest);
           checked(it->first);
           it = waiting.erase(it);
         } else {
           ++it;
         }
+      }
+      // Nothing to send and a copy being made: it goes now, streamed while
+      // it grows (MoveBlob), rather than the link waiting for its end.
+      if (auto it = StreamNext(jobs, waiting); it != waiting.end()) {
+        checked(it->first);
+        waiting.erase(it);
       }
       // A future cannot wake on any of several: look every 20 ms, short
       // against a transcode (and against what a layer takes on the link).
@@ -140,16 +149,27 @@ class TranscodingPush final : public Direction {
 
   Result<BlobOutcome> MoveBlob(const SendEnv& env, const BlobJob& job) override {
     std::optional<TranscodeQueue::Future> waiting;
+    bool early = false;
     {
       std::lock_guard lock(mu_);
+      handed_.erase(job.digest.str());
+      early = early_.erase(job.digest.str()) > 0;
       if (auto it = pending_.find(job.digest.str()); it != pending_.end()) waiting = it->second;
     }
     BlobJob z = job;
     if (waiting) {
-      auto t = TranscodeQueue::Wait(*waiting, env.stop);
+      // While the copy is made: streamed when the link would idle
+      // otherwise, else waited for.
+      while (waiting->wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
+        if (env.stop.stop_requested()) return Status::Unavailable("stopped");
+        if (auto g = Streamable(job.digest, early)) return Stream(env, job, std::move(g));
+        waiting->wait_for(std::chrono::milliseconds(20));  // as HandOverAsMade: short against a transcode
+      }
+      auto t = waiting->get();
       if (!t.ok()) return t.status();
       if (!Worth(*t)) {
         if (env.log) env.log("layer " + job.digest.str() + ": its zstd copy is not smaller, sent as gzip");
+        Sending busy(*this);
         return plain_->MoveBlob(env, job);
       }
       Substitute(z, *t);
@@ -161,6 +181,7 @@ class TranscodingPush final : public Direction {
                 " bytes)");
       }
     }
+    Sending busy(*this);
     if (!z.derived) return plain_->MoveBlob(env, z);
     auto lease = env_.transcodes->transcoder().Hold(z.digest);
     auto source = SourceOf(z.digest);
@@ -236,6 +257,174 @@ class TranscodingPush final : public Direction {
     return s;
   }
 
+  // Bytes on their way to this destination (a MoveBlob sending, not
+  // waiting for a transcode): while any are, the link is not idle.
+  class Sending {
+   public:
+    explicit Sending(TranscodingPush& p) : p_(p) {
+      std::lock_guard lock(p_.mu_);
+      ++p_.sending_;
+    }
+    ~Sending() {
+      std::lock_guard lock(p_.mu_);
+      --p_.sending_;
+    }
+    Sending(const Sending&) = delete;
+    Sending& operator=(const Sending&) = delete;
+
+   private:
+    TranscodingPush& p_;
+  };
+
+  // A blob handed to the workers, not yet taken by one (MoveBlob).
+  void Handed(const Digest& d) {
+    std::lock_guard lock(mu_);
+    handed_.insert(d.str());
+  }
+
+  // The link would idle: nothing of this direction is being sent, and no
+  // blob (a finished copy among them) waits for a worker.
+  bool LinkIdleLocked() const { return sending_ == 0 && handed_.empty(); }
+
+  // HandOverAsMade: with the link idle, the first waiting job whose copy is
+  // being made now (transcodes run one at a time, smallest first) goes to
+  // the workers early, marked to be streamed; waiting.end() when none.
+  using Waiting = std::vector<std::pair<size_t, TranscodeQueue::Future>>;
+  Waiting::iterator StreamNext(const std::vector<BlobJob>& jobs, Waiting& waiting) {
+    std::lock_guard lock(mu_);
+    if (!LinkIdleLocked()) return waiting.end();
+    for (auto it = waiting.begin(); it != waiting.end(); ++it) {
+      const Digest& d = jobs[it->first].digest;
+      if (!env_.transcodes->transcoder().Follow(d).ok()) continue;
+      early_.insert(d.str());
+      handed_.insert(d.str());
+      return it;
+    }
+    return waiting.end();
+  }
+
+  // The copy of `source` being made now, when MoveBlob should stream it:
+  // handed early for that (StreamNext), or the link idle.
+  std::shared_ptr<transcode::GrowingCopy> Streamable(const Digest& source, bool early) {
+    auto g = env_.transcodes->transcoder().Follow(source);
+    if (!g.ok()) return nullptr;
+    std::lock_guard lock(mu_);
+    if (!early && !LinkIdleLocked()) return nullptr;
+    return std::move(*g);
+  }
+
+  // Where a streamed upload's session and offset are kept: by source and
+  // level (the copy's bytes depend on both and nothing else).
+  static std::string StreamKey(const Digest& source, int level) {
+    return source.str() + "/zstd-" + std::to_string(level);
+  }
+
+  // A GrowingCopy as blob_sender sees it.
+  class GrowingSource final : public GrowingBlob {
+   public:
+    explicit GrowingSource(std::shared_ptr<transcode::GrowingCopy> g) : g_(std::move(g)) {}
+    Result<Seen> Wait(uint64_t offset, std::stop_token stop) override {
+      auto s = g_->Wait(offset, stop);
+      if (!s.ok()) return s.status();
+      return Seen{s->readable, s->ended};
+    }
+    int fd() override { return g_->fd(); }
+    Result<std::pair<Digest, uint64_t>> Final() override {
+      auto t = g_->result();
+      if (!t.ok()) return t.status();
+      return std::make_pair(t->digest, t->size);
+    }
+
+   private:
+    std::shared_ptr<transcode::GrowingCopy> g_;
+  };
+
+  // Sends the copy of `job` (a gzip layer) while it is made (StreamBlob);
+  // a copy that turns out not to be worth it is dropped at the destination
+  // and the gzip layer sent instead.
+  Result<BlobOutcome> Stream(const SendEnv& env, const BlobJob& job, std::shared_ptr<transcode::GrowingCopy> g) {
+    auto reported = std::make_shared<std::atomic<uint64_t>>(0);
+    SendEnv senv = env;
+    senv.on_bytes = [reported, inner = env.on_bytes](uint64_t n) {
+      *reported += n;
+      if (inner) inner(n);
+    };
+    bool small = false;
+    GrowingJob gj;
+    gj.dst_repo = job.dst_repo;
+    gj.progress_key = StreamKey(job.digest, g->level());
+    gj.name = "zstd copy of " + job.digest.str();
+    gj.accept = [&](const Digest&, uint64_t) -> Status {
+      auto t = g->result();
+      if (!t.ok()) return t.status();
+      if (Worth(*t)) return Status::OK();
+      small = true;
+      return Status::FailedPrecondition("the zstd copy of " + job.digest.str() + " is not smaller");
+    };
+    if (env.log) {
+      env.log("layer " + job.digest.str() + ": sending its zstd copy (level " + std::to_string(g->level()) +
+              ") while it is made");
+    }
+    GrowingSource blob(g);
+    Result<BlobOutcome> r = [&] {
+      Sending busy(*this);
+      return StreamBlob(senv, gj, blob);
+    }();
+    if (small) {
+      if (env.log) {
+        env.log("layer " + job.digest.str() + ": its zstd copy is not smaller; its upload (" +
+                std::to_string(reported->load()) + " bytes acknowledged) was cancelled, sent as gzip");
+      }
+      // The progress already counted the streamed bytes for this layer:
+      // the gzip upload only adds what goes past them.
+      SendEnv genv = env;
+      auto skip = std::make_shared<std::atomic<uint64_t>>(reported->load());
+      genv.on_bytes = [skip, inner = env.on_bytes](uint64_t n) {
+        uint64_t s = skip->load();
+        uint64_t take = std::min(s, n);
+        skip->store(s - take);
+        if (n > take && inner) inner(n - take);
+      };
+      Sending busy(*this);
+      return plain_->MoveBlob(genv, job);
+    }
+    if (!r.ok()) return r.status();
+    auto t = g->result();
+    if (!t.ok()) return t.status();  // cannot be: the upload ended with it
+    {
+      std::lock_guard lock(mu_);
+      sources_[t->digest.str()] = *t;
+    }
+    if (env.log) {
+      env.log("layer " + job.digest.str() + " transcoded to zstd " + t->digest.str() + " at level " +
+              std::to_string(t->level) + " (" + std::to_string(t->source_size) + " → " + std::to_string(t->size) +
+              " bytes), streamed");
+    }
+    if (*r == BlobOutcome::kUploaded && env.observer != nullptr) {
+      env.observer->OnTranscodeSaved(env.dest_name, t->source_size - t->size);
+    }
+    return r;
+  }
+
+  // An upload of the copy streamed before it was finished (cut, or the
+  // process restarted) is continued by SendBlob under the copy's digest.
+  void AdoptStreamed(const Transcoded& t) {
+    if (env_.progress == nullptr) return;
+    const int64_t dest = env_.remote_endpoint.id;
+    const std::string key = StreamKey(t.source, t.level);
+    auto p = env_.progress->GetUpload(dest, key);
+    if (!p) return;
+    if (!env_.progress->GetUpload(dest, t.digest.str())) {
+      if (Status s = env_.progress->PutUpload(dest, t.digest.str(), *p); !s.ok()) {
+        ReportInternalError("replication", "moving a streamed upload's progress to " + t.digest.str(), s);
+        return;
+      }
+    }
+    if (Status s = env_.progress->DeleteUpload(dest, key); !s.ok()) {
+      ReportInternalError("replication", "forgetting a streamed upload's progress", s);
+    }
+  }
+
   // The policy's level, else one the link allows (zstd_level.h), chosen once
   // per execution.
   int Level() {
@@ -266,6 +455,7 @@ class TranscodingPush final : public Direction {
       std::lock_guard lock(mu_);
       sources_[t.digest.str()] = t;
     }
+    AdoptStreamed(t);
     job.digest = t.digest;
     job.size = t.size;
     job.derived = true;
@@ -349,6 +539,9 @@ class TranscodingPush final : public Direction {
   std::map<std::string, TranscodeQueue::Future> pending_;  // gzip digest → its transcode
   std::map<std::string, Transcoded> sources_;              // zstd digest → its transcode
   std::map<int64_t, std::vector<std::string>> rewritten_;  // task → source digests rewritten
+  int sending_ = 0;                  // MoveBlobs sending bytes (Sending)
+  std::set<std::string> handed_;     // blobs handed to the workers, not taken yet
+  std::set<std::string> early_;      // gzip digests handed before their copy was made: to stream
 };
 
 }  // namespace

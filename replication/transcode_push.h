@@ -22,6 +22,31 @@
 //    yet) and, with the link free, goes to the workers when its copy is
 //    made (the smallest layers are transcoded first), so no worker sits on
 //    a layer still compressing while a finished one waits;
+//  - streaming: when the link would idle otherwise — nothing of this
+//    execution is being sent and no blob (a finished copy included) waits
+//    for a worker — the job whose copy is being made right now goes to a
+//    worker before the copy is finished, and MoveBlob uploads the copy as
+//    it grows (Transcoder::Follow, blob_sender.h StreamBlob: POST, PATCHes
+//    of what is written, the final PUT ?digest= once it is made). Its
+//    session and offset are kept under the gzip digest and level
+//    (ProgressStore key "<gzip digest>/zstd-<level>"): the copy is made
+//    byte-identical again, so a cut or a restart resumes at the offset the
+//    destination holds; once the copy is recorded, the regular path moves
+//    that record to the zstd digest and SendBlob continues it. Only when
+//    the link would idle, because a streamed copy can still turn out not
+//    worth it (the 1 % rule below, known at its end): then the upload is
+//    cancelled (DELETE of the session), the task log says so, and the gzip
+//    layer is sent — bytes that went for nothing, which the idle link
+//    would not have carried anyway. The execution's progress counts the
+//    layer's bytes once (the gzip upload adds only what goes past the
+//    streamed bytes); OnTranscodeSaved only follows a zstd copy uploaded.
+//    A corrupt gzip layer ends its stream: the session is cancelled, the
+//    task fails with the reason, nothing is committed at the destination;
+//  - the probe before streaming: no stream starts before the destination's
+//    verdict (Prepare returns only after it), so a refusal still fails the
+//    task before any upload of the task. The probe is a few round trips that
+//    overlap the first transcode, and starting the stream before its answer
+//    would upload zstd bytes a refusing destination cannot use;
 //  - MoveBlob: waits for the job's transcode (a stop ends the wait), holds
 //    the copy against GC while it is read, makes it again if GC took it
 //    meanwhile (byte-identical), then SendBlob as for any blob — so a cut

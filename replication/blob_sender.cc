@@ -314,17 +314,17 @@ class Sender {
         given_up_ = true;
         return fin.status();
       }
+      job_.digest = fin->first;
+      job_.size = fin->second;
+      if (off > job_.size) {
+        // The destination holds more than the whole blob: not its bytes.
+        Abandon(*session);
+        session_lost_ = true;
+        error->kind = ErrorKind::kLocal;
+        return Status::Internal("blob " + digest_ + ": the upload session holds " + std::to_string(off) +
+                                " bytes, more than the blob's " + std::to_string(job_.size));
+      }
       if (!accepted_) {
-        job_.digest = fin->first;
-        job_.size = fin->second;
-        if (off > job_.size) {
-          // The destination holds more than the whole blob: not its bytes.
-          Abandon(*session);
-          session_lost_ = true;
-          error->kind = ErrorKind::kLocal;
-          return Status::Internal("blob " + digest_ + ": the upload session holds " + std::to_string(off) +
-                                  " bytes, more than the blob's " + std::to_string(job_.size));
-        }
         if (Status a = gjob_->accept ? gjob_->accept(job_.digest, job_.size) : Status::OK(); !a.ok()) {
           Abandon(*session);
           given_up_ = true;

@@ -75,8 +75,11 @@ void GrowingCopy::End(Result<Transcoded> r) {
   {
     std::lock_guard lock(mu_);
     // A copy that ended well is all readable (its size); a failed one keeps
-    // what was published (followers drop it).
-    if (r.ok() && fd_.get() >= 0) readable_ = r->size;
+    // what was published (followers drop it). Without a reader descriptor
+    // followers cannot read the copy: they are told so (the copy itself is
+    // fine, and stored).
+    if (r.ok() && fd_.get() < 0) r = Status::Unavailable("the transcode of " + source_.str() + " could not be followed");
+    if (r.ok()) readable_ = r->size;
     result_ = std::move(r);
     ended_ = true;
   }

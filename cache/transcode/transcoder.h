@@ -74,7 +74,8 @@ class GrowingCopy {
   Result<Seen> Wait(uint64_t offset, std::stop_token stop);
   // The session file, read-only; -1 before the first bytes are readable.
   int fd() const;
-  // Once ended: the copy (committed and recorded), or why it failed.
+  // Once ended: the copy (committed and recorded), or why it failed (or,
+  // rarely, that it could not be followed: no reader descriptor).
   Result<Transcoded> result() const;
   const Digest& source() const { return source_; }
   int level() const { return level_; }

@@ -75,7 +75,17 @@ class TranscodingPush final : public Direction {
 
   std::optional<TaskEnd> Settled(const Task& task, const PlannedCopy& copy, const TaskLogFn& log,
                                  std::stop_token stop) override {
-    return plain_->Settled(task, copy, log, stop);
+    auto end = plain_->Settled(task, copy, log, stop);
+    if (end) {
+      // Its blobs never reach MoveBlob: not waiting for a worker (else the
+      // link would never count as idle again in this execution).
+      std::lock_guard lock(mu_);
+      for (const BlobJob& b : copy.blobs) {
+        settled_.insert(b.digest.str());
+        handed_.erase(b.digest.str());
+      }
+    }
+    return end;
   }
 
   std::vector<BlobCheck> CheckBlobs(const SendEnv& env, std::vector<BlobJob>& jobs, bool open_sessions,
@@ -279,7 +289,7 @@ class TranscodingPush final : public Direction {
   // A blob handed to the workers, not yet taken by one (MoveBlob).
   void Handed(const Digest& d) {
     std::lock_guard lock(mu_);
-    handed_.insert(d.str());
+    if (!settled_.contains(d.str())) handed_.insert(d.str());
   }
 
   // The link would idle: nothing of this direction is being sent, and no
@@ -295,7 +305,7 @@ class TranscodingPush final : public Direction {
     if (!LinkIdleLocked()) return waiting.end();
     for (auto it = waiting.begin(); it != waiting.end(); ++it) {
       const Digest& d = jobs[it->first].digest;
-      if (!env_.transcodes->transcoder().Follow(d).ok()) continue;
+      if (settled_.contains(d.str()) || !env_.transcodes->transcoder().Follow(d).ok()) continue;
       early_.insert(d.str());
       handed_.insert(d.str());
       return it;
@@ -542,6 +552,7 @@ class TranscodingPush final : public Direction {
   int sending_ = 0;                  // MoveBlobs sending bytes (Sending)
   std::set<std::string> handed_;     // blobs handed to the workers, not taken yet
   std::set<std::string> early_;      // gzip digests handed before their copy was made: to stream
+  std::set<std::string> settled_;    // blobs of tasks Settled ended (they are never moved)
 };
 
 }  // namespace

@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <atomic>
+#include <future>
 #include <map>
 #include <mutex>
 #include <set>
+#include <thread>
 
 #include "base/internal_errors.h"
 #include "base/manifest.h"
@@ -15,6 +17,11 @@ namespace pier::replication {
 namespace {
 
 using transcode::Transcoded;
+
+// What a copy streamed while the destination's zstd probe still runs may
+// send before the verdict: about what a 1 MB/s link carries during the
+// probe's round trips, and all a refusal costs (the upload is cancelled).
+constexpr uint64_t kBeforeVerdict = 4 << 20;
 
 class TranscodingPush final : public Direction {
  public:
@@ -66,9 +73,15 @@ class TranscodingPush final : public Direction {
       pending_.emplace(job->digest.str(), std::move(f));
     }
     const bool pending = !to_make.empty();
-    // Probed while the transcodes run (the probe is a few round trips on a
-    // slow link), and before any upload of the task.
-    if (!gzip.empty()) PIER_TRY(DestinationTakesZstd(task, stop));
+    // Probed while the transcodes run and the task's checks go out (the
+    // probe is a few round trips on a slow link); the task's uploads wait
+    // for the verdict (a stream only sends kBeforeVerdict bytes before it).
+    if (!gzip.empty()) {
+      PIER_TRY(StartProbe(task));
+      std::lock_guard lock(mu_);
+      gated_tasks_.insert(task.id);
+      for (const BlobJob& job : copy->blobs) gated_.insert(job.digest.str());
+    }
     if (!pending) PIER_TRY(Rewrite(task, *copy));
     return copy;
   }
@@ -166,19 +179,21 @@ class TranscodingPush final : public Direction {
       early = early_.erase(job.digest.str()) > 0;
       if (auto it = pending_.find(job.digest.str()); it != pending_.end()) waiting = it->second;
     }
+    const bool gated = Gated(job.digest);
     BlobJob z = job;
     if (waiting) {
       // While the copy is made: streamed when the link would idle
       // otherwise, else waited for.
       while (waiting->wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
         if (env.stop.stop_requested()) return Status::Unavailable("stopped");
-        if (auto g = Streamable(job.digest, early)) return Stream(env, job, std::move(g));
+        if (auto g = Streamable(job.digest, early)) return Stream(env, job, std::move(g), gated);
         waiting->wait_for(std::chrono::milliseconds(20));  // as HandOverAsMade: short against a transcode
       }
       auto t = waiting->get();
       if (!t.ok()) return t.status();
       if (!Worth(*t)) {
         if (env.log) env.log("layer " + job.digest.str() + ": its zstd copy is not smaller, sent as gzip");
+        if (gated) PIER_TRY(Verdict(env.stop));
         Sending busy(*this);
         return plain_->MoveBlob(env, job);
       }
@@ -191,6 +206,7 @@ class TranscodingPush final : public Direction {
                 " bytes)");
       }
     }
+    if (gated) PIER_TRY(Verdict(env.stop));
     Sending busy(*this);
     if (!z.derived) return plain_->MoveBlob(env, z);
     auto lease = env_.transcodes->transcoder().Hold(z.digest);
@@ -213,11 +229,13 @@ class TranscodingPush final : public Direction {
 
   Status PutManifests(const Task& task, const PlannedCopy& copy, const TaskLogFn& log, std::stop_token stop) override {
     PlannedCopy out = copy;
-    bool done;
+    bool done, gated;
     {
       std::lock_guard lock(mu_);
       done = rewritten_.contains(task.id);  // in Prepare: `copy` is rewritten
+      gated = gated_tasks_.contains(task.id);
     }
+    if (gated) PIER_TRY(Verdict(stop));
     if (!done) PIER_TRY(Rewrite(task, out));
     PIER_TRY(plain_->PutManifests(task, out, log, stop));
     const std::vector<std::string> originals = Originals(task.id);
@@ -244,7 +262,11 @@ class TranscodingPush final : public Direction {
   // Once per destination, before the first transcoded upload: the
   // remembered verdict, else a probe (zstd_probe.h) whose refusal is
   // remembered too (ProgressStore; forgotten when the endpoint changes).
-  Status DestinationTakesZstd(const Task& task, std::stop_token stop) {
+  // The probe runs on a thread of its own (Verdict, VerdictNow tell its
+  // answer); a refusal already known fails the task at once. A probe that
+  // could not tell (the destination unreachable) is tried again by the
+  // next task.
+  Status StartProbe(const Task& task) {
     std::lock_guard lock(probe_mu_);
     if (accepted_) return Status::OK();
     const int64_t dest = env_.remote_endpoint.id;
@@ -255,7 +277,23 @@ class TranscodingPush final : public Direction {
         return Status::OK();
       }
     }
-    Status s = ProbeZstd(*env_.remote, task.dst_repo, stop);
+    if (probe_ && probe_->wait_for(std::chrono::seconds(0)) != std::future_status::ready) return Status::OK();
+    if (probe_) {
+      Status s = probe_->get();
+      if (s.ok() || s.code() == Code::kFailedPrecondition) return s;
+    }
+    auto promise = std::make_shared<std::promise<Status>>();
+    probe_ = promise->get_future().share();
+    if (probe_thread_.joinable()) probe_thread_.join();  // the last probe, ended
+    probe_thread_ = std::jthread([this, promise, repo = task.dst_repo](std::stop_token stop) {
+      promise->set_value(Probe(repo, stop));
+    });
+    return Status::OK();
+  }
+
+  Status Probe(const std::string& repo, std::stop_token stop) {
+    const int64_t dest = env_.remote_endpoint.id;
+    Status s = ProbeZstd(*env_.remote, repo, stop);
     if (s.code() == Code::kFailedPrecondition) {
       s = Status::FailedPrecondition(s.message() + " (turn \"compression\" off for this policy)");
     }
@@ -263,8 +301,40 @@ class TranscodingPush final : public Direction {
       if (Status w = env_.progress->PutZstdVerdict(dest, s.ok() ? "" : s.message()); !w.ok())
         ReportInternalError("replication", "recording the zstd probe's verdict failed", w);
     }
-    if (s.ok()) accepted_ = true;
+    if (s.ok()) {
+      std::lock_guard lock(probe_mu_);
+      accepted_ = true;
+    }
     return s;
+  }
+
+  // The probe's answer: OK when none is needed or it accepted, nullopt
+  // while it runs.
+  std::optional<Status> VerdictNow() {
+    std::lock_guard lock(probe_mu_);
+    if (accepted_ || !probe_) return Status::OK();
+    if (probe_->wait_for(std::chrono::seconds(0)) != std::future_status::ready) return std::nullopt;
+    return probe_->get();
+  }
+
+  // Waits for the probe's answer (a stop ends the wait).
+  Status Verdict(std::stop_token stop) {
+    std::optional<std::shared_future<Status>> f;
+    {
+      std::lock_guard lock(probe_mu_);
+      if (accepted_ || !probe_) return Status::OK();
+      f = probe_;
+    }
+    while (f->wait_for(std::chrono::milliseconds(20)) != std::future_status::ready) {
+      if (stop.stop_requested()) return Status::Unavailable("stopped");
+    }
+    return f->get();
+  }
+
+  // Whether moving the blob waits for the probe (a task with gzip layers).
+  bool Gated(const Digest& d) {
+    std::lock_guard lock(mu_);
+    return gated_.contains(d.str());
   }
 
   // Bytes on their way to this destination (a MoveBlob sending, not
@@ -329,30 +399,52 @@ class TranscodingPush final : public Direction {
     return source.str() + "/zstd-" + std::to_string(level);
   }
 
-  // A GrowingCopy as blob_sender sees it.
+  // A GrowingCopy as blob_sender sees it. Gated (the destination's probe
+  // may still run): until the verdict, at most kBeforeVerdict bytes are
+  // readable and the copy never ends; a refusal ends it with the refusal.
   class GrowingSource final : public GrowingBlob {
    public:
-    explicit GrowingSource(std::shared_ptr<transcode::GrowingCopy> g) : g_(std::move(g)) {}
+    GrowingSource(TranscodingPush& p, std::shared_ptr<transcode::GrowingCopy> g, bool gated)
+        : p_(p), g_(std::move(g)), gated_(gated) {}
     Result<Seen> Wait(uint64_t offset, std::stop_token stop) override {
-      auto s = g_->Wait(offset, stop);
-      if (!s.ok()) return s.status();
-      return Seen{s->readable, s->ended};
+      for (;;) {
+        std::optional<Status> v = gated_ ? p_.VerdictNow() : std::optional<Status>(Status::OK());
+        if (v && !v->ok()) {
+          refused_ = *v;
+          return Seen{0, true};
+        }
+        if (v) {
+          auto s = g_->Wait(offset, stop);
+          if (!s.ok()) return s.status();
+          return Seen{s->readable, s->ended};
+        }
+        // The probe runs: look again every 20 ms (short against it).
+        auto s = g_->WaitUntil(offset, stop, std::chrono::steady_clock::now() + std::chrono::milliseconds(20));
+        if (!s.ok()) return s.status();
+        const uint64_t readable = std::min(s->readable, kBeforeVerdict);
+        if (readable > offset) return Seen{readable, false};
+      }
     }
     int fd() override { return g_->fd(); }
     Result<std::pair<Digest, uint64_t>> Final() override {
+      if (!refused_.ok()) return refused_;
       auto t = g_->result();
       if (!t.ok()) return t.status();
       return std::make_pair(t->digest, t->size);
     }
 
    private:
+    TranscodingPush& p_;
     std::shared_ptr<transcode::GrowingCopy> g_;
+    const bool gated_;
+    Status refused_ = Status::OK();
   };
 
   // Sends the copy of `job` (a gzip layer) while it is made (StreamBlob);
   // a copy that turns out not to be worth it is dropped at the destination
   // and the gzip layer sent instead.
-  Result<BlobOutcome> Stream(const SendEnv& env, const BlobJob& job, std::shared_ptr<transcode::GrowingCopy> g) {
+  Result<BlobOutcome> Stream(const SendEnv& env, const BlobJob& job, std::shared_ptr<transcode::GrowingCopy> g,
+                             bool gated) {
     auto reported = std::make_shared<std::atomic<uint64_t>>(0);
     SendEnv senv = env;
     senv.on_bytes = [reported, inner = env.on_bytes](uint64_t n) {
@@ -375,7 +467,7 @@ class TranscodingPush final : public Direction {
       env.log("layer " + job.digest.str() + ": sending its zstd copy (level " + std::to_string(g->level()) +
               ") while it is made");
     }
-    GrowingSource blob(g);
+    GrowingSource blob(*this, g, gated);
     Result<BlobOutcome> r = [&] {
       Sending busy(*this);
       return StreamBlob(senv, gj, blob);
@@ -387,6 +479,7 @@ class TranscodingPush final : public Direction {
       }
       // The progress already counted the streamed bytes for this layer:
       // the gzip upload only adds what goes past them.
+      if (gated) PIER_TRY(Verdict(env.stop));
       SendEnv genv = env;
       auto skip = std::make_shared<std::atomic<uint64_t>>(reported->load());
       genv.on_bytes = [skip, inner = env.on_bytes](uint64_t n) {
@@ -542,8 +635,9 @@ class TranscodingPush final : public Direction {
 
   std::unique_ptr<Direction> plain_;
   DirectionEnv env_;
-  std::mutex probe_mu_;  // one probe at a time; held while it runs
-  bool accepted_ = false;
+  std::mutex probe_mu_;
+  bool accepted_ = false;                              // the destination takes zstd (probe_mu_)
+  std::optional<std::shared_future<Status>> probe_;    // the probe running or last run (probe_mu_)
   int level_ = 0;  // chosen by Level() (mu_)
   std::mutex mu_;
   std::map<std::string, TranscodeQueue::Future> pending_;  // gzip digest → its transcode
@@ -553,6 +647,9 @@ class TranscodingPush final : public Direction {
   std::set<std::string> handed_;     // blobs handed to the workers, not taken yet
   std::set<std::string> early_;      // gzip digests handed before their copy was made: to stream
   std::set<std::string> settled_;    // blobs of tasks Settled ended (they are never moved)
+  std::set<std::string> gated_;      // blobs of tasks with gzip layers: moved after the probe's verdict
+  std::set<int64_t> gated_tasks_;    // those tasks: manifests put after it
+  std::jthread probe_thread_;        // last: stopped and joined before the members it uses go
 };
 
 }  // namespace

@@ -4,10 +4,15 @@
 // the plain push direction and changes what moves, not how:
 //
 //  - Prepare: the plain plan; when it has gzip layers, the destination must
-//    take zstd images (zstd_probe.h, once per destination while the first
-//    transcodes run, the verdict kept: a refusal fails the task saying so
-//    before any upload, and no transcode starts for a destination known to
-//    refuse); each transcodable gzip layer
+//    take zstd images (zstd_probe.h, once per destination, the verdict
+//    kept: a destination known to refuse fails the task at once and no
+//    transcode starts for it). The probe runs on a thread of its own while
+//    the first transcodes and the task's checks run; the task's uploads and
+//    manifests wait for its verdict (a refusal fails them saying so), but
+//    a stream (below) may send up to 4 MiB of a copy before it: the link
+//    would idle through the probe's round trips otherwise, and a refusal
+//    then costs that much at most (the upload is cancelled). Then each
+//    transcodable gzip layer
 //    (zstd_manifest.h TranscodableLayers) of the image and its index
 //    children is replaced by its zstd copy: at once when the store already
 //    has the mapping (cache/transcode), else the transcode is queued
@@ -42,11 +47,12 @@
 //    streamed bytes); OnTranscodeSaved only follows a zstd copy uploaded.
 //    A corrupt gzip layer ends its stream: the session is cancelled, the
 //    task fails with the reason, nothing is committed at the destination;
-//  - the probe before streaming: no stream starts before the destination's
-//    verdict (Prepare returns only after it), so a refusal still fails the
-//    task before any upload of the task. The probe is a few round trips that
-//    overlap the first transcode, and starting the stream before its answer
-//    would upload zstd bytes a refusing destination cannot use;
+//  - the probe and streaming: a refusal still fails the task before any
+//    big upload — what a stream sent before the verdict is bounded (4 MiB,
+//    about what a 1 MB/s link carries during the probe) and cancelled;
+//    everything else of the task waits for the verdict. Waiting for the
+//    verdict before streaming too would keep the link idle for the probe's
+//    round trips, the largest part of the wait left once copies stream;
 //  - MoveBlob: waits for the job's transcode (a stop ends the wait), holds
 //    the copy against GC while it is read, makes it again if GC took it
 //    meanwhile (byte-identical), then SendBlob as for any blob — so a cut

@@ -48,6 +48,14 @@ Result<GrowingCopy::Seen> GrowingCopy::Wait(uint64_t offset, std::stop_token sto
   return Seen{readable_, ended_};
 }
 
+Result<GrowingCopy::Seen> GrowingCopy::WaitUntil(uint64_t offset, std::stop_token stop,
+                                                  std::chrono::steady_clock::time_point until) {
+  std::unique_lock lock(mu_);
+  cv_.wait_until(lock, stop, until, [&] { return ended_ || readable_ > offset; });
+  if (stop.stop_requested()) return Status::Unavailable("stopped");
+  return Seen{readable_, ended_};
+}
+
 int GrowingCopy::fd() const { return raw_fd_.load(std::memory_order_acquire); }
 
 Result<Transcoded> GrowingCopy::result() const {

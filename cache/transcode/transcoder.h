@@ -26,6 +26,7 @@
 //    session's file through its own descriptor, UploadWriter::OpenReader,
 //    which stays valid after the commit moved the file).
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <cstdint>
@@ -72,6 +73,8 @@ class GrowingCopy {
   // Waits until more than `offset` bytes are readable or the transcode
   // ended; Unavailable("stopped") on a stop request.
   Result<Seen> Wait(uint64_t offset, std::stop_token stop);
+  // The same, giving up at `until` (then what is readable at that time).
+  Result<Seen> WaitUntil(uint64_t offset, std::stop_token stop, std::chrono::steady_clock::time_point until);
   // The session file, read-only; -1 before the first bytes are readable.
   int fd() const;
   // Once ended: the copy (committed and recorded), or why it failed (or,

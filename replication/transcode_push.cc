@@ -193,7 +193,7 @@ class TranscodingPush final : public Direction {
       if (!t.ok()) return t.status();
       if (!Worth(*t)) {
         if (env.log) env.log("layer " + job.digest.str() + ": its zstd copy is not smaller, sent as gzip");
-        if (gated) PIER_TRY(Verdict(env.stop));
+        if (gated) PIER_TRY(AfterVerdict(env, job));
         Sending busy(*this);
         return plain_->MoveBlob(env, job);
       }
@@ -206,7 +206,7 @@ class TranscodingPush final : public Direction {
                 " bytes)");
       }
     }
-    if (gated) PIER_TRY(Verdict(env.stop));
+    if (gated) PIER_TRY(AfterVerdict(env, job));
     Sending busy(*this);
     if (!z.derived) return plain_->MoveBlob(env, z);
     auto lease = env_.transcodes->transcoder().Hold(z.digest);
@@ -329,6 +329,20 @@ class TranscodingPush final : public Direction {
       if (stop.stop_requested()) return Status::Unavailable("stopped");
     }
     return f->get();
+  }
+
+  // MoveBlob's wait for the verdict: a refusal drops the upload session
+  // CheckBlobs may have opened for the job (best effort: it expires).
+  Status AfterVerdict(const SendEnv& env, const BlobJob& job) {
+    Status v = Verdict(env.stop);
+    if (v.ok() || !job.session) return v;
+    client::Call call;
+    call.stop = env.stop;
+    (void)env.client->CancelUpload(call, job.dst_repo, job.session->location);
+    if (Status s = env.progress->DeleteUpload(env.dest_id, job.digest.str()); !s.ok()) {
+      ReportInternalError("replication", "forgetting the upload session of " + job.digest.str(), s);
+    }
+    return v;
   }
 
   // Whether moving the blob waits for the probe (a task with gzip layers).
@@ -479,7 +493,7 @@ class TranscodingPush final : public Direction {
       }
       // The progress already counted the streamed bytes for this layer:
       // the gzip upload only adds what goes past them.
-      if (gated) PIER_TRY(Verdict(env.stop));
+      if (gated) PIER_TRY(AfterVerdict(env, job));
       SendEnv genv = env;
       auto skip = std::make_shared<std::atomic<uint64_t>>(reported->load());
       genv.on_bytes = [skip, inner = env.on_bytes](uint64_t n) {

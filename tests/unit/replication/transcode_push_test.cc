@@ -529,5 +529,36 @@ TEST_F(TranscodePushTest, ACorruptGzipLayerEndsItsStreamAndFailsTheTaskLeavingNo
   EXPECT_EQ(observer_->saved.load(), 0u);
 }
 
+TEST_F(TranscodePushTest, ARefusalWhileACopyStreamsCancelsItAfterAtMostFourMiB) {
+  const std::string tar = DocBytes(16 << 20);
+  const std::string gz = Gzip(tar);
+  // The probe's manifest is answered (refused) once the stream sent what it
+  // may before the verdict and the copy is finished (all of it readable).
+  std::atomic<bool> held{false};
+  reg_->fail = [&](std::string_view op, std::string_view) -> std::optional<testing::Failure> {
+    if (op != "PutManifest") return std::nullopt;
+    held = WaitFor([&] { return reg_->body_bytes() >= (4u << 20) && transcoder_->Stats().transcodes == 1; });
+    return testing::Failure(client::ErrorKind::kRemote4xx, 400);
+  };
+  PushDockerImage("team/app", "v1", "{}", {{kDockerGzip, gz}});
+  Policy p = AddPolicy(3);
+  Execution e = RunOnce(p.id);
+  EXPECT_EQ(e.status, kStatusFailed);
+  EXPECT_TRUE(held) << "the copy streamed while the probe ran";
+  auto tasks = Tasks(e.id);
+  ASSERT_EQ(tasks.size(), 1u);
+  EXPECT_NE(tasks[0].status_text.find("does not take zstd images"), std::string::npos) << tasks[0].status_text;
+  auto t = transcoder_->Lookup(Sha256Of(gz));
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  ASSERT_GT(t->size, 5u << 20) << "a copy larger than what may go before the verdict";
+  EXPECT_LE(reg_->body_bytes(), (4u << 20) + (64u << 10)) << "at most 4 MiB (and the probe's bytes) went out";
+  EXPECT_EQ(reg_->BlobBytes(t->digest.str()), "") << "the copy was not committed there";
+  EXPECT_GE(reg_->calls("CancelUpload"), 1);
+  EXPECT_EQ(reg_->open_sessions(), 0u) << "the stream's and the config's sessions were dropped";
+  EXPECT_EQ(reg_->ManifestDigest("team/app", "v1"), "");
+  EXPECT_FALSE(progress_->GetUpload(dest_.id, Sha256Of(gz).str() + "/zstd-3"));
+  EXPECT_EQ(observer_->saved.load(), 0u);
+}
+
 }  // namespace
 }  // namespace pier::replication

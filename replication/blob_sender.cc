@@ -32,10 +32,16 @@ std::string Human(uint64_t n) {
 
 class Sender {
  public:
-  Sender(const SendEnv& env, const BlobJob& job) : env_(env), job_(job), digest_(job.digest.str()) {}
+  Sender(const SendEnv& env, const BlobJob& job) : env_(env), job_(job), digest_(job.digest.str()), key_(digest_) {}
+  // A growing blob: its digest and size are unknown until it ended.
+  Sender(const SendEnv& env, const GrowingJob& g, GrowingBlob& blob)
+      : env_(env), digest_(g.name), key_(g.progress_key), growing_(&blob), gjob_(&g) {
+    job_.dst_repo = g.dst_repo;
+    job_.size = UINT64_MAX;
+  }
 
   Result<BlobOutcome> Run() {
-    if (env_.progress->IsKnown(env_.dest_id, digest_, job_.dst_repo)) {
+    if (!growing_ && env_.progress->IsKnown(env_.dest_id, digest_, job_.dst_repo)) {
       CancelCheckedSession();
       return BlobOutcome::kSkipped;
     }
@@ -46,8 +52,8 @@ class Sender {
       bool progressed = false;
       session_lost_ = false;
       client::ClientError error;
-      auto r = Attempt(&progressed, &error);
-      if (r.ok()) return r;
+      auto r = growing_ ? AttemptGrowing(&progressed, &error) : Attempt(&progressed, &error);
+      if (r.ok() || given_up_) return r;
       if (progressed) backoff.Progress();
       if (env_.stop.stop_requested() || error.kind == ErrorKind::kCancelled) return r.status();
       env_.observer->OnFailure(env_.dest_name, env_.policy_name, ReasonOf(error.kind));
@@ -165,7 +171,7 @@ class Sender {
   // blob); losing it costs bytes, not correctness, so the transfer goes on
   // and the failure is counted.
   void ForgetSession() {
-    if (Status s = env_.progress->DeleteUpload(env_.dest_id, digest_); !s.ok()) {
+    if (Status s = env_.progress->DeleteUpload(env_.dest_id, key_); !s.ok()) {
       ReportInternalError("replication", "forgetting the upload session of " + digest_, s);
     }
   }
@@ -201,14 +207,152 @@ class Sender {
   }
 
   void Persist(const client::UploadState& st) {
-    Status s = env_.progress->PutUpload(env_.dest_id, digest_, UploadProgress{job_.dst_repo, st.location, st.offset});
+    Status s = env_.progress->PutUpload(env_.dest_id, key_, UploadProgress{job_.dst_repo, st.location, st.offset});
     if (!s.ok()) ReportInternalError("replication", "saving the upload offset of " + digest_, s);
   }
 
   Result<BlobOutcome> Finished(BlobOutcome o) {
-    Status s = env_.progress->AddKnown(env_.dest_id, digest_, job_.dst_repo, /*upload_done=*/true);
-    if (!s.ok()) ReportInternalError("replication", "recording " + digest_ + " as at the destination", s);
+    const std::string d = job_.digest.str();
+    Status s = env_.progress->AddKnown(env_.dest_id, d, job_.dst_repo, /*upload_done=*/true);
+    if (!s.ok()) ReportInternalError("replication", "recording " + d + " as at the destination", s);
+    if (key_ != d) ForgetSession();  // a growing blob's progress was kept under its own key
     return o;
+  }
+
+  // Continues the upload recorded under key_ when the destination still
+  // has it: the session at the offset it reports (nullopt when there is
+  // none to continue).
+  Result<std::optional<client::UploadState>> Resume(bool* progressed, client::ClientError* error) {
+    auto p = env_.progress->GetUpload(env_.dest_id, key_);
+    if (!p || p->repo != job_.dst_repo) return std::optional<client::UploadState>();
+    TrackedCall t;
+    Prepare(t);
+    auto st = Done(t, env_.client->GetUploadStatus(t.call, job_.dst_repo, p->location), error);
+    if (st.ok()) {
+      // Bytes there before this send wrote any came from an earlier run.
+      if (!wrote_ && acked_ == 0 && st->offset > 0) {
+        acked_ = std::min(st->offset, job_.size);
+        if (env_.on_present) env_.on_present(acked_);
+      }
+      Ack(st->offset);
+      if (st->offset > 0) {
+        if (st->offset > resumed_from_) *progressed = true;
+        resumed_from_ = st->offset;
+        env_.observer->OnResume(env_.dest_name, st->offset);
+        Log("blob " + digest_ + ": resuming the upload at " + std::to_string(st->offset) +
+            (growing_ ? std::string(" bytes") : " of " + std::to_string(job_.size) + " bytes"));
+      }
+      return std::optional<client::UploadState>(*st);
+    }
+    if (st.status().code() != Code::kNotFound) return st.status();
+    ForgetSession();
+    if (p->offset > 0) {
+      Log("blob " + digest_ + ": the destination dropped the upload session (" + std::to_string(p->offset) +
+          " bytes acknowledged); starting it again");
+    }
+    return std::optional<client::UploadState>();
+  }
+
+  // Drops an upload that must not complete: the destination's session
+  // (best effort: it expires anyway) and its progress record.
+  void Abandon(const client::UploadState& session) {
+    client::Call call;
+    call.stop = env_.stop;
+    (void)env_.client->CancelUpload(call, job_.dst_repo, session.location);
+    ForgetSession();
+  }
+
+  // One PATCH of [off, off + n) of the source; the session moves on.
+  Status Patch(client::UploadState& session, uint64_t off, uint64_t n, bool* progressed, client::ClientError* error) {
+    client::FileSlice slice{SourceFd(), off, n};
+    TrackedCall t;
+    Prepare(t);
+    WatchBody(t, off);
+    auto st = Done(t, env_.client->UploadChunk(t.call, job_.dst_repo, session.location, slice), error);
+    if (!st.ok()) {
+      if (Learn(t)) *progressed = true;
+      if (st.status().code() == Code::kNotFound) SessionLost();
+      return st.status();
+    }
+    if (st->offset > off) *progressed = true;
+    Ack(st->offset);
+    session = *st;
+    Persist(session);
+    return Status::OK();
+  }
+
+  int SourceFd() { return growing_ ? growing_->fd() : fd_.get(); }
+
+  // StreamBlob: the chunked upload of a blob that is still being made.
+  Result<BlobOutcome> AttemptGrowing(bool* progressed, client::ClientError* error) {
+    auto resumed = Resume(progressed, error);
+    if (!resumed.ok()) return resumed.status();
+    std::optional<client::UploadState> session = std::move(*resumed);
+    if (!session) {
+      TrackedCall t;
+      Prepare(t);
+      auto st = Done(t, env_.client->StartUpload(t.call, job_.dst_repo), error);
+      if (!st.ok()) return st.status();
+      session = *st;
+      Persist(*session);
+    }
+    for (;;) {
+      const uint64_t off = session->offset;
+      // Enough for a PATCH worth its round trip, or the end.
+      auto seen = growing_->Wait(off + kMinChunk - 1, env_.stop);
+      if (!seen.ok()) {
+        error->kind = ErrorKind::kCancelled;
+        return seen.status();
+      }
+      if (!seen->ended) {
+        PIER_TRY(Patch(*session, off, std::min(ChunkSize(), seen->readable - off), progressed, error));
+        continue;
+      }
+      auto fin = growing_->Final();
+      if (!fin.ok()) {
+        Abandon(*session);
+        given_up_ = true;
+        return fin.status();
+      }
+      job_.digest = fin->first;
+      job_.size = fin->second;
+      if (off > job_.size) {
+        // The destination holds more than the whole blob: not its bytes.
+        Abandon(*session);
+        session_lost_ = true;
+        error->kind = ErrorKind::kLocal;
+        return Status::Internal("blob " + digest_ + ": the upload session holds " + std::to_string(off) +
+                                " bytes, more than the blob's " + std::to_string(job_.size));
+      }
+      if (!accepted_) {
+        if (Status a = gjob_->accept ? gjob_->accept(job_.digest, job_.size) : Status::OK(); !a.ok()) {
+          Abandon(*session);
+          given_up_ = true;
+          return a;
+        }
+        accepted_ = true;
+      }
+      const uint64_t left = job_.size - off;
+      if (left > ChunkSize()) {
+        PIER_TRY(Patch(*session, off, ChunkSize(), progressed, error));
+        continue;
+      }
+      client::FileSlice slice{SourceFd(), off, left};
+      TrackedCall t;
+      Prepare(t);
+      WatchBody(t, off);
+      auto r = Done(t, env_.client->FinishUpload(t.call, job_.dst_repo, session->location, job_.digest,
+                                                   left > 0 ? &slice : nullptr),
+                    error);
+      if (!r.ok()) {
+        if (Learn(t)) *progressed = true;
+        if (r.status().code() == Code::kDigestMismatch) ForgetSession();
+        if (r.status().code() == Code::kNotFound) SessionLost();
+        return r.status();
+      }
+      Ack(job_.size);
+      return Finished(BlobOutcome::kUploaded);
+    }
   }
 
   Result<BlobOutcome> Attempt(bool* progressed, client::ClientError* error) {
@@ -233,34 +377,10 @@ class Sender {
     if (job_.session) {  // persisted by CheckBlobs
       session = std::move(job_.session);
       job_.session.reset();
-    } else if (auto p = env_.progress->GetUpload(env_.dest_id, digest_); p && p->repo == job_.dst_repo) {
-      TrackedCall t;
-      Prepare(t);
-      auto st = Done(t, env_.client->GetUploadStatus(t.call, job_.dst_repo, p->location), error);
-      if (st.ok()) {
-        session = *st;
-        // Bytes there before this send wrote any came from an earlier run.
-        if (!wrote_ && acked_ == 0 && st->offset > 0) {
-          acked_ = std::min(st->offset, job_.size);
-          if (env_.on_present) env_.on_present(acked_);
-        }
-        Ack(st->offset);
-        if (st->offset > 0) {
-          if (st->offset > resumed_from_) *progressed = true;
-          resumed_from_ = st->offset;
-          env_.observer->OnResume(env_.dest_name, st->offset);
-          Log("blob " + digest_ + ": resuming the upload at " + std::to_string(st->offset) + " of " +
-              std::to_string(job_.size) + " bytes");
-        }
-      } else if (st.status().code() == Code::kNotFound) {
-        ForgetSession();
-        if (p->offset > 0) {
-          Log("blob " + digest_ + ": the destination dropped the upload session (" + std::to_string(p->offset) +
-              " bytes acknowledged); starting it again");
-        }
-      } else {
-        return st.status();
-      }
+    } else {
+      auto resumed = Resume(progressed, error);
+      if (!resumed.ok()) return resumed.status();
+      session = std::move(*resumed);
     }
     // 4. Mount from a repository known to hold it.
     if (!session && !mount_tried_) {
@@ -335,7 +455,12 @@ class Sender {
 
   const SendEnv& env_;
   BlobJob job_;
-  std::string digest_;
+  std::string digest_;  // in the log (a growing blob: its name)
+  std::string key_;     // its progress record (ProgressStore)
+  GrowingBlob* growing_ = nullptr;
+  const GrowingJob* gjob_ = nullptr;
+  bool accepted_ = false;  // a growing blob ended and was accepted: job_ has its digest and size
+  bool given_up_ = false;  // a failure no retry mends (the blob could not be made, or was refused)
   UniqueFd fd_;
   bool headed_ = false;
   bool mount_tried_ = false;
@@ -440,5 +565,9 @@ std::vector<BlobCheck> CheckBlobs(const SendEnv& env, std::vector<BlobJob>& jobs
 }
 
 Result<BlobOutcome> SendBlob(const SendEnv& env, const BlobJob& job) { return Sender(env, job).Run(); }
+
+Result<BlobOutcome> StreamBlob(const SendEnv& env, const GrowingJob& job, GrowingBlob& blob) {
+  return Sender(env, job, blob).Run();
+}
 
 }  // namespace pier::replication

@@ -114,4 +114,49 @@ inline constexpr uint64_t kSmallBlobBytes = 1 << 20;
 // promptly with a non-OK Status; the caller tells it apart by env.stop.
 Result<BlobOutcome> SendBlob(const SendEnv& env, const BlobJob& job);
 
+// A blob still being made (a zstd copy while it is transcoded,
+// transcode_push.h): its bytes [0, readable) are final and more may follow;
+// its digest and size are known once it ended.
+class GrowingBlob {
+ public:
+  virtual ~GrowingBlob() = default;
+  struct Seen {
+    uint64_t readable = 0;
+    bool ended = false;  // then readable is the blob's size (when Final() is OK)
+  };
+  // Waits until more than `offset` bytes are readable or the blob ended;
+  // non-OK on a stop request.
+  virtual Result<Seen> Wait(uint64_t offset, std::stop_token stop) = 0;
+  // Reads the bytes [0, readable) with pread (valid once some are).
+  virtual int fd() = 0;
+  // Once ended: the blob's digest and size, or why it could not be made.
+  virtual Result<std::pair<Digest, uint64_t>> Final() = 0;
+};
+
+struct GrowingJob {
+  std::string dst_repo;
+  // Where the upload's session and acknowledged offset are kept
+  // (ProgressStore, in place of a digest): the blob is made the same way
+  // again after a cut or a restart, so the offset stays valid for it.
+  std::string progress_key;
+  // For the log: what is sent ("the zstd copy of sha256:...").
+  std::string name;
+  // Called once the blob ended, before its final PUT: a non-OK Status
+  // cancels the destination's upload session (DELETE), forgets the
+  // progress and is what StreamBlob returns.
+  std::function<Status(const Digest& digest, uint64_t size)> accept;
+};
+
+// SendBlob for a GrowingBlob: POST (or the session kept under
+// job.progress_key, at the offset the destination reports), PATCHes of the
+// bytes readable so far (at least 256 KiB each until the blob ends, at most
+// env.chunk_size and the link's learnt connection budget, through the rate
+// limiter; each acknowledged offset persisted, env.on_bytes told as for
+// SendBlob), then the final PUT ?digest= once it ended. A cut resumes from
+// the destination's Range; a lost session starts again at byte 0. When the
+// blob could not be made (Final() fails) the session is cancelled and that
+// failure returned, not retried. Success: the blob is recorded as known at
+// the destination under its digest, the progress key forgotten.
+Result<BlobOutcome> StreamBlob(const SendEnv& env, const GrowingJob& job, GrowingBlob& blob);
+
 }  // namespace pier::replication

@@ -7,7 +7,10 @@
 //  - Upload progress: per (destination, digest) the remote upload session
 //    (its latest Location), the repository it was opened in, and the
 //    offset the destination acknowledged. Written after every acknowledged
-//    chunk; removed when the blob is complete.
+//    chunk; removed when the blob is complete. A zstd copy uploaded while
+//    it is being made has no digest yet: its record is under
+//    "<gzip digest>/zstd-<level>" instead (transcode_push.h), moved to the
+//    copy's digest once the copy is recorded.
 //  - Known blobs: per (destination, digest) the destination repositories
 //    known to hold the blob (uploaded, mounted, or seen by HEAD), so a blob
 //    is never HEADed twice and can be mounted instead of sent.

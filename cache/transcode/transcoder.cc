@@ -42,6 +42,58 @@ Result<Transcoded> Decode(const Digest& source, std::string_view text) {
 
 }  // namespace
 
+Result<GrowingCopy::Seen> GrowingCopy::Wait(uint64_t offset, std::stop_token stop) {
+  std::unique_lock lock(mu_);
+  if (!cv_.wait(lock, stop, [&] { return ended_ || readable_ > offset; })) return Status::Unavailable("stopped");
+  return Seen{readable_, ended_};
+}
+
+Result<GrowingCopy::Seen> GrowingCopy::WaitUntil(uint64_t offset, std::stop_token stop,
+                                                  std::chrono::steady_clock::time_point until) {
+  std::unique_lock lock(mu_);
+  cv_.wait_until(lock, stop, until, [&] { return ended_ || readable_ > offset; });
+  if (stop.stop_requested()) return Status::Unavailable("stopped");
+  return Seen{readable_, ended_};
+}
+
+int GrowingCopy::fd() const { return raw_fd_.load(std::memory_order_acquire); }
+
+Result<Transcoded> GrowingCopy::result() const {
+  std::lock_guard lock(mu_);
+  if (!ended_) return Status::FailedPrecondition("the transcode of " + source_.str() + " is still running");
+  return result_;
+}
+
+void GrowingCopy::Open(UniqueFd fd) {
+  std::lock_guard lock(mu_);
+  fd_ = std::move(fd);
+  raw_fd_.store(fd_.get(), std::memory_order_release);
+}
+
+void GrowingCopy::Grew(uint64_t readable) {
+  {
+    std::lock_guard lock(mu_);
+    if (fd_.get() < 0) return;  // no reader descriptor: followers see the end only
+    readable_ = readable;
+  }
+  cv_.notify_all();
+}
+
+void GrowingCopy::End(Result<Transcoded> r) {
+  {
+    std::lock_guard lock(mu_);
+    // A copy that ended well is all readable (its size); a failed one keeps
+    // what was published (followers drop it). Without a reader descriptor
+    // followers cannot read the copy: they are told so (the copy itself is
+    // fine, and stored).
+    if (r.ok() && fd_.get() < 0) r = Status::Unavailable("the transcode of " + source_.str() + " could not be followed");
+    if (r.ok()) readable_ = r->size;
+    result_ = std::move(r);
+    ended_ = true;
+  }
+  cv_.notify_all();
+}
+
 Transcoder::Lease& Transcoder::Lease::operator=(Lease&& o) noexcept {
   if (this != &o) {
     Reset();
@@ -123,6 +175,7 @@ Result<Transcoded> Transcoder::Ensure(std::string_view repo, const Digest& sourc
     auto& slot = flights_[source.str()];
     if (!slot) {
       slot = std::make_shared<Flight>();
+      slot->growing = std::make_shared<GrowingCopy>(source, level);
       mine = true;
     }
     flight = slot;
@@ -137,7 +190,7 @@ Result<Transcoded> Transcoder::Ensure(std::string_view repo, const Digest& sourc
     ++stats_.active;
   }
   auto started = options_.clock->Steady();
-  Result<Transcoded> r = Make(repo, source, level, stop);
+  Result<Transcoded> r = Make(repo, source, level, stop, *flight->growing);
   std::chrono::duration<double> took = options_.clock->Steady() - started;
   {
     std::lock_guard lock(mu_);
@@ -158,10 +211,19 @@ Result<Transcoded> Transcoder::Ensure(std::string_view repo, const Digest& sourc
     flights_.erase(source.str());
   }
   cv_.notify_all();
+  flight->growing->End(r);
   return r;
 }
 
-Result<Transcoded> Transcoder::Make(std::string_view repo, const Digest& source, int level, std::stop_token stop) {
+Result<std::shared_ptr<GrowingCopy>> Transcoder::Follow(const Digest& source) {
+  std::lock_guard lock(mu_);
+  auto it = flights_.find(source.str());
+  if (it == flights_.end()) return Status::NotFound("no transcode of " + source.str() + " is running");
+  return it->second->growing;
+}
+
+Result<Transcoded> Transcoder::Make(std::string_view repo, const Digest& source, int level, std::stop_token stop,
+                                    GrowingCopy& growing) {
   BlobInfo info;
   auto src = store_->OpenBlob(repo, source, &info);
   if (!src.ok()) return src.status();
@@ -178,10 +240,26 @@ Result<Transcoded> Transcoder::Make(std::string_view repo, const Digest& source,
   }
   UploadWriter& writer = **w;
   writer.MarkDerived();
+  // Followers read the file while it grows: every append goes to it at
+  // once (no O_DIRECT appender holding bytes back).
+  writer.KeepBuffered();
+  if (auto rd = writer.OpenReader(); rd.ok()) {
+    growing.Open(std::move(*rd));
+  } else {
+    // Nobody can follow this one (they wait for its end): not a reason to fail it.
+    ReportInternalError("transcode", "opening a reader of a transcode's upload failed", rd.status());
+  }
+  if (options_.on_output) options_.on_output(source, 0);
   ZstdParams params;
   params.level = level;
   params.workers = options_.workers;
-  auto res = GzipToZstd(src->get(), params, [&](std::span<const char> b) { return writer.Append(b); }, stop);
+  auto sink = [&](std::span<const char> b) -> Status {
+    PIER_TRY(writer.Append(b));
+    growing.Grew(writer.size());
+    if (options_.on_output) options_.on_output(source, writer.size());
+    return Status::OK();
+  };
+  auto res = GzipToZstd(src->get(), params, sink, stop);
   if (!res.ok()) {
     writer.Abort();
     w->reset();

@@ -19,9 +19,16 @@
 //    (Pinned) keeps it until the lease ends;
 //  - the first copy made wins: `level` only applies when a copy is made (a
 //    later policy with another level reuses the existing one rather than
-//    sending destinations different digests for one layer).
+//    sending destinations different digests for one layer);
+//  - a copy being made can be followed while it grows (Follow: a
+//    GrowingCopy), so replication can upload it before it is finished; a
+//    follower never holds up the copy's commit (it reads the upload
+//    session's file through its own descriptor, UploadWriter::OpenReader,
+//    which stays valid after the commit moved the file).
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -50,6 +57,49 @@ struct Transcoded {
   int64_t created_unix = 0;
 };
 
+// The output of one transcode while it is being made (Transcoder::Follow).
+// Thread-safe. The maker publishes bytes only once they are in the session's
+// file (the writer keeps a transcode's file buffered: UploadWriter::
+// KeepBuffered), so [0, readable) can be read with pread from fd() at once;
+// those bytes never change (a transcode is deterministic and only appends).
+class GrowingCopy {
+ public:
+  GrowingCopy(Digest source, int level) : source_(std::move(source)), level_(level) {}
+
+  struct Seen {
+    uint64_t readable = 0;  // bytes [0, readable) are in the file
+    bool ended = false;     // no more will come (result() tells how it ended)
+  };
+  // Waits until more than `offset` bytes are readable or the transcode
+  // ended; Unavailable("stopped") on a stop request.
+  Result<Seen> Wait(uint64_t offset, std::stop_token stop);
+  // The same, giving up at `until` (then what is readable at that time).
+  Result<Seen> WaitUntil(uint64_t offset, std::stop_token stop, std::chrono::steady_clock::time_point until);
+  // The session file, read-only; -1 before the first bytes are readable.
+  int fd() const;
+  // Once ended: the copy (committed and recorded), or why it failed (or,
+  // rarely, that it could not be followed: no reader descriptor).
+  Result<Transcoded> result() const;
+  const Digest& source() const { return source_; }
+  int level() const { return level_; }
+
+  // The maker's side.
+  void Open(UniqueFd fd);
+  void Grew(uint64_t readable);
+  void End(Result<Transcoded> r);
+
+ private:
+  const Digest source_;
+  const int level_;
+  mutable std::mutex mu_;
+  std::condition_variable_any cv_;
+  UniqueFd fd_;
+  std::atomic<int> raw_fd_{-1};
+  uint64_t readable_ = 0;
+  bool ended_ = false;
+  Result<Transcoded> result_ = Status::Internal("not ended");
+};
+
 struct TranscoderStats {
   uint64_t transcodes = 0;   // copies made
   uint64_t reused = 0;       // Ensure answered from a stored copy
@@ -67,6 +117,10 @@ class Transcoder : public std::enable_shared_from_this<Transcoder> {
   struct Options {
     int workers = 2;  // zstd threads per transcode (gzip_zstd.h ZstdParams)
     const Clock* clock = &SystemClock();
+    // Tests: called on the transcoding thread once a copy's file is open
+    // (readable 0), then each time more of it is readable by its followers
+    // (source, bytes readable); may block.
+    std::function<void(const Digest& source, uint64_t readable)> on_output;
   };
   // Opens (creating on first use) the mapping's key space in `store`.
   static Result<std::shared_ptr<Transcoder>> Open(std::shared_ptr<Store> store, Options options);
@@ -80,6 +134,12 @@ class Transcoder : public std::enable_shared_from_this<Transcoder> {
   // Corruption when the source is not a valid gzip stream (naming the
   // offset); Unavailable("stopped") on a stop request.
   Result<Transcoded> Ensure(std::string_view repo, const Digest& source, int level, std::stop_token stop = {});
+
+  // The copy of `source` being made now (by an Ensure still running),
+  // readable while it grows; NotFound when none is running (not started
+  // yet, or finished: Lookup then). The follower keeps its GrowingCopy as
+  // long as it likes; it ends with Ensure's result.
+  Result<std::shared_ptr<GrowingCopy>> Follow(const Digest& source);
 
   // Keeps the derived blob `d` from GC while the returned lease lives.
   class Lease {
@@ -117,8 +177,10 @@ class Transcoder : public std::enable_shared_from_this<Transcoder> {
   struct Flight {
     bool done = false;
     Result<Transcoded> result = Status::Internal("not run");
+    std::shared_ptr<GrowingCopy> growing;
   };
-  Result<Transcoded> Make(std::string_view repo, const Digest& source, int level, std::stop_token stop);
+  Result<Transcoded> Make(std::string_view repo, const Digest& source, int level, std::stop_token stop,
+                          GrowingCopy& growing);
   Status Record(const Transcoded& t);
 
   std::shared_ptr<Store> store_;

@@ -4,9 +4,16 @@
 // blob over as soon as its own check ends.
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <filesystem>
+#include <functional>
 #include <mutex>
+#include <thread>
 #include <vector>
 
 #include "../cache/test_util.h"
@@ -285,6 +292,152 @@ TEST_F(TransferTest, AFetchCutMidwayContinuesFromTheCommittedOffset) {
   auto fd = store_->OpenBlob("app", job.digest, &info);
   ASSERT_TRUE(fd.ok()) << fd.status().ToString();
   EXPECT_EQ(pier::testing::ReadFd(fd->get()), content);
+}
+
+// A blob the test writes while StreamBlob sends it: a file in the test's
+// folder, its readable prefix published as it is written.
+class TestGrowing final : public GrowingBlob {
+ public:
+  TestGrowing(const std::filesystem::path& path, std::string content) : content_(std::move(content)) {
+    fd_ = UniqueFd(::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC, 0600));
+  }
+  // Writes the content up to `n` and publishes it.
+  void Grow(uint64_t n) {
+    std::lock_guard lock(mu_);
+    EXPECT_EQ(::pwrite(fd_.get(), content_.data() + readable_, n - readable_, static_cast<off_t>(readable_)),
+              static_cast<ssize_t>(n - readable_));
+    readable_ = n;
+    cv_.notify_all();
+  }
+  void End(Status failure = Status::OK()) {
+    if (failure.ok()) Grow(content_.size());
+    std::lock_guard lock(mu_);
+    ended_ = true;
+    failure_ = failure;
+    cv_.notify_all();
+  }
+  Result<Seen> Wait(uint64_t offset, std::stop_token stop) override {
+    std::unique_lock lock(mu_);
+    if (!cv_.wait(lock, stop, [&] { return ended_ || readable_ > offset; })) return Status::Unavailable("stopped");
+    return Seen{readable_, ended_};
+  }
+  int fd() override { return fd_.get(); }
+  Result<std::pair<Digest, uint64_t>> Final() override {
+    std::lock_guard lock(mu_);
+    if (!failure_.ok()) return failure_;
+    return std::make_pair(Sha256Of(content_), uint64_t{content_.size()});
+  }
+ private:
+  std::string content_;
+  UniqueFd fd_;
+  std::mutex mu_;
+  std::condition_variable_any cv_;
+  uint64_t readable_ = 0;
+  bool ended_ = false;
+  Status failure_ = Status::OK();
+};
+
+// Waits (up to a minute) until `done` holds.
+bool Eventually(const std::function<bool()>& done) {
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (!done()) {
+    if (std::chrono::steady_clock::now() >= until) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));  // polling interval, not a guess
+  }
+  return true;
+}
+
+TEST_F(TransferTest, AGrowingBlobGoesOutAsItIsWrittenAndEndsWithItsDigest) {
+  const std::string content = Pattern(1500 << 10);
+  TestGrowing blob(root() / "growing", content);
+  GrowingJob job{"app", "stream-key", "the growing blob", nullptr};
+  std::atomic<uint64_t> acked{0};
+  SendEnv env = Env(8 << 20);
+  env.on_bytes = [&](uint64_t n) { acked += n; };
+  blob.Grow(300 << 10);
+  Result<BlobOutcome> r = Status::Internal("not run");
+  std::thread sender([&] { r = StreamBlob(env, job, blob); });
+  // Bytes reach the destination before the blob is finished...
+  EXPECT_TRUE(Eventually([&] { return reg_->body_bytes() >= (256u << 10); }));
+  EXPECT_TRUE(progress_->GetUpload(kDest, "stream-key")) << "its session is kept under its key";
+  blob.End();
+  sender.join();
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(*r, BlobOutcome::kUploaded);
+  // ...and it ends with the whole blob under its digest.
+  EXPECT_TRUE(reg_->BlobBytes(Sha256Of(content).str()) == content);
+  EXPECT_EQ(acked.load(), content.size()) << "every byte counted once";
+  EXPECT_EQ(reg_->chunk_offsets().front(), 0u);
+  EXPECT_FALSE(progress_->GetUpload(kDest, "stream-key"));
+  EXPECT_TRUE(progress_->IsKnown(kDest, Sha256Of(content).str(), "app"));
+  EXPECT_EQ(reg_->open_sessions(), 0u);
+}
+
+TEST_F(TransferTest, AGrowingBlobRefusedAtItsEndCancelsItsSession) {
+  const std::string content = Pattern(700 << 10);
+  TestGrowing blob(root() / "growing", content);
+  bool asked = false;
+  GrowingJob job{"app", "stream-key", "the growing blob", [&](const Digest& d, uint64_t size) {
+                   asked = true;
+                   EXPECT_EQ(d, Sha256Of(content));
+                   EXPECT_EQ(size, content.size());
+                   return Status::FailedPrecondition("not wanted");
+                 }};
+  blob.Grow(400 << 10);
+  Result<BlobOutcome> r = Status::Internal("not run");
+  std::thread sender([&] { r = StreamBlob(Env(), job, blob); });
+  EXPECT_TRUE(Eventually([&] { return reg_->body_bytes() >= (256u << 10); }));
+  blob.End();
+  sender.join();
+  EXPECT_TRUE(asked);
+  EXPECT_EQ(r.status().code(), Code::kFailedPrecondition) << r.status().ToString();
+  EXPECT_EQ(reg_->calls("CancelUpload"), 1);
+  EXPECT_EQ(reg_->open_sessions(), 0u);
+  EXPECT_EQ(reg_->BlobBytes(Sha256Of(content).str()), "");
+  EXPECT_FALSE(progress_->GetUpload(kDest, "stream-key"));
+}
+
+TEST_F(TransferTest, AGrowingBlobThatCouldNotBeMadeIsCancelledNotRetried) {
+  const std::string content = Pattern(700 << 10);
+  TestGrowing blob(root() / "growing", content);
+  GrowingJob job{"app", "stream-key", "the growing blob", nullptr};
+  blob.Grow(400 << 10);
+  Result<BlobOutcome> r = Status::Internal("not run");
+  std::thread sender([&] { r = StreamBlob(Env(), job, blob); });
+  EXPECT_TRUE(Eventually([&] { return reg_->body_bytes() >= (256u << 10); }));
+  blob.End(Status::Corruption("gzip stream is corrupt at byte 12"));
+  sender.join();
+  EXPECT_EQ(r.status().code(), Code::kCorruption) << r.status().ToString();
+  EXPECT_NE(r.status().message().find("gzip stream is corrupt"), std::string::npos);
+  EXPECT_EQ(reg_->calls("StartUpload"), 1) << "not retried";
+  EXPECT_EQ(reg_->open_sessions(), 0u) << "cancelled";
+  EXPECT_FALSE(progress_->GetUpload(kDest, "stream-key"));
+}
+
+TEST_F(TransferTest, AGrowingBlobCutMidwayTeachesTheLinkAndResumesAtTheDestinationsOffset) {
+  const std::string content = Pattern(6 << 20);
+  TestGrowing blob(root() / "growing", content);
+  GrowingJob job{"app", "stream-key", "the growing blob", nullptr};
+  int chunks = 0;
+  reg_->fail = [&](std::string_view op, std::string_view) -> std::optional<Failure> {
+    if (op == "UploadChunk" && ++chunks == 1) return Failure{client::ErrorKind::kNetwork, 0, std::nullopt, 2 << 20};
+    return std::nullopt;
+  };
+  blob.Grow(4 << 20);
+  Result<BlobOutcome> r = Status::Internal("not run");
+  std::thread sender([&] { r = StreamBlob(Env(8 << 20), job, blob); });
+  // Cut after 2 MiB of the first PATCH, then continued from there.
+  EXPECT_TRUE(Eventually([&] { return reg_->chunk_offsets().size() >= 2; }));
+  blob.End();
+  sender.join();
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(link_.cut_after_bytes.load(), 2u << 20) << "the cut taught the link's limit";
+  const auto offsets = reg_->chunk_offsets();
+  ASSERT_GE(offsets.size(), 2u);
+  EXPECT_EQ(offsets[0], 0u);
+  EXPECT_EQ(offsets[1], 2u << 20) << "resumed at the destination's offset";
+  for (size_t i = 2; i < offsets.size(); ++i) EXPECT_LE(offsets[i] - offsets[i - 1], 1u << 20) << "chunks fit the budget";
+  EXPECT_TRUE(reg_->BlobBytes(Sha256Of(content).str()) == content);
 }
 
 }  // namespace

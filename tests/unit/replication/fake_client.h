@@ -120,6 +120,22 @@ class FakeRegistry {
     std::lock_guard lock(mu_);
     return get_offsets_;
   }
+  // The blob offset each UploadChunk (PATCH) started at, in arrival order.
+  std::vector<uint64_t> chunk_offsets() const {
+    std::lock_guard lock(mu_);
+    return chunk_offsets_;
+  }
+  // Upload sessions open (started, neither finished nor cancelled).
+  size_t open_sessions() const {
+    std::lock_guard lock(mu_);
+    return sessions_.size();
+  }
+  // The digests `repo` holds.
+  std::set<std::string> BlobsOf(const std::string& repo) const {
+    std::lock_guard lock(mu_);
+    auto it = repo_blobs_.find(repo);
+    return it == repo_blobs_.end() ? std::set<std::string>{} : it->second;
+  }
 
  private:
   friend class FakeClient;
@@ -143,6 +159,7 @@ class FakeRegistry {
   std::map<std::string, int> uploads_;
   std::map<std::string, int> calls_;
   std::vector<uint64_t> get_offsets_;
+  std::vector<uint64_t> chunk_offsets_;
 };
 
 class FakeClient final : public client::RegistryClient {
@@ -268,6 +285,10 @@ class FakeClient final : public client::RegistryClient {
   Result<client::UploadState> UploadChunk(client::Call& call, std::string_view repo, std::string_view location,
                                           const client::FileSlice& chunk) override {
     auto failure = Failing(call, "UploadChunk", repo);
+    {
+      std::lock_guard lock(r_->mu_);
+      r_->chunk_offsets_.push_back(chunk.offset);
+    }
     PIER_TRY(Body(call, "UploadChunk", ""));
     auto bytes = Read(chunk);
     if (!bytes.ok()) return bytes.status();

@@ -6,6 +6,10 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <atomic>
+#include <future>
 #include <thread>
 #include <vector>
 
@@ -176,6 +180,71 @@ TEST_F(TranscoderTest, CorruptSourceFailsWithTheReasonAndLeavesNothing) {
 TEST_F(TranscoderTest, OnlyABlobTheRepositoryLinks) {
   EXPECT_EQ(t_->Ensure("other/app", layer_, 3).status().code(), Code::kNotFound);
   EXPECT_EQ(t_->Stats().transcodes, 0u);
+}
+
+TEST_F(TranscoderTest, ACopyBeingMadeCanBeFollowedAndEndsWithEnsuresResult) {
+  const std::string tar = DocBytes(6 << 20);
+  const std::string gz = Gzip(tar);
+  pier::testing::PushImage(*store_, "proj/big", "v1", "config", {gz});
+  const Digest src = Sha256Of(gz);
+  EXPECT_EQ(t_->Follow(src).status().code(), Code::kNotFound) << "nothing runs yet";
+  // The transcode stops after its first output until the follower read it.
+  std::promise<void> read;
+  std::shared_future<void> was_read = read.get_future().share();
+  std::atomic<int> pieces{0};
+  Transcoder::Options o;
+  o.clock = &fake_;
+  o.on_output = [&](const Digest&, uint64_t readable) {
+    if (readable > 0 && pieces++ == 0) was_read.wait_for(std::chrono::seconds(60));
+  };
+  auto t = Transcoder::Open(shared_, o);
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  Result<Transcoded> made = Status::Internal("not run");
+  std::thread maker([&] { made = (*t)->Ensure("proj/big", src, 3); });
+  std::shared_ptr<GrowingCopy> g;
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (!g && std::chrono::steady_clock::now() < until) {
+    auto f = (*t)->Follow(src);
+    if (f.ok()) g = *f;
+    else std::this_thread::sleep_for(std::chrono::milliseconds(1));  // polling interval, not a guess
+  }
+  ASSERT_TRUE(g) << "the running transcode can be followed";
+  EXPECT_EQ(g->level(), 3);
+  auto first = g->Wait(0, {});
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  EXPECT_FALSE(first->ended) << "held after its first output";
+  ASSERT_GT(first->readable, 0u);
+  std::string prefix(first->readable, '\0');
+  ASSERT_EQ(::pread(g->fd(), prefix.data(), prefix.size(), 0), static_cast<ssize_t>(prefix.size()));
+  EXPECT_EQ(g->result().status().code(), Code::kFailedPrecondition) << "no result while it runs";
+  read.set_value();
+  uint64_t at = first->readable;
+  for (;;) {
+    auto s = g->Wait(at, {});
+    ASSERT_TRUE(s.ok());
+    ASSERT_GE(s->readable, at);
+    at = s->readable;
+    if (s->ended) break;
+  }
+  maker.join();
+  ASSERT_TRUE(made.ok()) << made.status().ToString();
+  auto r = g->result();
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->digest, made->digest);
+  EXPECT_EQ(at, made->size) << "all of it readable at the end";
+  EXPECT_GT(pieces.load(), 1);
+  std::string all(made->size, '\0');
+  ASSERT_EQ(::pread(g->fd(), all.data(), all.size(), 0), static_cast<ssize_t>(all.size()))
+      << "the descriptor reads the copy after its commit";
+  EXPECT_EQ(Sha256Of(all), made->digest);
+  EXPECT_TRUE(all.compare(0, prefix.size(), prefix) == 0) << "bytes read early never changed";
+  EXPECT_TRUE(store_->BlobStored(made->digest)) << "the follower did not hold up the commit";
+  EXPECT_EQ((*t)->Follow(src).status().code(), Code::kNotFound) << "finished: Lookup, not Follow";
+  // A stop request ends a wait for bytes that will not come.
+  std::stop_source stop;
+  stop.request_stop();
+  auto stopped = std::make_shared<GrowingCopy>(src, 3)->Wait(0, stop.get_token());
+  EXPECT_EQ(stopped.status().code(), Code::kUnavailable);
 }
 
 }  // namespace

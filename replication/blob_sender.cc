@@ -281,6 +281,25 @@ class Sender {
     return Status::OK();
   }
 
+  // The final PUT ?digest= with the rest of the blob (`rest` may be empty).
+  Result<BlobOutcome> FinishWith(const client::UploadState& session, const client::FileSlice& rest, bool* progressed,
+                                 client::ClientError* error) {
+    TrackedCall t;
+    Prepare(t);
+    WatchBody(t, rest.offset);
+    auto r = Done(t, env_.client->FinishUpload(t.call, job_.dst_repo, session.location, job_.digest,
+                                               rest.length > 0 ? &rest : nullptr),
+                  error);
+    if (!r.ok()) {
+      if (Learn(t)) *progressed = true;
+      if (r.status().code() == Code::kDigestMismatch) ForgetSession();
+      if (r.status().code() == Code::kNotFound) SessionLost();
+      return r.status();
+    }
+    Ack(job_.size);
+    return Finished(BlobOutcome::kUploaded);
+  }
+
   int SourceFd() { return growing_ ? growing_->fd() : fd_.get(); }
 
   // StreamBlob: the chunked upload of a blob that is still being made.
@@ -337,21 +356,7 @@ class Sender {
         PIER_TRY(Patch(*session, off, ChunkSize(), progressed, error));
         continue;
       }
-      client::FileSlice slice{SourceFd(), off, left};
-      TrackedCall t;
-      Prepare(t);
-      WatchBody(t, off);
-      auto r = Done(t, env_.client->FinishUpload(t.call, job_.dst_repo, session->location, job_.digest,
-                                                   left > 0 ? &slice : nullptr),
-                    error);
-      if (!r.ok()) {
-        if (Learn(t)) *progressed = true;
-        if (r.status().code() == Code::kDigestMismatch) ForgetSession();
-        if (r.status().code() == Code::kNotFound) SessionLost();
-        return r.status();
-      }
-      Ack(job_.size);
-      return Finished(BlobOutcome::kUploaded);
+      return FinishWith(*session, client::FileSlice{SourceFd(), off, left}, progressed, error);
     }
   }
 
@@ -424,22 +429,10 @@ class Sender {
       uint64_t n = std::min(ChunkSize(), job_.size - off);
       bool last = off + n == job_.size;
       client::FileSlice slice{fd_.get(), off, n};
+      if (last) return FinishWith(*session, slice, progressed, error);
       TrackedCall t;
       Prepare(t);
       WatchBody(t, off);
-      if (last) {
-        auto r = Done(t, env_.client->FinishUpload(t.call, job_.dst_repo, session->location, job_.digest,
-                                                     n > 0 ? &slice : nullptr),
-                      error);
-        if (!r.ok()) {
-          if (Learn(t)) *progressed = true;
-          if (r.status().code() == Code::kDigestMismatch) ForgetSession();
-          if (r.status().code() == Code::kNotFound) SessionLost();
-          return r.status();
-        }
-        Ack(job_.size);
-        return Finished(BlobOutcome::kUploaded);
-      }
       auto st = Done(t, env_.client->UploadChunk(t.call, job_.dst_repo, session->location, slice), error);
       if (!st.ok()) {
         if (Learn(t)) *progressed = true;

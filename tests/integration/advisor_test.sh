@@ -175,13 +175,17 @@ set -e
 [ "$(status GET "$API_BASE/api/v2.0/report?repository=team/app&reference=..%2F1")" = 400 ] || fail "bad reference not refused"
 pass "--against, the table output, and refusals"
 
-# The report made after each push feeds the metrics.
+# The report made after each push feeds the metrics (summed over
+# repositories; no repository label).
+b3_new=$(json_get 'sum(l["size"] for l in j["layers"])' <"$WORK/b3.json")
+b3_jar=$(json_get 'j["jar_size"]' <"$WORK/b3.json")
 deadline=$((SECONDS + 30))
-until curl -sf "$API_BASE/metrics" >"$WORK/metrics.txt" && grep -q '^pier_advisor_report_info{repository="team/app",reference="3"} 1' "$WORK/metrics.txt"; do
-  [ $SECONDS -lt $deadline ] || fail "no advisor report for team/app:3 in /metrics"
+until curl -sf "$API_BASE/metrics" >"$WORK/metrics.txt" && grep -qx "pier_advisor_new_bytes $b3_new" "$WORK/metrics.txt"; do
+  [ $SECONDS -lt $deadline ] || { grep advisor "$WORK/metrics.txt" >&2; fail "pier_advisor_new_bytes is not build 3's $b3_new"; }
   sleep 0.2
 done
-grep -q '^pier_advisor_send_seconds{repository="team/app",destination="acr"}' "$WORK/metrics.txt" ||
-  fail "no pier_advisor_send_seconds for acr"
-grep -q '^pier_advisor_fat_jar_bytes{repository="team/app"}' "$WORK/metrics.txt" || fail "no fat jar series"
-pass "a push is reported on by itself: pier_advisor_* series for team/app:3"
+grep -qx 'pier_advisor_repositories 1' "$WORK/metrics.txt" || fail "pier_advisor_repositories"
+grep -q '^pier_advisor_send_seconds{destination="acr"} ' "$WORK/metrics.txt" || fail "no pier_advisor_send_seconds for acr"
+grep -qx "pier_advisor_fat_jar_bytes $b3_jar" "$WORK/metrics.txt" || fail "pier_advisor_fat_jar_bytes is not build 3's jar"
+if grep -v '^#' "$WORK/metrics.txt" | grep -q 'team/'; then fail "a repository name in /metrics"; fi
+pass "a push is reported on by itself: pier_advisor_* for build 3, no repository label"

@@ -189,6 +189,7 @@ CONTRACT = {
     "pier_storage_free_bytes", "pier_storage_reserve_bytes", "pier_storage_refusals_total", "pier_storage_used_bytes",
     "pier_storage_capacity_bytes", "pier_storage_high_watermark_bytes", "pier_storage_low_watermark_bytes",
     "pier_storage_evicted_bytes_total", "pier_storage_evicted_images_total", "pier_storage_eviction_blocked",
+    "pier_advisor_new_bytes", "pier_advisor_send_seconds", "pier_advisor_fat_jar_bytes", "pier_advisor_layered_jar_bytes",
 }
 HISTOGRAMS = {"pier_replication_task_duration_seconds", "pier_replication_blob_transfer_duration_seconds",
               "pier_http_request_duration_seconds", "pier_http_request_size_bytes", "pier_http_response_size_bytes",

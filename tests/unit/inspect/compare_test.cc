@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/unit/common/peers.h"
+
 #include "base/file.h"
 #include "tests/unit/inspect/fixtures.h"
 
@@ -136,7 +138,7 @@ TEST_F(Builds, AptListsInANewLayerAreFlagged) {
 
 TEST_F(Builds, FatJarsComparedBootLayerByBootLayer) {
   const std::vector<std::string> jars = RealJars();
-  if (jars.empty()) GTEST_SKIP() << "no real jars in /usr/share/java (scripts/deps.sh installs them)";
+  if (jars.empty()) PIER_MISSING_PEER("no real jars in /usr/share/java (scripts/deps.sh installs them)");
   ASSERT_TRUE(BuildFatJar(dir_.path() / "v1/app/app.jar", jars));
   ASSERT_TRUE(BuildFatJar(dir_.path() / "v2/app/app.jar", jars, FatJarSpec{.variant = 1}));
   const LayerSummary v1 = Layer(dir_.path() / "v1", 1000), v2 = Layer(dir_.path() / "v2", 2000);

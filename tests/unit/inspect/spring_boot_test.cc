@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/unit/common/peers.h"
+
 #include <cmath>
 
 #include "tests/unit/inspect/fixtures.h"
@@ -37,7 +39,7 @@ class FatJars : public ::testing::Test {
  protected:
   void SetUp() override {
     jars_ = RealJars();
-    if (jars_.empty()) GTEST_SKIP() << "no real jars in /usr/share/java (scripts/deps.sh installs them)";
+    if (jars_.empty()) PIER_MISSING_PEER("no real jars in /usr/share/java (scripts/deps.sh installs them)");
   }
   std::filesystem::path Build(const FatJarSpec& spec, const std::string& name) {
     const auto p = dir_.path() / name;

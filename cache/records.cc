@@ -71,17 +71,36 @@ bool Decode(std::string_view in, BlobRecord* r) {
   return true;
 }
 
+// Version 2 of an upload record carries a remote storage's state; local
+// sessions keep writing version 1.
+constexpr char kUploadV2 = 0x02;
+
 std::string Encode(const UploadRecord& r) {
-  std::string out(1, kVersion);
+  std::string out(1, r.remote.empty() ? kVersion : kUploadV2);
   PutU64(&out, r.offset);
   PutU64(&out, static_cast<uint64_t>(r.started_unix));
-  out.append(r.repo);
+  if (r.remote.empty()) {
+    out.append(r.repo);
+  } else {
+    PutLengthPrefixed(&out, r.repo);
+    out.append(r.remote);
+  }
   return out;
 }
 
 bool Decode(std::string_view in, UploadRecord* r) {
-  if (!GetVersion(&in) || !GetU64(&in, &r->offset) || !GetI64(&in, &r->started_unix)) return false;
-  r->repo.assign(in);
+  if (in.empty() || (in[0] != kVersion && in[0] != kUploadV2)) return false;
+  const bool v2 = in[0] == kUploadV2;
+  in.remove_prefix(1);
+  if (!GetU64(&in, &r->offset) || !GetI64(&in, &r->started_unix)) return false;
+  r->remote.clear();
+  if (v2) {
+    if (!GetLengthPrefixed(&in, &r->repo)) return false;
+    r->remote.assign(in);
+    if (r->remote.empty()) return false;
+  } else {
+    r->repo.assign(in);
+  }
   return !r->repo.empty();
 }
 

@@ -4,6 +4,7 @@
 //
 //   BlobRecord      0x01 | size u64le | created i64le | origin u8
 //   UploadRecord    0x01 | offset u64le | started i64le | repo (rest)
+//                   0x02 | offset u64le | started i64le | u32le len | repo | remote (rest)
 //   ManifestRecord  0x01 | u32le len | media type | u32le len | subject | bytes (rest)
 //                   0x02 | flags u8 | (then as 0x01)  flags bit 0: cached from
 //                   a pull-through upstream (its blobs arrive on demand)
@@ -36,6 +37,9 @@ struct UploadRecord {
   std::string repo;
   uint64_t offset = 0;  // committed (fsync'ed and acknowledged) bytes
   int64_t started_unix = 0;
+  // A remote storage's state of the session (remote_upload_state.h); empty
+  // for a local file.
+  std::string remote = {};
 };
 
 struct ManifestRecord {

@@ -163,6 +163,12 @@ FileFacts StatFile(const fs::path& path) {
   return FileFacts{true, static_cast<uint64_t>(st.st_size), static_cast<int64_t>(st.st_mtime)};
 }
 
+FileFacts UploadFacts(const StoreState& st, std::string_view uuid) {
+  auto obj = st.blobs->StatUpload(uuid);
+  if (!obj.ok() || !obj->has_value()) return {};
+  return FileFacts{true, (*obj)->size, (*obj)->mtime_unix};
+}
+
 bool UploadExpired(const StoreState& st, const records::UploadRecord& rec, const FileFacts& file) {
   // Idle time counts from the last write, which the file's mtime records.
   const int64_t last_active = std::max(rec.started_unix, file.mtime_unix);
@@ -170,10 +176,23 @@ bool UploadExpired(const StoreState& st, const records::UploadRecord& rec, const
 }
 
 Status Recover(StoreState& st) {
-  auto kept = RecoverUploads(st);
-  if (!kept.ok()) return kept.status();
-  if (Status s = RemoveStrayUploadFiles(st, *kept); !s.ok()) return s;
-  if (Status s = RemoveOrphanBlobFiles(st); !s.ok()) return s;
+  // The file pass is for a data folder this process owns. Bytes in a remote
+  // storage may be another replica's work in progress: garbage collection
+  // judges those by age instead (store_gc_files.cc).
+  if (dynamic_cast<const LocalBlobStorage*>(st.blobs.get()) != nullptr) {
+    auto kept = RecoverUploads(st);
+    if (!kept.ok()) return kept.status();
+    if (Status s = RemoveStrayUploadFiles(st, *kept); !s.ok()) return s;
+    if (Status s = RemoveOrphanBlobFiles(st); !s.ok()) return s;
+  } else {
+    uint64_t sessions = 0;
+    Status s = st.db->Scan(Cf::kUploads, "", "", [&](std::string_view, std::string_view) {
+      ++sessions;
+      return true;
+    });
+    if (!s.ok()) return s;
+    st.upload_count.store(sessions);
+  }
   return LoadBlobCounters(st);
 }
 

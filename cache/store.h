@@ -33,6 +33,7 @@
 #include "base/file.h"
 #include "base/manifest.h"
 #include "base/status.h"
+#include "cache/blob_storage.h"
 
 namespace pier {
 
@@ -244,6 +245,8 @@ class Store {
     // store opened (reads before a restart are not known; touches.h). Off
     // for an offline `pier gc`, which no client can race.
     bool reads_at_open = true;
+    // Where blob bytes live; null: files under `root` (LocalBlobStorage).
+    std::shared_ptr<BlobStorage> blob_storage = nullptr;
   };
 
   // Opens (creating if needed) the store at options.root and runs recovery.
@@ -254,7 +257,12 @@ class Store {
   // NotFound unless `repo` links to the blob.
   virtual Result<BlobInfo> StatBlob(std::string_view repo, const Digest& d) = 0;
   // Opens the blob for reading (fd positioned anywhere; use pread/sendfile).
+  // Unsupported when the bytes are remote (an S3 storage): use OpenBlobReader.
   virtual Result<UniqueFd> OpenBlob(std::string_view repo, const Digest& d, BlobInfo* info) = 0;
+  // Opens the blob for reading wherever its bytes live. NotFound unless
+  // `repo` links to the blob.
+  virtual Result<std::unique_ptr<BlobReader>> OpenBlobReader(std::string_view repo, const Digest& d,
+                                                             BlobInfo* info) = 0;
   // Removes the repository's link; when no repository links the blob any
   // more its file and record are deleted at once. NotFound if not linked.
   virtual Status DeleteBlob(std::string_view repo, const Digest& d) = 0;
@@ -274,6 +282,10 @@ class Store {
   // Internal callers only (the same caveat as LinkStoredBlob). NotFound
   // when the store does not hold it.
   virtual Result<UniqueFd> OpenStoredBlob(const Digest& d, BlobInfo* info) = 0;
+  // As OpenStoredBlob, wherever the bytes live.
+  virtual Result<std::unique_ptr<BlobReader>> OpenStoredBlobReader(const Digest& d, BlobInfo* info) = 0;
+  // Where the blob bytes live ("filesystem", "s3").
+  virtual const BlobStorage& blob_storage() const = 0;
 
   // --- uploads ---
   virtual Result<UploadState> StartUpload(std::string_view repo) = 0;

@@ -1,8 +1,6 @@
 // Blobs: commit of verified uploads, stat/open, links (mount) and deletion.
 // Every change to a digest's file or records holds that digest's stripe of
 // blob_locks, so a delete never removes a file a commit is about to link.
-#include <filesystem>
-
 #include "cache/keys.h"
 #include "base/internal_errors.h"
 #include "cache/store_impl.h"
@@ -65,19 +63,6 @@ Result<bool> LinkedElsewhere(const Db& db, const Digest& d, std::string_view rep
   return found;
 }
 
-// Renames the upload file to its blob path, durably.
-Status PlaceBlobFile(StoreState& st, const std::string& uuid, const Digest& d) {
-  const auto path = st.layout.BlobPath(d);
-  const auto shard = path.parent_path();
-  std::error_code ec;
-  if (!std::filesystem::exists(shard, ec)) {
-    if (Status s = MakeDirs(shard); !s.ok()) return s;
-    if (Status s = FsyncDir(st.layout.BlobsDir()); !s.ok()) return s;
-  }
-  if (Status s = RenameFile(st.layout.UploadPath(uuid), path); !s.ok()) return s;
-  return FsyncDir(shard);
-}
-
 }  // namespace
 
 Result<BlobInfo> CommitBlob(StoreState& st, const std::string& uuid, const std::string& repo, const Digest& d,
@@ -106,10 +91,17 @@ Result<BlobInfo> CommitBlob(StoreState& st, const std::string& uuid, const std::
   // Global dedup: with the file in place the upload copy is dropped. A file
   // without a record (a crash before the batch) holds the same bytes and a
   // record without a file (damage) is repaired: the rename replaces either.
-  std::error_code ec;
-  const bool keep_existing_file = !new_record && std::filesystem::exists(st.layout.BlobPath(d), ec);
+  bool keep_existing_file = false;
+  if (!new_record) {
+    auto stored = st.blobs->Stat(d);
+    if (!stored.ok()) {
+      UncountLink(st, repo, d, counted);
+      return stored.status();
+    }
+    keep_existing_file = stored->has_value();
+  }
   if (!keep_existing_file) {
-    if (Status s = PlaceBlobFile(st, uuid, d); !s.ok()) {
+    if (Status s = st.blobs->Promote(uuid, d); !s.ok()) {
       UncountLink(st, repo, d, counted);
       return s;
     }
@@ -124,16 +116,15 @@ Result<BlobInfo> CommitBlob(StoreState& st, const std::string& uuid, const std::
     // Put the bytes back in the session (its record still says so), so a
     // retried PUT commits them once the database takes writes again.
     if (!keep_existing_file) {
-      if (Status back = RenameFile(st.layout.BlobPath(d), st.layout.UploadPath(uuid)); !back.ok())
+      if (Status back = st.blobs->Unpromote(d, uuid); !back.ok())
         ReportInternalError("store", "returning an uncommitted blob to its upload failed", back);
     }
     return s;
   }
-  if (keep_existing_file) {
-    // The blob is committed; a leftover upload file only costs space until recovery.
-    if (Status s = RemoveFile(st.layout.UploadPath(uuid)); !s.ok())
-      ReportInternalError("store", "removing a duplicate upload file failed", s);
-  }
+  // The blob is committed; a leftover upload object (a duplicate, or a copy
+  // a remote Promote left) only costs space until GC or recovery.
+  if (Status s = st.blobs->RemoveUpload(uuid); !s.ok())
+    ReportInternalError("store", "removing a committed upload's bytes failed", s);
   st.sessions.DropHash(uuid);
   st.upload_count.fetch_sub(1);
   if (new_record) {
@@ -167,7 +158,7 @@ Status UnlinkBlobLocked(StoreState& st, std::string_view repo, const Digest& d, 
   st.blob_count.fetch_sub(1);
   st.blob_bytes.fetch_sub(rec->size);
   *freed_bytes = rec->size;
-  return RemoveFile(st.layout.BlobPath(d));
+  return st.blobs->Remove(d);
 }
 
 Result<int64_t> LinkTime(const StoreState& st, std::string_view repo, const Digest& d) {
@@ -196,16 +187,23 @@ Result<BlobInfo> StoreImpl::StatBlob(std::string_view repo, const Digest& d) {
   return stat;
 }
 
-Result<UniqueFd> StoreImpl::OpenBlob(std::string_view repo, const Digest& d, BlobInfo* info) {
+Result<std::unique_ptr<BlobReader>> StoreImpl::OpenBlobReader(std::string_view repo, const Digest& d,
+                                                              BlobInfo* info) {
   auto stat = StatLinkedBlob(repo, d);
   if (!stat.ok()) return stat.status();
-  // No lock needed: an fd opened before a concurrent delete keeps the bytes.
-  auto fd = OpenForRead(st_->layout.BlobPath(d));
-  if (!fd.ok()) return fd.status();
+  // No lock needed: a reader opened before a concurrent delete keeps the bytes.
+  auto reader = st_->blobs->Open(d);
+  if (!reader.ok()) return reader.status();
   if (info != nullptr) *info = *stat;
   st_->touches.Touch(repo, d.str(), st_->Now());
   st_->Served();
-  return fd;
+  return reader;
+}
+
+Result<UniqueFd> StoreImpl::OpenBlob(std::string_view repo, const Digest& d, BlobInfo* info) {
+  auto reader = OpenBlobReader(repo, d, info);
+  if (!reader.ok()) return reader.status();
+  return (*reader)->TakeFd();
 }
 
 Status StoreImpl::DeleteBlob(std::string_view repo, const Digest& d) {
@@ -250,16 +248,22 @@ Result<BlobInfo> StoreImpl::LinkStoredBlob(std::string_view repo, const Digest& 
   return ToInfo(d, *rec);
 }
 
-Result<UniqueFd> StoreImpl::OpenStoredBlob(const Digest& d, BlobInfo* info) {
+Result<std::unique_ptr<BlobReader>> StoreImpl::OpenStoredBlobReader(const Digest& d, BlobInfo* info) {
   if (Status s = CheckBlobDigest(d); !s.ok()) return s;
   auto rec = LoadBlobRecord(*st_->db, d);
   if (!rec.ok()) return rec.status();
-  // No lock needed: an fd opened before a concurrent delete keeps the bytes.
-  auto fd = OpenForRead(st_->layout.BlobPath(d));
-  if (!fd.ok()) return fd.status();
+  // No lock needed: a reader opened before a concurrent delete keeps the bytes.
+  auto reader = st_->blobs->Open(d);
+  if (!reader.ok()) return reader.status();
   if (info != nullptr) *info = ToInfo(d, *rec);
   st_->Served();
-  return fd;
+  return reader;
+}
+
+Result<UniqueFd> StoreImpl::OpenStoredBlob(const Digest& d, BlobInfo* info) {
+  auto reader = OpenStoredBlobReader(d, info);
+  if (!reader.ok()) return reader.status();
+  return (*reader)->TakeFd();
 }
 
 bool StoreImpl::BlobStored(const Digest& d) {

@@ -88,7 +88,7 @@ Status GcRun::SweepUnlinkedBlobs() {
     if (Status w = db.Write(&batch); !w.ok()) return w;
     st_.blob_count.fetch_sub(1);
     st_.blob_bytes.fetch_sub(r.size);
-    if (Status rm = RemoveFile(st_.layout.BlobPath(d)); !rm.ok()) return rm;
+    if (Status rm = st_.blobs->Remove(d); !rm.ok()) return rm;
   }
   return Status::OK();
 }
@@ -105,7 +105,7 @@ Status GcRun::SweepUploads() {
   for (const auto& [uuid, rec] : sessions) {
     if (Stopping()) return Status::OK();
     pacer.Step();
-    const FileFacts file = StatFile(st_.layout.UploadPath(uuid));
+    const FileFacts file = UploadFacts(st_, uuid);
     if (!UploadExpired(st_, rec, file)) continue;
     // A request writing to it now makes it active: leave it.
     if (!st_.sessions.TryAcquire(uuid)) continue;
@@ -113,7 +113,7 @@ Status GcRun::SweepUploads() {
     auto still = st_.db->Has(Cf::kUploads, uuid);
     if (!still.ok()) return still.status();
     // Re-read under the claim: a write that ended since the scan renewed it.
-    if (!*still || !UploadExpired(st_, rec, StatFile(st_.layout.UploadPath(uuid)))) continue;
+    if (!*still || !UploadExpired(st_, rec, UploadFacts(st_, uuid))) continue;
     Log("delete upload " + uuid + " of " + rec.repo + " (" + std::to_string(file.size) + " bytes, idle since " +
         std::to_string(std::max(rec.started_unix, file.mtime_unix)) + ")");
     ++report_.uploads_deleted;
@@ -130,16 +130,18 @@ Status GcRun::SweepOrphanFiles() {
 }
 
 Status GcRun::SweepOrphanUploadFiles() {
-  auto names = ListDir(st_.layout.UploadsDir());
-  if (!names.ok()) return names.status();
+  std::vector<StoredObject> objects;
+  Status listed = st_.blobs->ListUploads([&](const StoredObject& o) {
+    // Not the store's names: recovery judges them.
+    if (IsValidUploadId(o.name) && Old(o.mtime_unix)) objects.push_back(o);
+    return !Stopping();
+  });
+  if (!listed.ok()) return listed;
   Pacer pacer(*this);
-  for (const auto& name : *names) {
+  for (const StoredObject& file : objects) {
     if (Stopping()) return Status::OK();
     pacer.Step();
-    if (!IsValidUploadId(name)) continue;  // not the store's: recovery judges it
-    const auto path = st_.layout.UploadPath(name);
-    const FileFacts file = StatFile(path);
-    if (!file.exists || !Old(file.mtime_unix)) continue;
+    const std::string& name = file.name;
     if (!st_.sessions.TryAcquire(name)) continue;
     SessionClaim claim(&st_.sessions, name);
     // Sessions are recorded before their file exists and forgotten before
@@ -151,42 +153,48 @@ Status GcRun::SweepOrphanUploadFiles() {
     ++report_.orphans_deleted;
     report_.orphan_bytes_deleted += file.size;
     if (o_.dry_run) continue;
-    if (Status rm = RemoveFile(path); !rm.ok()) return rm;
+    if (Status rm = st_.blobs->RemoveUpload(name); !rm.ok()) return rm;
   }
   return Status::OK();
 }
 
+// Blob objects without a record: a crash between a commit's Promote and its
+// record, or between a delete's record and its object. Only those older
+// than the grace period go: a younger one may be a commit in progress (on a
+// shared storage, another replica's).
 Status GcRun::SweepOrphanBlobFiles() {
-  auto shards = ListDir(st_.layout.BlobsDir());
-  if (!shards.ok()) return shards.status();
+  std::vector<StoredObject> candidates;
   Pacer pacer(*this);
-  for (const auto& shard : *shards) {
-    if (shard.size() != 2) continue;
-    auto names = ListDir(st_.layout.BlobsDir() / shard);
-    if (!names.ok()) continue;  // a regular file, not a shard: recovery judges it
-    for (const auto& name : *names) {
-      if (Stopping()) return Status::OK();
-      pacer.Step();
-      auto d = Digest::Parse("sha256:" + name);
-      if (!d.ok() || !name.starts_with(shard)) continue;
-      // Almost every file has its record: look without the lock first, so
-      // the pass does not queue behind (or hold up) the commits that take it.
-      auto known = st_.db->Has(Cf::kBlobs, d->str());
-      if (!known.ok()) return known.status();
-      if (*known) continue;
-      // A commit places the file and writes the record under this lock.
-      std::lock_guard lock(st_.blob_locks.For(d->hex));
-      known = st_.db->Has(Cf::kBlobs, d->str());
-      if (!known.ok()) return known.status();
-      if (*known) continue;
-      const FileFacts file = StatFile(st_.layout.BlobPath(*d));
-      if (!file.exists || !Old(file.mtime_unix)) continue;
-      Log("delete leftover blob file " + d->str() + " (" + std::to_string(file.size) + " bytes)");
-      ++report_.orphans_deleted;
-      report_.orphan_bytes_deleted += file.size;
-      if (o_.dry_run) continue;
-      if (Status rm = RemoveFile(st_.layout.BlobPath(*d)); !rm.ok()) return rm;
-    }
+  Status s = st_.blobs->ListBlobs([&](const StoredObject& o) {
+    if (Stopping()) return false;
+    pacer.Step();
+    if (!Old(o.mtime_unix)) return true;
+    // Almost every object has its record: look without the lock first, so
+    // the pass does not queue behind (or hold up) the commits that take it.
+    auto known = st_.db->Has(Cf::kBlobs, "sha256:" + o.name);
+    if (!known.ok() || *known) return true;
+    candidates.push_back(o);
+    return true;
+  });
+  if (!s.ok()) return s;
+  for (const StoredObject& file : candidates) {
+    if (Stopping()) return Status::OK();
+    pacer.Step();
+    auto d = Digest::Parse("sha256:" + file.name);
+    if (!d.ok()) continue;
+    // A commit places the object and writes the record under this lock.
+    std::lock_guard lock(st_.blob_locks.For(d->hex));
+    auto known = st_.db->Has(Cf::kBlobs, d->str());
+    if (!known.ok()) return known.status();
+    if (*known) continue;
+    auto now = st_.blobs->Stat(*d);
+    if (!now.ok()) return now.status();
+    if (!now->has_value() || !Old((*now)->mtime_unix)) continue;
+    Log("delete leftover blob file " + d->str() + " (" + std::to_string((*now)->size) + " bytes)");
+    ++report_.orphans_deleted;
+    report_.orphan_bytes_deleted += (*now)->size;
+    if (o_.dry_run) continue;
+    if (Status rm = st_.blobs->Remove(*d); !rm.ok()) return rm;
   }
   return Status::OK();
 }

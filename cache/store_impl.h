@@ -19,6 +19,7 @@
 #include "cache/db.h"
 #include "base/digest.h"
 #include "cache/layout.h"
+#include "cache/local_blob_storage.h"
 #include "cache/project_usage.h"
 #include "cache/pull_times.h"
 #include "cache/quota_book.h"
@@ -102,7 +103,9 @@ class SessionClaim {
 // writers, so a writer that outlives the Store object stays valid.
 struct StoreState {
   StoreState(Store::Options o, std::unique_ptr<Db> d)
-      : options(std::move(o)), layout(options.root), db(std::move(d)),
+      : options(std::move(o)), layout(options.root),
+        blobs(options.blob_storage ? options.blob_storage : std::make_shared<LocalBlobStorage>(layout)),
+        db(std::move(d)),
         warmer(options.warm_upload_bytes > 0 ? std::make_unique<Warmer>(options.warm_upload_bytes) : nullptr),
         touches(options.reads_at_open ? options.clock->UnixSeconds() : 0) {}
 
@@ -110,6 +113,7 @@ struct StoreState {
 
   Store::Options options;
   Layout layout;
+  std::shared_ptr<BlobStorage> blobs;  // the bytes (local files unless options.blob_storage)
   std::unique_ptr<Db> db;
   StripedMutex blob_locks;      // by digest: blob commit, delete and mount
   StripedMutex manifest_locks;  // by repository: manifest and tag changes
@@ -177,6 +181,10 @@ Result<records::UploadRecord> LoadUpload(StoreState& st, std::string_view repo, 
 // upload_writer.cc
 std::unique_ptr<UploadWriter> NewUploadWriter(std::shared_ptr<StoreState> st, SessionClaim claim,
                                               records::UploadRecord record, UniqueFd fd, HashState hash);
+// remote_upload_writer.cc: a writer for a session kept in `remote`
+// (loads the recorded parts, tail and hash first).
+Result<std::unique_ptr<UploadWriter>> NewRemoteUploadWriter(std::shared_ptr<StoreState> st, SessionClaim claim,
+                                                            records::UploadRecord record, RemoteUploads* remote);
 // upload_writer.cc: extends `h` with the bytes of `fd` from h.offset to `end`.
 Status HashFileRange(int fd, HashState* h, uint64_t end);
 // recovery.cc: what the store needs to know of a file it may remove.
@@ -186,6 +194,8 @@ struct FileFacts {
   int64_t mtime_unix = 0;
 };
 FileFacts StatFile(const std::filesystem::path& path);
+// recovery.cc: the facts of an upload session's bytes in the blob storage.
+FileFacts UploadFacts(const StoreState& st, std::string_view uuid);
 // recovery.cc: a session idle (since its start or last write) for longer
 // than options.upload_max_age_seconds.
 bool UploadExpired(const StoreState& st, const records::UploadRecord& rec, const FileFacts& file);
@@ -211,6 +221,10 @@ class StoreImpl final : public Store {
   Result<BlobInfo> LinkStoredBlob(std::string_view repo, const Digest& d) override;
   bool BlobStored(const Digest& d) override;
   Result<UniqueFd> OpenStoredBlob(const Digest& d, BlobInfo* info) override;
+  Result<std::unique_ptr<BlobReader>> OpenBlobReader(std::string_view repo, const Digest& d,
+                                                     BlobInfo* info) override;
+  Result<std::unique_ptr<BlobReader>> OpenStoredBlobReader(const Digest& d, BlobInfo* info) override;
+  const BlobStorage& blob_storage() const override { return *st_->blobs; }
 
   // store_uploads.cc
   Result<UploadState> StartUpload(std::string_view repo) override;

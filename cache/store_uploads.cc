@@ -37,7 +37,7 @@ Status DropSession(StoreState& st, const std::string& uuid) {
   // recovery removes.
   st.sessions.DropHash(uuid);
   st.upload_count.fetch_sub(1);
-  return RemoveFile(st.layout.UploadPath(uuid));
+  return st.blobs->RemoveUpload(uuid);
 }
 
 Result<UploadState> StoreImpl::StartUpload(std::string_view repo) {
@@ -45,7 +45,7 @@ Result<UploadState> StoreImpl::StartUpload(std::string_view repo) {
   // The file is created by the first writer; until then the record alone is
   // the session (recovery keeps file-less sessions at offset 0).
   st_->Served();
-  records::UploadRecord rec{std::string(repo), 0, st_->Now()};
+  records::UploadRecord rec{std::string(repo), 0, st_->Now(), {}};
   const std::string uuid = NewUploadId();
   rocksdb::WriteBatch batch;
   BatchPut(*st_->db, &batch, Cf::kUploads, uuid, records::Encode(rec));
@@ -73,6 +73,9 @@ Result<std::unique_ptr<UploadWriter>> StoreImpl::OpenWriter(std::string_view rep
   if (expected_offset && *expected_offset != rec->offset) {
     return Status::OutOfRange("upload is at offset " + std::to_string(rec->offset) + ", not " +
                               std::to_string(*expected_offset));
+  }
+  if (RemoteUploads* remote = st_->blobs->remote_uploads()) {
+    return NewRemoteUploadWriter(st_, std::move(claim), std::move(rec).value(), remote);
   }
   auto fd = OpenForWrite(st_->layout.UploadPath(uuid));
   if (!fd.ok()) return fd.status();

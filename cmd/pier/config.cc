@@ -105,15 +105,9 @@ Status ParseHarborWebhook(const json& h, Config* cfg) {
           where + ".authorization_file: give authorization or authorization_file, not both");
     }
     if (file.empty()) return Status::InvalidArgument(where + ".authorization_file: must be a file path");
-    std::ifstream in(file, std::ios::binary);
-    if (!in) return Status::InvalidArgument(where + ".authorization_file: cannot read " + file);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    std::string value = ss.str();
-    if (!value.empty() && value.back() == '\n') value.pop_back();
-    if (!value.empty() && value.back() == '\r') value.pop_back();
-    if (value.empty()) return Status::InvalidArgument(where + ".authorization_file: " + file + " is empty");
-    cfg->harbor_webhook_authorization = std::move(value);
+    Result<std::string> value = ReadSecretFile(where + ".authorization_file", file);
+    if (!value.ok()) return value.status();
+    cfg->harbor_webhook_authorization = std::move(*value);
   }
   if (cfg->harbor_webhook_authorization.find_first_of("\r\n") != std::string::npos) {
     return Status::InvalidArgument(where + ".authorization: must be one header line (no newlines)");
@@ -125,7 +119,7 @@ Status ParseStorage(const json& st, StorageConfig* out) {
   const char* w = "storage";
   PIER_TRY(CheckKeys(st, w,
                      {"reserve_bytes", "max_bytes", "high_watermark_percent", "low_watermark_percent",
-                      "evict_replicated", "evict_min_idle_seconds"}));
+                      "evict_replicated", "evict_min_idle_seconds", "type", "s3"}));
   PIER_TRY(ReadNonNegative(st, w, "reserve_bytes", &out->reserve_bytes));
   PIER_TRY(ReadNonNegative(st, w, "max_bytes", &out->max_bytes));
   PIER_TRY(ReadInt(st, w, "high_watermark_percent", 1, 100, &out->high_watermark_percent));
@@ -136,7 +130,7 @@ Status ParseStorage(const json& st, StorageConfig* out) {
     return Status::InvalidArgument("storage.low_watermark_percent: must be below high_watermark_percent (" +
                                    std::to_string(out->high_watermark_percent) + ")");
   }
-  return Status::OK();
+  return ParseStorageBackend(st, out);
 }
 
 // gc: the schedule must parse as a 6-field cron; workers as Harbor allows.
@@ -161,7 +155,7 @@ Status ParseConfig(std::string_view text, Config* cfg) {
   if (j.is_discarded()) return Status::InvalidArgument("config is not valid JSON");
   PIER_TRY(CheckKeys(j, "",
                      {"listen", "data", "public_url", "tls", "auth", "uploads", "http", "log", "replication",
-                      "metrics", "webhooks", "proxy", "storage", "gc", "advisor"}));
+                      "metrics", "webhooks", "proxy", "storage", "metadata", "gc", "advisor"}));
   PIER_TRY(ReadString(j, "", "listen", &cfg->listen));
   PIER_TRY(ReadString(j, "", "data", &cfg->data));
   PIER_TRY(ReadString(j, "", "public_url", &cfg->public_url));
@@ -261,6 +255,7 @@ Status ParseConfig(std::string_view text, Config* cfg) {
     if (w.contains("harbor")) PIER_TRY(ParseHarborWebhook(w["harbor"], cfg));
   }
   if (j.contains("storage")) PIER_TRY(ParseStorage(j["storage"], &cfg->storage));
+  if (j.contains("metadata")) PIER_TRY(ParseMetadata(j["metadata"], &cfg->metadata));
   if (j.contains("gc")) PIER_TRY(ParseGc(j["gc"], &cfg->gc));
   if (j.contains("advisor")) {
     const json& a = j["advisor"];

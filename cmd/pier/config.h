@@ -25,7 +25,14 @@
 //   "metrics": {"enabled": true, "listen": "", "require_auth": false}
 //   "storage": {"reserve_bytes": 1073741824, "max_bytes": 0, "high_watermark_percent": 90,
 //               "low_watermark_percent": 80, "evict_replicated": false,
-//               "evict_min_idle_seconds": 600}   // StorageConfig
+//               "evict_min_idle_seconds": 600,   // StorageConfig
+//               "type": "filesystem",            // or "s3": S3StorageConfig
+//               "s3": {"endpoint": "http://rgw:7480", "region": "us-east-1", "bucket": "pier",
+//                      "prefix": "", "path_style": true, "access_key": "...",
+//                      "secret_key_file": "/etc/pier/s3-secret", "ca": "", "redirect": false}}
+//   "metadata": {"type": "rocksdb",             // or "postgres": MetadataConfig
+//                "postgres": {"dsn": "host=db port=5432 dbname=pier user=pier",
+//                             "password_file": "/etc/pier/db-password"}}
 //   "webhooks": {"harbor": {"authorization": ""}}   // POST /webhooks/harbor when set;
 //                                                    // or "authorization_file": a file holding it
 //   "gc": {"grace_seconds": 7200, "schedule": "0 0 3 * * *", "delete_untagged": false, "workers": 1}
@@ -35,6 +42,8 @@
 #include <cstdint>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json_fwd.hpp>
 
 #include "adapter/auth/auth.h"
 #include "base/status.h"
@@ -55,6 +64,30 @@ struct TokenConfig {
   std::string realm;
 };
 
+// storage.s3: blob bytes in an S3-compatible bucket (AWS S3, Aliyun OSS,
+// MinIO, Ceph RGW) shared by every replica (issue 14). The secret comes from
+// `secret_key` or, to keep it out of a ConfigMap, `secret_key_file` (read
+// at parse time, trailing newline dropped); it is never logged.
+struct S3StorageConfig {
+  std::string endpoint;  // http(s)://host[:port], no path
+  std::string region = "us-east-1";
+  std::string bucket;
+  std::string prefix;    // "" or "a/b/" (a trailing slash is added)
+  bool path_style = true;  // false: BUCKET.host (Aliyun OSS refuses path style)
+  std::string access_key;
+  std::string secret_key;
+  std::string ca;        // a PEM file of extra trusted CAs; "" = the system store
+  bool redirect = false; // blob GETs answer 307 to a presigned URL
+};
+
+// metadata: where records live. "rocksdb" under --data (default) or
+// "postgres" (several replicas share it; issue 14).
+struct MetadataConfig {
+  std::string type = "rocksdb";
+  std::string postgres_dsn;       // libpq keyword/value string, without the password
+  std::string postgres_password;  // from password or password_file; never logged
+};
+
 // storage: the disk the data folder lives on. reserve_bytes is acted on
 // (cache/disk_space.h: uploads are refused while less is free; 0 = no
 // reserve); the others drive capacity eviction (cache/evict/evictor.h).
@@ -66,6 +99,8 @@ struct StorageConfig {
   bool evict_replicated = false;
   // An image used (pushed, pulled, probed) more recently is never evicted.
   int64_t evict_min_idle_seconds = 600;
+  std::string type = "filesystem";  // or "s3"
+  S3StorageConfig s3;
 };
 
 // gc: garbage collection (cache/gc/gc_service.h). `schedule` is a 6-field
@@ -129,6 +164,7 @@ struct Config {
   // proxy.upstreams: the pull-through cache (cache/proxy/upstream.h); empty: none.
   std::vector<proxy::Upstream> proxy_upstreams;
   StorageConfig storage;
+  MetadataConfig metadata;
   GcConfig gc;
 };
 
@@ -136,6 +172,13 @@ struct Config {
 // InvalidArgument with the offending key path ("auth.acl[1].actions").
 Status ParseConfig(std::string_view json_text, Config* cfg);
 Status LoadConfigFile(const std::string& path, Config* cfg);
+
+// config_cluster.cc: storage.type/storage.s3 (into `out`) and metadata.
+Status ParseStorageBackend(const nlohmann::json& storage, StorageConfig* out);
+Status ParseMetadata(const nlohmann::json& metadata, MetadataConfig* out);
+// A secret kept in a file (a mounted Kubernetes Secret): its content without
+// the trailing newline. InvalidArgument naming `where` when unreadable or empty.
+Result<std::string> ReadSecretFile(const std::string& where, const std::string& path);
 
 // Splits "host:port", "[v6]:port" or ":port". InvalidArgument when malformed.
 Status SplitListen(std::string_view listen, std::string* host, uint16_t* port);

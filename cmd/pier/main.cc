@@ -24,6 +24,7 @@
 #include "cache/retention/service.h"
 #include "cache/store.h"
 #include "cmd/pier/config.h"
+#include "cmd/pier/storage_backend.h"
 #include "cmd/pier/gc_command.h"
 #include "cmd/pier/replicate.h"
 #include "cmd/pier/report_command.h"
@@ -164,8 +165,15 @@ int Serve(int argc, char** argv) {
   }
   auto authorizer = std::make_shared<pier::auth::Authorizer>(std::move(users), cfg.acl, cfg.anonymous_pull);
 
+  if (cfg.metadata.type == "postgres") {
+    // Parsed and checked already; the PostgreSQL store lands next (issue 14).
+    return Fail("config: metadata.type \"postgres\" is not available in this build yet");
+  }
+  auto blob_storage = pier::OpenBlobStorage(cfg.storage);
+  if (!blob_storage.ok()) return Fail("storage: " + blob_storage.status().message());
   pier::Store::Options store_options;
   store_options.root = cfg.data;
+  store_options.blob_storage = *blob_storage;
   store_options.upload_max_age_seconds = cfg.upload_max_age_hours * 3600;
   store_options.warm_upload_bytes = static_cast<uint64_t>(cfg.upload_warm_bytes);
   auto store = pier::Store::Open(store_options);

@@ -4,6 +4,10 @@
 
 #include <cstdio>
 #include <fstream>
+#include <string>
+#include <vector>
+
+#include <unistd.h>
 
 namespace pier {
 namespace {
@@ -298,6 +302,115 @@ TEST(Config, Storage) {
     EXPECT_FALSE(e.ok()) << bad;
     EXPECT_NE(e.message().find("storage"), std::string::npos) << bad << ": " << e.message();
   }
+}
+
+}  // namespace
+}  // namespace pier
+
+namespace pier {
+namespace {
+
+// A file holding `content`, removed with the test.
+struct SecretFile {
+  explicit SecretFile(const std::string& content) {
+    char tmpl[] = "/tmp/pier-secret-XXXXXX";
+    int fd = ::mkstemp(tmpl);
+    path = tmpl;
+    std::ofstream(path, std::ios::binary) << content;
+    ::close(fd);
+  }
+  ~SecretFile() { std::remove(path.c_str()); }
+  std::string path;
+};
+
+TEST(ClusterConfig, DefaultsAreLocalFilesAndRocksDb) {
+  Config c;
+  ASSERT_TRUE(ParseConfig("{}", &c).ok());
+  EXPECT_EQ(c.storage.type, "filesystem");
+  EXPECT_EQ(c.metadata.type, "rocksdb");
+  // Watermark-only storage blocks stay valid.
+  ASSERT_TRUE(ParseConfig(R"({"storage":{"max_bytes":10}})", &c).ok());
+  EXPECT_EQ(c.storage.type, "filesystem");
+}
+
+TEST(ClusterConfig, TheIssuesExampleParses) {
+  SecretFile s3secret("s3cr3t-value\n");
+  SecretFile dbpw("db-pw\n");
+  Config c;
+  Status s = ParseConfig(R"({"storage": {"type": "s3", "s3": {"endpoint": "http://rgw:7480", "region": "us-east-1",
+      "bucket": "pier", "prefix": "", "path_style": true, "access_key": "AK",
+      "secret_key_file": ")" + s3secret.path + R"(", "ca": "", "redirect": false}},
+    "metadata": {"type": "postgres", "postgres": {"dsn": "host=db port=5432 dbname=pier user=pier",
+      "password_file": ")" + dbpw.path + R"("}}})",
+                         &c);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(c.storage.type, "s3");
+  EXPECT_EQ(c.storage.s3.endpoint, "http://rgw:7480");
+  EXPECT_EQ(c.storage.s3.bucket, "pier");
+  EXPECT_EQ(c.storage.s3.access_key, "AK");
+  EXPECT_EQ(c.storage.s3.secret_key, "s3cr3t-value");
+  EXPECT_TRUE(c.storage.s3.path_style);
+  EXPECT_EQ(c.metadata.type, "postgres");
+  EXPECT_EQ(c.metadata.postgres_dsn, "host=db port=5432 dbname=pier user=pier");
+  EXPECT_EQ(c.metadata.postgres_password, "db-pw");
+}
+
+TEST(ClusterConfig, PrefixIsNormalizedAndChecked) {
+  Config c;
+  const std::string base =
+      R"({"storage":{"type":"s3","s3":{"endpoint":"https://oss-cn-hangzhou.aliyuncs.com","bucket":"team-pier","access_key":"a","secret_key":"b","path_style":false,"prefix":")";
+  ASSERT_TRUE(ParseConfig(base + R"(registry/pier"}}})", &c).ok());
+  EXPECT_EQ(c.storage.s3.prefix, "registry/pier/");
+  EXPECT_FALSE(c.storage.s3.path_style);
+  for (const char* bad : {"/abs", "a//b", "a/../b", "a b", "..", "x/./y"}) {
+    Config e;
+    Status s = ParseConfig(base + bad + R"("}}})", &e);
+    EXPECT_NE(s.message().find("storage.s3.prefix"), std::string::npos) << bad << ": " << s.message();
+  }
+}
+
+TEST(ClusterConfig, ErrorsNameTheFieldAndNeverTheSecret) {
+  struct Case {
+    std::string json, field;
+  };
+  const std::vector<Case> cases = {
+      {R"({"storage":{"type":"nfs"}})", "storage.type"},
+      {R"({"storage":{"type":"s3","s3":{"bucket":"pier","access_key":"a","secret_key":"TOPSECRET"}}})",
+       "storage.s3.endpoint"},
+      {R"({"storage":{"type":"s3","s3":{"endpoint":"ftp://x","bucket":"pier","access_key":"a","secret_key":"TOPSECRET"}}})",
+       "storage.s3.endpoint"},
+      {R"({"storage":{"type":"s3","s3":{"endpoint":"http://x/path","bucket":"pier","access_key":"a","secret_key":"TOPSECRET"}}})",
+       "storage.s3.endpoint"},
+      {R"({"storage":{"type":"s3","s3":{"endpoint":"http://x","bucket":"Pier_Bucket","access_key":"a","secret_key":"TOPSECRET"}}})",
+       "storage.s3.bucket"},
+      {R"({"storage":{"type":"s3","s3":{"endpoint":"http://x","bucket":"pier","secret_key":"TOPSECRET"}}})",
+       "storage.s3.access_key"},
+      {R"({"storage":{"type":"s3","s3":{"endpoint":"http://x","bucket":"pier","access_key":"a"}}})",
+       "storage.s3.secret_key"},
+      {R"({"storage":{"type":"s3","s3":{"endpoint":"http://x","bucket":"pier","access_key":"a","secret_key":"TOPSECRET","secret_key_file":"/x"}}})",
+       "storage.s3.secret_key_file"},
+      {R"({"storage":{"type":"s3","s3":{"endpoint":"http://x","bucket":"pier","access_key":"a","secret_key_file":"/nonexistent/s"}}})",
+       "storage.s3.secret_key_file"},
+      {R"({"storage":{"s3":{"endpoit":"http://x"}}})", "storage.s3.endpoit"},
+      {R"({"metadata":{"type":"mysql"}})", "metadata.type"},
+      {R"({"metadata":{"type":"postgres"}})", "metadata.postgres.dsn"},
+      {R"({"metadata":{"type":"postgres","postgres":{"dsn":"host=db password=TOPSECRET"}}})",
+       "metadata.postgres.dsn"},
+      {R"({"metadata":{"type":"postgres","postgres":{"dsn":"postgresql://pier:TOPSECRET@db/pier"}}})",
+       "metadata.postgres.dsn"},
+      {R"({"metadata":{"postgres":{"dsn":"host=db","password":"TOPSECRET","password_file":"/x"}}})",
+       "metadata.postgres.password_file"},
+  };
+  for (const Case& k : cases) {
+    Config c;
+    Status s = ParseConfig(k.json, &c);
+    ASSERT_FALSE(s.ok()) << k.json;
+    EXPECT_NE(s.message().find(k.field), std::string::npos) << k.json << " -> " << s.message();
+    EXPECT_EQ(s.message().find("TOPSECRET"), std::string::npos) << s.message();
+  }
+  // An S3 block kept while the type is filesystem is parsed but not required to be complete.
+  Config c;
+  EXPECT_TRUE(ParseConfig(R"({"storage":{"type":"filesystem","s3":{"bucket":"pier"}}})", &c).ok());
 }
 
 }  // namespace

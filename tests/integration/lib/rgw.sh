@@ -191,10 +191,6 @@ EOF
   ceph-mon -c "$dir/ceph.conf" -i a --mkfs --monmap "$dir/monmap" >"$dir/log/mon-mkfs.out" 2>&1 \
     || fail "ceph-mon --mkfs failed: $(tail -n 5 "$dir/log/mon-mkfs.out")"
   spawn mon ceph-mon -c "$dir/ceph.conf" -i a -f
-  if [ -n "${RGW_OWNER_PID:-}" ]; then
-    # Stops the cluster when the owner (a test binary) ends, however it ends.
-    (tail --pid="$RGW_OWNER_PID" -f /dev/null; "$0" stop "$dir") >/dev/null 2>&1 </dev/null &
-  fi
   wait_for 30 "the monitor" ceph_cli mon stat
   step "monitor up"
 
@@ -233,6 +229,18 @@ EOF
   radosgw-admin -c "$dir/ceph.conf" -n client.admin user create --uid=pier --display-name=pier \
     --access-key="$ACCESS_KEY" --secret-key="$SECRET_KEY" >"$dir/log/user.out" 2>&1 \
     || fail "radosgw-admin user create failed: $(tail -n 5 "$dir/log/user.out")"
+
+  if [ -n "${RGW_OWNER_PID:-}" ]; then
+    # Kills the daemons when the owner (a test binary) ends, however it
+    # ends: its folder may be gone by then, so the pids travel with the
+    # watchdog. `stop` kills the watchdog first, so it never fires at pids
+    # that were reused after a normal stop.
+    local pids
+    pids=$(cat "$dir"/run/{rgw,osd,mon}.pid.own | tr '\n' ' ')
+    # shellcheck disable=SC2086
+    (tail --pid="$RGW_OWNER_PID" -f /dev/null; kill -KILL $pids) >/dev/null 2>&1 </dev/null &
+    echo $! >"$dir/run/0watchdog.pid.own"
+  fi
 
   cat >"$dir/env.tmp" <<EOF
 RGW_ENDPOINT=http://127.0.0.1:$rgw_port

@@ -66,7 +66,7 @@ struct State {
 
   ~State() {
     if (!started) return;
-    const std::string cmd = "bash '" + Script().string() + "' stop '" + dir->path().string() + "' >/dev/null 2>&1";
+    const std::string cmd = "bash '" + Script().string() + "' stop '" + (dir->path() / "cluster").string() + "' >/dev/null 2>&1";
     if (std::system(cmd.c_str()) != 0) std::fprintf(stderr, "rgw.sh stop failed for %s\n", dir->path().c_str());
   }
 

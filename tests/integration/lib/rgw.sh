@@ -156,6 +156,7 @@ tmp dir = $dir/tmp
 keyring = $dir/keyring
 mon data = $dir/mon/\$id
 osd data = $dir/osd/\$id
+osd journal = $dir/osd/\$id/journal
 rgw data = $dir/rgw
 # One OSD holds everything.
 osd pool default size = 1
@@ -177,6 +178,9 @@ bluestore block create = true
 bluestore block size = $OSD_SIZE
 bluestore fsck on mkfs = false
 bluestore fsck on mount = false
+# Closing the block device waits out one poll of its aio thread (250 ms by
+# default), and start-up opens and closes it a dozen times.
+bdev aio poll ms = 10
 osd memory target = 939524096
 bluestore cache autotune = false
 bluestore cache size = 134217728

@@ -192,7 +192,7 @@ EOF
 
   monmaptool --create --fsid "$fsid" --addv a "[v2:127.0.0.1:$mon_port]" "$dir/monmap" >/dev/null \
     || fail "monmaptool failed"
-  ceph-mon -c "$dir/ceph.conf" -i a --mkfs --monmap "$dir/monmap" >"$dir/log/mon-mkfs.out" 2>&1 \
+  timeout 60 ceph-mon -c "$dir/ceph.conf" -i a --mkfs --monmap "$dir/monmap" >"$dir/log/mon-mkfs.out" 2>&1 \
     || fail "ceph-mon --mkfs failed: $(tail -n 5 "$dir/log/mon-mkfs.out")"
   spawn mon ceph-mon -c "$dir/ceph.conf" -i a -f
   wait_for 30 "the monitor" ceph_cli mon stat
@@ -201,7 +201,7 @@ EOF
   local id
   id=$(ceph_cli osd new "$osd_uuid") || fail "ceph osd new failed"
   [ "$id" = 0 ] || fail "unexpected OSD id '$id'"
-  ceph-osd -c "$dir/ceph.conf" -i 0 --mkfs --osd-uuid "$osd_uuid" >"$dir/log/osd-mkfs.out" 2>&1 \
+  timeout 60 ceph-osd -c "$dir/ceph.conf" -i 0 --mkfs --osd-uuid "$osd_uuid" >"$dir/log/osd-mkfs.out" 2>&1 \
     || fail "ceph-osd --mkfs failed: $(tail -n 5 "$dir/log/osd-mkfs.out")"
   spawn osd ceph-osd -c "$dir/ceph.conf" -i 0 -f
   wait_for 60 "the OSD to be up" osd_up
@@ -230,7 +230,7 @@ EOF
   wait_for 60 "radosgw to answer on 127.0.0.1:$rgw_port" rgw_answers
   step "radosgw answers"
 
-  radosgw-admin -c "$dir/ceph.conf" -n client.admin user create --uid=pier --display-name=pier \
+  timeout 60 radosgw-admin -c "$dir/ceph.conf" -n client.admin user create --uid=pier --display-name=pier \
     --access-key="$ACCESS_KEY" --secret-key="$SECRET_KEY" >"$dir/log/user.out" 2>&1 \
     || fail "radosgw-admin user create failed: $(tail -n 5 "$dir/log/user.out")"
 

@@ -3,7 +3,8 @@
 # ceph-osd on a sparse file, one radosgw, and an S3 user with fixed keys.
 #
 #   rgw.sh start DIR   # DIR must be empty or absent; writes DIR/env
-#   rgw.sh stop DIR    # kills the daemons started in DIR and waits for them
+#   rgw.sh stop DIR    # SIGKILLs the daemons started in DIR (by their recorded
+#                      # pids) and waits until they are gone
 #
 # Promises:
 #  - every file (config, monitor and OSD data, sockets, pid and log files)
@@ -17,7 +18,8 @@
 #  - with RGW_OWNER_PID set, the daemons are stopped when that process ends
 #    (a test binary that crashes does not leave a cluster behind).
 # Needs root (as CI runs) and the Debian packages ceph-mon ceph-osd radosgw
-# ceph-common (scripts/deps.sh). See docs in /work/shared/reference/scale.md.
+# ceph-common uuid-runtime curl (scripts/deps.sh). Start-up steps and their
+# times are logged in DIR/log/steps (~4-7 s to a usable S3 user here).
 set -euo pipefail
 
 # Ceph's Python CLI and the rados module belong to Debian's python3.
@@ -156,6 +158,7 @@ tmp dir = $dir/tmp
 keyring = $dir/keyring
 mon data = $dir/mon/\$id
 osd data = $dir/osd/\$id
+osd journal = $dir/osd/\$id/journal
 rgw data = $dir/rgw
 # One OSD holds everything.
 osd pool default size = 1
@@ -177,6 +180,9 @@ bluestore block create = true
 bluestore block size = $OSD_SIZE
 bluestore fsck on mkfs = false
 bluestore fsck on mount = false
+# Closing the block device waits out one poll of its aio thread (250 ms by
+# default), and start-up opens and closes it a dozen times.
+bdev aio poll ms = 10
 osd memory target = 939524096
 bluestore cache autotune = false
 bluestore cache size = 134217728
@@ -188,20 +194,16 @@ EOF
 
   monmaptool --create --fsid "$fsid" --addv a "[v2:127.0.0.1:$mon_port]" "$dir/monmap" >/dev/null \
     || fail "monmaptool failed"
-  ceph-mon -c "$dir/ceph.conf" -i a --mkfs --monmap "$dir/monmap" >"$dir/log/mon-mkfs.out" 2>&1 \
+  timeout 60 ceph-mon -c "$dir/ceph.conf" -i a --mkfs --monmap "$dir/monmap" >"$dir/log/mon-mkfs.out" 2>&1 \
     || fail "ceph-mon --mkfs failed: $(tail -n 5 "$dir/log/mon-mkfs.out")"
   spawn mon ceph-mon -c "$dir/ceph.conf" -i a -f
-  if [ -n "${RGW_OWNER_PID:-}" ]; then
-    # Stops the cluster when the owner (a test binary) ends, however it ends.
-    (tail --pid="$RGW_OWNER_PID" -f /dev/null; "$0" stop "$dir") >/dev/null 2>&1 </dev/null &
-  fi
   wait_for 30 "the monitor" ceph_cli mon stat
   step "monitor up"
 
   local id
   id=$(ceph_cli osd new "$osd_uuid") || fail "ceph osd new failed"
   [ "$id" = 0 ] || fail "unexpected OSD id '$id'"
-  ceph-osd -c "$dir/ceph.conf" -i 0 --mkfs --osd-uuid "$osd_uuid" >"$dir/log/osd-mkfs.out" 2>&1 \
+  timeout 60 ceph-osd -c "$dir/ceph.conf" -i 0 --mkfs --osd-uuid "$osd_uuid" >"$dir/log/osd-mkfs.out" 2>&1 \
     || fail "ceph-osd --mkfs failed: $(tail -n 5 "$dir/log/osd-mkfs.out")"
   spawn osd ceph-osd -c "$dir/ceph.conf" -i 0 -f
   wait_for 60 "the OSD to be up" osd_up
@@ -230,9 +232,21 @@ EOF
   wait_for 60 "radosgw to answer on 127.0.0.1:$rgw_port" rgw_answers
   step "radosgw answers"
 
-  radosgw-admin -c "$dir/ceph.conf" -n client.admin user create --uid=pier --display-name=pier \
+  timeout 60 radosgw-admin -c "$dir/ceph.conf" -n client.admin user create --uid=pier --display-name=pier \
     --access-key="$ACCESS_KEY" --secret-key="$SECRET_KEY" >"$dir/log/user.out" 2>&1 \
     || fail "radosgw-admin user create failed: $(tail -n 5 "$dir/log/user.out")"
+
+  if [ -n "${RGW_OWNER_PID:-}" ]; then
+    # Kills the daemons when the owner (a test binary) ends, however it
+    # ends: its folder may be gone by then, so the pids travel with the
+    # watchdog. `stop` kills the watchdog first, so it never fires at pids
+    # that were reused after a normal stop.
+    local pids
+    pids=$(cat "$dir"/run/{rgw,osd,mon}.pid.own | tr '\n' ' ')
+    # shellcheck disable=SC2086
+    (tail --pid="$RGW_OWNER_PID" -f /dev/null; kill -KILL $pids) >/dev/null 2>&1 </dev/null &
+    echo $! >"$dir/run/0watchdog.pid.own"
+  fi
 
   cat >"$dir/env.tmp" <<EOF
 RGW_ENDPOINT=http://127.0.0.1:$rgw_port

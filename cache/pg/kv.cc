@@ -53,12 +53,16 @@ std::optional<std::string> PrefixEnd(std::string_view prefix) {
 }
 
 Result<std::string> PgKv::Get(std::string_view family, std::string_view key) const {
-  auto h = pool_->Acquire();
-  if (!h.ok()) return h.status();
-  // One statement: autocommit, no transaction to retry. A connection that
-  // died idle was already replaced by Acquire.
-  auto r = (*h)->Exec("SELECT value FROM pier_kv WHERE family = $1 AND key = $2",
-                      {Param::Text(family), Param::Bytes(key)});
+  // One statement in autocommit. A read may run again: once more on a
+  // fresh connection when this one turned out dead (a server restart).
+  Result<Rows> r = Status::Internal("not run");
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    auto h = pool_->Acquire();
+    if (!h.ok()) return h.status();
+    r = (*h)->Exec("SELECT value FROM pier_kv WHERE family = $1 AND key = $2",
+                   {Param::Text(family), Param::Bytes(key)});
+    if (r.ok() || !(*h)->broken()) break;
+  }
   if (!r.ok()) return r.status();
   if (r->rows() == 0) return Status::NotFound("pier_kv: no key " + Printable(key) + " in " + std::string(family));
   return r->Bytes(0, 0);

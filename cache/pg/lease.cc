@@ -13,10 +13,16 @@ LeaseInfo Row(const Rows& r, int i) {
   return LeaseInfo{r.Bytes(i, 0), r.Bytes(i, 1), r.Int(i, 2), r.Int(i, 3), r.Int(i, 4) != 0};
 }
 
+// Once more on a fresh connection when the link broke: every statement here
+// may run twice (acquire/renew by the same holder extends, release and
+// enqueue repeat, a repeated claim leaves the first to expire).
 Result<Rows> Run(Pool& pool, const std::string& sql, std::initializer_list<Param> params) {
-  auto h = pool.Acquire();
-  if (!h.ok()) return h.status();
-  return (*h)->Exec(sql, params);
+  for (int attempt = 0;; ++attempt) {
+    auto h = pool.Acquire();
+    if (!h.ok()) return h.status();
+    auto r = (*h)->Exec(sql, params);
+    if (r.ok() || attempt > 0 || !(*h)->broken()) return r;
+  }
 }
 
 }  // namespace

@@ -8,12 +8,12 @@
 namespace pier::pg {
 namespace {
 
-class ConnectionTest : public PgTest {
+class PgConnectionTest : public PgTest {
  protected:
   bool migrate() const override { return false; }
 };
 
-TEST_F(ConnectionTest, GoodPasswordConnectsAndPings) {
+TEST_F(PgConnectionTest, GoodPasswordConnectsAndPings) {
   auto c = Connection::Connect(Conn());
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   EXPECT_TRUE((*c)->Ping().ok());
@@ -23,7 +23,7 @@ TEST_F(ConnectionTest, GoodPasswordConnectsAndPings) {
   EXPECT_EQ(r->Value(0, 1), schema_);
 }
 
-TEST_F(ConnectionTest, BadPasswordIsAClearErrorWithoutThePassword) {
+TEST_F(PgConnectionTest, BadPasswordIsAClearErrorWithoutThePassword) {
   const std::string wrong = "not-the-password-7f3a9c";
   auto c = Connection::Connect({server_->dsn(), wrong});
   ASSERT_FALSE(c.ok());
@@ -39,7 +39,7 @@ TEST_F(ConnectionTest, BadPasswordIsAClearErrorWithoutThePassword) {
   EXPECT_EQ(none.status().message().find(server_->password()), std::string::npos);
 }
 
-TEST_F(ConnectionTest, UnreachableServerIsUnavailable) {
+TEST_F(PgConnectionTest, UnreachableServerIsUnavailable) {
   // Port 1 on loopback: nobody listens (connection refused at once).
   auto c = Connection::Connect({"host=127.0.0.1 port=1 dbname=pier user=pier", "secret-xyz"});
   ASSERT_FALSE(c.ok());
@@ -47,7 +47,7 @@ TEST_F(ConnectionTest, UnreachableServerIsUnavailable) {
   EXPECT_EQ(c.status().message().find("secret-xyz"), std::string::npos);
 }
 
-TEST_F(ConnectionTest, ByteaRoundTripsAllByteValues) {
+TEST_F(PgConnectionTest, ByteaRoundTripsAllByteValues) {
   auto c = Connection::Connect(Conn());
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   std::string all;
@@ -81,7 +81,7 @@ TEST_F(ConnectionTest, ByteaRoundTripsAllByteValues) {
   EXPECT_EQ(empty->Int(0, 1), 0);
 }
 
-TEST_F(ConnectionTest, ErrorsCarrySqlStateAndCode) {
+TEST_F(PgConnectionTest, ErrorsCarrySqlStateAndCode) {
   auto c = Connection::Connect(Conn());
   ASSERT_TRUE(c.ok());
   ASSERT_TRUE((*c)->ExecScript("CREATE TABLE u (k int PRIMARY KEY)").ok());
@@ -105,7 +105,7 @@ TEST_F(ConnectionTest, ErrorsCarrySqlStateAndCode) {
   EXPECT_TRUE((*c)->Ping().ok());
 }
 
-TEST_F(ConnectionTest, TerminatedBackendIsUnavailableAndBroken) {
+TEST_F(PgConnectionTest, TerminatedBackendIsUnavailableAndBroken) {
   auto victim = Connection::Connect(Conn());
   auto killer = Connection::Connect(Conn());
   ASSERT_TRUE(victim.ok() && killer.ok());

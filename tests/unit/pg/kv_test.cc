@@ -40,9 +40,9 @@ std::vector<std::pair<std::string, std::string>> KvScan(const PgKv& kv, const st
   return out;
 }
 
-class KvTest : public PgTest {};
+class PgKvTest : public PgTest {};
 
-TEST_F(KvTest, GetPutDelete) {
+TEST_F(PgKvTest, GetPutDelete) {
   PgKv kv(pool_.get());
   auto missing = kv.Get("f", "k");
   EXPECT_EQ(missing.status().code(), Code::kNotFound);
@@ -59,7 +59,7 @@ TEST_F(KvTest, GetPutDelete) {
   EXPECT_EQ(*kv.Get("f", ""), "");
 }
 
-TEST_F(KvTest, LastOpOnAKeyInABatchWins) {
+TEST_F(PgKvTest, LastOpOnAKeyInABatchWins) {
   PgKv kv(pool_.get());
   ASSERT_TRUE(kv.Write({{"f", "a", "1"}, {"f", "a", "2"}, {"f", "b", "x"}, {"f", "b", std::nullopt}}).ok());
   EXPECT_EQ(*kv.Get("f", "a"), "2");
@@ -68,7 +68,7 @@ TEST_F(KvTest, LastOpOnAKeyInABatchWins) {
   EXPECT_EQ(*kv.Get("f", "a"), "3");
 }
 
-TEST_F(KvTest, OrderIsBytewiseWithZeroAndFfBytes) {
+TEST_F(PgKvTest, OrderIsBytewiseWithZeroAndFfBytes) {
   PgKv kv(pool_.get());
   const std::vector<std::string> sorted = {
       std::string(""),         std::string("\x00", 1),       std::string("\x00\x00", 2), std::string("\x00\xff", 2),
@@ -89,7 +89,7 @@ TEST_F(KvTest, OrderIsBytewiseWithZeroAndFfBytes) {
   EXPECT_TRUE(std::is_sorted(sorted.begin(), sorted.end()));
 }
 
-TEST(PrefixEndTest, Successor) {
+TEST(PgPrefixEndTest, Successor) {
   EXPECT_EQ(PrefixEnd(""), std::nullopt);
   EXPECT_EQ(PrefixEnd("\xff\xff"), std::nullopt);
   EXPECT_EQ(PrefixEnd("a"), "b");
@@ -102,7 +102,7 @@ TEST(PrefixEndTest, Successor) {
 // alphabet rich in 0x00 and 0xff, then scans with random prefixes and
 // `after`s, compared with the model after every round. A page size of 7
 // makes every scan cross pages.
-TEST_F(KvTest, RandomizedMatchesMapModel) {
+TEST_F(PgKvTest, RandomizedMatchesMapModel) {
   PgKv kv(pool_.get(), /*page_size=*/7);
   std::mt19937 rng(20240611);
   const std::string alphabet("\x00\x01\x7f\x80\xfe\xff" "ab", 8);
@@ -148,7 +148,7 @@ TEST_F(KvTest, RandomizedMatchesMapModel) {
   EXPECT_EQ(KvScan(kv, "r", "", "").size(), model.size());
 }
 
-TEST_F(KvTest, ScanPrefixAndAfterEdges) {
+TEST_F(PgKvTest, ScanPrefixAndAfterEdges) {
   PgKv kv(pool_.get(), /*page_size=*/2);
   Model m;
   for (std::string k : {std::string("a"), std::string("a\xff"), std::string("a\xff\xff"), std::string("a\xff\xff\x00", 4),
@@ -172,7 +172,7 @@ TEST_F(KvTest, ScanPrefixAndAfterEdges) {
   EXPECT_EQ(seen, 3);
 }
 
-TEST_F(KvTest, ScanPagesThroughALargeFamily) {
+TEST_F(PgKvTest, ScanPagesThroughALargeFamily) {
   PgKv kv(pool_.get());  // the default page of 1000 rows
   std::vector<KvOp> batch;
   for (int i = 0; i < 2500; ++i) {
@@ -192,7 +192,7 @@ TEST_F(KvTest, ScanPagesThroughALargeFamily) {
   EXPECT_EQ(n, 2500);
 }
 
-TEST_F(KvTest, FailingBatchLeavesNothing) {
+TEST_F(PgKvTest, FailingBatchLeavesNothing) {
   PgKv kv(pool_.get());
   ASSERT_TRUE(kv.Write({{"f", "keep", "old"}}).ok());
   // The last op's family is not valid UTF-8: its statement fails after the
@@ -204,7 +204,7 @@ TEST_F(KvTest, FailingBatchLeavesNothing) {
   EXPECT_FALSE(*kv.Has("g", "y"));
 }
 
-TEST_F(KvTest, ConditionalWrite) {
+TEST_F(PgKvTest, ConditionalWrite) {
   PgKv kv(pool_.get());
   // Expected absence holds: written.
   ASSERT_TRUE(kv.Write({{"c", "k", "1"}}, {{"c", "k", std::nullopt}}).ok());
@@ -233,7 +233,7 @@ TEST_F(KvTest, ConditionalWrite) {
 // Threads race a create-if-absent on one key, many rounds: exactly one wins
 // each round. Then threads increment a counter by CAS loops: no increment
 // is lost.
-TEST_F(KvTest, RacingCasExactlyOneWins) {
+TEST_F(PgKvTest, RacingCasExactlyOneWins) {
   auto pool = MakePool(16);
   PgKv kv(pool.get());
   constexpr int kThreads = 6;

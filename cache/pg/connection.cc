@@ -184,7 +184,9 @@ Result<Rows> Connection::Run(std::string_view sql, const Param* params, size_t n
   std::vector<const char*> values(n);
   std::vector<int> lengths(n), formats(n);
   for (size_t i = 0; i < n; ++i) {
-    values[i] = params[i].null ? nullptr : params[i].data.data();
+    // libpq reads a null pointer as SQL NULL: an empty value whose view
+    // has no storage must still point somewhere.
+    values[i] = params[i].null ? nullptr : params[i].data.data() != nullptr ? params[i].data.data() : "";
     // libpq reads text parameters up to a NUL: a string_view is not one.
     lengths[i] = static_cast<int>(params[i].data.size());
     formats[i] = params[i].binary ? 1 : 0;

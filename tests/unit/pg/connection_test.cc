@@ -79,6 +79,11 @@ TEST_F(PgConnectionTest, ByteaRoundTripsAllByteValues) {
   ASSERT_TRUE(empty.ok());
   EXPECT_FALSE(empty->IsNull(0, 0));
   EXPECT_EQ(empty->Int(0, 1), 0);
+  auto unbacked = (*c)->Exec("SELECT $1::bytea IS NULL, $2::text IS NULL",
+                             {Param::Bytes(std::string_view()), Param::Text(std::string_view())});
+  ASSERT_TRUE(unbacked.ok());
+  EXPECT_EQ(unbacked->Int(0, 0), 0);
+  EXPECT_EQ(unbacked->Int(0, 1), 0);
 }
 
 TEST_F(PgConnectionTest, ErrorsCarrySqlStateAndCode) {

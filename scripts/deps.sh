@@ -13,6 +13,9 @@ PACKAGES=(
   libcommons-lang3-java libguava-java libcommons-io-java libcommons-cli-java
   # a real S3 for the S3 client tests: a throw-away Ceph radosgw (tests/integration/lib/rgw.sh)
   ceph-mon ceph-osd radosgw ceph-common uuid-runtime
+  # the PostgreSQL metadata layer (cache/pg) links libpq; its tests start a
+  # private PostgreSQL 15 server (tests/integration/lib/postgres.sh)
+  libpq-dev postgresql
 )
 # npm fetches Helm for the chart test. Any npm on PATH will do: a nodejs from
 # elsewhere bundles its own and conflicts with Debian's npm package.

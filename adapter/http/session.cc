@@ -1,6 +1,8 @@
 // One HTTP/1.1 connection: read a header, let the Handler Begin an Exchange,
 // move the body the way it asks, call Finish once, write the Response, and
 // start over on keep-alive. One request at a time per connection.
+// Response bodies come from a string, a file (sendfile on plain TCP, pread
+// on TLS, following a GrowingFile) or a StreamBody another thread produces.
 //
 // Modelled on Boost.Beast's advanced_server_flex example: a session object
 // per connection kept alive by shared_from_this in every pending handler,

@@ -21,6 +21,7 @@
 #include "base/file.h"
 #include "base/growing_file.h"
 #include "base/status.h"
+#include "base/stream_body.h"
 
 namespace pier::http {
 
@@ -59,8 +60,17 @@ struct FileRange {
 struct Response {
   int status = 200;
   std::vector<std::pair<std::string, std::string>> headers;
-  std::string body;                 // used when `file` is empty
+  std::string body;                 // used when neither `file` nor `stream` is set
   std::optional<FileRange> file;    // body streamed from a file (sendfile when possible)
+  // Body produced by someone else piece by piece (an object store GET, see
+  // base/byte_pipe.h); used when `file` is empty. `stream_length` is
+  // required with it: it is sent as Content-Length and the producer must
+  // deliver exactly that many bytes. Fewer (it ends early or fails) and the
+  // connection is dropped so the client cannot take the body for whole;
+  // more and the surplus is ignored (and logged). The server releases the
+  // stream as soon as the exchange ends, which tells the producer to stop.
+  std::shared_ptr<StreamBody> stream;
+  std::optional<uint64_t> stream_length;
   // For HEAD: Content-Length to announce while sending no body.
   std::optional<uint64_t> head_length;
   bool close = false;               // close the connection after this response

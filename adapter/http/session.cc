@@ -1,6 +1,8 @@
 // One HTTP/1.1 connection: read a header, let the Handler Begin an Exchange,
 // move the body the way it asks, call Finish once, write the Response, and
 // start over on keep-alive. One request at a time per connection.
+// Response bodies come from a string, a file (sendfile on plain TCP, pread
+// on TLS, following a GrowingFile) or a StreamBody another thread produces.
 //
 // Modelled on Boost.Beast's advanced_server_flex example: a session object
 // per connection kept alive by shared_from_this in every pending handler,
@@ -21,6 +23,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <cerrno>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <type_traits>
@@ -133,7 +136,13 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
         timer_(stream_.get_executor()) {}
   // A connection torn down with an exchange open (server stopping) still
   // reports its end.
-  ~Session() { EndExchange(false); }
+  ~Session() {
+    EndExchange(false);
+    if (waker_) {
+      std::lock_guard lock(waker_->mu);
+      waker_->executor.reset();
+    }
+  }
 
   void Run() {
     net::dispatch(stream_.get_executor(), [self = Self()] { self->Start(); });
@@ -473,10 +482,15 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
     const bool no_body = status < 200 || status == 204 || status == 304;
     std::optional<uint64_t> length;
     end_.status = static_cast<int>(status);
+    const bool streamed = r.stream && !r.file;
+    if (streamed && !r.stream_length) {
+      log::Error("http stream response without a length", {{"request", Label()}});
+      return WriteResponse(InternalError());
+    }
     if (status == 304) {
       length = r.head_length;
     } else if (status >= 200 && status != 204) {
-      length = r.file ? r.file->length : r.body.size();
+      length = r.file ? r.file->length : streamed ? *r.stream_length : r.body.size();
       if (head && r.head_length) length = r.head_length;
     }
 
@@ -500,6 +514,23 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
       return;
     }
 
+    if (streamed && !head && !no_body && *r.stream_length > 0) {
+      file_header_.emplace();
+      FillHeader(*file_header_, r, status);
+      file_header_->content_length(*r.stream_length);
+      file_header_->keep_alive(!close_);
+      body_total_ = stream_left_ = *r.stream_length;
+      stream_body_ = std::move(r.stream);
+      file_serializer_.emplace(*file_header_);
+      Expire(config_->io_timeout);
+      bhttp::async_write_header(stream_, *file_serializer_, [self = Self()](beast::error_code ec, size_t) {
+        if (ec) return self->Drop();
+        self->SendStream();
+      });
+      return;
+    }
+
+    // Any stream not sent (HEAD, no body, zero length) is released with `r`.
     response_.emplace();
     FillHeader(*response_, r, status);
     if (length) response_->content_length(*length);
@@ -614,6 +645,72 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
                      });
   }
 
+  // ---- stream bodies (Response::stream) ----------------------------------------
+
+  // Writes what the producer has ready, piece by piece, through either
+  // stream type; waits for it when it is behind. The io_timeout on each
+  // write drops a client that stops reading.
+  void SendStream() {
+    if (stream_left_ == 0) {
+      if (!stream_body_->Peek().empty())
+        log::Warn("http stream body longer than announced; the surplus is ignored", {{"request", Label()}});
+      return OnWritten({});
+    }
+    const auto piece = stream_body_->Peek();
+    if (piece.empty()) {
+      if (stream_body_->Failed()) {
+        log::Warn("http stream body failed; closing the connection",
+                  {{"request", Label()}, {"missing", std::to_string(stream_left_)}});
+        return Drop();
+      }
+      if (stream_body_->Ended()) {
+        log::Error("http stream body ended early",
+                   {{"request", Label()}, {"missing", std::to_string(stream_left_)}});
+        return Drop();
+      }
+      return WaitStream();
+    }
+    const size_t n = static_cast<size_t>(std::min<uint64_t>(piece.size(), stream_left_));
+    Expire(config_->io_timeout);
+    // `piece` stays valid until Consume, which comes after the write.
+    net::async_write(stream_, net::buffer(piece.data(), n), [self = Self()](beast::error_code ec, size_t sent) {
+      self->stream_left_ -= sent;
+      if (ec) return self->Drop();
+      self->stream_body_->Consume(sent);
+      self->SendStream();
+    });
+  }
+
+  // Waits for the producer. Its callback runs on its own thread and holds
+  // no reference to the session, only the Waker: what keeps the session
+  // alive meanwhile is a never-expiring wait on `timer_` in the io_context,
+  // so a stopping server destroys the session (releasing the stream, which
+  // unblocks the producer) instead of leaving it tied to the producer.
+  void WaitStream() {
+    const uint64_t generation = ++wait_generation_;
+    timer_.expires_at(Clock::time_point::max());
+    timer_.async_wait([self = Self()](beast::error_code) {});
+    if (!waker_) {
+      waker_ = std::make_shared<Waker>();
+      waker_->executor = stream_.get_executor();
+      waker_->session = this->weak_from_this();
+    }
+    stream_body_->WhenReady([waker = waker_, generation] {
+      std::lock_guard lock(waker->mu);
+      if (!waker->executor) return;  // the session is gone, maybe its io_context too
+      net::post(*waker->executor, [session = waker->session, generation] {
+        if (auto self = session.lock()) self->OnStreamReady(generation);
+      });
+    });
+  }
+
+  void OnStreamReady(uint64_t generation) {
+    if (generation != wait_generation_ || !stream_body_) return;  // a wait of an earlier exchange
+    ++wait_generation_;
+    timer_.cancel();
+    SendStream();
+  }
+
   void OnWritten(beast::error_code ec) {
     if (!ec) end_.response_bytes = body_total_;
     EndExchange(!ec);
@@ -621,6 +718,7 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
     file_serializer_.reset();
     file_header_.reset();
     file_.reset();
+    stream_body_.reset();
     body_buffer_.reset();
     if (ec) return Drop();
     if (close_) return Close();
@@ -683,6 +781,8 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
 
   void Drop() {
     if (file_) end_.response_bytes = body_total_ - file_->length;  // sent before the drop
+    if (stream_body_) end_.response_bytes = body_total_ - stream_left_;
+    stream_body_.reset();  // tells the producer to stop
     EndExchange(false);
     ++wait_generation_;
     timer_.cancel();
@@ -694,7 +794,7 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
 
   std::shared_ptr<const SessionConfig> config_;
   Stream stream_;
-  net::steady_timer timer_;  // bounds sendfile's waits for socket space
+  net::steady_timer timer_;  // bounds sendfile's waits for socket space; anchors stream waits
   beast::flat_buffer buffer_;
   std::string remote_;
   bool first_request_ = true;
@@ -721,6 +821,18 @@ class Session : public std::enable_shared_from_this<Session<kTls>> {
   std::optional<FileRange> file_;  // offset/length advance as the body goes out
   uint64_t wait_generation_ = 0;
   uint64_t body_total_ = 0;  // body bytes the current response carries
+  std::shared_ptr<StreamBody> stream_body_;  // Response::stream being sent
+  uint64_t stream_left_ = 0;                 // its bytes still to send
+
+  // How a producer's thread reaches this connection: posts to its strand
+  // while the session lives, never after (the executor is reset by the
+  // destructor, before the io_context can go away).
+  struct Waker {
+    std::mutex mu;
+    std::optional<net::any_io_executor> executor;
+    std::weak_ptr<Session> session;
+  };
+  std::shared_ptr<Waker> waker_;
 
   // How the current exchange ends (Exchange::on_end).
   std::function<void(const ExchangeEnd&)> on_end_;

@@ -122,7 +122,7 @@ class BlobStorage {
   virtual RemoteUploads* remote_uploads() { return nullptr; }
   // A URL a client may GET the blob from directly for `ttl_seconds`
   // (storage.s3.redirect); nullopt: serve the bytes through Pier.
-  virtual std::optional<std::string> RedirectUrl(const Digest& d, int ttl_seconds) {
+  virtual std::optional<std::string> RedirectUrl(const Digest& d, int ttl_seconds) const {
     (void)d;
     (void)ttl_seconds;
     return std::nullopt;

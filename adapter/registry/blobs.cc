@@ -2,6 +2,7 @@
 #include "adapter/registry/context.h"
 #include "adapter/registry/ranges.h"
 #include "base/digest.h"
+#include "cache/blob_stream.h"
 
 namespace pier::registry {
 namespace {
@@ -15,23 +16,41 @@ void BlobHeaders(http::Response& r, const Digest& d) {
   r.Set("Cache-Control", "max-age=31536000");
 }
 
+// How long a presigned redirect stays valid: long enough for a slow client
+// to start a big layer, short enough that a leaked URL soon expires.
+constexpr int kRedirectSeconds = 20 * 60;
+
 http::Response Read(const Context& ctx, const Call& call, const Digest& d) {
   bool head = call.req.method == "HEAD";
   BlobInfo info;
   if (head) {
     Result<BlobInfo> st = ctx.store->StatBlob(call.route.name, d);
     if (!st.ok()) return FromStatus(st.status(), "BLOB_UNKNOWN");
-    info = *st;
+    return BlobBody(call, d, st->size, UniqueFd());
   }
-  Result<UniqueFd> fd = head ? Result<UniqueFd>(UniqueFd()) : ctx.store->OpenBlob(call.route.name, d, &info);
-  if (!fd.ok()) return FromStatus(fd.status(), "BLOB_UNKNOWN");
-  return BlobBody(call, d, info.size, std::move(*fd));
+  auto reader = ctx.store->OpenBlobReader(call.route.name, d, &info);
+  if (!reader.ok()) return FromStatus(reader.status(), "BLOB_UNKNOWN");
+  if ((*reader)->fd() >= 0) {
+    auto fd = (*reader)->TakeFd();
+    if (!fd.ok()) return FromStatus(fd.status(), "BLOB_UNKNOWN");
+    return BlobBody(call, d, info.size, std::move(*fd));
+  }
+  // Remote bytes (S3): the object store answers directly when allowed
+  // (storage.s3.redirect, as registry:2's `redirect`), else they stream
+  // through here. The ACL was checked above, before any URL is handed out.
+  if (auto url = ctx.store->blob_storage().RedirectUrl(d, kRedirectSeconds)) {
+    http::Response r = Empty(307);
+    r.Set("Location", *url);
+    r.Set("Docker-Content-Digest", d.str());
+    return r;
+  }
+  return BlobBody(call, d, info.size, std::move(*reader));
 }
 
-}  // namespace
-
-http::Response BlobBody(const Call& call, const Digest& d, uint64_t size, UniqueFd fd,
-                        std::shared_ptr<GrowingFile> growing) {
+// Range handling shared by file and stream bodies: 200, 206 or 416, with
+// `attach` filling in the body for the chosen range.
+template <typename Attach>
+http::Response RangedBlob(const Call& call, const Digest& d, uint64_t size, Attach attach) {
   http::Response r = Empty(200);
   BlobHeaders(r, d);
   ByteRange range{0, size};
@@ -53,9 +72,26 @@ http::Response BlobBody(const Call& call, const Digest& d, uint64_t size, Unique
   if (call.req.method == "HEAD") {
     r.head_length = range.length;
   } else {
-    r.file = http::FileRange{std::move(fd), range.offset, range.length, std::move(growing)};
+    attach(r, range);
   }
   return r;
+}
+
+}  // namespace
+
+http::Response BlobBody(const Call& call, const Digest& d, uint64_t size, UniqueFd fd,
+                        std::shared_ptr<GrowingFile> growing) {
+  return RangedBlob(call, d, size, [&](http::Response& r, ByteRange range) {
+    r.file = http::FileRange{std::move(fd), range.offset, range.length, std::move(growing)};
+  });
+}
+
+http::Response BlobBody(const Call& call, const Digest& d, uint64_t size, std::unique_ptr<BlobReader> reader) {
+  return RangedBlob(call, d, size, [&](http::Response& r, ByteRange range) {
+    if (range.length == 0) return;  // an empty blob: no producer needed
+    r.stream = StreamBlobRange(std::move(reader), range.offset, range.length);
+    r.stream_length = range.length;
+  });
 }
 
 http::Exchange HandleBlob(const Context& ctx, const Call& call) {

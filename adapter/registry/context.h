@@ -35,6 +35,9 @@ http::Exchange HandleBlob(const Context& ctx, const Call& call);
 // 200, 206 or 416. `growing` when the file is still being filled.
 http::Response BlobBody(const Call& call, const Digest& d, uint64_t size, UniqueFd fd,
                         std::shared_ptr<GrowingFile> growing = nullptr);
+// The same from a reader without a descriptor (blob bytes in S3): streamed
+// through a bounded pipe by a reader thread.
+http::Response BlobBody(const Call& call, const Digest& d, uint64_t size, std::unique_ptr<BlobReader> reader);
 http::Exchange HandleUploadStart(const Context& ctx, const Call& call);
 http::Exchange HandleUpload(const Context& ctx, const Call& call);
 http::Exchange HandleManifest(const Context& ctx, const Call& call);

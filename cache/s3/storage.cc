@@ -284,7 +284,7 @@ Status S3BlobStorage::ListUploads(const std::function<bool(const StoredObject&)>
   return Status::OK();
 }
 
-std::optional<std::string> S3BlobStorage::RedirectUrl(const Digest& d, int ttl_seconds) {
+std::optional<std::string> S3BlobStorage::RedirectUrl(const Digest& d, int ttl_seconds) const {
   if (!options_.redirect) return std::nullopt;
   const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
                           std::chrono::system_clock::now().time_since_epoch())

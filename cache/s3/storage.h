@@ -62,7 +62,7 @@ class S3BlobStorage final : public BlobStorage,
   Result<std::optional<StoredObject>> StatUpload(std::string_view uuid) override;
   Status ListUploads(const std::function<bool(const StoredObject&)>& fn) override;
   RemoteUploads* remote_uploads() override { return this; }
-  std::optional<std::string> RedirectUrl(const Digest& d, int ttl_seconds) override;
+  std::optional<std::string> RedirectUrl(const Digest& d, int ttl_seconds) const override;
 
   uint64_t part_size() const override { return options_.part_size; }
   Result<std::string> BeginParts(std::string_view uuid) override;

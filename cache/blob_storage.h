@@ -93,6 +93,10 @@ class BlobStorage {
   // leftovers may be another replica's commit in progress: only garbage
   // collection removes them, by age, never the startup pass.
   virtual bool shared() const = 0;
+  // What a data folder records as the home of its blobs ("filesystem",
+  // "s3 BUCKET/PREFIX"): a store refuses to open a folder whose blobs live
+  // elsewhere (storage_marker.h).
+  virtual std::string identity() const = 0;
 
   // --- blobs ---
   // NotFound when the blob object is absent.

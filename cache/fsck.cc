@@ -10,6 +10,7 @@
 #include "cache/db.h"
 #include "cache/keys.h"
 #include "cache/layout.h"
+#include "cache/storage_marker.h"
 #include "cache/records.h"
 #include "cache/store.h"
 
@@ -241,6 +242,12 @@ Result<FsckReport> Fsck(const std::filesystem::path& root) {
   std::error_code ec;
   if (!std::filesystem::is_directory(layout.MetaDir(), ec)) {
     return Status::NotFound("no Pier store at " + root.string());
+  }
+  auto where = ReadStorageMarker(layout);
+  if (!where.ok()) return where.status();
+  if (*where != "filesystem") {
+    return Status::Unsupported("the blobs of " + root.string() + " are in " + *where +
+                               ": fsck checks local blob files only (yet)");
   }
   auto db = Db::Open(layout.MetaDir(), /*read_only=*/true);
   if (!db.ok()) return db.status();

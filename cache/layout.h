@@ -7,6 +7,8 @@
 //                                          one file per digest for the whole store
 //   <root>/uploads/<uuid>                  bytes of an upload in progress
 //   <root>/token/token.key, token.crt     the token realm's signing key (auth.token)
+//   <root>/STORAGE                         where the blob bytes live: "filesystem" or
+//                                          "s3 BUCKET/PREFIX" (storage_marker.h)
 //   <root>/LOCK-pier                       (RocksDB's LOCK lives under meta/)
 //
 // Blob bytes are written to uploads/<uuid> while hashing, fsync'ed,
@@ -29,6 +31,8 @@ class Layout {
   std::filesystem::path BlobsDir() const { return root_ / "blobs" / "sha256"; }
   std::filesystem::path UploadsDir() const { return root_ / "uploads"; }
   std::filesystem::path TokenDir() const { return root_ / "token"; }
+  // Where the folder's blob bytes live (storage_marker.h).
+  std::filesystem::path StorageMarker() const { return root_ / "STORAGE"; }
   // <root>/blobs/sha256/ab/abcdef...  (digest must be a parsed sha256 Digest)
   std::filesystem::path BlobPath(const Digest& d) const { return BlobsDir() / d.hex.substr(0, 2) / d.hex; }
   // <root>/uploads/<uuid>  (uuid must satisfy IsValidUploadId)

@@ -9,13 +9,14 @@
 
 namespace pier {
 
-class LocalBlobStorage final : public BlobStorage {
+class LocalBlobStorage : public BlobStorage {
  public:
   explicit LocalBlobStorage(Layout layout) : layout_(std::move(layout)) {}
   const Layout& layout() const { return layout_; }
 
   const char* kind() const override { return "filesystem"; }
   bool shared() const override { return false; }
+  std::string identity() const override { return "filesystem"; }
   Result<std::unique_ptr<BlobReader>> Open(const Digest& d) override;
   Result<std::optional<StoredObject>> Stat(const Digest& d) override;
   Status Remove(const Digest& d) override;

@@ -1,5 +1,6 @@
 #include "base/names.h"
 #include "cache/store_impl.h"
+#include "cache/storage_marker.h"
 
 namespace pier {
 
@@ -11,6 +12,8 @@ Result<std::unique_ptr<Store>> Store::Open(const Options& options) {
   auto db = Db::Open(layout.MetaDir(), /*read_only=*/false);
   if (!db.ok()) return db.status();
   auto st = std::make_shared<internal::StoreState>(options, std::move(db).value());
+  // After the database: its lock keeps two processes from racing here.
+  if (Status s = CheckStorageMarker(layout, st->blobs->identity()); !s.ok()) return s;
   if (Status s = internal::Recover(*st); !s.ok()) return s;
   if (Status s = st->quotas.Load(st->db.get()); !s.ok()) return s;
   if (Status s = internal::LoadProjectUsage(*st); !s.ok()) return s;

@@ -52,6 +52,7 @@ class S3BlobStorage final : public BlobStorage,
 
   const char* kind() const override { return "s3"; }
   bool shared() const override { return true; }
+  std::string identity() const override { return "s3 " + options_.client.bucket + "/" + options_.prefix; }
   Result<std::unique_ptr<BlobReader>> Open(const Digest& d) override;
   Result<std::optional<StoredObject>> Stat(const Digest& d) override;
   Status Remove(const Digest& d) override;

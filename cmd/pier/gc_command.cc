@@ -11,6 +11,7 @@
 #include "cache/gc/gc_service.h"
 #include "cache/store.h"
 #include "cmd/pier/config.h"
+#include "cmd/pier/storage_backend.h"
 #include "replication/execution_store.h"
 #include "replication/gc_pins.h"
 
@@ -109,8 +110,16 @@ int Gc(int argc, char** argv) {
       return 1;
     }
   }
+  // The blobs' home comes from the config (a data folder on S3 refuses to
+  // open without it: cache/storage_marker.h).
+  auto blob_storage = OpenBlobStorage(cfg.storage);
+  if (!blob_storage.ok()) {
+    std::fprintf(stderr, "pier gc: storage: %s\n", blob_storage.status().message().c_str());
+    return 1;
+  }
   Store::Options so;
   so.root = data;
+  so.blob_storage = *blob_storage;
   so.upload_max_age_seconds = cfg.upload_max_age_hours * 3600;
   so.warm_upload_bytes = 0;  // nothing is uploaded here
   so.reads_at_open = false;  // offline: no client read anything a GC must wait for

@@ -109,3 +109,27 @@ fi
 grep -q "SignatureDoesNotMatch\|AccessDenied\|InvalidAccessKeyId" "$WORK/bad.log" || fail "unclear refusal: $(cat "$WORK/bad.log")"
 grep -q "not-the-secret" "$WORK/bad.log" && fail "the secret was printed"
 pass "a wrong secret stops the start with S3's reason and without the secret"
+
+# --- the data folder remembers its blobs are in S3 ---
+if "$PIER_BIN" serve --listen "127.0.0.1:$port" --data "$WORK/data" >"$WORK/local.log" 2>&1; then
+  fail "pier opened an S3 data folder as local files"
+fi
+grep -Eq 'are in .{0,2}s3 pier/it/.{0,4} not .{0,2}filesystem' "$WORK/local.log" || fail "unclear refusal: $(cat "$WORK/local.log")"
+"$PIER_BIN" fsck --data "$WORK/data" >"$WORK/fsck.log" 2>&1 && fail "fsck claimed to check S3 blobs"
+grep -q "are in s3 pier/it/" "$WORK/fsck.log" || fail "fsck's refusal is unclear: $(cat "$WORK/fsck.log")"
+pass "a data folder made for S3 refuses to open as local files (serve and fsck say why)"
+
+# --- offline GC with the config: the deleted repository's blobs leave the bucket ---
+"$PIER_BIN" gc --data "$WORK/data" --config "$WORK/pier.json" --dry-run >"$WORK/gc-dry.log" 2>&1 ||
+  fail "pier gc --dry-run on S3 failed: $(cat "$WORK/gc-dry.log")"
+before=$(s3_keys "it/blobs/" | wc -l)
+[ "$before" -gt 0 ] || fail "no blobs in the bucket before GC"
+"$PIER_BIN" gc --data "$WORK/data" --config "$WORK/pier.json" >"$WORK/gc.log" 2>&1 ||
+  fail "pier gc on S3 failed: $(cat "$WORK/gc.log")"
+after=$(s3_keys "it/blobs/" | wc -l)
+for f in "$WORK"/img/blobs/sha256/*; do
+  h=$(basename "$f")
+  [ "sha256:$h" = "$want" ] && continue
+  s3_keys "it/blobs/sha256/${h:0:2}/$h" | grep -qx "it/blobs/sha256/${h:0:2}/$h" || fail "GC removed referenced blob $h"
+done
+pass "pier gc --config runs against S3 ($before blob objects before, $after after; team/app:v1 intact)"

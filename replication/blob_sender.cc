@@ -195,15 +195,26 @@ class Sender {
   }
 
   Status OpenSource() {
-    if (fd_.valid()) return Status::OK();
+    if (source_) return Status::OK();
     BlobInfo info;
     // A derived blob (a zstd transcode) is linked by no repository.
-    auto fd = job_.derived ? env_.store->OpenStoredBlob(job_.digest, &info)
-                           : env_.store->OpenBlob(job_.src_repo, job_.digest, &info);
-    if (!fd.ok()) return Status(fd.status().code(), "source blob " + digest_ + ": " + fd.status().message());
+    auto r = job_.derived ? env_.store->OpenStoredBlobReader(job_.digest, &info)
+                          : env_.store->OpenBlobReader(job_.src_repo, job_.digest, &info);
+    if (!r.ok()) return Status(r.status().code(), "source blob " + digest_ + ": " + r.status().message());
     if (info.size != job_.size) job_.size = info.size;
-    fd_ = std::move(*fd);
+    source_ = std::move(*r);
     return Status::OK();
+  }
+
+  // Bytes [off, off + n) of the source: pread from its file, or read
+  // through the storage (a blob in S3: ranged GETs ahead of the sender).
+  client::FileSlice Slice(uint64_t off, uint64_t n) {
+    if (growing_) return client::FileSlice{growing_->fd(), off, n};
+    client::FileSlice s{source_->fd(), off, n};
+    if (s.fd < 0) {
+      s.read_at = [r = source_.get()](uint64_t at, std::span<char> out) { return r->ReadAt(at, out); };
+    }
+    return s;
   }
 
   void Persist(const client::UploadState& st) {
@@ -264,7 +275,7 @@ class Sender {
 
   // One PATCH of [off, off + n) of the source; the session moves on.
   Status Patch(client::UploadState& session, uint64_t off, uint64_t n, bool* progressed, client::ClientError* error) {
-    client::FileSlice slice{SourceFd(), off, n};
+    client::FileSlice slice = Slice(off, n);
     TrackedCall t;
     Prepare(t);
     WatchBody(t, off);
@@ -300,7 +311,6 @@ class Sender {
     return Finished(BlobOutcome::kUploaded);
   }
 
-  int SourceFd() { return growing_ ? growing_->fd() : fd_.get(); }
 
   // StreamBlob: the chunked upload of a blob that is still being made.
   Result<BlobOutcome> AttemptGrowing(bool* progressed, client::ClientError* error) {
@@ -356,7 +366,7 @@ class Sender {
         PIER_TRY(Patch(*session, off, ChunkSize(), progressed, error));
         continue;
       }
-      return FinishWith(*session, client::FileSlice{SourceFd(), off, left}, progressed, error);
+      return FinishWith(*session, Slice(off, left), progressed, error);
     }
   }
 
@@ -406,7 +416,7 @@ class Sender {
     if (!session && job_.size <= ChunkSize()) {
       TrackedCall t;
       Prepare(t);
-      client::FileSlice whole{fd_.get(), 0, job_.size};
+      client::FileSlice whole = Slice(0, job_.size);
       WatchBody(t, 0);
       auto r = Done(t, env_.client->UploadBlob(t.call, job_.dst_repo, job_.digest, whole), error);
       if (!r.ok()) {
@@ -428,7 +438,7 @@ class Sender {
       uint64_t off = std::min(session->offset, job_.size);
       uint64_t n = std::min(ChunkSize(), job_.size - off);
       bool last = off + n == job_.size;
-      client::FileSlice slice{fd_.get(), off, n};
+      client::FileSlice slice = Slice(off, n);
       if (last) return FinishWith(*session, slice, progressed, error);
       TrackedCall t;
       Prepare(t);
@@ -454,7 +464,7 @@ class Sender {
   const GrowingJob* gjob_ = nullptr;
   bool accepted_ = false;  // a growing blob ended and was accepted: job_ has its digest and size
   bool given_up_ = false;  // a failure no retry mends (the blob could not be made, or was refused)
-  UniqueFd fd_;
+  std::unique_ptr<BlobReader> source_;  // set by OpenSource (not for a growing blob)
   bool headed_ = false;
   bool mount_tried_ = false;
   bool session_lost_ = false;

@@ -20,16 +20,16 @@ using json = nlohmann::json;
 // A local config blob's bytes (labels only: small reads, at most `max`).
 Result<std::string> ReadLocalConfig(Store& store, std::string_view repo, const Descriptor& d, uint64_t max) {
   BlobInfo info;
-  auto fd = store.OpenBlob(repo, d.digest, &info);
-  if (!fd.ok()) return fd.status();
+  auto reader = store.OpenBlobReader(repo, d.digest, &info);
+  if (!reader.ok()) return reader.status();
   if (info.size > max) return Status::OutOfRange("stored config is " + std::to_string(info.size) + " bytes");
   std::string text(info.size, '\0');
   size_t got = 0;
   while (got < text.size()) {
-    ssize_t r = ::pread(fd->get(), text.data() + got, text.size() - got, static_cast<off_t>(got));
-    if (r < 0) return Status::IOError("reading the stored config");
-    if (r == 0) return Status::Corruption("stored config is shorter than its size");
-    got += static_cast<size_t>(r);
+    auto r = (*reader)->ReadAt(got, std::span<char>(text.data() + got, text.size() - got));
+    if (!r.ok()) return r.status();
+    if (*r == 0) return Status::Corruption("stored config is shorter than its size");
+    got += *r;
   }
   return text;
 }

@@ -10,8 +10,11 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <span>
 #include <stop_token>
 #include <string>
+
+#include "base/status.h"
 
 namespace pier::client {
 
@@ -66,6 +69,10 @@ struct FileSlice {
   int fd = -1;
   uint64_t offset = 0;
   uint64_t length = 0;
+  // Bytes with no descriptor (a blob in S3): when set, called instead of
+  // pread(2) with the file offset and a buffer to fill; returns the bytes
+  // read (0 only past the end). Called on the sending thread, in order.
+  std::function<Result<size_t>(uint64_t offset, std::span<char> out)> read_at = nullptr;
 };
 
 struct Call {

@@ -469,6 +469,12 @@ class Connection {
       size_t at = buf.size();
       buf.resize(at + n);
       size_t got = 0;
+      while (got < n && f.read_at) {
+        auto r = f.read_at(f.offset + done + got, std::span<char>(buf.data() + at + got, n - got));
+        if (!r.ok()) return Fail(call, ErrorKind::kLocal, "read request body: " + r.status().message());
+        if (*r == 0) return Fail(call, ErrorKind::kLocal, "read request body: source ended before the slice did");
+        got += *r;
+      }
       while (got < n) {
         ssize_t r = ::pread(f.fd, buf.data() + at + got, n - got, static_cast<off_t>(f.offset + done + got));
         if (r < 0 && errno == EINTR) continue;
@@ -641,7 +647,7 @@ class TransportImpl final : public Transport {
         return Fail(call, ErrorKind::kLocal, "header " + name + " has a line break: refused");
       }
     }
-    if (req.file && req.file->fd < 0) return Fail(call, ErrorKind::kLocal, "request body file is not open");
+    if (req.file && req.file->fd < 0 && !req.file->read_at) return Fail(call, ErrorKind::kLocal, "request body file is not open");
     std::string head = BuildHead(req);
     std::string origin = req.url.Origin();
     uint64_t progress_total = 0;

@@ -894,3 +894,59 @@ TEST(InterruptTest, StopWhileThrottledSendsNothing) {
 
 }  // namespace
 }  // namespace pier::client
+
+namespace pier::client {
+namespace {
+
+// A body with no descriptor (a blob in S3) goes out through read_at, chunk
+// by chunk, in order; a source that fails or ends early fails the request
+// as a local error, and nothing claims the blob.
+TEST(ReadAtBodyTest, ChunkedUploadFromAReaderAndItsFailures) {
+  ResumableRegistry reg;
+  auto client = MakeClient(reg.url());
+  std::string blob(3 * 1024 * 1024 + 17, '\0');
+  for (size_t i = 0; i < blob.size(); ++i) blob[i] = static_cast<char>((i * 7919) >> 3);
+  const Digest digest = Sha256Of(blob);
+  std::vector<uint64_t> asked;
+  auto from = [&](uint64_t off, uint64_t len) {
+    FileSlice s{-1, off, len};
+    s.read_at = [&](uint64_t at, std::span<char> out) -> Result<size_t> {
+      asked.push_back(at);
+      const size_t n = std::min<size_t>(out.size(), blob.size() - std::min<size_t>(at, blob.size()));
+      std::copy_n(blob.data() + at, n, out.data());
+      return n;
+    };
+    return s;
+  };
+  Call call;
+  auto session = client->StartUpload(call, "lib/app");
+  ASSERT_TRUE(session.ok()) << session.status().ToString();
+  auto first = client->UploadChunk(call, "lib/app", session->location, from(0, 1 << 20));
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  ASSERT_EQ(first->offset, 1u << 20);
+  FileSlice rest = from(first->offset, blob.size() - first->offset);
+  auto done = client->FinishUpload(call, "lib/app", first->location, digest, &rest);
+  ASSERT_TRUE(done.ok()) << done.status().ToString();
+  EXPECT_TRUE(std::is_sorted(asked.begin(), asked.end())) << "reads go forward";
+  {
+    std::lock_guard lock(reg.mu);
+    EXPECT_TRUE(reg.blobs[digest.str()] == blob);
+  }
+
+  // A failing source: a local error naming the reason.
+  FileSlice broken{-1, 0, 1000};
+  broken.read_at = [](uint64_t, std::span<char>) -> Result<size_t> { return Status::Unavailable("S3 said 503"); };
+  auto r = client->UploadBlob(call, "lib/app", Sha256Of("x"), broken);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(call.error.kind, ErrorKind::kLocal);
+  EXPECT_NE(r.status().message().find("S3 said 503"), std::string::npos) << r.status().message();
+  // A source shorter than the slice.
+  FileSlice shorter{-1, 0, 1000};
+  shorter.read_at = [](uint64_t, std::span<char>) -> Result<size_t> { return size_t{0}; };
+  r = client->UploadBlob(call, "lib/app", Sha256Of("y"), shorter);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(call.error.kind, ErrorKind::kLocal);
+}
+
+}  // namespace
+}  // namespace pier::client

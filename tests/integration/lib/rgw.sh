@@ -16,7 +16,8 @@
 #    exits non-zero;
 #  - DIR/env holds RGW_ENDPOINT, RGW_ACCESS_KEY, RGW_SECRET_KEY, RGW_REGION;
 #  - with RGW_OWNER_PID set, the daemons are stopped when that process ends
-#    (a test binary that crashes does not leave a cluster behind).
+#    (a test binary that crashes does not leave a cluster behind);
+#  - the OSD is a 4 GiB sparse file (RGW_OSD_SIZE_GIB=N for another size).
 # Needs root (as CI runs) and the Debian packages ceph-mon ceph-osd radosgw
 # ceph-common uuid-runtime curl (scripts/deps.sh). Start-up steps and their
 # times are logged in DIR/log/steps (~4-7 s to a usable S3 user here).
@@ -27,7 +28,8 @@ PY=/usr/bin/python3
 ACCESS_KEY=PIERTESTACCESSKEY000
 SECRET_KEY=pier-test-secret-key-0000000000000000000
 DEADLINE_S=${RGW_DEADLINE_S:-90}
-OSD_SIZE=$((4 << 30))
+# Sparse; RGW_OSD_SIZE_GIB raises it for runs that write more (bench/s3_bench.sh).
+OSD_SIZE=$((${RGW_OSD_SIZE_GIB:-4} << 30))
 
 usage() { echo "usage: $0 start|stop DIR" >&2; exit 2; }
 [ $# -eq 2 ] || usage

@@ -10,7 +10,8 @@ source "$(dirname "$0")/lib/common.sh"
 
 # BlueStore wants O_DIRECT: the cluster lives on disk, under /var/tmp.
 RGW_DIR=$(mktemp -d /var/tmp/pier-rgw-it.XXXXXX)
-trap 'rc=$?; bash "$LIB_DIR/rgw.sh" stop "$RGW_DIR/c" >/dev/null 2>&1 || true; rm -rf "$RGW_DIR"; (exit $rc); cleanup' EXIT
+# errexit is off inside: `(exit $rc)` hands cleanup the status without aborting the trap.
+trap 'rc=$?; set +e; bash "$LIB_DIR/rgw.sh" stop "$RGW_DIR/c" >/dev/null 2>&1; rm -rf "$RGW_DIR"; (exit $rc); cleanup' EXIT
 RGW_OWNER_PID=$$ bash "$LIB_DIR/rgw.sh" start "$RGW_DIR/c" >"$WORK/rgw.log" 2>&1 || { cat "$WORK/rgw.log" >&2; fail "radosgw did not start"; }
 # shellcheck disable=SC1091
 source "$RGW_DIR/c/env"

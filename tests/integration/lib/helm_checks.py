@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """Checks for helm_test.sh on `helm template` output and the chart's files.
 
-  objects RENDERED.yaml MONITORING(yes|no)   the rendered objects are what the chart promises
+  objects RENDERED.yaml MONITORING(yes|no) [REPLICAS]
+                                              the rendered objects are what the chart promises
+                                              (REPLICAS pods, default 1: above one, shared S3 and
+                                              PostgreSQL, a PodDisruptionBudget, PIER_REPLICA)
   extract RENDERED.yaml OUTDIR PORT           writes OUTDIR/config.json (paths moved under OUTDIR,
                                               listen on 127.0.0.1:PORT) and the Secret's files
   metrics DASHBOARD.json RULES.yaml OUT.yaml  every metric name is in the contract; writes the
@@ -53,12 +56,13 @@ def secret_values(objs):
     return out
 
 
-def cmd_objects(path, monitoring):
+def cmd_objects(path, monitoring, replicas="1"):
+    replicas = int(replicas)
     objs = load(path)
     sts = one(objs, "StatefulSet")
     spec = sts["spec"]
     pod = spec["template"]["spec"]
-    check(spec["replicas"] == 1, "StatefulSet: one replica (RocksDB has one writer)")
+    check(spec["replicas"] == replicas, f"StatefulSet: {replicas} replica(s), found {spec['replicas']}")
     vct = spec.get("volumeClaimTemplates") or []
     check(len(vct) == 1 and vct[0]["metadata"]["name"] == "data", "StatefulSet: a volumeClaimTemplate named data")
     check(vct[0]["spec"]["resources"]["requests"]["storage"], "StatefulSet: the PVC asks for storage")
@@ -115,6 +119,8 @@ def cmd_objects(path, monitoring):
             check(cred.get("access_secret_file") == f"/etc/pier/secrets/registry-{r['name']}",
                   f"registry {r['name']}: secret comes from the mounted Secret")
 
+    check_shared(objs, cfg, c, pod, replicas, sts)
+
     kinds_on = {"ServiceMonitor", "PrometheusRule"}
     dash = [o for o in objs.get("ConfigMap", []) if "pier.json" in o.get("data", {})]
     if monitoring == "yes":
@@ -147,6 +153,68 @@ def cmd_objects(path, monitoring):
         check(not dash, "dashboard ConfigMap must not render when disabled")
         check(not objs.get("Ingress"), "Ingress must not render when disabled")
     print(f"ok - objects in {os.path.basename(path)}")
+
+
+def check_shared(objs, cfg, container, pod, replicas, sts):
+    """S3, PostgreSQL, PIER_REPLICA and the PodDisruptionBudget."""
+    storage = cfg.get("storage", {})
+    metadata = cfg.get("metadata")
+    secrets = secret_values(objs)
+    if replicas > 1:
+        check(storage.get("type") == "s3", f"{replicas} replicas: config storage.type must be s3")
+        check(metadata is not None and metadata.get("type") == "postgres",
+              f"{replicas} replicas: config metadata.type must be postgres")
+    if storage.get("type") == "s3":
+        s3 = storage.get("s3", {})
+        check("secret_key" not in s3, "config: storage.s3 must not carry secret_key")
+        check(s3.get("secret_key_file") == "/etc/pier/secrets/s3-secret-key",
+              f"config: storage.s3.secret_key_file names the mounted Secret file: {s3.get('secret_key_file')}")
+        for k in ("endpoint", "region", "bucket", "access_key"):
+            check(s3.get(k), f"config: storage.s3.{k} is empty")
+        check(isinstance(s3.get("path_style"), bool) and isinstance(s3.get("redirect"), bool),
+              "config: storage.s3.path_style and redirect are booleans")
+        if objs.get("Secret"):
+            check(secrets.get("s3-secret-key"), "Secret: s3-secret-key missing")
+    else:
+        check("s3" not in storage and "type" not in storage, f"config: storage without S3 has no type/s3: {storage}")
+        check("s3-secret-key" not in secrets, "Secret: s3-secret-key without S3")
+    if metadata is not None:
+        pg = metadata.get("postgres", {})
+        check(metadata.get("type") == "postgres" and set(pg) == {"dsn", "password_file"},
+              f"config: metadata is postgres with dsn and password_file only: {metadata}")
+        check(pg["password_file"] == "/etc/pier/secrets/db-password", "config: password_file names the mounted Secret file")
+        check("password" not in pg["dsn"], f"config: the DSN must not carry a password: {pg['dsn']}")
+        fields = dict(kv.split("=", 1) for kv in pg["dsn"].split())
+        check(set(fields) == {"host", "port", "dbname", "user", "sslmode"} and fields["host"],
+              f"config: DSN fields: {pg['dsn']}")
+        if objs.get("Secret"):
+            check(secrets.get("db-password"), "Secret: db-password missing")
+    else:
+        check("db-password" not in secrets, "Secret: db-password without a database")
+    # Both files come from the volume mounted at /etc/pier/secrets.
+    mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
+    vols = {v["name"]: v for v in pod["volumes"]}
+    check("secret" in vols[mounts["/etc/pier/secrets"]], "/etc/pier/secrets is a Secret volume")
+
+    env = {e["name"]: e for e in container.get("env") or []}
+    shared = replicas > 1 or storage.get("type") == "s3" or metadata is not None
+    if shared:
+        check(env.get("PIER_REPLICA", {}).get("valueFrom") == {"fieldRef": {"fieldPath": "metadata.name"}},
+              f"env PIER_REPLICA from the pod name (downward API): {env.get('PIER_REPLICA')}")
+    else:
+        check("PIER_REPLICA" not in env, "PIER_REPLICA on a single pod with local storage")
+
+    pdbs = objs.get("PodDisruptionBudget", [])
+    if replicas > 1:
+        check(len(pdbs) == 1, f"{replicas} replicas: want one PodDisruptionBudget, found {len(pdbs)}")
+        pdb = pdbs[0]
+        check(pdb["apiVersion"] == "policy/v1", f"PodDisruptionBudget apiVersion: {pdb['apiVersion']}")
+        check(pdb["spec"]["selector"]["matchLabels"] == sts["spec"]["selector"]["matchLabels"],
+              "PodDisruptionBudget selects the StatefulSet's pods")
+        check(("maxUnavailable" in pdb["spec"]) != ("minAvailable" in pdb["spec"]),
+              f"PodDisruptionBudget: exactly one of maxUnavailable/minAvailable: {pdb['spec']}")
+    else:
+        check(not pdbs, "no PodDisruptionBudget for a single replica")
 
 
 def cmd_extract(path, outdir, port):

@@ -1,213 +1,23 @@
 #include "cache/db.h"
 
-#include <rocksdb/options.h>
+#include <array>
 
-#include <algorithm>
-#include <atomic>
-#include <chrono>
-#include <cstdarg>
-#include <cstdio>
-
-#include "base/clock.h"
-#include "base/internal_errors.h"
-#include "base/log.h"
 #include "cache/keys.h"
 
 namespace pier {
-namespace {
 
-constexpr std::array<const char*, kNumCfs> kCfNames = {keys::kBlobs,     keys::kLinks, keys::kBlobRepos,
-                                                       keys::kManifests, keys::kTags,  keys::kReferrers,
-                                                       keys::kUploads,   keys::kRepos};
-
-rocksdb::Slice ToSlice(std::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
-
-// Our column families plus any others already in the database (other
-// components may keep state there): RocksDB refuses to open a subset.
-std::vector<std::string> ColumnFamiliesToOpen(const std::filesystem::path& dir) {
-  std::vector<std::string> names;
-  rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), dir.string(), &names);  // empty if no DB yet
-  auto add = [&](const std::string& n) {
-    if (std::find(names.begin(), names.end(), n) == names.end()) names.push_back(n);
-  };
-  add(rocksdb::kDefaultColumnFamilyName);
-  for (const char* n : kCfNames) add(n);
-  return names;
+const char* CfName(Cf cf) {
+  static constexpr std::array<const char*, kNumCfs> kNames = {keys::kBlobs,     keys::kLinks, keys::kBlobRepos,
+                                                              keys::kManifests, keys::kTags,  keys::kReferrers,
+                                                              keys::kUploads,   keys::kRepos};
+  return kNames[static_cast<size_t>(cf)];
 }
 
-// Memtable size of every column family. Pier's records are small (a
-// manifest is at most 4 MiB, everything else a few hundred bytes), so
-// RocksDB's 64 MiB default buys nothing but memory. It also sets how much
-// room RocksDB wants back after it ran out of space: its recovery waits
-// until the largest write buffer fits on the disk (and its WAL is
-// preallocated about that large), so a smaller buffer lets writes resume
-// as soon as a few MiB are free again, well inside storage.reserve_bytes.
-constexpr size_t kWriteBufferSize = 8 << 20;
-
-rocksdb::ColumnFamilyOptions FamilyOptions(const rocksdb::Options& db_options) {
-  rocksdb::ColumnFamilyOptions o(db_options);
-  o.write_buffer_size = kWriteBufferSize;
-  return o;
-}
-
-// Every write fails while RocksDB is out of space (replication records
-// progress several times a second): one warning per 10 s says so.
-bool ShouldLogNoSpace() {
-  static std::atomic<int64_t> last_ns{0};
-  const int64_t now =
-      std::chrono::duration_cast<std::chrono::nanoseconds>(SystemClock().Steady().time_since_epoch()).count();
-  int64_t last = last_ns.load();
-  return (last == 0 || now - last >= int64_t{10'000'000'000}) && last_ns.compare_exchange_strong(last, now);
-}
-
-// RocksDB's own diagnostics go to Pier's log (warnings and errors only), not
-// to a LOG file in the data folder: on a full disk that file's writer fails
-// and RocksDB 7.8 aborts the process on its next line (an assertion in
-// WritableFileWriter that Debian's build keeps, met when the space error is
-// cleared and logged). Info lines are RocksDB's routine chatter.
-class RocksLogger final : public rocksdb::Logger {
- public:
-  RocksLogger() : rocksdb::Logger(rocksdb::InfoLogLevel::WARN_LEVEL) {}
-  using rocksdb::Logger::Logv;
-  void Logv(const char* format, va_list ap) override {
-    char line[1024];
-    const int n = std::vsnprintf(line, sizeof line, format, ap);
-    if (n <= 0) return;
-    log::Warn("rocksdb", {{"what", std::string(line, std::min<size_t>(static_cast<size_t>(n), sizeof line - 1))}});
-  }
-};
-
-}  // namespace
-
-Status FromRocks(const rocksdb::Status& s) {
-  if (s.ok()) return Status::OK();
-  if (s.IsNotFound()) return Status::NotFound(s.ToString());
-  if (s.IsCorruption()) return Status::Corruption(s.ToString());
-  if (s.IsNoSpace()) return Status::ResourceExhausted(s.ToString());
-  if (s.IsIOError()) return Status::IOError(s.ToString());
-  if (s.IsInvalidArgument()) return Status::InvalidArgument(s.ToString());
-  return Status::Internal(s.ToString());
-}
-
-Result<std::unique_ptr<Db>> Db::Open(const std::filesystem::path& dir, bool read_only) {
-  rocksdb::Options options;
-  options.create_if_missing = !read_only;
-  options.create_missing_column_families = !read_only;
-  options.info_log = std::make_shared<RocksLogger>();
-  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
-  for (const auto& name : ColumnFamiliesToOpen(dir)) {
-    descriptors.emplace_back(name, FamilyOptions(options));
-  }
-  auto db = std::make_unique<Db>(Token());
-  rocksdb::DB* raw = nullptr;
-  rocksdb::Status s =
-      read_only ? rocksdb::DB::OpenForReadOnly(options, dir.string(), descriptors, &db->all_handles_, &raw)
-                : rocksdb::DB::Open(options, dir.string(), descriptors, &db->all_handles_, &raw);
-  if (!s.ok()) return FromRocks(s);
-  db->db_.reset(raw);
-  for (size_t i = 0; i < descriptors.size(); ++i) {
-    auto it = std::find(kCfNames.begin(), kCfNames.end(), descriptors[i].name);
-    if (it != kCfNames.end()) db->handles_[static_cast<size_t>(it - kCfNames.begin())] = db->all_handles_[i];
-  }
-  return db;
-}
-
-Db::~Db() {
-  if (db_ == nullptr) return;
-  for (auto* h : all_handles_) db_->DestroyColumnFamilyHandle(h);
-  // Nothing to retry at shutdown: RocksDB's WAL still holds every acknowledged write.
-  if (rocksdb::Status s = db_->Close(); !s.ok())
-    ReportInternalError("store", "closing RocksDB failed", Status::IOError(s.ToString()));
-}
-
-Result<std::string> Db::Get(Cf cf, std::string_view key) const {
-  std::string value;
-  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), handle(cf), ToSlice(key), &value);
-  if (!s.ok()) return FromRocks(s);
-  return value;
-}
-
-Result<bool> Db::Has(Cf cf, std::string_view key) const {
-  auto v = Get(cf, key);
+Result<bool> Db::Has(Family f, std::string_view key) const {
+  auto v = Get(f, key);
   if (v.ok()) return true;
   if (v.status().code() == Code::kNotFound) return false;
   return v.status();
-}
-
-Status Db::Write(rocksdb::WriteBatch* batch) {
-  rocksdb::WriteOptions wo;
-  wo.sync = true;
-  // After a WAL write failed, RocksDB 7.8 may hand the next write to the
-  // same failed log writer, which aborts the process (an assertion Debian's
-  // build keeps; fixed upstream in 9.x, "Don't write to WAL after previous
-  // WAL write error"). So once a write failed for space, writes wait here
-  // until Resume() succeeds (it answers OK at once when RocksDB's own
-  // recovery already cleared the error).
-  if (out_of_space_.load(std::memory_order_acquire)) {
-    rocksdb::Status resumed = db_->Resume();
-    if (!resumed.ok()) {
-      if (ShouldLogNoSpace()) {
-        log::Warn("RocksDB cannot write: out of space (logged at most every 10 s)", {{"resume", resumed.ToString()}});
-      }
-      return Status::ResourceExhausted("IO error: No space left on device: RocksDB is waiting for room to resume (" +
-                                       resumed.ToString() + ")");
-    }
-    out_of_space_.store(false, std::memory_order_release);
-    log::Info("RocksDB resumed after running out of space");
-  }
-  rocksdb::Status s = db_->Write(wo, batch);
-  // A WAL write or flush that met ENOSPC stops RocksDB (a "hard" background
-  // error): every later write fails with the same error until the DB is
-  // resumed. RocksDB's own recovery (its SstFileManager) checks every 5 s
-  // whether a write buffer fits again and then resumes by itself; while it
-  // waits, Resume() answers Busy. Resuming here covers an error that
-  // recovery does not handle. Either way writes work again without a
-  // restart once space is back.
-  if (s.IsNoSpace()) {
-    out_of_space_.store(true, std::memory_order_release);
-    if (ShouldLogNoSpace()) log::Warn("RocksDB cannot write: out of space (logged at most every 10 s)");
-  }
-  return FromRocks(s);
-}
-
-Status Db::Scan(Cf cf, std::string_view prefix, std::string_view after, const Visitor& fn) const {
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), handle(cf)));
-  if (after.empty()) {
-    it->Seek(ToSlice(prefix));
-  } else {
-    it->Seek(ToSlice(after));
-    if (it->Valid() && it->key() == ToSlice(after)) it->Next();
-  }
-  for (; it->Valid(); it->Next()) {
-    std::string_view key(it->key().data(), it->key().size());
-    if (!key.starts_with(prefix)) break;
-    if (!fn(key, std::string_view(it->value().data(), it->value().size()))) break;
-  }
-  return FromRocks(it->status());
-}
-
-Result<rocksdb::ColumnFamilyHandle*> Db::ExtraFamily(std::string_view name) {
-  if (name.empty() || name == rocksdb::kDefaultColumnFamilyName ||
-      std::find(kCfNames.begin(), kCfNames.end(), name) != kCfNames.end()) {
-    return Status::InvalidArgument("column family " + std::string(name) + " is reserved");
-  }
-  std::lock_guard<std::mutex> lock(extra_mu_);
-  for (auto* h : all_handles_) {
-    if (h->GetName() == name) return h;
-  }
-  rocksdb::ColumnFamilyHandle* h = nullptr;
-  rocksdb::Status s = db_->CreateColumnFamily(FamilyOptions(rocksdb::Options()), std::string(name), &h);
-  if (!s.ok()) return FromRocks(s);
-  all_handles_.push_back(h);
-  return h;
-}
-
-void BatchPut(Db& db, rocksdb::WriteBatch* b, Cf cf, std::string_view key, std::string_view value) {
-  b->Put(db.handle(cf), ToSlice(key), ToSlice(value));
-}
-
-void BatchDelete(Db& db, rocksdb::WriteBatch* b, Cf cf, std::string_view key) {
-  b->Delete(db.handle(cf), ToSlice(key));
 }
 
 }  // namespace pier

@@ -1,17 +1,26 @@
 #pragma once
-// Db: the store's RocksDB handle with the column families of keys.h. Hides
-// RocksDB types from the rest of the store except WriteBatch, and turns
-// rocksdb::Status into pier::Status. Every Write is synced (WAL fsync):
-// callers only write when the change must survive a crash.
-#include <rocksdb/db.h>
-#include <rocksdb/write_batch.h>
-
-#include <array>
-#include <atomic>
+// Db: the store's metadata as ordered key-value families (keys.h says what
+// is kept where). Two implementations with one contract:
+//  - RocksDB in the data folder (OpenRocksDb, cache/rocks_db.cc): the
+//    default, one process;
+//  - PostgreSQL (cache/pg/db.h): replicas sharing one database.
+//
+// Promises (both):
+//  - Keys and values are bytes; a family's keys are ordered bytewise.
+//  - Get: the value, or kNotFound.
+//  - Write: every op of the batch or none, durable when it returns OK (a
+//    synced WAL write; a committed transaction). One batch is what one
+//    store operation changes, so a crash never leaves half of one.
+//  - Scan: keys beginning with `prefix`, in order, strictly after `after`
+//    when non-empty; fn returns false to stop.
+//  - Lock: exclusion among every process sharing the records (shared());
+//    for a private Db it holds nothing, since the store's in-process locks
+//    already see every writer.
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <memory>
-#include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -22,55 +31,85 @@ namespace pier {
 
 enum class Cf { kBlobs, kLinks, kBlobRepos, kManifests, kTags, kReferrers, kUploads, kRepos };
 inline constexpr size_t kNumCfs = 8;
+// The family's name (keys.h), as RocksDB and PostgreSQL store it.
+const char* CfName(Cf cf);
 
-Status FromRocks(const rocksdb::Status& s);
+// A family: one of the store's own (Cf, converts implicitly) or another
+// component's, opened by name with Db::ExtraFamily.
+class Family {
+ public:
+  Family(Cf cf) : id_(static_cast<uint32_t>(cf)) {}  // NOLINT: implicit on purpose
+  // For Db implementations: the id they handed out.
+  static Family FromId(uint32_t id) { return Family(id, 0); }
+  uint32_t id() const { return id_; }
+
+ private:
+  Family(uint32_t id, int) : id_(id) {}
+  uint32_t id_;
+};
+
+class WriteBatch {
+ public:
+  struct Op {
+    Family family;
+    std::string key;
+    std::optional<std::string> value;  // nullopt: delete
+  };
+  void Put(Family f, std::string_view key, std::string_view value) {
+    ops_.push_back({f, std::string(key), std::string(value)});
+  }
+  void Delete(Family f, std::string_view key) { ops_.push_back({f, std::string(key), std::nullopt}); }
+  const std::vector<Op>& ops() const { return ops_; }
+  bool empty() const { return ops_.empty(); }
+  size_t size() const { return ops_.size(); }
+  void Clear() { ops_.clear(); }
+
+ private:
+  std::vector<Op> ops_;
+};
+
+// A lock held across processes; released when destroyed.
+class HeldLock {
+ public:
+  virtual ~HeldLock() = default;
+};
 
 class Db {
  public:
-  // Opens (creating when !read_only) the database in `dir`. Column families
-  // other than ours that already exist are opened too and left alone.
-  static Result<std::unique_ptr<Db>> Open(const std::filesystem::path& dir, bool read_only);
-  // Only Open can make the token: a Db always holds an open database.
-  class Token {
-    friend class Db;
-    Token() = default;
-  };
-  explicit Db(Token) {}
-  ~Db();
-  Db(const Db&) = delete;
-  Db& operator=(const Db&) = delete;
+  virtual ~Db() = default;
 
-  // NotFound when the key is absent.
-  Result<std::string> Get(Cf cf, std::string_view key) const;
-  Result<bool> Has(Cf cf, std::string_view key) const;
-  // Applies the batch atomically and durably (sync=true).
-  Status Write(rocksdb::WriteBatch* batch);
-  rocksdb::ColumnFamilyHandle* handle(Cf cf) const { return handles_[static_cast<size_t>(cf)]; }
+  virtual std::string_view kind() const = 0;  // "rocksdb", "postgres"
+  // Other processes (replicas) read and write these records too: what a
+  // process keeps in memory about them may be stale.
+  virtual bool shared() const = 0;
 
-  // Calls fn(key, value) for the keys beginning with `prefix`, in key order,
-  // starting after `after` (a full key; exclusive) when it is non-empty.
-  // fn returns false to stop early.
+  virtual Result<std::string> Get(Family f, std::string_view key) const = 0;
+  Result<bool> Has(Family f, std::string_view key) const;
+  virtual Status Write(const WriteBatch& batch) = 0;
   using Visitor = std::function<bool(std::string_view key, std::string_view value)>;
-  Status Scan(Cf cf, std::string_view prefix, std::string_view after, const Visitor& fn) const;
+  virtual Status Scan(Family f, std::string_view prefix, std::string_view after, const Visitor& fn) const = 0;
+  // Families that are not the store's (Cf): the one named `name`, created
+  // when missing. InvalidArgument for a name of ours.
+  virtual Result<Family> ExtraFamily(std::string_view name) = 0;
 
-  // Column families that are not ours (Cf): the handle of `name`, created
-  // when missing. InvalidArgument for one of ours. The handle lives as long
-  // as this Db.
-  Result<rocksdb::ColumnFamilyHandle*> ExtraFamily(std::string_view name);
-  rocksdb::DB* raw() const { return db_.get(); }
-
- private:
-  std::unique_ptr<rocksdb::DB> db_;
-  std::vector<rocksdb::ColumnFamilyHandle*> all_handles_;  // owned; destroyed before db_
-  std::array<rocksdb::ColumnFamilyHandle*, kNumCfs> handles_{};
-  std::mutex extra_mu_;  // guards all_handles_ growth (ExtraFamily)
-  // A write failed for space: no write reaches RocksDB again until Resume()
-  // succeeds (see Write).
-  std::atomic<bool> out_of_space_{false};
+  // Exclusion on (space, key) among the processes sharing this Db, held
+  // while the returned lock lives. wait=false: FailedPrecondition at once
+  // when another process holds it; wait=true: waits up to about 30 s, then
+  // Unavailable. A private Db returns an empty lock at once.
+  virtual Result<std::unique_ptr<HeldLock>> Lock(std::string_view space, std::string_view key, bool wait) {
+    (void)space;
+    (void)key;
+    (void)wait;
+    return std::unique_ptr<HeldLock>();
+  }
 };
 
-// Batch helpers taking our Cf enum.
-void BatchPut(Db& db, rocksdb::WriteBatch* b, Cf cf, std::string_view key, std::string_view value);
-void BatchDelete(Db& db, rocksdb::WriteBatch* b, Cf cf, std::string_view key);
+// RocksDB in `dir` (created, unless read_only); column families other than
+// ours that already exist are opened too and left alone.
+Result<std::unique_ptr<Db>> OpenRocksDb(const std::filesystem::path& dir, bool read_only);
+
+// A factory of the store's Db (Store::Options::metadata): called once per
+// Store::Open.
+using DbOpener = std::function<Result<std::unique_ptr<Db>>()>;
 
 }  // namespace pier

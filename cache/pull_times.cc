@@ -1,7 +1,5 @@
 #include "cache/pull_times.h"
 
-#include <rocksdb/db.h>
-#include <rocksdb/write_batch.h>
 
 #include <algorithm>
 
@@ -44,12 +42,11 @@ Result<int64_t> PullTimes::Lookup(Db& db, std::string_view key) {
   }
   auto cf = db.ExtraFamily(keys::kPulls);
   if (!cf.ok()) return cf.status();
-  std::string value;
-  rocksdb::Status s = db.raw()->Get(rocksdb::ReadOptions(), *cf, rocksdb::Slice(key.data(), key.size()), &value);
-  if (s.IsNotFound()) return int64_t{0};
-  if (!s.ok()) return FromRocks(s);
+  auto value = db.Get(*cf, key);
+  if (value.status().code() == Code::kNotFound) return int64_t{0};
+  if (!value.ok()) return value.status();
   int64_t t = 0;
-  if (!DecodeTime(value, &t)) return Status::Corruption("bad pull time record");
+  if (!DecodeTime(*value, &t)) return Status::Corruption("bad pull time record");
   return t;
 }
 
@@ -64,9 +61,9 @@ Status PullTimes::Flush(Db& db, int64_t now) {
   auto cf = db.ExtraFamily(keys::kPulls);
   Status s = cf.status();
   if (s.ok()) {
-    rocksdb::WriteBatch batch;
+    WriteBatch batch;
     for (const auto& [key, t] : batch_items) batch.Put(*cf, key, EncodeTime(t));
-    s = db.Write(&batch);
+    s = db.Write(batch);
   }
   if (!s.ok()) {
     // Keep them for the next attempt (newer notes win).

@@ -10,27 +10,26 @@ namespace {
 constexpr std::string_view kPrefix = "p/";
 constexpr std::string_view kNextId = "next_id";
 
-rocksdb::Slice ToSlice(std::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
-
 }  // namespace
 
 Status QuotaBook::Load(Db* db) {
   std::lock_guard lock(mu_);
   db_ = db;
-  auto cf = db->ExtraFamily(keys::kQuotas);
-  if (!cf.ok()) return cf.status();
-  cf_ = *cf;
-  std::unique_ptr<rocksdb::Iterator> it(db->raw()->NewIterator(rocksdb::ReadOptions(), cf_));
-  for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    std::string_view key(it->key().data(), it->key().size());
-    std::string_view value(it->value().data(), it->value().size());
+  auto family = db->ExtraFamily(keys::kQuotas);
+  if (!family.ok()) return family.status();
+  family_ = *family;
+  std::string bad;
+  Status s = db->Scan(*family_, "", "", [&](std::string_view key, std::string_view value) {
     if (key == kNextId) {
       last_id_ = std::max<int64_t>(last_id_, std::atoll(std::string(value).c_str()));
-      continue;
+      return true;
     }
-    if (!key.starts_with(kPrefix)) continue;
+    if (!key.starts_with(kPrefix)) return true;
     auto j = nlohmann::json::parse(value, nullptr, false);
-    if (j.is_discarded() || !j.is_object()) return Status::Corruption("bad quota record " + std::string(key));
+    if (j.is_discarded() || !j.is_object()) {
+      bad = std::string(key);
+      return false;
+    }
     Entry e;
     e.id = j.value("id", int64_t{0});
     e.hard = j.value("hard", int64_t{-1});
@@ -38,17 +37,19 @@ Status QuotaBook::Load(Db* db) {
     e.updated_unix = j.value("updated", int64_t{0});
     last_id_ = std::max(last_id_, e.id);
     entries_[std::string(key.substr(kPrefix.size()))] = e;
-  }
-  return FromRocks(it->status());
+    return true;
+  });
+  if (!bad.empty()) return Status::Corruption("bad quota record " + bad);
+  return s;
 }
 
 Status QuotaBook::Store(const std::string& project, const Entry& e, bool new_id) {
   const std::string value =
       nlohmann::json{{"id", e.id}, {"hard", e.hard}, {"created", e.created_unix}, {"updated", e.updated_unix}}.dump();
-  rocksdb::WriteBatch batch;
-  batch.Put(cf_, ToSlice(std::string(kPrefix) + project), ToSlice(value));
-  if (new_id) batch.Put(cf_, ToSlice(kNextId), ToSlice(std::to_string(e.id)));
-  return db_->Write(&batch);
+  WriteBatch batch;
+  batch.Put(*family_, std::string(kPrefix) + project, value);
+  if (new_id) batch.Put(*family_, kNextId, std::to_string(e.id));
+  return db_->Write(batch);
 }
 
 int64_t QuotaBook::Limit(std::string_view project) const {

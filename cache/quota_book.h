@@ -41,7 +41,7 @@ class QuotaBook {
 
   mutable std::mutex mu_;
   Db* db_ = nullptr;
-  rocksdb::ColumnFamilyHandle* cf_ = nullptr;
+  std::optional<Family> family_;
   std::map<std::string, Entry> entries_;
   int64_t last_id_ = 0;
 };

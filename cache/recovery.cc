@@ -56,11 +56,11 @@ Result<std::unordered_set<std::string>> RecoverUploads(StoreState& st) {
   if (!s.ok()) return s;
   std::unordered_set<std::string> kept;
   std::vector<fs::path> doomed_files;
-  rocksdb::WriteBatch batch;
+  WriteBatch batch;
   for (const auto& [uuid, value] : all) {
     records::UploadRecord rec;
     if (!IsValidUploadId(uuid) || !records::Decode(value, &rec)) {
-      BatchDelete(*st.db, &batch, Cf::kUploads, uuid);
+      batch.Delete(Cf::kUploads, uuid);
       continue;  // a file with this name, if any, goes with the stray files
     }
     const fs::path path = st.layout.UploadPath(uuid);
@@ -76,12 +76,12 @@ Result<std::unordered_set<std::string>> RecoverUploads(StoreState& st) {
         doomed_files.push_back(path);
         [[fallthrough]];
       case Verdict::kDropRecord:
-        BatchDelete(*st.db, &batch, Cf::kUploads, uuid);
+        batch.Delete(Cf::kUploads, uuid);
         break;
     }
   }
-  if (batch.Count() > 0) {
-    if (Status w = st.db->Write(&batch); !w.ok()) return w;
+  if (batch.size() > 0) {
+    if (Status w = st.db->Write(batch); !w.ok()) return w;
   }
   for (const auto& p : doomed_files) RemoveOrReport(p);
   st.upload_count.store(kept.size());

@@ -84,9 +84,9 @@ class RemoteUploadWriter final : public UploadWriter {
     records::UploadRecord next = rec_;
     next.offset = size_;
     next.remote = EncodeRemoteState(state_);
-    rocksdb::WriteBatch batch;
-    BatchPut(*st_->db, &batch, Cf::kUploads, claim_.uuid(), records::Encode(next));
-    if (Status s = st_->db->Write(&batch); !s.ok()) return s;
+    WriteBatch batch;
+    batch.Put(Cf::kUploads, claim_.uuid(), records::Encode(next));
+    if (Status s = st_->db->Write(batch); !s.ok()) return s;
     rec_ = std::move(next);
     // The record now names the new tail; the old one is garbage.
     if (recorded_tail_ > 0 && (recorded_tail_start_ != state_.parts_bytes || recorded_tail_ != state_.tail)) {

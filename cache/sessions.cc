@@ -2,9 +2,21 @@
 
 namespace pier::internal {
 
-bool SessionTable::TryAcquire(const std::string& uuid) {
-  std::lock_guard lock(mu_);
-  return busy_.insert(uuid).second;
+Result<SessionClaim> SessionTable::Claim(const std::string& uuid) {
+  {
+    std::lock_guard lock(mu_);
+    if (!busy_.insert(uuid).second) return Status::FailedPrecondition("another request is writing to this upload");
+  }
+  // Ours in this process; now across replicas (nothing when the Db is private).
+  auto remote = db_->Lock("upload", uuid, /*wait=*/false);
+  if (!remote.ok()) {
+    Release(uuid);
+    if (remote.status().code() == Code::kFailedPrecondition) {
+      return Status::FailedPrecondition("another request is writing to this upload");
+    }
+    return remote.status();
+  }
+  return SessionClaim(this, uuid, std::move(remote).value());
 }
 
 void SessionTable::Release(const std::string& uuid) {

@@ -27,7 +27,7 @@ BlobInfo ToInfo(const Digest& d, const records::BlobRecord& r) { return BlobInfo
 // repository of the project holds it), refused with QuotaExceeded when
 // `enforce` and past the limit. *counted: usage was added; the caller takes
 // it back with UncountLink if the batch then fails.
-Status AddLink(StoreState& st, rocksdb::WriteBatch* b, std::string_view repo, const Digest& d, uint64_t size,
+Status AddLink(StoreState& st, WriteBatch* b, std::string_view repo, const Digest& d, uint64_t size,
                bool enforce, bool* counted) {
   Db& db = *st.db;
   *counted = false;
@@ -41,9 +41,9 @@ Status AddLink(StoreState& st, rocksdb::WriteBatch* b, std::string_view repo, co
     }
     *counted = true;
   }
-  BatchPut(db, b, Cf::kLinks, LinkKey(repo, d), records::EncodeLinkTime(st.Now()));
-  BatchPut(db, b, Cf::kBlobRepos, ReverseKey(d, repo), "");
-  BatchPut(db, b, Cf::kRepos, repo, "");
+  b->Put(Cf::kLinks, LinkKey(repo, d), records::EncodeLinkTime(st.Now()));
+  b->Put(Cf::kBlobRepos, ReverseKey(d, repo), "");
+  b->Put(Cf::kRepos, repo, "");
   return Status::OK();
 }
 
@@ -69,7 +69,8 @@ Result<BlobInfo> CommitBlob(StoreState& st, const std::string& uuid, const std::
                             uint64_t size, records::Origin origin) {
   const bool cached = origin == records::Origin::kCached;
   const bool derived = origin == records::Origin::kDerived;
-  std::lock_guard lock(st.blob_locks.For(d.hex));
+  auto lock = st.blob_locks.Lock(d.hex);
+  PIER_TRY(lock);
   Db& db = *st.db;
   auto existing = LoadBlobRecord(db, d);
   if (!existing.ok() && existing.status().code() != Code::kNotFound) return existing.status();
@@ -79,7 +80,7 @@ Result<BlobInfo> CommitBlob(StoreState& st, const std::string& uuid, const std::
   }
   // The quota is checked before the file moves: a refused upload leaves
   // nothing behind, its session included.
-  rocksdb::WriteBatch batch;
+  WriteBatch batch;
   bool counted = false;
   Status q = derived ? Status::OK() : AddLink(st, &batch, repo, d, size, !cached, &counted);
   if (!q.ok()) {
@@ -109,9 +110,9 @@ Result<BlobInfo> CommitBlob(StoreState& st, const std::string& uuid, const std::
   const records::BlobRecord rec =
       new_record ? records::BlobRecord{size, st.Now(), origin}
                  : *existing;
-  if (new_record) BatchPut(db, &batch, Cf::kBlobs, d.str(), records::Encode(rec));
-  BatchDelete(db, &batch, Cf::kUploads, uuid);
-  if (Status s = db.Write(&batch); !s.ok()) {
+  if (new_record) batch.Put(Cf::kBlobs, d.str(), records::Encode(rec));
+  batch.Delete(Cf::kUploads, uuid);
+  if (Status s = db.Write(batch); !s.ok()) {
     UncountLink(st, repo, d, counted);
     // Put the bytes back in the session (its record still says so), so a
     // retried PUT commits them once the database takes writes again.
@@ -146,11 +147,11 @@ Status UnlinkBlobLocked(StoreState& st, std::string_view repo, const Digest& d, 
   if (!elsewhere.ok()) return elsewhere.status();
   auto rec = LoadBlobRecord(db, d);
   const bool last = !*elsewhere && rec.ok();
-  rocksdb::WriteBatch batch;
-  BatchDelete(db, &batch, Cf::kLinks, LinkKey(repo, d));
-  BatchDelete(db, &batch, Cf::kBlobRepos, ReverseKey(d, repo));
-  if (last) BatchDelete(db, &batch, Cf::kBlobs, d.str());
-  if (Status s = db.Write(&batch); !s.ok()) return s;
+  WriteBatch batch;
+  batch.Delete(Cf::kLinks, LinkKey(repo, d));
+  batch.Delete(Cf::kBlobRepos, ReverseKey(d, repo));
+  if (last) batch.Delete(Cf::kBlobs, d.str());
+  if (Status s = db.Write(batch); !s.ok()) return s;
   st.usage.Remove(ProjectOf(repo), ProjectUsage::Kind::kBlob, d.str());
   if (!last) return Status::OK();
   // Records first, file second: a crash in between leaves an orphan file,
@@ -209,20 +210,22 @@ Result<UniqueFd> StoreImpl::OpenBlob(std::string_view repo, const Digest& d, Blo
 Status StoreImpl::DeleteBlob(std::string_view repo, const Digest& d) {
   if (Status s = CheckRepo(repo); !s.ok()) return s;
   if (Status s = CheckBlobDigest(d); !s.ok()) return s;
-  std::lock_guard lock(st_->blob_locks.For(d.hex));
+  auto lock = st_->blob_locks.Lock(d.hex);
+  PIER_TRY(lock);
   uint64_t freed = 0;
   return UnlinkBlobLocked(*st_, repo, d, &freed);
 }
 
 Result<BlobInfo> StoreImpl::MountBlob(std::string_view repo, std::string_view from, const Digest& d) {
   if (Status s = CheckRepo(repo); !s.ok()) return s;
-  std::lock_guard lock(st_->blob_locks.For(d.hex));
+  auto lock = st_->blob_locks.Lock(d.hex);
+  PIER_TRY(lock);
   auto info = StatLinkedBlob(from, d);
   if (!info.ok() || repo == from) return info;
-  rocksdb::WriteBatch batch;
+  WriteBatch batch;
   bool counted = false;
   if (Status q = AddLink(*st_, &batch, repo, d, info->size, true, &counted); !q.ok()) return q;
-  if (Status s = st_->db->Write(&batch); !s.ok()) {
+  if (Status s = st_->db->Write(batch); !s.ok()) {
     UncountLink(*st_, repo, d, counted);
     return s;
   }
@@ -233,14 +236,15 @@ Result<BlobInfo> StoreImpl::MountBlob(std::string_view repo, std::string_view fr
 Result<BlobInfo> StoreImpl::LinkStoredBlob(std::string_view repo, const Digest& d) {
   if (Status s = CheckRepo(repo); !s.ok()) return s;
   if (Status s = CheckBlobDigest(d); !s.ok()) return s;
-  std::lock_guard lock(st_->blob_locks.For(d.hex));
+  auto lock = st_->blob_locks.Lock(d.hex);
+  PIER_TRY(lock);
   if (auto linked = StatLinkedBlob(repo, d); linked.ok()) return linked;
   auto rec = LoadBlobRecord(*st_->db, d);
   if (!rec.ok()) return rec.status();
-  rocksdb::WriteBatch batch;
+  WriteBatch batch;
   bool counted = false;
   if (Status q = AddLink(*st_, &batch, repo, d, rec->size, false, &counted); !q.ok()) return q;
-  if (Status s = st_->db->Write(&batch); !s.ok()) {
+  if (Status s = st_->db->Write(batch); !s.ok()) {
     UncountLink(*st_, repo, d, counted);
     return s;
   }

@@ -116,7 +116,8 @@ class EvictRun {
 
   // `seen`: uses up to this time were judged in the plan (or are the guard's).
   Status EvictImage(const Candidate& c, int64_t seen, EvictReport* report) {
-    std::lock_guard lock(st_.manifest_locks.For(c.repo));
+    auto lock = st_.manifest_locks.Lock(c.repo);
+    PIER_TRY(lock);
     std::unordered_map<std::string, ManifestFacts> manifests;
     std::map<std::string, std::vector<std::string>> tags;
     PIER_TRY(ReadRepository(st_, c.repo, &manifests, &tags));
@@ -198,7 +199,8 @@ class EvictRun {
       if (referenced_elsewhere.contains(b)) continue;
       auto d = Digest::Parse(b);
       if (!d.ok()) continue;
-      std::lock_guard blob_lock(st_.blob_locks.For(d->hex));
+      auto blob_lock = st_.blob_locks.Lock(d->hex);
+      PIER_TRY(blob_lock);
       auto linked_at = LinkTime(st_, c.repo, *d);
       if (!linked_at.ok()) {
         if (linked_at.status().code() == Code::kNotFound) continue;

@@ -180,15 +180,16 @@ Status GcRun::SweepRepository(const std::string& repo) {
     Add(plan.kept);
     return Status::OK();
   }
-  std::unique_lock lock(st_.manifest_locks.For(repo), std::defer_lock);
+  std::optional<Result<KeyLocks::Guard>> lock;
   if (!o_.dry_run) {
-    lock.lock();
+    lock.emplace(st_.manifest_locks.Lock(repo));
+    PIER_TRY(*lock);
     // A read or a pin since the plan keeps a manifest it meant to delete
     // (and the blobs that manifest references): plan again as well.
     const bool renewed = std::any_of(plan.manifests.begin(), plan.manifests.end(), [&](const auto& m) {
       return st_.touches.LastTouch(repo, m.digest) > cutoff_ || Pinned(repo, m.digest);
     });
-    if (renewed || st_.manifest_locks.Generation(repo) != generation) {
+    if (renewed || !st_.manifest_locks.reliable_generations() || st_.manifest_locks.Generation(repo) != generation) {
       plan = RepoPlan();
       if (Status s = PlanRepository(repo, &plan); !s.ok()) return s;
     }
@@ -289,20 +290,21 @@ Status GcRun::ApplyPlan(const std::string& repo, const RepoPlan& plan) {
     // As StoreImpl::DeleteManifest: the record, its referrer entry and its
     // pull time (retention must not see a pull of a manifest that is gone).
     const std::string key = keys::Join(repo, m.digest);
-    rocksdb::WriteBatch batch;
-    BatchDelete(db, &batch, Cf::kManifests, key);
-    if (!m.subject.empty()) BatchDelete(db, &batch, Cf::kReferrers, keys::Join(repo, m.subject, m.digest));
+    WriteBatch batch;
+    batch.Delete(Cf::kManifests, key);
+    if (!m.subject.empty()) batch.Delete(Cf::kReferrers, keys::Join(repo, m.subject, m.digest));
     auto pulls = db.ExtraFamily(keys::kPulls);
     if (!pulls.ok()) return pulls.status();
     batch.Delete(*pulls, key);
-    if (Status w = db.Write(&batch); !w.ok()) return w;
+    if (Status w = db.Write(batch); !w.ok()) return w;
     st_.manifest_locks.Bump(repo);
     st_.pulls.Forget(key);
     st_.usage.Remove(ProjectOf(repo), ProjectUsage::Kind::kManifest, m.digest);
   }
   for (const auto& d : plan.links) {
     if (Stopping()) break;
-    std::lock_guard blob_lock(st_.blob_locks.For(d.hex));
+    auto blob_lock = st_.blob_locks.Lock(d.hex);
+    PIER_TRY(blob_lock);
     // A commit or mount since the scan renewed the link: it is a fresh one.
     auto linked_at = LinkTime(st_, repo, d);
     if (!linked_at.ok()) {

@@ -71,7 +71,8 @@ Status GcRun::SweepUnlinkedBlobs() {
       ++report_.pinned_blobs;
       continue;
     }
-    std::lock_guard lock(st_.blob_locks.For(d.hex));
+    auto lock = st_.blob_locks.Lock(d.hex);
+    PIER_TRY(lock);
     if (HasLinks(db, d.str(), &scan) || !scan.ok()) {
       if (!scan.ok()) return scan;
       continue;
@@ -83,9 +84,9 @@ Status GcRun::SweepUnlinkedBlobs() {
     ++report_.blobs_deleted;
     report_.blob_bytes_deleted += r.size;
     if (o_.dry_run) continue;
-    rocksdb::WriteBatch batch;
-    BatchDelete(db, &batch, Cf::kBlobs, d.str());
-    if (Status w = db.Write(&batch); !w.ok()) return w;
+    WriteBatch batch;
+    batch.Delete(Cf::kBlobs, d.str());
+    if (Status w = db.Write(batch); !w.ok()) return w;
     st_.blob_count.fetch_sub(1);
     st_.blob_bytes.fetch_sub(r.size);
     if (Status rm = st_.blobs->Remove(d); !rm.ok()) return rm;
@@ -108,8 +109,8 @@ Status GcRun::SweepUploads() {
     const FileFacts file = UploadFacts(st_, uuid);
     if (!UploadExpired(st_, rec, file)) continue;
     // A request writing to it now makes it active: leave it.
-    if (!st_.sessions.TryAcquire(uuid)) continue;
-    SessionClaim claim(&st_.sessions, uuid);
+    auto claim = st_.sessions.Claim(uuid);
+    if (!claim.ok()) continue;  // in use now (or the database is away: next run)
     auto still = st_.db->Has(Cf::kUploads, uuid);
     if (!still.ok()) return still.status();
     // Re-read under the claim: a write that ended since the scan renewed it.
@@ -142,8 +143,8 @@ Status GcRun::SweepOrphanUploadFiles() {
     if (Stopping()) return Status::OK();
     pacer.Step();
     const std::string& name = file.name;
-    if (!st_.sessions.TryAcquire(name)) continue;
-    SessionClaim claim(&st_.sessions, name);
+    auto claim = st_.sessions.Claim(name);
+    if (!claim.ok()) continue;
     // Sessions are recorded before their file exists and forgotten before
     // it goes, so a file without a record under the claim is a leftover.
     auto recorded = st_.db->Has(Cf::kUploads, name);
@@ -183,7 +184,8 @@ Status GcRun::SweepOrphanBlobFiles() {
     auto d = Digest::Parse("sha256:" + file.name);
     if (!d.ok()) continue;
     // A commit places the object and writes the record under this lock.
-    std::lock_guard lock(st_.blob_locks.For(d->hex));
+    auto lock = st_.blob_locks.Lock(d->hex);
+    PIER_TRY(lock);
     auto known = st_.db->Has(Cf::kBlobs, d->str());
     if (!known.ok()) return known.status();
     if (*known) continue;

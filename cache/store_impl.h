@@ -1,6 +1,6 @@
 #pragma once
 // Internals of the Store shared by its .cc files: the state every operation
-// works on (StoreState), the in-memory session table and lock stripes, and
+// works on (StoreState), the session table, and
 // StoreImpl, the Store implementation. Not for use outside cache/.
 #include <array>
 #include <atomic>
@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "cache/db.h"
+#include "cache/key_locks.h"
 #include "base/digest.h"
 #include "cache/layout.h"
 #include "cache/local_blob_storage.h"
@@ -30,66 +31,60 @@
 
 namespace pier::internal {
 
-// A fixed set of mutexes picked by key hash: per-key exclusion without a
-// map of mutexes that would need its own lifetime management.
-class StripedMutex {
- public:
-  std::mutex& For(std::string_view key) { return mu_[Index(key)]; }
-  // Every change made under a stripe bumps its generation, so work done
-  // without the lock can tell whether anything changed since (GC's plan).
-  void Bump(std::string_view key) { gen_[Index(key)].fetch_add(1); }
-  uint64_t Generation(std::string_view key) const { return gen_[Index(key)].load(); }
-
- private:
-  static size_t Index(std::string_view key) { return std::hash<std::string_view>()(key) % kStripes; }
-  static constexpr size_t kStripes = 64;
-  std::array<std::mutex, kStripes> mu_;
-  std::array<std::atomic<uint64_t>, kStripes> gen_{};
-};
-
 // The running hash of an upload: sha256 of its first `offset` bytes.
 struct HashState {
   Sha256 sha;
   uint64_t offset = 0;
 };
 
-// Process memory about upload sessions (RocksDB holds the durable part):
+// Process memory about upload sessions (the Db holds the durable part):
 // which sessions have a writer right now, and the running hash of idle ones
-// so a chunked upload never re-reads what it already hashed.
+// so a chunked upload never re-reads what it already hashed. With a shared
+// Db the writer slot is also claimed in the database, so a session has one
+// writer across all replicas.
+class SessionClaim;
 class SessionTable {
  public:
-  // Claims the session's single writer slot; false if already taken.
-  bool TryAcquire(const std::string& uuid);
-  void Release(const std::string& uuid);
+  explicit SessionTable(Db* db) : db_(db) {}
+  // Claims the session's single writer slot; FailedPrecondition ("another
+  // request is writing to this upload") if already taken.
+  Result<SessionClaim> Claim(const std::string& uuid);
   // Removes and returns the saved hash when it covers exactly `offset` bytes.
   std::optional<HashState> TakeHash(const std::string& uuid, uint64_t offset);
   void PutHash(const std::string& uuid, HashState h);
   void DropHash(const std::string& uuid);
 
  private:
+  friend class SessionClaim;
+  void Release(const std::string& uuid);
+
+  Db* const db_;
   std::mutex mu_;
   std::unordered_set<std::string> busy_;
   std::unordered_map<std::string, HashState> hashes_;
 };
 
-// RAII writer slot of one session (see SessionTable::TryAcquire).
+// RAII writer slot of one session (see SessionTable::Claim).
 class SessionClaim {
  public:
   SessionClaim() = default;
-  SessionClaim(SessionTable* table, std::string uuid) : table_(table), uuid_(std::move(uuid)) {}
+  SessionClaim(SessionTable* table, std::string uuid, std::unique_ptr<HeldLock> remote)
+      : table_(table), uuid_(std::move(uuid)), remote_(std::move(remote)) {}
   ~SessionClaim() { reset(); }
   SessionClaim(SessionClaim&& o) noexcept
-      : table_(std::exchange(o.table_, nullptr)), uuid_(std::move(o.uuid_)) {}
+      : table_(std::exchange(o.table_, nullptr)), uuid_(std::move(o.uuid_)), remote_(std::move(o.remote_)) {}
   SessionClaim& operator=(SessionClaim&& o) noexcept {
     if (this != &o) {
       reset();
       table_ = std::exchange(o.table_, nullptr);
       uuid_ = std::move(o.uuid_);
+      remote_ = std::move(o.remote_);
     }
     return *this;
   }
   const std::string& uuid() const { return uuid_; }
   void reset() {
+    remote_.reset();
     if (table_ != nullptr) table_->Release(uuid_);
     table_ = nullptr;
   }
@@ -97,6 +92,7 @@ class SessionClaim {
  private:
   SessionTable* table_ = nullptr;
   std::string uuid_;
+  std::unique_ptr<HeldLock> remote_;
 };
 
 // Everything a store operation needs. Shared by StoreImpl and its upload
@@ -106,6 +102,9 @@ struct StoreState {
       : options(std::move(o)), layout(options.root),
         blobs(options.blob_storage ? options.blob_storage : std::make_shared<LocalBlobStorage>(layout)),
         db(std::move(d)),
+        blob_locks("blob", db.get()),
+        manifest_locks("manifest", db.get()),
+        sessions(db.get()),
         warmer(options.warm_upload_bytes > 0 ? std::make_unique<Warmer>(options.warm_upload_bytes) : nullptr),
         touches(options.reads_at_open ? options.clock->UnixSeconds() : 0) {}
 
@@ -115,8 +114,8 @@ struct StoreState {
   Layout layout;
   std::shared_ptr<BlobStorage> blobs;  // the bytes (local files unless options.blob_storage)
   std::unique_ptr<Db> db;
-  StripedMutex blob_locks;      // by digest: blob commit, delete and mount
-  StripedMutex manifest_locks;  // by repository: manifest and tag changes
+  KeyLocks blob_locks;      // by digest: blob commit, delete and mount
+  KeyLocks manifest_locks;  // by repository: manifest and tag changes
   SessionTable sessions;
   std::unique_ptr<Warmer> warmer;  // read-back of fresh O_DIRECT blobs; null when off
   TouchTable touches;              // recent reads, for garbage collection (touches.h)

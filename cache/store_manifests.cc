@@ -102,7 +102,8 @@ Result<Digest> StoreImpl::WriteManifest(std::string_view repo, std::optional<std
   const Digest d = Sha256Of(bytes);
   const std::string_view mt = media_type.empty() ? std::string_view(parsed.media_type) : media_type;
   st_->Served();
-  std::lock_guard lock(st_->manifest_locks.For(repo));
+  auto lock = st_->manifest_locks.Lock(repo);
+  PIER_TRY(lock);
   Db& db = *st_->db;
   if (!cached) {
     if (Status s = CheckReferences(db, repo, parsed); !s.ok()) return s;
@@ -118,15 +119,15 @@ Result<Digest> StoreImpl::WriteManifest(std::string_view repo, std::optional<std
   }
   records::ManifestRecord rec{std::string(mt), parsed.subject ? parsed.subject->digest.str() : "",
                               std::string(bytes), cached, st_->Now()};
-  rocksdb::WriteBatch batch;
-  BatchPut(db, &batch, Cf::kManifests, ManifestKey(repo, d), records::Encode(rec));
-  if (tag) BatchPut(db, &batch, Cf::kTags, keys::Join(repo, *tag), d.str());
+  WriteBatch batch;
+  batch.Put(Cf::kManifests, ManifestKey(repo, d), records::Encode(rec));
+  if (tag) batch.Put(Cf::kTags, keys::Join(repo, *tag), d.str());
   if (parsed.subject) {
-    BatchPut(db, &batch, Cf::kReferrers, keys::Join(repo, rec.subject, d.str()),
+    batch.Put(Cf::kReferrers, keys::Join(repo, rec.subject, d.str()),
              ReferrerJson(d, mt, bytes.size(), parsed));
   }
-  BatchPut(db, &batch, Cf::kRepos, repo, "");
-  if (Status s = db.Write(&batch); !s.ok()) {
+  batch.Put(Cf::kRepos, repo, "");
+  if (Status s = db.Write(batch); !s.ok()) {
     if (!*present) st_->usage.Remove(project, ProjectUsage::Kind::kManifest, d.str());
     return s;
   }
@@ -137,7 +138,8 @@ Result<Digest> StoreImpl::WriteManifest(std::string_view repo, std::optional<std
 Status StoreImpl::DeleteManifest(std::string_view repo, const Digest& d) {
   if (Status s = CheckRepo(repo); !s.ok()) return s;
   if (Status s = CheckBlobDigest(d); !s.ok()) return s;
-  std::lock_guard lock(st_->manifest_locks.For(repo));
+  auto lock = st_->manifest_locks.Lock(repo);
+  PIER_TRY(lock);
   return DeleteManifestLocked(*st_, repo, d);
 }
 
@@ -170,20 +172,20 @@ Status DeleteManifestLocked(StoreState& st, std::string_view repo, const Digest&
   Db& db = *st.db;
   auto rec = LoadManifest(db, repo, d);
   if (!rec.ok()) return rec.status();
-  rocksdb::WriteBatch batch;
-  BatchDelete(db, &batch, Cf::kManifests, ManifestKey(repo, d));
+  WriteBatch batch;
+  batch.Delete(Cf::kManifests, ManifestKey(repo, d));
   const std::string target = d.str();
   Status scan = db.Scan(Cf::kTags, keys::Prefix(repo), "", [&](std::string_view key, std::string_view value) {
-    if (value == target) BatchDelete(db, &batch, Cf::kTags, key);
+    if (value == target) batch.Delete(Cf::kTags, key);
     return true;
   });
   if (!scan.ok()) return scan;
-  if (!rec->subject.empty()) BatchDelete(db, &batch, Cf::kReferrers, keys::Join(repo, rec->subject, target));
+  if (!rec->subject.empty()) batch.Delete(Cf::kReferrers, keys::Join(repo, rec->subject, target));
   const std::string pull_key = ManifestKey(repo, d);
   auto pulls = db.ExtraFamily(keys::kPulls);
   if (!pulls.ok()) return pulls.status();
   batch.Delete(*pulls, pull_key);
-  if (Status s = db.Write(&batch); !s.ok()) return s;
+  if (Status s = db.Write(batch); !s.ok()) return s;
   st.manifest_locks.Bump(repo);
   st.pulls.Forget(pull_key);
   st.usage.Remove(ProjectOf(repo), ProjectUsage::Kind::kManifest, target);
@@ -193,15 +195,16 @@ Status DeleteManifestLocked(StoreState& st, std::string_view repo, const Digest&
 Status StoreImpl::DeleteTag(std::string_view repo, std::string_view tag) {
   if (Status s = CheckRepo(repo); !s.ok()) return s;
   if (!IsValidTag(tag)) return Status::InvalidArgument("invalid tag");
-  std::lock_guard lock(st_->manifest_locks.For(repo));
+  auto lock = st_->manifest_locks.Lock(repo);
+  PIER_TRY(lock);
   Db& db = *st_->db;
   const std::string key = keys::Join(repo, tag);
   auto present = db.Has(Cf::kTags, key);
   if (!present.ok()) return present.status();
   if (!*present) return Status::NotFound("tag " + std::string(tag) + " unknown");
-  rocksdb::WriteBatch batch;
-  BatchDelete(db, &batch, Cf::kTags, key);
-  if (Status s = db.Write(&batch); !s.ok()) return s;
+  WriteBatch batch;
+  batch.Delete(Cf::kTags, key);
+  if (Status s = db.Write(batch); !s.ok()) return s;
   st_->manifest_locks.Bump(repo);
   return Status::OK();
 }

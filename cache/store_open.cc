@@ -9,7 +9,7 @@ Result<std::unique_ptr<Store>> Store::Open(const Options& options) {
   for (const auto& dir : {layout.MetaDir(), layout.BlobsDir(), layout.UploadsDir()}) {
     if (Status s = MakeDirs(dir); !s.ok()) return s;
   }
-  auto db = Db::Open(layout.MetaDir(), /*read_only=*/false);
+  auto db = options.metadata ? options.metadata() : OpenRocksDb(layout.MetaDir(), /*read_only=*/false);
   if (!db.ok()) return db.status();
   auto st = std::make_shared<internal::StoreState>(options, std::move(db).value());
   // After the database: its lock keeps two processes from racing here.

@@ -10,8 +10,6 @@ UploadState ToState(std::string_view uuid, const records::UploadRecord& r) {
   return UploadState{std::string(uuid), r.repo, r.offset, r.started_unix};
 }
 
-Status Busy() { return Status::FailedPrecondition("another request is writing to this upload"); }
-
 }  // namespace
 
 Result<records::UploadRecord> LoadUpload(StoreState& st, std::string_view repo, std::string_view uuid) {
@@ -30,9 +28,9 @@ Result<records::UploadRecord> LoadUpload(StoreState& st, std::string_view repo, 
 }
 
 Status DropSession(StoreState& st, const std::string& uuid) {
-  rocksdb::WriteBatch batch;
-  BatchDelete(*st.db, &batch, Cf::kUploads, uuid);
-  if (Status s = st.db->Write(&batch); !s.ok()) return s;
+  WriteBatch batch;
+  batch.Delete(Cf::kUploads, uuid);
+  if (Status s = st.db->Write(batch); !s.ok()) return s;
   // Record first: a crash before the unlink leaves an orphan file that
   // recovery removes.
   st.sessions.DropHash(uuid);
@@ -47,9 +45,9 @@ Result<UploadState> StoreImpl::StartUpload(std::string_view repo) {
   st_->Served();
   records::UploadRecord rec{std::string(repo), 0, st_->Now(), {}};
   const std::string uuid = NewUploadId();
-  rocksdb::WriteBatch batch;
-  BatchPut(*st_->db, &batch, Cf::kUploads, uuid, records::Encode(rec));
-  if (Status s = st_->db->Write(&batch); !s.ok()) return s;
+  WriteBatch batch;
+  batch.Put(Cf::kUploads, uuid, records::Encode(rec));
+  if (Status s = st_->db->Write(batch); !s.ok()) return s;
   st_->upload_count.fetch_add(1);
   return ToState(uuid, rec);
 }
@@ -66,8 +64,9 @@ Result<std::unique_ptr<UploadWriter>> StoreImpl::OpenWriter(std::string_view rep
   st_->Served();
   // Claim first, then read the record: the previous writer may have just
   // committed (and so deleted) the session.
-  if (!st_->sessions.TryAcquire(std::string(uuid))) return Busy();
-  SessionClaim claim(&st_->sessions, std::string(uuid));
+  auto claimed = st_->sessions.Claim(std::string(uuid));
+  if (!claimed.ok()) return claimed.status();
+  SessionClaim claim = std::move(claimed).value();
   auto rec = LoadUpload(*st_, repo, uuid);
   if (!rec.ok()) return rec.status();
   if (expected_offset && *expected_offset != rec->offset) {
@@ -99,8 +98,9 @@ Result<std::unique_ptr<UploadWriter>> StoreImpl::OpenWriter(std::string_view rep
 
 Status StoreImpl::CancelUpload(std::string_view repo, std::string_view uuid) {
   if (!IsValidUploadId(uuid)) return Status::NotFound("upload unknown");
-  if (!st_->sessions.TryAcquire(std::string(uuid))) return Busy();
-  SessionClaim claim(&st_->sessions, std::string(uuid));
+  auto claimed = st_->sessions.Claim(std::string(uuid));
+  if (!claimed.ok()) return claimed.status();
+  SessionClaim claim = std::move(claimed).value();
   auto rec = LoadUpload(*st_, repo, uuid);
   if (!rec.ok()) return rec.status();
   return DropSession(*st_, claim.uuid());

@@ -117,9 +117,9 @@ Status UploadWriterImpl::Flush() {
   }
   records::UploadRecord next = rec_;
   next.offset = size_;
-  rocksdb::WriteBatch batch;
-  BatchPut(*st_->db, &batch, Cf::kUploads, claim_.uuid(), records::Encode(next));
-  if (Status s = st_->db->Write(&batch); !s.ok()) return s;
+  WriteBatch batch;
+  batch.Put(Cf::kUploads, claim_.uuid(), records::Encode(next));
+  if (Status s = st_->db->Write(batch); !s.ok()) return s;
   rec_.offset = size_;
   return Status::OK();
 }

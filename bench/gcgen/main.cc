@@ -52,7 +52,7 @@ class Writer {
  public:
   Writer(const Args& a) : a_(a), layout_(a.pier), reg_(fs::path(a.registry) / "docker" / "registry" / "v2") {
     for (const auto& d : {layout_.MetaDir(), layout_.BlobsDir(), layout_.UploadsDir()}) fs::create_directories(d);
-    auto db = Db::Open(layout_.MetaDir(), false);
+    auto db = OpenRocksDb(layout_.MetaDir(), false);
     if (!db.ok()) {
       std::cerr << "gcgen: " << db.status().ToString() << "\n";
       std::exit(1);
@@ -66,13 +66,13 @@ class Writer {
     const Digest d = Sha256Of(content);
     if (!fs::exists(layout_.BlobPath(d))) {
       WriteFile(layout_.BlobPath(d), content);
-      BatchPut(*db_, &batch_, Cf::kBlobs, d.str(), records::Encode(records::BlobRecord{content.size(), when_}));
+      batch_.Put(Cf::kBlobs, d.str(), records::Encode(records::BlobRecord{content.size(), when_}));
       WriteFile(reg_ / "blobs" / "sha256" / d.hex.substr(0, 2) / d.hex / "data", content);
       ++blobs_;
     }
-    BatchPut(*db_, &batch_, Cf::kLinks, keys::Join(repo, d.str()), records::EncodeLinkTime(when_));
-    BatchPut(*db_, &batch_, Cf::kBlobRepos, keys::Join(d.str(), repo), "");
-    BatchPut(*db_, &batch_, Cf::kRepos, repo, "");
+    batch_.Put(Cf::kLinks, keys::Join(repo, d.str()), records::EncodeLinkTime(when_));
+    batch_.Put(Cf::kBlobRepos, keys::Join(d.str(), repo), "");
+    batch_.Put(Cf::kRepos, repo, "");
     WriteFile(reg_ / "repositories" / repo / "_layers" / "sha256" / d.hex / "link", d.str());
     Flush(false);
     return d;
@@ -81,12 +81,12 @@ class Writer {
   void Manifest(const std::string& repo, const std::string& tag, const std::string& bytes) {
     const Digest d = Sha256Of(bytes);
     records::ManifestRecord rec{std::string(media::kOciManifest), "", bytes, false, when_};
-    BatchPut(*db_, &batch_, Cf::kManifests, keys::Join(repo, d.str()), records::Encode(rec));
+    batch_.Put(Cf::kManifests, keys::Join(repo, d.str()), records::Encode(rec));
     WriteFile(reg_ / "blobs" / "sha256" / d.hex.substr(0, 2) / d.hex / "data", bytes);
     const fs::path m = reg_ / "repositories" / repo / "_manifests";
     WriteFile(m / "revisions" / "sha256" / d.hex / "link", d.str());
     if (!tag.empty()) {
-      BatchPut(*db_, &batch_, Cf::kTags, keys::Join(repo, tag), d.str());
+      batch_.Put(Cf::kTags, keys::Join(repo, tag), d.str());
       WriteFile(m / "tags" / tag / "current" / "link", d.str());
       WriteFile(m / "tags" / tag / "index" / "sha256" / d.hex / "link", d.str());
     }
@@ -94,8 +94,8 @@ class Writer {
   }
 
   void Flush(bool force) {
-    if (batch_.Count() == 0 || (!force && batch_.Count() < 20000)) return;
-    if (Status s = db_->Write(&batch_); !s.ok()) {
+    if (batch_.size() == 0 || (!force && batch_.size() < 20000)) return;
+    if (Status s = db_->Write(batch_); !s.ok()) {
       std::cerr << "gcgen: " << s.ToString() << "\n";
       std::exit(1);
     }
@@ -116,7 +116,7 @@ class Writer {
   Layout layout_;
   fs::path reg_;
   std::unique_ptr<Db> db_;
-  rocksdb::WriteBatch batch_;
+  WriteBatch batch_;
   int64_t when_ = 0;
 };
 

@@ -17,14 +17,14 @@ class PullTimesTest : public StoreTest {
   // The pull time RocksDB holds for (repo, digest), read by a second,
   // read-only instance: 0 when nothing is written yet.
   int64_t Flushed(const std::string& repo, const Digest& d) {
-    auto db = Db::Open(Layout(root()).MetaDir(), /*read_only=*/true);
+    auto db = metadata_ ? metadata_() : OpenRocksDb(Layout(root()).MetaDir(), /*read_only=*/true);
     EXPECT_TRUE(db.ok()) << db.status().ToString();
     if (!db.ok()) return -1;
     auto cf = (*db)->ExtraFamily(keys::kPulls);
     if (!cf.ok()) return 0;
-    std::string v;
-    auto s = (*db)->raw()->Get(rocksdb::ReadOptions(), *cf, keys::Join(repo, d.str()), &v);
-    if (!s.ok() || v.size() != 8) return 0;
+    auto got = (*db)->Get(*cf, keys::Join(repo, d.str()));
+    if (!got.ok() || got->size() != 8) return 0;
+    const std::string& v = *got;
     int64_t t = 0;
     for (int i = 7; i >= 0; --i) t = (t << 8) | static_cast<unsigned char>(v[i]);
     return t;

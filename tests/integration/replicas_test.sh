@@ -1,0 +1,156 @@
+#!/usr/bin/env bash
+# Three Pier replicas on one S3 bucket (a Ceph radosgw) and one PostgreSQL,
+# behind nginx round-robin, as the Helm chart runs them with replicaCount 3:
+# skopeo round trips through the balancer, the OCI conformance workflows
+# through the balancer (so consecutive requests of one push land on
+# different replicas), a chunked upload whose POST, PATCHes and PUT each go
+# to another replica, push via one replica and pull via another, and the
+# cluster keeps serving after a replica is killed with SIGKILL.
+# Bounded: every wait has a deadline, the whole test well under ctest's 600 s.
+source "$(dirname "$0")/lib/common.sh"
+
+command -v nginx >/dev/null || NGINX=/usr/sbin/nginx
+NGINX=${NGINX:-nginx}
+[ -x "$(command -v "$NGINX")" ] || fail "nginx is not installed (scripts/deps.sh installs it)"
+
+RGW_DIR=$(mktemp -d /var/tmp/pier-rgw-it.XXXXXX)
+PG_DIR=$(mktemp -d /tmp/pier-pg-it.XXXXXX)
+chmod 755 "$PG_DIR"
+# errexit is off inside: `(exit $rc)` hands cleanup the status without aborting the trap.
+trap 'rc=$?; set +e; [ -n "${NGINX_PID:-}" ] && kill "$NGINX_PID" 2>/dev/null;
+      bash "$LIB_DIR/rgw.sh" stop "$RGW_DIR/c" >/dev/null 2>&1; rm -rf "$RGW_DIR";
+      bash "$LIB_DIR/postgres.sh" stop "$PG_DIR" >/dev/null 2>&1; rm -rf "$PG_DIR"; (exit $rc); cleanup' EXIT
+RGW_OWNER_PID=$$ bash "$LIB_DIR/rgw.sh" start "$RGW_DIR/c" >"$WORK/rgw.log" 2>&1 || { cat "$WORK/rgw.log" >&2; fail "radosgw did not start"; }
+bash "$LIB_DIR/postgres.sh" start "$PG_DIR" >"$WORK/pg.log" 2>&1 || { cat "$WORK/pg.log" >&2; fail "PostgreSQL did not start"; }
+# shellcheck disable=SC1091
+source "$RGW_DIR/c/env"
+# shellcheck disable=SC1091
+source "$PG_DIR/env"
+printf '%s\n' "$RGW_SECRET_KEY" >"$WORK/s3-secret"
+printf '%s\n' "$PG_PASSWORD" >"$WORK/db-password"
+
+cat >"$WORK/pier.json" <<JSON
+{"storage": {"type": "s3", "s3": {"endpoint": "$RGW_ENDPOINT", "region": "us-east-1", "bucket": "pier",
+   "prefix": "", "path_style": true, "access_key": "$RGW_ACCESS_KEY",
+   "secret_key_file": "$WORK/s3-secret", "redirect": false}},
+ "metadata": {"type": "postgres", "postgres": {"dsn": "$PG_DSN", "password_file": "$WORK/db-password"}}}
+JSON
+
+declare -a PORT PID
+for i in 1 2 3; do
+  PORT[$i]=$(free_port)
+  start_pier "pier$i" "${PORT[$i]}" "$WORK/data$i" --config "$WORK/pier.json"
+  PID[$i]=$PIER_PID
+done
+grep -q "$PG_PASSWORD" "$WORK"/pier*.log && fail "the database password reached a log"
+grep -q "metadata: postgres" "$WORK/pier1.log" || fail "replica 1 does not say its records are in PostgreSQL"
+
+# --- nginx round-robin in front of the three ---
+LB=$(free_port)
+mkdir -p "$WORK/nginx"
+cat >"$WORK/nginx/nginx.conf" <<CONF
+daemon off;
+worker_processes 1;
+pid $WORK/nginx/nginx.pid;
+error_log $WORK/nginx-error.log warn;
+events { worker_connections 256; }
+http {
+  access_log $WORK/nginx/access.log;
+  client_body_temp_path $WORK/nginx/body;
+  proxy_temp_path $WORK/nginx/proxy;
+  fastcgi_temp_path $WORK/nginx/fastcgi;
+  uwsgi_temp_path $WORK/nginx/uwsgi;
+  scgi_temp_path $WORK/nginx/scgi;
+  log_format upstream '\$request_method \$uri \$upstream_addr \$status';
+  access_log $WORK/nginx/upstream.log upstream;
+  upstream pier { server 127.0.0.1:${PORT[1]}; server 127.0.0.1:${PORT[2]}; server 127.0.0.1:${PORT[3]}; }
+  server {
+    listen 127.0.0.1:$LB;
+    client_max_body_size 0;
+    proxy_request_buffering off;
+    proxy_buffering off;
+    proxy_http_version 1.1;
+    location / {
+      proxy_pass http://pier;
+      proxy_set_header Host \$http_host;
+      proxy_next_upstream error timeout;
+    }
+  }
+}
+CONF
+spawn "$WORK/nginx.log" "$NGINX" -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf"
+NGINX_PID=$LAST_PID
+wait_http "http://127.0.0.1:$LB/healthz"
+lb="127.0.0.1:$LB"
+
+# --- skopeo through the balancer ---
+gen="$LIB_DIR/make_oci_layout.py"
+python3 "$gen" "$WORK/img" image --layers 3 --size 200000 --app-size 9000000 --seed 7
+skopeo_ copy --dest-tls-verify=false "oci:$WORK/img:v1" "docker://$lb/team/app:v1" >/dev/null
+want=$(layout_digest "$WORK/img" v1)
+skopeo_ copy --src-tls-verify=false "docker://$lb/team/app:v1" "oci:$WORK/back:v1" >/dev/null
+for f in "$WORK"/img/blobs/sha256/*; do
+  cmp -s "$f" "$WORK/back/blobs/sha256/$(basename "$f")" || fail "blob $(basename "$f") differs after the round trip"
+done
+[ "$(layout_digest "$WORK/back" v1)" = "$want" ] || fail "manifest digest changed"
+used=$(grep -o ' 127\.0\.0\.1:[0-9]*' "$WORK/nginx/upstream.log" | sort -u | wc -l)
+[ "$used" -eq 3 ] || fail "the balancer used $used replicas, not 3"
+pass "skopeo push and pull through nginx over 3 replicas keep every byte (requests spread over all 3)"
+
+# --- push via one replica, pull via another ---
+python3 "$gen" "$WORK/img2" image --layers 2 --size 150000 --seed 8
+skopeo_ copy --dest-tls-verify=false "oci:$WORK/img2:v1" "docker://127.0.0.1:${PORT[1]}/team/other:v2" >/dev/null
+skopeo_ copy --src-tls-verify=false "docker://127.0.0.1:${PORT[3]}/team/other:v2" "oci:$WORK/back2:v2" >/dev/null
+for f in "$WORK"/back2/blobs/sha256/*; do
+  cmp -s "$f" "$WORK/img2/blobs/sha256/$(basename "$f")" || fail "blob $(basename "$f") pulled via replica 3 differs"
+done
+pass "pushed via replica 1, pulled via replica 3 byte-identical"
+
+# --- one chunked upload, every request on another replica ---
+head -c 3000000 /dev/urandom >"$WORK/chunked"
+head -c 1200000 "$WORK/chunked" >"$WORK/c1"
+tail -c +1200001 "$WORK/chunked" >"$WORK/c2"
+digest="sha256:$(sha256sum "$WORK/chunked" | cut -d' ' -f1)"
+loc=$(curl -sf -D - -o /dev/null -X POST "http://127.0.0.1:${PORT[1]}/v2/team/chunked/blobs/uploads/" |
+      tr -d '\r' | awk -F': ' 'tolower($1)=="location"{print $2}')
+[ -n "$loc" ] || fail "no Location for the upload"
+path=${loc#http://*/}
+path=/${path#/}
+code=$(curl -s -o /dev/null -w '%{http_code}' -X PATCH -H 'Content-Type: application/octet-stream' \
+       -H "Content-Range: 0-1199999" --data-binary @"$WORK/c1" "http://127.0.0.1:${PORT[2]}$path")
+[ "$code" = 202 ] || fail "PATCH 1 on replica 2 answered $code"
+range=$(curl -s -D - -o /dev/null "http://127.0.0.1:${PORT[1]}$path" | tr -d '\r' | awk -F': ' 'tolower($1)=="range"{print $2}')
+[ "$range" = "0-1199999" ] || fail "replica 1 sees the session at '$range', not 0-1199999"
+code=$(curl -s -o /dev/null -w '%{http_code}' -X PATCH -H 'Content-Type: application/octet-stream' \
+       -H "Content-Range: 1200000-2999999" --data-binary @"$WORK/c2" "http://127.0.0.1:${PORT[3]}$path")
+[ "$code" = 202 ] || fail "PATCH 2 on replica 3 answered $code"
+sep='?'; case "$path" in *\?*) sep='&';; esac
+code=$(curl -s -o /dev/null -w '%{http_code}' -X PUT "http://127.0.0.1:${PORT[1]}$path${sep}digest=$digest")
+[ "$code" = 201 ] || fail "PUT on replica 1 answered $code"
+curl -sf "http://127.0.0.1:${PORT[2]}/v2/team/chunked/blobs/$digest" -o "$WORK/chunked.back" || fail "GET via replica 2 failed"
+cmp -s "$WORK/chunked" "$WORK/chunked.back" || fail "the chunked blob differs"
+pass "a chunked upload started on replica 1, PATCHed on 2 and 3, committed on 1 reads back via 2"
+
+# --- fsck of the shared records and bucket from a replica's config ---
+# (before the conformance workflows: they delete blobs a manifest still names,
+# which registries allow and fsck rightly reports)
+"$PIER_BIN" fsck --data "$WORK/data1" --config "$WORK/pier.json" >"$WORK/fsck.log" 2>&1 ||
+  fail "fsck found problems: $(cat "$WORK/fsck.log")"
+pass "pier fsck over PostgreSQL and S3: $(tail -1 "$WORK/fsck.log")"
+
+# --- OCI conformance workflows through the balancer ---
+python3 "$LIB_DIR/conformance_suite.py" "$lb" >"$WORK/suite.log" 2>&1 ||
+  { tail -30 "$WORK/suite.log" >&2; fail "conformance workflows failed through the balancer"; }
+pass "OCI conformance through nginx: $(tail -1 "$WORK/suite.log")"
+
+# --- a replica dies: the others keep serving ---
+kill -9 "${PID[2]}"
+wait "${PID[2]}" 2>/dev/null || true
+rm -rf "$WORK/back3"
+skopeo_ copy --src-tls-verify=false "docker://$lb/team/app:v1" "oci:$WORK/back3:v1" >/dev/null ||
+  fail "pull through the balancer failed after replica 2 was killed"
+[ "$(layout_digest "$WORK/back3" v1)" = "$want" ] || fail "manifest digest changed after the kill"
+python3 "$gen" "$WORK/img4" image --layers 2 --size 100000 --seed 9
+skopeo_ copy --dest-tls-verify=false "oci:$WORK/img4:v1" "docker://$lb/team/after:v1" >/dev/null ||
+  fail "push through the balancer failed after replica 2 was killed"
+pass "after kill -9 of replica 2, pulls and pushes through the balancer still work"

@@ -34,6 +34,7 @@
 #include "base/manifest.h"
 #include "base/status.h"
 #include "cache/blob_storage.h"
+#include "cache/db.h"
 
 namespace pier {
 
@@ -247,6 +248,9 @@ class Store {
     bool reads_at_open = true;
     // Where blob bytes live; null: files under `root` (LocalBlobStorage).
     std::shared_ptr<BlobStorage> blob_storage = nullptr;
+    // Opens where the records live; empty: RocksDB under `root` (the
+    // PostgreSQL Db of cache/pg/db.h for replicas sharing one database).
+    DbOpener metadata = nullptr;
   };
 
   // Opens (creating if needed) the store at options.root and runs recovery.
@@ -382,7 +386,7 @@ class Store {
   virtual Result<std::shared_ptr<KvSpace>> OpenKeySpace(std::string_view name) = 0;
 };
 
-// Checks a data folder offline: every blob file hashes to its name and has a
+// Checks a store: every blob file (object) hashes to its name and has a
 // record with the right size, every record has its file, every link and
 // manifest points at something that exists. Problems are listed one per line.
 struct FsckReport {
@@ -390,6 +394,12 @@ struct FsckReport {
   uint64_t manifests_checked = 0;
   std::vector<std::string> problems;
 };
-Result<FsckReport> Fsck(const std::filesystem::path& root);
+// Where the store's records and bytes are: by default RocksDB and files
+// under `root`; the same settings Store::Options has otherwise.
+struct FsckOptions {
+  DbOpener metadata = nullptr;
+  std::shared_ptr<BlobStorage> blob_storage = nullptr;
+};
+Result<FsckReport> Fsck(const std::filesystem::path& root, const FsckOptions& options = {});
 
 }  // namespace pier

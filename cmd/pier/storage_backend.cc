@@ -2,6 +2,7 @@
 
 #include "base/file.h"
 #include "base/log.h"
+#include "cache/pg/db.h"
 #include "cache/s3/storage.h"
 
 namespace pier {
@@ -35,6 +36,19 @@ Result<std::shared_ptr<BlobStorage>> OpenBlobStorage(const StorageConfig& storag
                                  {"path_style", c.path_style ? "true" : "false"},
                                  {"redirect", c.redirect ? "true" : "false"}});
   return std::shared_ptr<BlobStorage>(std::move(shared));
+}
+
+DbOpener MetadataOpener(const MetadataConfig& metadata) {
+  if (metadata.type != "postgres") return {};
+  pg::PgDbOptions o;
+  o.connection.dsn = metadata.postgres_dsn;
+  o.connection.password = metadata.postgres_password;
+  return [o]() -> Result<std::unique_ptr<Db>> {
+    auto db = pg::OpenPgDb(o);
+    if (!db.ok()) return Status(db.status().code(), "metadata.postgres: " + db.status().message());
+    log::Info("metadata: postgres", {{"dsn", o.connection.dsn}});
+    return db;
+  };
 }
 
 }  // namespace pier

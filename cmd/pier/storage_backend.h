@@ -7,10 +7,16 @@
 
 #include "base/status.h"
 #include "cache/blob_storage.h"
+#include "cache/db.h"
 #include "cmd/pier/config.h"
 
 namespace pier {
 
 Result<std::shared_ptr<BlobStorage>> OpenBlobStorage(const StorageConfig& storage);
+
+// How the store opens its records: empty for the default (RocksDB under
+// --data), else a PostgreSQL opener (login checked and schema migrated when
+// the store opens).
+DbOpener MetadataOpener(const MetadataConfig& metadata);
 
 }  // namespace pier

@@ -19,6 +19,7 @@
 #include "cache/store.h"
 #include "tests/unit/common/direct_io.h"
 #include "tests/unit/common/temp_dir.h"
+#include "tests/unit/common/test_metadata.h"
 
 namespace pier::testing {
 
@@ -104,6 +105,7 @@ class StoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_FALSE(dir_.path().empty());
+    PIER_TEST_METADATA(metadata_);
     Reopen();
   }
   // Closes the store before a derived fixture's members (its FakeClock) go:
@@ -116,6 +118,7 @@ class StoreTest : public ::testing::Test {
     opts.root = dir_.path();
     opts.upload_max_age_seconds = upload_max_age_seconds;
     opts.clock = clock_;
+    opts.metadata = metadata_;
     auto s = Store::Open(opts);
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     store_ = std::move(s).value();
@@ -127,6 +130,8 @@ class StoreTest : public ::testing::Test {
   // take the O_DIRECT path.
   TempDir dir_{"pier-store", DirectIoRoot()};
   std::unique_ptr<Store> store_;
+  // Where the records live (test_metadata.h): empty for RocksDB in dir_.
+  DbOpener metadata_;
   // A fixture that moves time sets this (in its constructor) to its FakeClock.
   const Clock* clock_ = &SystemClock();
 };

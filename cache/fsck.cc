@@ -1,8 +1,13 @@
-// Fsck: an offline, read-only consistency check of a data folder.
+// Fsck: a read-only consistency check of a store's records against its
+// blob storage (local files or S3).
 //
-// It opens RocksDB with OpenForReadOnly, which takes no lock and writes
-// nothing; it is meant for a stopped store (RocksDB leaves a read-only
-// instance next to a live writer undefined). Nothing on disk is modified.
+// With the default RocksDB it opens the database with OpenForReadOnly,
+// which takes no lock and writes nothing; it is meant for a stopped store
+// (RocksDB leaves a read-only instance next to a live writer undefined).
+// With PostgreSQL (shared by running replicas) every scan reads one
+// snapshot; a commit racing the check may show up as a blob object without
+// a record, never the other way round (objects are placed before records).
+// Nothing is modified.
 #include <sys/stat.h>
 
 #include <vector>
@@ -10,6 +15,7 @@
 #include "cache/db.h"
 #include "cache/keys.h"
 #include "cache/layout.h"
+#include "cache/local_blob_storage.h"
 #include "cache/storage_marker.h"
 #include "cache/records.h"
 #include "cache/store.h"
@@ -35,15 +41,15 @@ struct FileHash {
   uint64_t size = 0;
 };
 
-// Streams the file through sha256; never holds it whole.
-Result<FileHash> HashFile(const std::filesystem::path& path) {
-  auto fd = OpenForRead(path);
-  if (!fd.ok()) return fd.status();
+// Streams the blob through sha256; never holds it whole.
+Result<FileHash> HashBlob(BlobStorage& blobs, const Digest& d) {
+  auto reader = blobs.Open(d);
+  if (!reader.ok()) return reader.status();
   std::vector<char> buf(kHashBufferSize);
   Sha256 sha;
   uint64_t offset = 0;
   while (true) {
-    auto n = ReadAt(fd->get(), offset, buf);
+    auto n = (*reader)->ReadAt(offset, buf);
     if (!n.ok()) return n.status();
     if (*n == 0) break;
     sha.Update(std::span<const char>(buf.data(), *n));
@@ -54,8 +60,8 @@ Result<FileHash> HashFile(const std::filesystem::path& path) {
 
 class Checker {
  public:
-  Checker(const Db& db, const Layout& layout, FsckReport* report)
-      : db_(db), layout_(layout), report_(report) {}
+  Checker(const Db& db, BlobStorage& blobs, const Layout& layout, FsckReport* report)
+      : db_(db), blobs_(blobs), layout_(layout), report_(report) {}
 
   Status Run() {
     for (auto check :
@@ -94,7 +100,7 @@ class Checker {
   }
 
   void CheckBlobFile(const Digest& d, const records::BlobRecord& rec) {
-    auto h = HashFile(layout_.BlobPath(d));
+    auto h = HashBlob(blobs_, d);
     if (!h.ok()) {
       Problem("blob " + d.str() + ": " +
               (h.status().code() == Code::kNotFound ? "record without file" : h.status().ToString()));
@@ -107,8 +113,19 @@ class Checker {
     }
   }
 
-  // Every file under blobs/ has a record.
+  // Every file under blobs/ (every blob object) has a record.
   Status CheckBlobFiles() {
+    if (std::string_view(blobs_.kind()) != "filesystem") {
+      return blobs_.ListBlobs([&](const StoredObject& o) {
+        auto d = Digest::Parse("sha256:" + o.name);
+        if (!d.ok()) {
+          Problem("stray blob object " + o.name);
+        } else if (!Has(Cf::kBlobs, d->str())) {
+          Problem("blob object without record: " + d->str());
+        }
+        return true;
+      });
+    }
     auto shards = ListDir(layout_.BlobsDir());
     if (!shards.ok()) return shards.status().code() == Code::kNotFound ? Status::OK() : shards.status();
     for (const auto& shard : *shards) {
@@ -221,9 +238,13 @@ class Checker {
         Problem("malformed upload record " + uuid);
         return true;
       }
-      struct stat st {};
-      const bool exists = ::stat(layout_.UploadPath(uuid).c_str(), &st) == 0;
-      if (rec.offset > 0 && (!exists || static_cast<uint64_t>(st.st_size) < rec.offset)) {
+      // A remote session's bytes are parts and a tail its record names;
+      // a local one is a file that holds at least the acknowledged bytes.
+      if (!rec.remote.empty() || rec.offset == 0) return true;
+      auto object = blobs_.StatUpload(uuid);
+      if (!object.ok()) {
+        Problem("upload " + uuid + ": " + object.status().ToString());
+      } else if (!object->has_value() || (*object)->size < rec.offset) {
         Problem("upload " + uuid + ": file shorter than its committed offset");
       }
       return true;
@@ -231,28 +252,31 @@ class Checker {
   }
 
   const Db& db_;
+  BlobStorage& blobs_;
   const Layout& layout_;
   FsckReport* report_;
 };
 
 }  // namespace
 
-Result<FsckReport> Fsck(const std::filesystem::path& root) {
+Result<FsckReport> Fsck(const std::filesystem::path& root, const FsckOptions& options) {
   Layout layout(root);
   std::error_code ec;
   if (!std::filesystem::is_directory(layout.MetaDir(), ec)) {
     return Status::NotFound("no Pier store at " + root.string());
   }
+  std::shared_ptr<BlobStorage> blobs =
+      options.blob_storage ? options.blob_storage : std::make_shared<LocalBlobStorage>(layout);
   auto where = ReadStorageMarker(layout);
   if (!where.ok()) return where.status();
-  if (*where != "filesystem") {
-    return Status::Unsupported("the blobs of " + root.string() + " are in " + *where +
-                               ": fsck checks local blob files only (yet)");
+  if (*where != blobs->identity()) {
+    return Status::FailedPrecondition("the blobs of " + root.string() + " are in " + *where + ", not in " +
+                                      blobs->identity() + ": check with the config Pier runs with (--config)");
   }
-  auto db = Db::Open(layout.MetaDir(), /*read_only=*/true);
+  auto db = options.metadata ? options.metadata() : OpenRocksDb(layout.MetaDir(), /*read_only=*/true);
   if (!db.ok()) return db.status();
   FsckReport report;
-  if (Status s = Checker(**db, layout, &report).Run(); !s.ok()) return s;
+  if (Status s = Checker(**db, *blobs, layout, &report).Run(); !s.ok()) return s;
   return report;
 }
 

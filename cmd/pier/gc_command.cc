@@ -110,6 +110,14 @@ int Gc(int argc, char** argv) {
       return 1;
     }
   }
+  // Offline GC assumes no client can race it; replicas sharing a database
+  // may be serving right now, so they collect through the API instead.
+  if (cfg.metadata.type == "postgres") {
+    std::fprintf(stderr,
+                 "pier gc: metadata.type is \"postgres\": other replicas may be running, so an offline GC is not safe.\n"
+                 "Collect garbage through the API of a running replica (POST /api/v2.0/system/gc/schedule).\n");
+    return 1;
+  }
   // The blobs' home comes from the config (a data folder on S3 refuses to
   // open without it: cache/storage_marker.h).
   auto blob_storage = OpenBlobStorage(cfg.storage);

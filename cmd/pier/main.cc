@@ -71,8 +71,10 @@ constexpr const char* kServeUsage =
     "  --public-url URL     absolute base URL for Location/Link headers\n";
 
 constexpr const char* kFsckUsage =
-    "usage: pier fsck --data DIR\n"
+    "usage: pier fsck --data DIR [--config FILE]\n"
     "  Verifies every blob hashes to its name and the metadata agrees.\n"
+    "  --config FILE  where blobs and records live (storage.*, metadata.*);\n"
+    "                 needed when they are in S3 or PostgreSQL\n"
     "  Exits 0 when clean, 1 when damage was found, 2 on usage errors.\n";
 
 // Parses "--flag value" / "--flag=value" pairs; false on a stray argument.
@@ -165,15 +167,12 @@ int Serve(int argc, char** argv) {
   }
   auto authorizer = std::make_shared<pier::auth::Authorizer>(std::move(users), cfg.acl, cfg.anonymous_pull);
 
-  if (cfg.metadata.type == "postgres") {
-    // Parsed and checked already; the PostgreSQL store lands next (issue 14).
-    return Fail("config: metadata.type \"postgres\" is not available in this build yet");
-  }
   auto blob_storage = pier::OpenBlobStorage(cfg.storage);
   if (!blob_storage.ok()) return Fail("storage: " + blob_storage.status().message());
   pier::Store::Options store_options;
   store_options.root = cfg.data;
   store_options.blob_storage = *blob_storage;
+  store_options.metadata = pier::MetadataOpener(cfg.metadata);
   store_options.upload_max_age_seconds = cfg.upload_max_age_hours * 3600;
   store_options.warm_upload_bytes = static_cast<uint64_t>(cfg.upload_warm_bytes);
   auto store = pier::Store::Open(store_options);
@@ -455,11 +454,26 @@ int Fsck(int argc, char** argv) {
     std::fputs(kFsckUsage, stdout);
     return 0;
   }
-  if (!flags.count("data") || flags.size() != 1) {
+  if (!flags.count("data") || flags.size() != 1 + flags.count("config")) {
     std::fputs(kFsckUsage, stderr);
     return 2;
   }
-  auto report = pier::Fsck(flags["data"]);
+  pier::Config cfg;
+  if (flags.count("config")) {
+    if (pier::Status s = pier::LoadConfigFile(flags["config"], &cfg); !s.ok()) {
+      std::fprintf(stderr, "fsck: config: %s\n", s.message().c_str());
+      return 2;
+    }
+  }
+  auto blob_storage = pier::OpenBlobStorage(cfg.storage);
+  if (!blob_storage.ok()) {
+    std::fprintf(stderr, "fsck: storage: %s\n", blob_storage.status().message().c_str());
+    return 1;
+  }
+  pier::FsckOptions fo;
+  fo.blob_storage = *blob_storage;
+  fo.metadata = pier::MetadataOpener(cfg.metadata);
+  auto report = pier::Fsck(flags["data"], fo);
   if (!report.ok()) {
     std::fprintf(stderr, "fsck: %s\n", report.status().message().c_str());
     return 1;

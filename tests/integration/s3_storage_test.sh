@@ -154,3 +154,10 @@ for f in "$WORK"/img/blobs/sha256/*; do
   s3_keys "it/blobs/sha256/${h:0:2}/$h" | grep -qx "it/blobs/sha256/${h:0:2}/$h" || fail "GC removed referenced blob $h"
 done
 pass "pier gc --config runs against S3 ($before blob objects before, $after after; team/app:v1 intact)"
+
+# --- fsck with the config hashes every blob object in the bucket ---
+"$PIER_BIN" fsck --data "$WORK/data" --config "$WORK/pier.json" >"$WORK/fsck2.log" 2>&1 ||
+  fail "pier fsck --config on S3 found problems or failed: $(cat "$WORK/fsck2.log")"
+grep -Eq "checked [1-9][0-9]* blobs, [1-9][0-9]* manifests: 0 problem" "$WORK/fsck2.log" ||
+  fail "fsck checked nothing: $(cat "$WORK/fsck2.log")"
+pass "pier fsck --config checks the blobs in S3: $(tail -1 "$WORK/fsck2.log")"

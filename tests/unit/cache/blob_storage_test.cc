@@ -67,7 +67,11 @@ TEST(StorageMarker, AFolderOpensOnlyWithTheStorageItWasMadeWith) {
   ASSERT_TRUE(Store::Open(other).ok());
   local.root = dir2.path();
   EXPECT_EQ(Store::Open(local).status().code(), Code::kFailedPrecondition);
-  EXPECT_EQ(Fsck(dir2.path()).status().code(), Code::kUnsupported);
+  // fsck too: without the storage the folder names it refuses; with it, it checks.
+  EXPECT_EQ(Fsck(dir2.path()).status().code(), Code::kFailedPrecondition);
+  auto checked = Fsck(dir2.path(), FsckOptions{{}, other.blob_storage});
+  ASSERT_TRUE(checked.ok()) << checked.status().ToString();
+  EXPECT_TRUE(checked->problems.empty());
 }
 
 }  // namespace

@@ -74,7 +74,7 @@ class EvictTest : public StoreTest {
   }
   void ExpectFsckClean() {
     store_.reset();
-    auto report = Fsck(root());
+    auto report = Fsck(root(), FsckOptions{metadata_, nullptr});
     ASSERT_TRUE(report.ok()) << report.status().ToString();
     EXPECT_TRUE(report->problems.empty()) << report->problems.front();
     Reopen();

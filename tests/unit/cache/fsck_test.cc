@@ -35,7 +35,7 @@ class FsckTest : public StoreTest {
   }
 
   FsckReport Check() {
-    auto r = Fsck(root());
+    auto r = Fsck(root(), FsckOptions{metadata_, nullptr});
     EXPECT_TRUE(r.ok()) << r.status().ToString();
     return r.ok() ? *r : FsckReport{};
   }

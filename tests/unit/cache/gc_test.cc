@@ -65,7 +65,7 @@ class GcTest : public StoreTest {
   }
   void ExpectFsckClean() {
     store_.reset();
-    auto report = Fsck(root());
+    auto report = Fsck(root(), FsckOptions{metadata_, nullptr});
     ASSERT_TRUE(report.ok()) << report.status().ToString();
     EXPECT_TRUE(report->problems.empty()) << report->problems.front();
     Reopen();

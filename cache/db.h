@@ -16,6 +16,9 @@
 //  - Lock: exclusion among every process sharing the records (shared());
 //    for a private Db it holds nothing, since the store's in-process locks
 //    already see every writer.
+//  - HoldLease: one holder of a name at a time among those processes (who
+//    runs schedules and replication); a private Db's only process holds all.
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -101,6 +104,25 @@ class Db {
     (void)key;
     (void)wait;
     return std::unique_ptr<HeldLock>();
+  }
+
+  // A lease on `name` among the processes sharing this Db, on the Db's
+  // clock: taken when free or expired, extended when `holder` holds it.
+  // The tenure's token (it changes whenever the lease changes hands or
+  // lapsed) while `holder` holds it; nullopt while another holder does. A
+  // private Db: always held, token 1.
+  virtual Result<std::optional<int64_t>> HoldLease(std::string_view name, std::string_view holder,
+                                                   std::chrono::milliseconds ttl) {
+    (void)name;
+    (void)holder;
+    (void)ttl;
+    return std::optional<int64_t>(1);
+  }
+  // Gives the lease up at once if `holder` holds it.
+  virtual Status ReleaseLease(std::string_view name, std::string_view holder) {
+    (void)name;
+    (void)holder;
+    return Status::OK();
   }
 };
 

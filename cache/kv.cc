@@ -8,7 +8,8 @@ namespace {
 
 class KvSpaceImpl final : public KvSpace {
  public:
-  KvSpaceImpl(std::shared_ptr<StoreState> st, Family f) : st_(std::move(st)), f_(f) {}
+  KvSpaceImpl(std::shared_ptr<StoreState> st, Family f, std::string name)
+      : st_(std::move(st)), f_(f), name_(std::move(name)) {}
 
   Result<std::string> Get(std::string_view key) override { return st_->db->Get(f_, key); }
 
@@ -29,9 +30,14 @@ class KvSpaceImpl final : public KvSpace {
     return st_->db->Scan(f_, prefix, "", fn);
   }
 
+  Result<std::unique_ptr<HeldLock>> Lock(std::string_view name, bool wait) override {
+    return st_->db->Lock("kv/" + name_, name, wait);
+  }
+
  private:
   std::shared_ptr<StoreState> st_;  // keeps the Db (and so f_) alive
   Family f_;
+  std::string name_;
 };
 
 }  // namespace
@@ -40,7 +46,7 @@ Result<std::shared_ptr<KvSpace>> StoreImpl::OpenKeySpace(std::string_view name) 
   if (name == keys::kQuotas || name == keys::kPulls) return Status::InvalidArgument("column family " + std::string(name) + " is reserved");
   auto cf = st_->db->ExtraFamily(name);
   if (!cf.ok()) return cf.status();
-  return std::shared_ptr<KvSpace>(std::make_shared<KvSpaceImpl>(st_, *cf));
+  return std::shared_ptr<KvSpace>(std::make_shared<KvSpaceImpl>(st_, *cf, std::string(name)));
 }
 
 }  // namespace pier::internal

@@ -17,6 +17,7 @@
 //    rule is in cache/README.md, "Garbage collection").
 // Thread-safe: every method may be called concurrently.
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -226,6 +227,12 @@ class KvSpace {
   // fn returns false to stop.
   virtual Status Scan(std::string_view prefix,
                       const std::function<bool(std::string_view key, std::string_view value)>& fn) = 0;
+  // Exclusion on `name` within this space among every replica sharing the
+  // records, held while the result lives (waits up to ~30 s): for the
+  // read-modify-write steps (id counters) a component's own mutex only
+  // guards within one process. Holds nothing for a private store.
+  // wait=false: FailedPrecondition at once when another replica holds it.
+  virtual Result<std::unique_ptr<HeldLock>> Lock(std::string_view name, bool wait = true) = 0;
 };
 
 class Store {
@@ -290,6 +297,14 @@ class Store {
   virtual Result<std::unique_ptr<BlobReader>> OpenStoredBlobReader(const Digest& d, BlobInfo* info) = 0;
   // Where the blob bytes live ("filesystem", "s3").
   virtual const BlobStorage& blob_storage() const = 0;
+  // The records are shared with other replicas (metadata.type postgres).
+  virtual bool shared_metadata() const = 0;
+  // A lease among the replicas sharing the records (Db::HoldLease): the
+  // tenure's token while `holder` holds it, nullopt while another does.
+  // A single node holds every lease.
+  virtual Result<std::optional<int64_t>> HoldLease(std::string_view name, std::string_view holder,
+                                                   std::chrono::milliseconds ttl) = 0;
+  virtual Status ReleaseLease(std::string_view name, std::string_view holder) = 0;
 
   // --- uploads ---
   virtual Result<UploadState> StartUpload(std::string_view repo) = 0;

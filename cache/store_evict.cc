@@ -233,6 +233,11 @@ class EvictRun {
 
 Result<EvictReport> StoreImpl::Evict(const EvictOptions& options) {
   std::lock_guard lock(st_->evict_mu);
+  auto across = st_->db->Lock("evict", "run", /*wait=*/false);  // one pass across replicas
+  if (!across.ok()) {
+    if (across.status().code() == Code::kFailedPrecondition) return EvictReport{};  // another replica's pass
+    return across.status();
+  }
   EvictReport report;
   EvictRun run(*st_, options);
   if (Status s = run.Run(*this, &report); !s.ok()) return s;

@@ -354,6 +354,15 @@ Status GcRun::SettleDryRun() {
 
 Result<GcReport> StoreImpl::CollectGarbage(const GcOptions& options) {
   std::lock_guard lock(st_->gc_mu);
+  // One collection at a time across replicas too: a second would only
+  // race the first for the same garbage.
+  auto across = st_->db->Lock("gc", "run", /*wait=*/false);
+  if (!across.ok()) {
+    if (across.status().code() == Code::kFailedPrecondition) {
+      return Status::FailedPrecondition("a garbage collection is running on another replica");
+    }
+    return across.status();
+  }
   GcRun run(*st_, options);
   if (Status s = run.Run(options.workers); !s.ok()) return s;
   return run.report();

@@ -224,6 +224,14 @@ class StoreImpl final : public Store {
                                                      BlobInfo* info) override;
   Result<std::unique_ptr<BlobReader>> OpenStoredBlobReader(const Digest& d, BlobInfo* info) override;
   const BlobStorage& blob_storage() const override { return *st_->blobs; }
+  bool shared_metadata() const override { return st_->db->shared(); }
+  Result<std::optional<int64_t>> HoldLease(std::string_view name, std::string_view holder,
+                                           std::chrono::milliseconds ttl) override {
+    return st_->db->HoldLease(name, holder, ttl);
+  }
+  Status ReleaseLease(std::string_view name, std::string_view holder) override {
+    return st_->db->ReleaseLease(name, holder);
+  }
 
   // store_uploads.cc
   Result<UploadState> StartUpload(std::string_view repo) override;

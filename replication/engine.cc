@@ -19,6 +19,7 @@ struct Engine::Impl {
   std::condition_variable cv;
   bool closing = false;
   std::thread scheduler;
+  std::function<bool()> may_run;  // EngineOptions::may_run
 
   void Schedule() {
     std::unique_lock lock(mu);
@@ -29,7 +30,7 @@ struct Engine::Impl {
       if (closing) break;
       lock.unlock();
       runner->JoinFinished();
-      cron->Tick();
+      cron->Tick(!may_run || may_run());
       lock.lock();
     }
   }
@@ -64,6 +65,7 @@ Engine::Engine(std::shared_ptr<Store> store, std::shared_ptr<ReplicationStore> r
     impl->events->OnPush(repo, ref, digest);
   };
   const Clock& clock = *deps.clock;
+  impl_->may_run = options.may_run;
   deps.options = std::move(options);
   impl_->runner = std::make_shared<Runner>(std::move(deps));
   StartFn start = [runner = impl_->runner.get()](int64_t id, std::string_view trigger, const EventScope& scope) {
@@ -91,6 +93,13 @@ Result<Execution> Engine::Start(int64_t policy_id, std::string_view trigger) {
 Status Engine::Stop(int64_t execution_id) { return impl_->runner->Stop(execution_id); }
 
 void Engine::ResumeUnfinished() { impl_->runner->ResumeUnfinished(); }
+
+void Engine::Sync() {
+  impl_->runner->SyncStops();
+  impl_->runner->ResumeUnfinished();
+}
+
+void Engine::Pause() { impl_->runner->Pause(); }
 
 void Engine::OnPush(std::string_view repo, std::string_view reference, std::string_view digest) {
   impl_->events->OnPush(repo, reference, digest);

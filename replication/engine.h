@@ -34,6 +34,7 @@
 // run_state.h documents the lock order.
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -69,6 +70,11 @@ struct EngineOptions {
   // Where registry clients come from; null: real clients tuned by the
   // fields above (RegistryClientFactory).
   std::shared_ptr<ClientFactory> clients;
+  // Whether this replica runs executions and fires cron (replicas sharing
+  // their records: only the leader does; cmd/pier/leadership). Empty:
+  // always. When false, Start records the execution and leaves it to the
+  // leader, which picks it up in Sync().
+  std::function<bool()> may_run;
   // Timestamps and cron; null: SystemClock(). Must outlive the engine.
   const Clock* clock = nullptr;
   // The store's zstd copies of gzip layers (policies with "compression");
@@ -95,6 +101,14 @@ class Engine {
   // already ended.
   Status Stop(int64_t execution_id);
   void ResumeUnfinished();
+  // For the replica that runs executions, called periodically: starts
+  // InProgress executions not running here (recorded by other replicas, or
+  // left by a replica that died: they continue from their persisted
+  // progress) and stops those another replica's API marked Stopped.
+  void Sync();
+  // Stops every execution here, leaving them InProgress for whoever runs
+  // executions next (this replica lost the lead).
+  void Pause();
 
   // A manifest was pushed to repo (reference = the tag or digest it was
   // pushed by; digest = its digest) / deleted.

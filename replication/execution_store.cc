@@ -70,6 +70,8 @@ Result<int64_t> ExecutionStore::NextId(std::string_view counter, int64_t count, 
 Result<Execution> ExecutionStore::CreateExecution(Execution e) {
   {
     std::lock_guard lock(mu_);
+    auto across = kv_->Lock(kNextExecution);  // the counter, across replicas
+    if (!across.ok()) return across.status();
     std::vector<KvSpace::Op> ops;
     auto id = NextId(kNextExecution, 1, &ops);
     if (!id.ok()) return id.status();
@@ -142,6 +144,8 @@ Result<std::vector<Execution>> ExecutionStore::Unfinished() {
 
 Result<std::vector<Task>> ExecutionStore::CreateTasks(const Execution& e, std::vector<Task> tasks) {
   std::lock_guard lock(mu_);
+  auto across = kv_->Lock(kNextTask);  // the counter, across replicas
+  if (!across.ok()) return across.status();
   std::vector<KvSpace::Op> ops;
   if (!tasks.empty()) {
     auto first = NextId(kNextTask, static_cast<int64_t>(tasks.size()), &ops);

@@ -41,6 +41,9 @@ Result<Execution> Runner::Start(int64_t policy_id, std::string_view trigger, con
   auto created = d_.executions->CreateExecution(e);
   if (!created.ok()) return created;
   d_.observer->OnExecutionStart(policy->name, e.trigger);
+  // Another replica runs executions: it picks this one up from the records
+  // (Engine::Sync on the leader).
+  if (d_.options.may_run && !d_.options.may_run()) return created;
   Launch(*created, *policy);
   return created;
 }
@@ -243,7 +246,16 @@ void Runner::ResumeUnfinished() {
   // not hold the others (nor the start) for long.
   constexpr auto kDispatchWait = std::chrono::seconds(10);
   std::sort(list->begin(), list->end(), [](const Execution& a, const Execution& b) { return a.id < b.id; });
-  for (const Execution& e : *list) {
+  for (const Execution& listed : *list) {
+    {
+      std::lock_guard lock(mu_);
+      if (closing_ || runs_.contains(listed.id)) continue;  // running here already
+    }
+    // Read again: an execution that ended since the listing recorded its end
+    // before it left runs_, so this sees it.
+    auto fresh = d_.executions->GetExecution(listed.id);
+    if (!fresh.ok() || IsFinalStatus(fresh->status)) continue;
+    const Execution& e = *fresh;
     auto p = d_.repl->GetPolicy(e.policy_id);
     if (!p.ok()) {
       Execution f = e;
@@ -286,11 +298,33 @@ void Runner::JoinFinished() {
   }
 }
 
-void Runner::Shutdown() {
+void Runner::SyncStops() {
   std::vector<std::shared_ptr<ExecRun>> active;
   {
     std::lock_guard lock(mu_);
-    closing_ = true;
+    for (auto& [id, r] : runs_) active.push_back(r);
+  }
+  for (auto& r : active) {
+    auto e = d_.executions->GetExecution(r->exec.id);
+    if (!e.ok() || e->status != kStatusStopped || r->stop.stop_requested()) continue;
+    {
+      std::lock_guard lock(r->mu);
+      r->exec.stop_requested = true;
+    }
+    r->stop.request_stop();
+    WakeGate(r);
+  }
+}
+
+void Runner::Pause() { StopAll(/*closing=*/false); }
+
+void Runner::Shutdown() { StopAll(/*closing=*/true); }
+
+void Runner::StopAll(bool closing) {
+  std::vector<std::shared_ptr<ExecRun>> active;
+  {
+    std::lock_guard lock(mu_);
+    if (closing) closing_ = true;
     for (auto& [id, r] : runs_) active.push_back(r);
   }
   for (auto& r : active) {

@@ -66,9 +66,16 @@ class Runner : public std::enable_shared_from_this<Runner> {
   void JoinFinished();
   // Stops every execution (they stay InProgress, to resume) and waits for them.
   void Shutdown();
+  // The same, but later starts and resumes still run here (this replica is
+  // no longer the one that runs executions; it may be again).
+  void Pause();
+  // Stops the runs here whose record another replica marked Stopped (a
+  // stop asked through that replica's API).
+  void SyncStops();
 
  private:
   // ---- executions (runner.cc) ----
+  void StopAll(bool closing);
   bool ActiveFor(int64_t policy_id);
   // The run, or null when shutting down.
   std::shared_ptr<ExecRun> Launch(const Execution& e, const Policy& p, bool resumed = false);

@@ -150,6 +150,8 @@ Result<Endpoint> ReplicationStore::CreateEndpoint(Endpoint e) {
   if (!all.ok()) return all.status();
   e.id = 0;
   if (Status s = CheckUniqueName(*all, e, "registry"); !s.ok()) return s;
+  auto across = endpoints_->Lock(kNextId);  // the counter, across replicas
+  if (!across.ok()) return across.status();
   auto last = LastId(*endpoints_);
   if (!last.ok()) return last.status();
   e.id = *last + 1;
@@ -216,6 +218,8 @@ Result<Policy> ReplicationStore::CreatePolicy(Policy p) {
   if (!all.ok()) return all.status();
   p.id = 0;
   if (Status s = CheckUniqueName(*all, p, "policy"); !s.ok()) return s;
+  auto across = policies_->Lock(kNextId);
+  if (!across.ok()) return across.status();
   auto last = LastId(*policies_);
   if (!last.ok()) return last.status();
   p.id = *last + 1;

@@ -66,7 +66,7 @@ void EventTriggers::OnHarborEvent(std::string_view repo, std::string_view refere
   StartAll(policies, EventScope{std::string(repo), std::string(reference), pinned, deletion}, "webhook replication");
 }
 
-void CronTrigger::Tick() {
+void CronTrigger::Tick(bool fire) {
   auto now = clock_.Now();
   auto policies = EnabledPolicies(*repl_, kTriggerScheduled, nullptr);
   if (!policies.ok()) return;  // reported; the schedule stands until the list reads again
@@ -77,7 +77,7 @@ void CronTrigger::Tick() {
     auto it = next_.find(p.id);
     auto at = it != next_.end() ? it->second : cron->Next(now);
     if (at <= now) {
-      auto started = start_(p.id, kTriggerScheduled, EventScope{});
+      auto started = fire ? start_(p.id, kTriggerScheduled, EventScope{}) : Result<Execution>(Execution{});
       if (!started.ok()) {
         log::Warn("scheduled replication did not start", {{"policy", p.name}, {"error", started.status().message()}});
       }

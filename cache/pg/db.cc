@@ -9,6 +9,7 @@
 
 #include "base/log.h"
 #include "cache/pg/kv.h"
+#include "cache/pg/lease.h"
 #include "cache/pg/migrations.h"
 #include "cache/pg/pool.h"
 
@@ -147,6 +148,18 @@ class PgDb final : public Db {
       std::this_thread::sleep_for(pause);
       pause = std::min(pause * 2, std::chrono::milliseconds(50));
     }
+  }
+
+  Result<std::optional<int64_t>> HoldLease(std::string_view name, std::string_view holder,
+                                           std::chrono::milliseconds ttl) override {
+    auto got = TryAcquireLease(*pool_, name, holder, ttl);
+    if (!got.ok()) return got.status();
+    if (!got->has_value()) return std::optional<int64_t>();
+    return std::optional<int64_t>((*got)->token);
+  }
+
+  Status ReleaseLease(std::string_view name, std::string_view holder) override {
+    return pier::pg::ReleaseLease(*pool_, name, holder);
   }
 
  private:

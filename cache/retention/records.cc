@@ -53,6 +53,8 @@ json TaskRecord(const Task& t) {
 }  // namespace
 
 Result<int64_t> Records::Insert(const std::string& counter, const std::function<KvSpace::Op(int64_t id)>& record) {
+  auto across = space_->Lock(counter);  // the counter, across replicas
+  if (!across.ok()) return across.status();
   auto v = space_->Get(counter);
   int64_t last = 0;
   if (v.ok()) last = std::atoll(v->c_str());

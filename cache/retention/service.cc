@@ -226,7 +226,7 @@ void Service::Tick() {
         it->second = cron->Next(now);
       }
     }
-    if (!due) continue;
+    if (!due || (may_fire_ && !may_fire_())) continue;
     if (auto e = Execute(p.id, false, "SCHEDULE"); !e.ok() && e.status().code() != Code::kFailedPrecondition)
       ReportInternalError("retention", "scheduled execution of policy " + std::to_string(p.id), e.status());
   }

@@ -17,6 +17,7 @@
 #include <condition_variable>
 #include <map>
 #include <memory>
+#include <functional>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -46,6 +47,10 @@ class Service {
 
   // Starts the scheduled executions that are due at clock.Now().
   void Tick();
+  // Whether this replica fires schedules (the leader among replicas sharing
+  // their records; unset: always). Times stay current either way. Call
+  // before Start.
+  void SetScheduleGate(std::function<bool()> may_fire) { may_fire_ = std::move(may_fire); }
   // Runs Tick every second on a thread until destruction.
   void Start();
   // The schedule of a policy changed or it was deleted: recompute its next time.
@@ -70,6 +75,7 @@ class Service {
   std::map<int64_t, std::thread> threads_;  // execution id → its thread, joined once finished
   std::vector<int64_t> finished_;            // executions whose thread is ending (join on next Execute)
   std::map<int64_t, std::chrono::system_clock::time_point> next_fire_;  // policy id → next cron time
+  std::function<bool()> may_fire_;
   bool closing_ = false;
   std::thread ticker_;
 };

@@ -1,7 +1,9 @@
 // The `pier` command: serve, fsck, gc, replicate, report, --version, --help.
 #include <signal.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <cstring>
 #include <map>
@@ -22,6 +24,7 @@
 #include "cache/keys.h"
 #include "base/log.h"
 #include "cache/retention/service.h"
+#include "cache/leadership.h"
 #include "cache/store.h"
 #include "cmd/pier/config.h"
 #include "cmd/pier/storage_backend.h"
@@ -105,6 +108,35 @@ bool ParseFlags(int argc, char** argv, int first, std::map<std::string, std::str
 int Fail(const std::string& what) {
   pier::log::Error(what);
   return 1;
+}
+
+// This process among the replicas: PIER_REPLICA (the Helm chart sets the pod
+// name) or the host name, with the pid and start time, so a restarted
+// process is a new lease holder.
+std::string ReplicaHolder() {
+  std::string name;
+  if (const char* r = std::getenv("PIER_REPLICA"); r != nullptr && *r != '\0') name = r;
+  if (name.empty()) {
+    char host[256] = {};
+    if (gethostname(host, sizeof host - 1) == 0) name = host;
+  }
+  return name + "/" + std::to_string(getpid()) + "/" + std::to_string(pier::SystemClock().UnixSeconds());
+}
+
+// What the leader does: runs (and picks up) replication executions; what a
+// replica that stops leading does: pauses them for the next leader. The
+// engine is made after the leadership, hence the slot.
+pier::Leadership::Options LeadershipOptions(std::shared_ptr<std::atomic<pier::replication::Engine*>> slot) {
+  pier::Leadership::Options o;
+  o.holder = ReplicaHolder();
+  o.on_gain = [slot] {
+    if (auto* e = slot->load()) e->Sync();
+  };
+  o.on_tick = o.on_gain;
+  o.on_lose = [slot] {
+    if (auto* e = slot->load()) e->Pause();
+  };
+  return o;
 }
 
 int Serve(int argc, char** argv) {
@@ -251,7 +283,14 @@ int Serve(int argc, char** argv) {
   // Series for the configured policies exist from the start (zeros are data).
   if (pier::Status s = pier::replication::AnnouncePolicies(*shared_repl, *replication_observer); !s.ok())
     pier::ReportInternalError("metrics", "announcing the configured policies failed", s);
+  // Replicas sharing their records elect one leader to run replication and
+  // fire schedules (cache/leadership.h); a single node just leads.
+  auto engine_slot = std::make_shared<std::atomic<pier::replication::Engine*>>(nullptr);
+  auto leadership = std::make_shared<pier::Leadership>(shared_store, LeadershipOptions(engine_slot));
+  std::function<bool()> leads;
+  if (shared_store->shared_metadata()) leads = [leadership] { return leadership->leader(); };
   pier::replication::EngineOptions eo;
+  eo.may_run = leads;
   eo.workers_per_destination = static_cast<size_t>(cfg.repl_workers_per_destination);
   eo.chunk_size = static_cast<uint64_t>(cfg.repl_chunk_size_bytes);
   eo.no_progress_timeout_seconds = cfg.repl_no_progress_timeout_seconds;
@@ -338,6 +377,7 @@ int Serve(int argc, char** argv) {
   go.schedule_parameters.delete_untagged = cfg.gc.delete_untagged;
   go.schedule_parameters.workers = cfg.gc.workers;
   go.initial_cron = cfg.gc.schedule;
+  go.may_fire = leads;
   // What replications still have to send, and the zstd copies they are sending.
   go.pins = pier::replication::PinsHook(shared_executions, transcoder);
   if (metrics) go.observer = metrics->gc();
@@ -359,6 +399,7 @@ int Serve(int argc, char** argv) {
   // Tag retention: policies, executions and their cron schedules live in the store.
   auto retention = pier::retention::Service::Create(shared_store);
   if (!retention.ok()) return Fail("retention: " + retention.status().message());
+  if (leads) (*retention)->SetScheduleGate(leads);
   (*retention)->Start();
   ao.retention = *retention;
   auto api_handler = std::make_shared<pier::api::ApiHandler>(shared_repl, shared_store, authorizer, ao);
@@ -426,8 +467,14 @@ int Serve(int argc, char** argv) {
                                      {"auth", authorizer->enabled() ? (tokens ? "htpasswd+token" : "htpasswd") : "off"},
                                      {"metrics", metrics ? "/metrics" : "off"},
                                      {"version", PIER_VERSION}});
-  // Executions a previous run left unfinished continue by themselves.
-  engine->ResumeUnfinished();
+  // Executions a previous run left unfinished continue by themselves (on
+  // the leader, which also takes over those of a replica that died).
+  engine_slot->store(engine.get());
+  if (shared_store->shared_metadata()) {
+    leadership->Start();
+  } else {
+    engine->ResumeUnfinished();
+  }
   health->Start();
   gc->StartTrigger();
   evictor->Start();
@@ -441,7 +488,10 @@ int Serve(int argc, char** argv) {
   advisor->Stop();
   // A running GC stops (its record says Stopped) when the service goes,
   // with the API handler, at return.
-  // Running executions stay InProgress and resume on the next start.
+  // Running executions stay InProgress and resume on the next start (or
+  // on the next leader: the lease is given up at once).
+  leadership->Stop();
+  engine_slot->store(nullptr);
   engine.reset();
   return 0;
 }

@@ -4,8 +4,10 @@
 # skopeo round trips through the balancer, the OCI conformance workflows
 # through the balancer (so consecutive requests of one push land on
 # different replicas), a chunked upload whose POST, PATCHes and PUT each go
-# to another replica, push via one replica and pull via another, and the
-# cluster keeps serving after a replica is killed with SIGKILL.
+# to another replica, push via one replica and pull via another, a
+# replication execution that survives kill -9 of the replica running it
+# (another takes the lead and continues with at most one chunk per blob
+# sent again), and the cluster keeps serving after that kill.
 # Bounded: every wait has a deadline, the whole test well under ctest's 600 s.
 source "$(dirname "$0")/lib/common.sh"
 
@@ -33,7 +35,8 @@ cat >"$WORK/pier.json" <<JSON
 {"storage": {"type": "s3", "s3": {"endpoint": "$RGW_ENDPOINT", "region": "us-east-1", "bucket": "pier",
    "prefix": "", "path_style": true, "access_key": "$RGW_ACCESS_KEY",
    "secret_key_file": "$WORK/s3-secret", "redirect": false}},
- "metadata": {"type": "postgres", "postgres": {"dsn": "$PG_DSN", "password_file": "$WORK/db-password"}}}
+ "metadata": {"type": "postgres", "postgres": {"dsn": "$PG_DSN", "password_file": "$WORK/db-password"}},
+ "replication": {"engine": {"chunk_size_bytes": 2097152}}}
 JSON
 
 declare -a PORT PID
@@ -143,14 +146,64 @@ python3 "$LIB_DIR/conformance_suite.py" "$lb" >"$WORK/suite.log" 2>&1 ||
   { tail -30 "$WORK/suite.log" >&2; fail "conformance workflows failed through the balancer"; }
 pass "OCI conformance through nginx: $(tail -1 "$WORK/suite.log")"
 
+# --- replication survives the loss of the replica running it ---
+# One replica leads (a lease in PostgreSQL): it runs every execution,
+# whichever replica's API started it. kill -9 it mid-transfer: another takes
+# the lease once it runs out and continues from the persisted progress, so
+# no blob sends more than one chunk (2 MiB here) twice.
+dest_port=$(free_port)
+start_docker_registry dest "$dest_port"
+start_slowlink dest-link "$dest_port" --rate 1500000
+API_BASE="http://$lb"
+api POST /registries -d "{\"name\":\"acr\",\"type\":\"docker-registry\",\"url\":\"http://$LINK_ADDR\"}" >/dev/null
+rid=$(api GET "/registries?name=acr" | json_get 'j[0]["id"]')
+api POST /replication/policies -d "{\"name\":\"to-acr\",\"dest_registry\":{\"id\":$rid},\"dest_namespace\":\"\",
+  \"trigger\":{\"type\":\"manual\"},\"filters\":[{\"type\":\"name\",\"value\":\"team/app\"}]}" >/dev/null
+pid_policy=$(api GET "/replication/policies?name=to-acr" | json_get 'j[0]["id"]')
+leader=""
+deadline=$((SECONDS + 20))
+while [ -z "$leader" ]; do
+  for i in 1 2 3; do grep -q "this replica leads" "$WORK/pier$i.log" && leader=$i; done
+  [ -n "$leader" ] || { [ $SECONDS -lt $deadline ] || fail "no replica leads"; sleep 0.2; }
+done
+n_leading=$(grep -l "this replica leads" "$WORK"/pier[123].log | wc -l)
+[ "$n_leading" -eq 1 ] || fail "$n_leading replicas claim the lead"
+# Started through a replica that does not lead: the leader picks it up.
+other=$(( leader % 3 + 1 ))
+loc=$(curl -sf -D - -o /dev/null -X POST -H 'Content-Type: application/json' -d "{\"policy_id\":$pid_policy}" \
+      "http://127.0.0.1:${PORT[$other]}/api/v2.0/replication/executions" | tr -d '\r' | awk -F': ' 'tolower($1)=="location"{print $2}')
+exec_id=${loc##*/}
+[ -n "$exec_id" ] || fail "no execution started"
+deadline=$((SECONDS + 30))
+until [ "$(link_stat dest-link bytes_up)" -gt 3000000 ]; do
+  [ $SECONDS -lt $deadline ] || fail "the leader (replica $leader) did not start sending"
+  sleep 0.1
+done
+kill -9 "${PID[$leader]}"
+wait "${PID[$leader]}" 2>/dev/null || true
+killed_at=$(date +%s.%N)
+status=$(wait_execution "$exec_id" 120)
+resumed_in=$(python3 -c "import time;print(round(time.time()-$killed_at,1))")
+[ "$status" = Succeed ] || fail "the execution ended $status after the leader was killed"
+new_leader=""
+for i in 1 2 3; do [ "$i" != "$leader" ] && grep -q "this replica leads" "$WORK/pier$i.log" && new_leader=$i; done
+[ -n "$new_leader" ] || fail "no other replica took the lead"
+grep -q "resuming replication execution" "$WORK/pier$new_leader.log" || fail "replica $new_leader did not resume the execution"
+sent=$(link_stat dest-link bytes_up)
+image=$(du -cb "$WORK"/img/blobs/sha256/* | tail -1 | cut -f1)
+nblobs=$(ls "$WORK"/img/blobs/sha256 | wc -l)
+limit=$(( image + nblobs * 2097152 + 262144 ))  # + one chunk per blob, + HTTP headers
+[ "$sent" -le "$limit" ] || fail "sent $sent bytes for a $image-byte image: more than one chunk per blob again"
+skopeo_ copy --src-tls-verify=false "docker://127.0.0.1:$dest_port/team/app:v1" "oci:$WORK/dest:v1" >/dev/null
+[ "$(layout_digest "$WORK/dest" v1)" = "$want" ] || fail "the destination's image differs"
+pass "leader (replica $leader) killed mid-replication: replica $new_leader finished it ${resumed_in}s later, $sent bytes sent for a $image-byte image (limit $limit), destination byte-identical"
+
 # --- a replica dies: the others keep serving ---
-kill -9 "${PID[2]}"
-wait "${PID[2]}" 2>/dev/null || true
 rm -rf "$WORK/back3"
 skopeo_ copy --src-tls-verify=false "docker://$lb/team/app:v1" "oci:$WORK/back3:v1" >/dev/null ||
-  fail "pull through the balancer failed after replica 2 was killed"
+  fail "pull through the balancer failed after replica $leader was killed"
 [ "$(layout_digest "$WORK/back3" v1)" = "$want" ] || fail "manifest digest changed after the kill"
 python3 "$gen" "$WORK/img4" image --layers 2 --size 100000 --seed 9
 skopeo_ copy --dest-tls-verify=false "oci:$WORK/img4:v1" "docker://$lb/team/after:v1" >/dev/null ||
-  fail "push through the balancer failed after replica 2 was killed"
-pass "after kill -9 of replica 2, pulls and pushes through the balancer still work"
+  fail "push through the balancer failed after replica $leader was killed"
+pass "after kill -9 of replica $leader, pulls and pushes through the balancer still work"

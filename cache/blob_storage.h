@@ -126,6 +126,9 @@ class BlobStorage {
   virtual RemoteUploads* remote_uploads() { return nullptr; }
   // A URL a client may GET the blob from directly for `ttl_seconds`
   // (storage.s3.redirect); nullopt: serve the bytes through Pier.
+  // Whether the storage answers now (readiness): one cheap request for a
+  // remote store; local files are always there.
+  virtual Status Ping() { return Status::OK(); }
   virtual std::optional<std::string> RedirectUrl(const Digest& d, int ttl_seconds) const {
     (void)d;
     (void)ttl_seconds;

@@ -106,6 +106,10 @@ class Db {
     return std::unique_ptr<HeldLock>();
   }
 
+  // Whether the records can be read now (readiness): one round trip for a
+  // database; RocksDB in the data folder is always there.
+  virtual Status Ping() const { return Status::OK(); }
+
   // A lease on `name` among the processes sharing this Db, on the Db's
   // clock: taken when free or expired, extended when `holder` holds it.
   // The tenure's token (it changes whenever the lease changes hands or

@@ -297,6 +297,10 @@ class Store {
   virtual Result<std::unique_ptr<BlobReader>> OpenStoredBlobReader(const Digest& d, BlobInfo* info) = 0;
   // Where the blob bytes live ("filesystem", "s3").
   virtual const BlobStorage& blob_storage() const = 0;
+  // Whether the records and the blob storage answer now (for /readyz): OK,
+  // or the first failure, its message naming "metadata" or "storage". Asks
+  // at most every 2 s; in between it answers what it last found.
+  virtual Status CheckHealth() = 0;
   // The records are shared with other replicas (metadata.type postgres).
   virtual bool shared_metadata() const = 0;
   // A lease among the replicas sharing the records (Db::HoldLease): the

@@ -225,6 +225,7 @@ class StoreImpl final : public Store {
   Result<std::unique_ptr<BlobReader>> OpenStoredBlobReader(const Digest& d, BlobInfo* info) override;
   const BlobStorage& blob_storage() const override { return *st_->blobs; }
   bool shared_metadata() const override { return st_->db->shared(); }
+  Status CheckHealth() override;
   Result<std::optional<int64_t>> HoldLease(std::string_view name, std::string_view holder,
                                            std::chrono::milliseconds ttl) override {
     return st_->db->HoldLease(name, holder, ttl);
@@ -288,6 +289,9 @@ class StoreImpl final : public Store {
   Result<BlobInfo> StatLinkedBlob(std::string_view repo, const Digest& d);
 
   std::shared_ptr<StoreState> st_;
+  std::mutex health_mu_;
+  std::chrono::steady_clock::time_point health_at_{};
+  Status health_;
 };
 
 }  // namespace pier::internal

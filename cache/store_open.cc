@@ -22,6 +22,23 @@ Result<std::unique_ptr<Store>> Store::Open(const Options& options) {
 
 namespace internal {
 
+Status StoreImpl::CheckHealth() {
+  std::lock_guard lock(health_mu_);
+  const auto now = std::chrono::steady_clock::now();
+  if (health_at_ != std::chrono::steady_clock::time_point{} && now - health_at_ < std::chrono::seconds(2)) {
+    return health_;
+  }
+  Status s = st_->db->Ping();
+  if (!s.ok()) {
+    s = Status(s.code(), "metadata: " + s.message());
+  } else if (s = st_->blobs->Ping(); !s.ok()) {
+    s = Status(s.code(), "storage: " + s.message());
+  }
+  health_ = s;
+  health_at_ = std::chrono::steady_clock::now();
+  return health_;
+}
+
 Store::Stats StoreImpl::GetStats() {
   Stats s;
   s.blobs = st_->blob_count.load();

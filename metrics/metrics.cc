@@ -6,6 +6,7 @@
 #include "metrics/process_collector.h"
 #include "metrics/storage_collector.h"
 #include "metrics/advisor_collector.h"
+#include "metrics/cluster_collector.h"
 #include "metrics/transcode_collector.h"
 #include "metrics/store_collector.h"
 
@@ -29,6 +30,7 @@ Metrics::Metrics(const MetricsOptions& o)
   if (o.disk_space) exposition_->Add(std::make_shared<StorageCollector>(o.disk_space, o.store, o.evictor));
   if (o.transcoder) exposition_->Add(std::make_shared<TranscodeCollector>(o.transcoder));
   if (o.advisor) exposition_->Add(std::make_shared<AdvisorCollector>(o.advisor));
+  if (o.leadership) exposition_->Add(std::make_shared<ClusterCollector>(o.leadership, o.replica));
   exposition_->Add(std::make_shared<ProcessCollector>());
   exposition_->Add(std::make_shared<InternalErrorsCollector>());
 }

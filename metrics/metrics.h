@@ -18,6 +18,7 @@
 #include "cache/evict/evictor.h"
 #include "cache/transcode/transcoder.h"
 #include "replication/advisor/advisor.h"
+#include "cache/leadership.h"
 #include "cache/store.h"
 #include "metrics/exposition.h"
 #include "metrics/gc_metrics.h"
@@ -36,6 +37,8 @@ struct MetricsOptions {
   std::shared_ptr<evict::Evictor> evictor;  // null: no capacity/eviction series
   std::shared_ptr<transcode::Transcoder> transcoder;  // null: no pier_transcode_* series
   std::shared_ptr<advisor::Advisor> advisor;          // null: no pier_advisor_* series
+  std::shared_ptr<Leadership> leadership = nullptr;  // null: no pier_cluster_* series (a single node)
+  std::string replica = "";                          // their `replica` label
 };
 
 class Metrics {

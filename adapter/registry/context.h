@@ -62,7 +62,10 @@ std::optional<http::Response> RefuseIfLow(const Context& ctx, uint64_t need = 0)
 // counted as a space refusal and makes the next check read the disk afresh.
 http::Response WriteFailed(const Context& ctx, const Status& s, std::string_view not_found_code);
 // The /readyz body: "ok", plus a storage line while below the reserve.
-std::string ReadyBody(const Context& ctx);
+// *status: 503 while the records or the blob storage do not answer
+// (Store::CheckHealth: a replica whose database or bucket is away leaves
+// the Service), else 200.
+std::string ReadyBody(const Context& ctx, int* status);
 
 // Shared helpers.
 http::Response Empty(int status);  // no body, common headers

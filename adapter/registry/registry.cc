@@ -134,7 +134,7 @@ struct RegistryHandler::Impl {
     if (req.path == "/healthz" || req.path == "/readyz") {
       http::Response r;
       // Liveness stays a bare "ok"; readiness also reports storage pressure.
-      r.body = req.path == "/readyz" ? ReadyBody(ctx) : "ok\n";
+      r.body = req.path == "/readyz" ? ReadyBody(ctx, &r.status) : "ok\n";
       r.Set("Content-Type", "text/plain");
       return http::Reply(std::move(r));
     }

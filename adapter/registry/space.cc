@@ -22,7 +22,12 @@ http::Response WriteFailed(const Context& ctx, const Status& s, std::string_view
   return FromStatus(s, not_found_code);
 }
 
-std::string ReadyBody(const Context& ctx) {
+std::string ReadyBody(const Context& ctx, int* status) {
+  *status = 200;
+  if (Status h = ctx.store->CheckHealth(); !h.ok()) {
+    *status = 503;
+    return "not ready: " + h.message() + "\n";
+  }
   std::string body = "ok\n";
   DiskSpace* space = ctx.options.disk_space.get();
   if (space == nullptr || !space->Low()) return body;

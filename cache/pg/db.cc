@@ -150,6 +150,11 @@ class PgDb final : public Db {
     }
   }
 
+  Status Ping() const override {
+    auto got = kv_.Get("health", "ping");
+    return got.ok() || got.status().code() == Code::kNotFound ? Status::OK() : got.status();
+  }
+
   Result<std::optional<int64_t>> HoldLease(std::string_view name, std::string_view holder,
                                            std::chrono::milliseconds ttl) override {
     auto got = TryAcquireLease(*pool_, name, holder, ttl);

@@ -117,6 +117,11 @@ Status S3BlobStorage::CheckBucket() {
   return Retry([&](client::Call& c) { return client_->List(options_.prefix, "", 1, c).status(); });
 }
 
+Status S3BlobStorage::Ping() {
+  client::Call c;
+  return client_->List(options_.prefix, "", 1, c).status();
+}
+
 std::string S3BlobStorage::BlobKey(const Digest& d) const {
   return options_.prefix + "blobs/sha256/" + d.hex.substr(0, 2) + "/" + d.hex;
 }

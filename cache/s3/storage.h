@@ -49,6 +49,8 @@ class S3BlobStorage final : public BlobStorage,
   // Creates the bucket when missing (OK when it is ours), then lists it:
   // readiness (the credentials work, the store answers).
   Status CheckBucket();
+  // One listing request, no retries: the bucket answers now.
+  Status Ping() override;
 
   const char* kind() const override { return "s3"; }
   bool shared() const override { return true; }

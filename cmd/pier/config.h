@@ -86,6 +86,10 @@ struct MetadataConfig {
   std::string type = "rocksdb";
   std::string postgres_dsn;       // libpq keyword/value string, without the password
   std::string postgres_password;  // from password or password_file; never logged
+  // Connections for reads and writes per replica; each replica also keeps
+  // one for its locks. Replicas × (pool_size + 1) must fit the server's
+  // max_connections (100 by default) with room for others.
+  int64_t postgres_pool_size = 8;
 };
 
 // storage: the disk the data folder lives on. reserve_bytes is acted on

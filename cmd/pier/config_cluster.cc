@@ -154,8 +154,9 @@ Status ParseMetadata(const json& m, MetadataConfig* out) {
   if (HasField(m, "postgres")) {
     const json& p = m["postgres"];
     const char* w = "metadata.postgres";
-    PIER_TRY(CheckKeys(p, w, {"dsn", "password", "password_file"}));
+    PIER_TRY(CheckKeys(p, w, {"dsn", "password", "password_file", "pool_size"}));
     PIER_TRY(ReadString(p, w, "dsn", &out->postgres_dsn));
+    PIER_TRY(ReadInt(p, w, "pool_size", 2, 200, &out->postgres_pool_size));
     PIER_TRY(ReadString(p, w, "password", &out->postgres_password));
     std::string file;
     PIER_TRY(ReadString(p, w, "password_file", &file));

@@ -110,17 +110,18 @@ int Fail(const std::string& what) {
   return 1;
 }
 
-// This process among the replicas: PIER_REPLICA (the Helm chart sets the pod
-// name) or the host name, with the pid and start time, so a restarted
-// process is a new lease holder.
+// This replica's name: PIER_REPLICA (the Helm chart sets the pod name) or
+// the host name; as a lease holder with the pid and start time, so a
+// restarted process is a new holder.
+std::string ReplicaName() {
+  if (const char* r = std::getenv("PIER_REPLICA"); r != nullptr && *r != '\0') return r;
+  char host[256] = {};
+  if (gethostname(host, sizeof host - 1) == 0 && host[0] != '\0') return host;
+  return "pier";
+}
+
 std::string ReplicaHolder() {
-  std::string name;
-  if (const char* r = std::getenv("PIER_REPLICA"); r != nullptr && *r != '\0') name = r;
-  if (name.empty()) {
-    char host[256] = {};
-    if (gethostname(host, sizeof host - 1) == 0) name = host;
-  }
-  return name + "/" + std::to_string(getpid()) + "/" + std::to_string(pier::SystemClock().UnixSeconds());
+  return ReplicaName() + "/" + std::to_string(getpid()) + "/" + std::to_string(pier::SystemClock().UnixSeconds());
 }
 
 // What the leader does: runs (and picks up) replication executions; what a
@@ -262,6 +263,12 @@ int Serve(int argc, char** argv) {
   vo.replicated = pier::replication::EvictionGuard(shared_repl, shared_progress, shared_store);
   vo.pins = pier::replication::PinsHook(shared_executions, transcoder);
   auto evictor = std::make_shared<pier::evict::Evictor>(shared_store, vo);
+  // Replicas sharing their records elect one leader to run replication and
+  // fire schedules (cache/leadership.h); a single node just leads.
+  auto engine_slot = std::make_shared<std::atomic<pier::replication::Engine*>>(nullptr);
+  auto leadership = std::make_shared<pier::Leadership>(shared_store, LeadershipOptions(engine_slot));
+  std::function<bool()> leads;
+  if (shared_store->shared_metadata()) leads = [leadership] { return leadership->leader(); };
   // Prometheus metrics; `replication_observer` is what the replication
   // engine reports to (a NullObserver when metrics are off).
   std::shared_ptr<pier::metrics::Metrics> metrics;
@@ -277,18 +284,16 @@ int Serve(int argc, char** argv) {
     mo.advisor = advisor;
     mo.version = PIER_VERSION;
     mo.revision = PIER_REVISION;
+    if (shared_store->shared_metadata()) {
+      mo.leadership = leadership;
+      mo.replica = ReplicaName();
+    }
     metrics = std::make_shared<pier::metrics::Metrics>(mo);
     replication_observer = metrics->replication();
   }
   // Series for the configured policies exist from the start (zeros are data).
   if (pier::Status s = pier::replication::AnnouncePolicies(*shared_repl, *replication_observer); !s.ok())
     pier::ReportInternalError("metrics", "announcing the configured policies failed", s);
-  // Replicas sharing their records elect one leader to run replication and
-  // fire schedules (cache/leadership.h); a single node just leads.
-  auto engine_slot = std::make_shared<std::atomic<pier::replication::Engine*>>(nullptr);
-  auto leadership = std::make_shared<pier::Leadership>(shared_store, LeadershipOptions(engine_slot));
-  std::function<bool()> leads;
-  if (shared_store->shared_metadata()) leads = [leadership] { return leadership->leader(); };
   pier::replication::EngineOptions eo;
   eo.may_run = leads;
   eo.workers_per_destination = static_cast<size_t>(cfg.repl_workers_per_destination);

@@ -43,6 +43,7 @@ DbOpener MetadataOpener(const MetadataConfig& metadata) {
   pg::PgDbOptions o;
   o.connection.dsn = metadata.postgres_dsn;
   o.connection.password = metadata.postgres_password;
+  o.pool_size = static_cast<size_t>(metadata.postgres_pool_size);
   return [o]() -> Result<std::unique_ptr<Db>> {
     auto db = pg::OpenPgDb(o);
     if (!db.ok()) return Status(db.status().code(), "metadata.postgres: " + db.status().message());

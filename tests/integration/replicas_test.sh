@@ -42,9 +42,11 @@ JSON
 declare -a PORT PID
 for i in 1 2 3; do
   PORT[$i]=$(free_port)
+  export PIER_REPLICA="pier-$i"  # the chart sets the pod name: the metrics' replica label
   start_pier "pier$i" "${PORT[$i]}" "$WORK/data$i" --config "$WORK/pier.json"
   PID[$i]=$PIER_PID
 done
+unset PIER_REPLICA
 grep -q "$PG_PASSWORD" "$WORK"/pier*.log && fail "the database password reached a log"
 grep -q "metadata: postgres" "$WORK/pier1.log" || fail "replica 1 does not say its records are in PostgreSQL"
 
@@ -168,6 +170,11 @@ while [ -z "$leader" ]; do
 done
 n_leading=$(grep -l "this replica leads" "$WORK"/pier[123].log | wc -l)
 [ "$n_leading" -eq 1 ] || fail "$n_leading replicas claim the lead"
+for i in 1 2 3; do
+  want_leader=0; [ "$i" = "$leader" ] && want_leader=1
+  curl -sf "http://127.0.0.1:${PORT[$i]}/metrics" | grep -qx "pier_cluster_leader{replica=\"pier-$i\"} $want_leader" ||
+    fail "replica $i's /metrics does not say pier_cluster_leader{replica=\"pier-$i\"} $want_leader"
+done
 # Started through a replica that does not lead: the leader picks it up.
 other=$(( leader % 3 + 1 ))
 loc=$(curl -sf -D - -o /dev/null -X POST -H 'Content-Type: application/json' -d "{\"policy_id\":$pid_policy}" \
@@ -207,3 +214,18 @@ python3 "$gen" "$WORK/img4" image --layers 2 --size 100000 --seed 9
 skopeo_ copy --dest-tls-verify=false "oci:$WORK/img4:v1" "docker://$lb/team/after:v1" >/dev/null ||
   fail "push through the balancer failed after replica $leader was killed"
 pass "after kill -9 of replica $leader, pulls and pushes through the balancer still work"
+
+# --- readiness follows the database ---
+# (last: it stops PostgreSQL) /readyz turns 503 naming the metadata within
+# its 2 s check interval; /healthz (liveness) stays 200.
+r=${PORT[$new_leader]}
+[ "$(status GET "http://127.0.0.1:$r/readyz")" = 200 ] || fail "/readyz is not 200 while all is well"
+bash "$LIB_DIR/postgres.sh" stop "$PG_DIR" >/dev/null 2>&1 || fail "stopping PostgreSQL failed"
+deadline=$((SECONDS + 15))
+until [ "$(status GET "http://127.0.0.1:$r/readyz")" = 503 ]; do
+  [ $SECONDS -lt $deadline ] || fail "/readyz stayed ready with the database down"
+  sleep 0.2
+done
+curl -s "http://127.0.0.1:$r/readyz" | grep -q "not ready: metadata" || fail "/readyz does not say the metadata is away"
+[ "$(status GET "http://127.0.0.1:$r/healthz")" = 200 ] || fail "/healthz must stay 200"
+pass "with PostgreSQL down, /readyz answers 503 (\"$(curl -s "http://127.0.0.1:$r/readyz" | head -c 60)...\") and /healthz 200"

@@ -156,8 +156,13 @@ done
 pass "pier gc --config runs against S3 ($before blob objects before, $after after; team/app:v1 intact)"
 
 # --- fsck with the config hashes every blob object in the bucket ---
-"$PIER_BIN" fsck --data "$WORK/data" --config "$WORK/pier.json" >"$WORK/fsck2.log" 2>&1 ||
-  fail "pier fsck --config on S3 found problems or failed: $(cat "$WORK/fsck2.log")"
-grep -Eq "checked [1-9][0-9]* blobs, [1-9][0-9]* manifests: 0 problem" "$WORK/fsck2.log" ||
+# The conformance workflows above delete blobs their manifest still names
+# (registries allow it); fsck rightly reports those, and nothing else.
+rc=0
+"$PIER_BIN" fsck --data "$WORK/data" --config "$WORK/pier.json" >"$WORK/fsck2.log" 2>&1 || rc=$?
+[ "$rc" -le 1 ] || fail "pier fsck --config on S3 failed: $(cat "$WORK/fsck2.log")"
+other=$(grep '^DAMAGE' "$WORK/fsck2.log" | grep -v '^DAMAGE manifest conformance/' || true)
+[ -z "$other" ] || fail "fsck found damage: $other"
+grep -Eq "checked [1-9][0-9]* blobs, [1-9][0-9]* manifests" "$WORK/fsck2.log" ||
   fail "fsck checked nothing: $(cat "$WORK/fsck2.log")"
-pass "pier fsck --config checks the blobs in S3: $(tail -1 "$WORK/fsck2.log")"
+pass "pier fsck --config checks the blobs in S3: $(tail -1 "$WORK/fsck2.log") (the conformance repository's deleted blobs only)"

@@ -353,6 +353,17 @@ TEST(ClusterConfig, TheIssuesExampleParses) {
   EXPECT_EQ(c.metadata.type, "postgres");
   EXPECT_EQ(c.metadata.postgres_dsn, "host=db port=5432 dbname=pier user=pier");
   EXPECT_EQ(c.metadata.postgres_password, "db-pw");
+  EXPECT_EQ(c.metadata.postgres_pool_size, 8);
+}
+
+TEST(ClusterConfig, PoolSizeIsBounded) {
+  Config c;
+  const std::string head = R"({"metadata": {"type": "postgres", "postgres": {"dsn": "host=db", "pool_size": )";
+  ASSERT_TRUE(ParseConfig(head + "20}}}", &c).ok());
+  EXPECT_EQ(c.metadata.postgres_pool_size, 20);
+  Status s = ParseConfig(head + "1}}}", &c);
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("metadata.postgres.pool_size"), std::string::npos) << s.message();
 }
 
 TEST(ClusterConfig, PrefixIsNormalizedAndChecked) {

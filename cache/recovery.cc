@@ -185,6 +185,11 @@ Status Recover(StoreState& st) {
     if (Status s = RemoveStrayUploadFiles(st, *kept); !s.ok()) return s;
     if (Status s = RemoveOrphanBlobFiles(st); !s.ok()) return s;
   } else {
+    // Spools of remote sessions (remote_upload_writer.cc) only serve the
+    // readers of a fill in progress: none survives a restart.
+    if (auto names = ListDir(st.layout.UploadsDir()); names.ok()) {
+      for (const auto& n : *names) (void)RemoveFile(st.layout.UploadsDir() / n);
+    }
     uint64_t sessions = 0;
     Status s = st.db->Scan(Cf::kUploads, "", "", [&](std::string_view, std::string_view) {
       ++sessions;

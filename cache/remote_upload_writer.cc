@@ -5,6 +5,14 @@
 // next PATCH may land on any replica, after any restart. Commit verifies the
 // hash before anything is placed under the digest.
 //
+// Spool: a pull-through fill lets clients read a blob while it arrives
+// (KeepBuffered, then OpenReader). Remote bytes are no file to follow, so
+// such a writer also writes every byte to a spool file in this replica's
+// data folder (<data>/uploads/<uuid>), which readers follow; it is removed
+// when the session ends (readers holding it keep reading), and any left by
+// a crash at the next start. Only the replica that fills has the spool; a
+// session continued elsewhere has none (OpenReader: Unsupported).
+//
 // Memory: one part (part_size) plus the chunk being appended. A part is
 // uploaded on the calling thread: an I/O thread waits for it, as the local
 // writer waits for a free direct-I/O buffer (a second buffer and a sender
@@ -24,6 +32,9 @@ class RemoteUploadWriter final : public UploadWriter {
 
   ~RemoteUploadWriter() override {
     if (!done_) Abort();
+    // The session ended (committed, or dropped as a wrong blob): the spool
+    // goes; open readers keep the bytes.
+    if (done_ && spool_.get() >= 0) (void)RemoveFile(SpoolPath());
   }
 
   // Loads the recorded state: parts, tail bytes and hash.
@@ -60,6 +71,9 @@ class RemoteUploadWriter final : public UploadWriter {
     if (data.empty()) return Status::OK();
     if (stale_) {
       if (Status s = Load(); !s.ok()) return s;
+    }
+    if (spool_.get() >= 0) {
+      if (Status s = WriteAt(spool_.get(), size_, data); !s.ok()) return s;
     }
     sha_.Update(data);
     pending_.append(data.data(), data.size());
@@ -130,16 +144,27 @@ class RemoteUploadWriter final : public UploadWriter {
     size_ = rec_.offset;
   }
 
-  void KeepBuffered() override {}
+  void KeepBuffered() override {
+    if (spool_.get() >= 0) return;
+    // A spool that lacks bytes the session already has (the session began
+    // on another replica, or before a restart) cannot be followed.
+    auto fd = OpenForWrite(SpoolPath());
+    if (!fd.ok()) return;
+    auto have = FileSize(fd->get());
+    if (!have.ok() || *have < size_) return;
+    spool_ = std::move(*fd);
+  }
   void MarkCached() override { origin_ = records::Origin::kCached; }
   void MarkDerived() override { origin_ = records::Origin::kDerived; }
   Result<UniqueFd> OpenReader() override {
-    return Status::Unsupported("upload bytes are in remote storage: no file to follow");
+    if (spool_.get() < 0) return Status::Unsupported("upload bytes are in remote storage: no spool file to follow");
+    return OpenForRead(SpoolPath());
   }
   uint64_t size() const override { return size_; }
 
  private:
   Status Ended() const { return Status::FailedPrecondition("upload already committed"); }
+  std::filesystem::path SpoolPath() const { return st_->layout.UploadPath(claim_.uuid()); }
 
   Status SendPart() {
     const uint64_t part = remote_->part_size();
@@ -171,6 +196,7 @@ class RemoteUploadWriter final : public UploadWriter {
   bool stale_ = true;  // state_/pending_/sha_ must be (re)loaded from rec_
   bool done_ = false;
   records::Origin origin_ = records::Origin::kLocal;
+  UniqueFd spool_;  // -1: no spool (see the top of the file)
 };
 
 }  // namespace

@@ -35,6 +35,8 @@ Status DropSession(StoreState& st, const std::string& uuid) {
   // recovery removes.
   st.sessions.DropHash(uuid);
   st.upload_count.fetch_sub(1);
+  // A remote session may have a spool here (remote_upload_writer.cc).
+  if (st.blobs->remote_uploads() != nullptr) (void)RemoveFile(st.layout.UploadPath(uuid));
   return st.blobs->RemoveUpload(uuid);
 }
 

@@ -6,9 +6,11 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <filesystem>
 #include <string>
 
 #include "base/clock.h"
+#include "base/file.h"
 #include "cache/store.h"
 #include "tests/unit/common/temp_dir.h"
 #include "tests/unit/s3store/s3_env.h"
@@ -127,6 +129,43 @@ TEST_F(S3StoreTest, ChunkedUploadContinuesAfterRestartAndVerifiesBeforePlacing) 
   EXPECT_TRUE(back == blob);
   // Local file descriptors do not exist for S3 bytes.
   EXPECT_EQ(store_->OpenBlob("team/app", d, nullptr).status().code(), Code::kUnsupported);
+}
+
+// A pull-through fill lets readers follow the bytes as they arrive: with
+// the bytes in S3, the writer keeps a spool file in the data folder for
+// them, continued by the next writer of the session on this replica, and
+// gone when the session ends (a reader holding it keeps reading).
+TEST_F(S3StoreTest, AFollowedUploadSpoolsLocallyUntilItEnds) {
+  const std::string blob = Pattern((6u << 20) + 12345, 9);
+  const std::filesystem::path spool = dir_.path() / "data" / "uploads";
+  auto up = store_->StartUpload("team/app");
+  ASSERT_TRUE(up.ok());
+  auto w = store_->OpenWriter("team/app", up->uuid, 0);
+  ASSERT_TRUE(w.ok());
+  EXPECT_EQ((*w)->OpenReader().status().code(), Code::kUnsupported);  // not asked to keep it
+  (*w)->KeepBuffered();
+  auto reader = (*w)->OpenReader();
+  ASSERT_TRUE(reader.ok()) << reader.status().ToString();
+  const size_t first = 3u << 20;
+  ASSERT_TRUE((*w)->Append(std::span<const char>(blob.data(), first)).ok());
+  ASSERT_TRUE((*w)->Flush().ok());
+  w->reset();  // a cut: the next writer of this replica continues the spool
+  auto w2 = store_->OpenWriter("team/app", up->uuid, first);
+  ASSERT_TRUE(w2.ok());
+  (*w2)->KeepBuffered();
+  ASSERT_TRUE((*w2)->Append(std::span<const char>(blob.data() + first, blob.size() - first)).ok());
+  std::string seen(blob.size(), '\0');
+  auto n = ReadAt(reader->get(), 0, std::span<char>(seen.data(), seen.size()));
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(*n, blob.size());
+  EXPECT_TRUE(seen == blob) << "the spool differs from the bytes appended";
+  ASSERT_TRUE((*w2)->Commit(Sha256Of(blob)).ok());
+  w2->reset();
+  EXPECT_TRUE(std::filesystem::is_empty(spool)) << "the spool outlived its session";
+  auto again = ReadAt(reader->get(), blob.size() - 10, std::span<char>(seen.data(), 10));
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(*again, 10u);  // the open reader still reads
+  EXPECT_EQ(ReadAll("team/app", Sha256Of(blob)), blob);
 }
 
 TEST_F(S3StoreTest, AbortedBytesAreDroppedEvenWhenPartsWentOut) {

@@ -48,7 +48,7 @@
 # Needs root (rgw.sh, postgres.sh), ceph-mon ceph-osd radosgw ceph-common
 # postgresql nginx skopeo docker-registry wrk, and slowlink (--slowlink, default
 # the one built next to Pier: BUILD/bench/slowlink/slowlink). Every wait has a
-# deadline; ~15-20 min at --size-mib 1024 --runs 1 on 2 busy CPUs.
+# deadline; ~18 min at --size-mib 1024 --runs 2 on 2 busy CPUs.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)

@@ -18,10 +18,16 @@ Status QuotaBook::Load(Db* db) {
   auto family = db->ExtraFamily(keys::kQuotas);
   if (!family.ok()) return family.status();
   family_ = *family;
+  return ReloadLocked();
+}
+
+Status QuotaBook::ReloadLocked() const {
+  std::map<std::string, Entry> entries;
+  int64_t last_id = 0;
   std::string bad;
-  Status s = db->Scan(*family_, "", "", [&](std::string_view key, std::string_view value) {
+  Status s = db_->Scan(*family_, "", "", [&](std::string_view key, std::string_view value) {
     if (key == kNextId) {
-      last_id_ = std::max<int64_t>(last_id_, std::atoll(std::string(value).c_str()));
+      last_id = std::max<int64_t>(last_id, std::atoll(std::string(value).c_str()));
       return true;
     }
     if (!key.starts_with(kPrefix)) return true;
@@ -35,12 +41,23 @@ Status QuotaBook::Load(Db* db) {
     e.hard = j.value("hard", int64_t{-1});
     e.created_unix = j.value("created", int64_t{0});
     e.updated_unix = j.value("updated", int64_t{0});
-    last_id_ = std::max(last_id_, e.id);
-    entries_[std::string(key.substr(kPrefix.size()))] = e;
+    last_id = std::max(last_id, e.id);
+    entries[std::string(key.substr(kPrefix.size()))] = e;
     return true;
   });
   if (!bad.empty()) return Status::Corruption("bad quota record " + bad);
-  return s;
+  if (!s.ok()) return s;
+  entries_ = std::move(entries);
+  last_id_ = last_id;
+  reloaded_ = std::chrono::steady_clock::now();
+  return Status::OK();
+}
+
+void QuotaBook::CatchUpLocked(bool always) const {
+  if (db_ == nullptr || !db_->shared()) return;
+  if (!always && std::chrono::steady_clock::now() - reloaded_ < std::chrono::seconds(5)) return;
+  // Another replica's entries and limits; on failure the last known stand.
+  (void)ReloadLocked();
 }
 
 Status QuotaBook::Store(const std::string& project, const Entry& e, bool new_id) {
@@ -54,6 +71,7 @@ Status QuotaBook::Store(const std::string& project, const Entry& e, bool new_id)
 
 int64_t QuotaBook::Limit(std::string_view project) const {
   std::lock_guard lock(mu_);
+  CatchUpLocked(false);
   auto it = entries_.find(std::string(project));
   return it == entries_.end() ? -1 : it->second.hard;
 }
@@ -62,6 +80,15 @@ Result<QuotaBook::Entry> QuotaBook::Ensure(std::string_view project, int64_t now
   std::lock_guard lock(mu_);
   auto it = entries_.find(std::string(project));
   if (it != entries_.end()) return it->second;
+  // New here; maybe not to the cluster: ids are allocated under a lock all
+  // replicas take, from what the database says.
+  auto across = db_->Lock("quotas", "ids", /*wait=*/true);
+  if (!across.ok()) return across.status();
+  if (db_->shared()) {
+    if (Status s = ReloadLocked(); !s.ok()) return s;
+    it = entries_.find(std::string(project));
+    if (it != entries_.end()) return it->second;
+  }
   Entry e{last_id_ + 1, -1, now_unix, now_unix};
   if (Status s = Store(std::string(project), e, true); !s.ok()) return s;
   last_id_ = e.id;
@@ -71,6 +98,11 @@ Result<QuotaBook::Entry> QuotaBook::Ensure(std::string_view project, int64_t now
 
 Result<QuotaBook::Entry> QuotaBook::SetLimit(std::string_view project, int64_t hard, int64_t now_unix) {
   std::lock_guard lock(mu_);
+  auto across = db_->Lock("quotas", "ids", /*wait=*/true);
+  if (!across.ok()) return across.status();
+  if (db_->shared()) {
+    if (Status s = ReloadLocked(); !s.ok()) return s;
+  }
   auto it = entries_.find(std::string(project));
   const bool is_new = it == entries_.end();
   Entry e = is_new ? Entry{last_id_ + 1, -1, now_unix, now_unix} : it->second;
@@ -84,11 +116,13 @@ Result<QuotaBook::Entry> QuotaBook::SetLimit(std::string_view project, int64_t h
 
 std::map<std::string, QuotaBook::Entry> QuotaBook::All() const {
   std::lock_guard lock(mu_);
+  CatchUpLocked(true);
   return entries_;
 }
 
 std::optional<std::string> QuotaBook::ProjectById(int64_t id) const {
   std::lock_guard lock(mu_);
+  CatchUpLocked(true);
   for (const auto& [p, e] : entries_) {
     if (e.id == id) return p;
   }

@@ -1,8 +1,12 @@
 #pragma once
 // QuotaBook: the projects' storage limits and Harbor-style quota ids, kept
-// in the store's RocksDB (column family "quotas", keys.h) and in memory for
-// the checks on every commit. Usage is not here (project_usage.h).
+// in the store's Db (family "quotas", keys.h) and in memory for the checks
+// on every commit. With records shared by replicas the memory catches up:
+// lookups by id and listings read the database again, the per-commit limit
+// at most 5 s late, and new ids are allocated under a lock of all replicas.
+// Usage is not here (project_usage.h).
 // Thread-safe.
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <mutex>
@@ -38,12 +42,19 @@ class QuotaBook {
 
  private:
   Status Store(const std::string& project, const Entry& e, bool new_id);
+  // Reads every entry from the database (replacing what is in memory).
+  Status ReloadLocked() const;
+  // With records shared by replicas, another one may have added entries or
+  // changed limits: reload (always, or when the last reload is older than
+  // 5 s: the per-commit limit check).
+  void CatchUpLocked(bool always) const;
 
   mutable std::mutex mu_;
   Db* db_ = nullptr;
   std::optional<Family> family_;
-  std::map<std::string, Entry> entries_;
-  int64_t last_id_ = 0;
+  mutable std::map<std::string, Entry> entries_;
+  mutable int64_t last_id_ = 0;
+  mutable std::chrono::steady_clock::time_point reloaded_{};
 };
 
 }  // namespace pier

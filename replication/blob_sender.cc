@@ -239,6 +239,27 @@ class Sender {
     TrackedCall t;
     Prepare(t);
     auto st = Done(t, env_.client->GetUploadStatus(t.call, job_.dst_repo, p->location), error);
+    // A session an earlier run (or a replica that died) wrote to may still be
+    // receiving that writer's last bytes: a killed process's kernel sends
+    // what was in its socket buffer, and at a slow link's pace that takes
+    // seconds. A PATCH from an offset that then moves is refused (distribution:
+    // "upload resumed at wrong offset") and the whole blob starts again, so
+    // wait until the destination's offset holds still for a second (bounded).
+    if (st.ok() && !wrote_ && acked_ == 0 && st->offset > 0) {
+      const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+      for (;;) {
+        for (int i = 0; i < 10 && !env_.stop.stop_requested(); ++i) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+        if (env_.stop.stop_requested()) return Status::Internal("stopped");
+        TrackedCall again;
+        Prepare(again);
+        auto now = Done(again, env_.client->GetUploadStatus(again.call, job_.dst_repo, p->location), error);
+        if (!now.ok() || now->offset == st->offset) break;
+        st = std::move(now);
+        if (std::chrono::steady_clock::now() >= give_up) break;
+      }
+    }
     if (st.ok()) {
       // Bytes there before this send wrote any came from an earlier run.
       if (!wrote_ && acked_ == 0 && st->offset > 0) {

@@ -64,6 +64,9 @@ std::shared_ptr<ExecRun> Runner::Launch(const Execution& e, const Policy& p, boo
   run->policy_bandwidth.SetRate(static_cast<uint64_t>(p.BytesPerSecond()));
   std::lock_guard lock(mu_);
   if (closing_) return nullptr;  // stays InProgress: the next start resumes it
+  // Start and the leader's Sync may both reach a fresh execution (recorded,
+  // not yet launched): the first launch wins.
+  if (runs_.contains(e.id)) return nullptr;
   runs_[e.id] = run;
   run->runner = std::thread([self = shared_from_this(), run] { self->Run(run); });
   return run;

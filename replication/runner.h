@@ -77,7 +77,7 @@ class Runner : public std::enable_shared_from_this<Runner> {
   // ---- executions (runner.cc) ----
   void StopAll(bool closing);
   bool ActiveFor(int64_t policy_id);
-  // The run, or null when shutting down.
+  // The run, or null when shutting down or when it runs here already.
   std::shared_ptr<ExecRun> Launch(const Execution& e, const Policy& p, bool resumed = false);
   void Dispatched(const std::shared_ptr<ExecRun>& run);
   void Run(const std::shared_ptr<ExecRun>& run);

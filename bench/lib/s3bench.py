@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Helpers for bench/s3_bench.sh. S3 requests are signed with AWS SigV4
+"""Helpers for bench/s3_bench.sh and bench/replicas_bench.sh. S3 requests are signed with AWS SigV4
 written here from AWS's documentation (like tests/integration/lib/s3_list.py):
 nothing is shared with Pier's own S3 client.
 
@@ -12,8 +12,14 @@ nothing is shared with Pier's own S3 client.
   s3bench.py layout-bytes DIR TAG                 # bytes of the manifest, config and layers of DIR:TAG
   s3bench.py verify-layout SRC DST TAG            # every blob of SRC:TAG is in DST with the same bytes
   s3bench.py cpu-secs PID...                      # user+system CPU seconds of the processes so far
+  s3bench.py tree-cpu-secs PID                    # the same for PID, its reaped children and live descendants
   s3bench.py median X...                          # median of the numbers
   s3bench.py table RESULTS_ENV MD_OUT             # prints the table and writes it as markdown
+  s3bench.py table-sides RESULTS_ENV MD_OUT KEY=LABEL...  # the same for several servers; ratios vs the first
+  s3bench.py link-stat STATS_FILE PID FIELD       # a fresh counter of slowlink PID (SIGUSR1, waits for the rewrite)
+  s3bench.py wait-execution API_BASE ID SECONDS   # until the Harbor-API execution ends; prints its status
+  s3bench.py wait-new-line SECONDS PATTERN FILE:COUNT...  # until a FILE holds more than COUNT lines
+                                                  # containing PATTERN; prints "FILE EPOCH_SECONDS"
 """
 import datetime
 import hashlib
@@ -117,6 +123,90 @@ def cmd_cpu_secs(*pids):
     print("%.2f" % (total / tck))
 
 
+def _proc_stat(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        return f.read().rsplit(")", 1)[1].split()
+
+
+def cmd_tree_cpu_secs(pid):
+    """CPU of PID with its reaped children (cutime, cstime) and every live
+    descendant: a PostgreSQL postmaster and its per-connection backends."""
+    tck = os.sysconf("SC_CLK_TCK")
+    kids = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                kids.setdefault(int(_proc_stat(d)[1]), []).append(int(d))
+            except (OSError, IndexError):
+                pass
+    total, todo = 0, [int(pid)]
+    while todo:
+        p = todo.pop()
+        try:
+            v = _proc_stat(p)
+        except OSError:
+            continue
+        total += int(v[11]) + int(v[12]) + int(v[13]) + int(v[14])
+        todo.extend(kids.get(p, []))
+    print("%.2f" % (total / tck))
+
+
+def cmd_link_stat(stats_file, pid, field):
+    """slowlink rewrites its stats file on SIGUSR1: ask, wait for the rewrite."""
+    import signal
+
+    def stamp():
+        st = os.stat(stats_file)
+        return (st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+    before = stamp()
+    os.kill(int(pid), signal.SIGUSR1)
+    end = time.monotonic() + 5
+    while stamp() == before and time.monotonic() < end:
+        time.sleep(0.02)
+    print(json.load(open(stats_file))[field])
+
+
+def cmd_wait_execution(api_base, exec_id, seconds):
+    url = urllib.parse.urlsplit(api_base)
+    end = time.monotonic() + float(seconds)
+    last = ""
+    while time.monotonic() < end:
+        try:
+            c = http.client.HTTPConnection(url.hostname, url.port, timeout=10)
+            c.request("GET", f"/api/v2.0/replication/executions/{exec_id}")
+            r = c.getresponse()
+            body = r.read()
+            c.close()
+            if r.status == 200:
+                st = json.loads(body)["status"]
+                if st != "InProgress":
+                    print(st)
+                    return
+                last = st
+            else:
+                last = f"HTTP {r.status}"
+        except (OSError, ValueError, KeyError) as e:
+            last = str(e)
+        time.sleep(0.2)
+    die(f"execution {exec_id} not ended after {seconds}s (last: {last})")
+
+
+def cmd_wait_new_line(seconds, pattern, *file_counts):
+    end = time.monotonic() + float(seconds)
+    want = [(fc.rsplit(":", 1)[0], int(fc.rsplit(":", 1)[1])) for fc in file_counts]
+    while time.monotonic() < end:
+        for path, count in want:
+            try:
+                n = sum(1 for line in open(path, errors="replace") if pattern in line)
+            except OSError:
+                n = 0
+            if n > count:
+                print(path, "%.3f" % time.time())
+                return
+        time.sleep(0.05)
+    die(f"no new line with {pattern!r} within {seconds}s in {', '.join(p for p, _ in want)}")
+
+
 def alive(pid):
     try:
         with open(f"/proc/{pid}/stat") as f:
@@ -207,7 +297,15 @@ def cmd_median(*xs):
 
 
 def cmd_table(results, md_out):
+    cmd_table_sides(results, md_out, "reg=registry:2", "pier=pier")
+
+
+def cmd_table_sides(results, md_out, *sides):
+    """One column per server (KEY=LABEL; results hold KEY_push_mbps, ...),
+    then one ratio column per server against the first one."""
     r = read_results(results)
+    sides = [s.split("=", 1) for s in sides]
+    (ref, ref_label), others = sides[0], sides[1:]
     def num(k):
         v = r.get(k)
         return float(v) if v not in (None, "") else None
@@ -218,17 +316,19 @@ def cmd_table(results, md_out):
         (f"(4) manifest GET by tag, wrk -t2 -c{r['wrk_conns']} -d{r['wrk_seconds']}s: requests/s", "rps", "req/s", "%.0f"),
         ("(4) manifest GET p99 latency", "p99_ms", "ms", "%.2f"),
     ]
-    lines = ["| metric | registry:2 | pier | ratio pier/registry:2 |", "|---|---|---|---|"]
+    head = ["metric"] + [label for _, label in sides] + [f"ratio {label}/{ref_label}" for _, label in others]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for label, key, unit, f in rows:
-        a, b = num("reg_" + key), num("pier_" + key)
-        ratio = "-"
-        if a and b is not None:
-            ratio = "%.2fx" % (b / a)
-            if unit == "ms":
-                ratio += " (lower is better)"
-        fa = (f % a + " " + unit) if a is not None else "-"
-        fb = (f % b + " " + unit) if b is not None else "-"
-        lines.append(f"| {label} | {fa} | {fb} | {ratio} |")
+        vals = [num(k + "_" + key) for k, _ in sides]
+        cells = [(f % v + " " + unit) if v is not None else "-" for v in vals]
+        for v in vals[1:]:
+            ratio = "-"
+            if vals[0] and v is not None:
+                ratio = "%.2fx" % (v / vals[0])
+                if unit == "ms":
+                    ratio += " (lower is better)"
+            cells.append(ratio)
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
     lines.append("")
     lines.append(f"What bounds them (same runs, medians, no registry in the path):")
     lines.append("")

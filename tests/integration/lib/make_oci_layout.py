@@ -35,8 +35,12 @@ def layer(rng, size, name):
             if rng.random() < 0.02:
                 out += b"%d" % rng.randrange(1 << 30)
         payload = bytes(out[:size])
-    else:
+    elif size < 1 << 28:
         payload = rng.randbytes(size)
+    else:
+        # randbytes(n) asks getrandbits(8 * n), a C int: 256 MiB and more in
+        # 128 MiB pieces (smaller sizes keep their bytes for a given seed).
+        payload = b"".join(rng.randbytes(min(1 << 27, size - o)) for o in range(0, size, 1 << 27))
     tb = io.BytesIO()
     with tarfile.open(fileobj=tb, mode="w") as t:
         info = tarfile.TarInfo(name)

@@ -10,7 +10,8 @@
 //  - Get: the value, or kNotFound.
 //  - Write: every op of the batch or none, durable when it returns OK (a
 //    synced WAL write; a committed transaction). One batch is what one
-//    store operation changes, so a crash never leaves half of one.
+//    store operation changes, so a crash never leaves half of one. Counter
+//    ops (WriteBatch::AddCounter) add atomically across writers.
 //  - Scan: keys beginning with `prefix`, in order, strictly after `after`
 //    when non-empty; fn returns false to stop.
 //  - Lock: exclusion among every process sharing the records (shared());
@@ -56,12 +57,20 @@ class WriteBatch {
   struct Op {
     Family family;
     std::string key;
-    std::optional<std::string> value;  // nullopt: delete
+    std::optional<std::string> value;  // nullopt: delete (unless a counter op)
+    std::optional<int64_t> add;        // a counter op (AddCounter): value unused
   };
   void Put(Family f, std::string_view key, std::string_view value) {
-    ops_.push_back({f, std::string(key), std::string(value)});
+    ops_.push_back({f, std::string(key), std::string(value), std::nullopt});
   }
-  void Delete(Family f, std::string_view key) { ops_.push_back({f, std::string(key), std::nullopt}); }
+  void Delete(Family f, std::string_view key) { ops_.push_back({f, std::string(key), std::nullopt, std::nullopt}); }
+  // Adds `delta` to the counter at `key` (absent counts as 0; the value is
+  // EncodeCounter's), atomically against every other writer of the key in
+  // any process sharing the Db: concurrent adds never lose one. A key takes
+  // either counter ops or Put/Delete within one batch, not both.
+  void AddCounter(Family f, std::string_view key, int64_t delta) {
+    ops_.push_back({f, std::string(key), std::nullopt, delta});
+  }
   const std::vector<Op>& ops() const { return ops_; }
   bool empty() const { return ops_.empty(); }
   size_t size() const { return ops_.size(); }
@@ -129,6 +138,14 @@ class Db {
     return Status::OK();
   }
 };
+
+// A counter's stored value: 8 bytes, big-endian two's complement (what
+// PostgreSQL's int8send gives). Decode: 0 for anything not 8 bytes long.
+std::string EncodeCounter(int64_t v);
+int64_t DecodeCounter(std::string_view bytes);
+// The sum of the counters whose keys begin with `prefix` (a counter kept in
+// shards, so that concurrent writers do not queue on one row).
+Result<int64_t> SumCounters(const Db& db, Family f, std::string_view prefix);
 
 // RocksDB in `dir` (created, unless read_only); column families other than
 // ours that already exist are opened too and left alone.

@@ -47,6 +47,14 @@
 //                  "e/<20-digit policy id>/<20-digit exec id>"  execution JSON
 //                  "t/<20-digit exec id>/<20-digit task id>"    task JSON (one per repository)
 //                  "l/<20-digit task id>"            the task's log (text)
+// counts           only with records shared by replicas (cache/counted_batch.h):
+//                  "ref\0<project>\0<b|m><digest>"  16 bytes: holders (repositories of the project
+//                                                    holding the blob or manifest), size; big-endian
+//                  "used\0<project>\0<shard>"        counter: bytes the project holds
+//                  "blobs\0<shard>", "blob_bytes\0<shard>"  counters: blob records and their sizes
+//                  "built"                           the rows above were derived from the records
+// touches          only with shared records (cache/shared_touches.h):
+//                  "<repo>\0<digest>"                 8 bytes: when a replica last wrote a read of it
 //
 // <digest> is the full "sha256:<hex>" string. The encodings of BlobRecord,
 // UploadRecord and ManifestRecord are in records.h; descriptor JSON is
@@ -73,6 +81,8 @@ inline constexpr char kReplProgress[] = "repl_progress";
 inline constexpr char kReplEvents[] = "repl_events";
 inline constexpr char kGc[] = "gc";
 inline constexpr char kRetention[] = "retention";
+inline constexpr char kCounts[] = "counts";
+inline constexpr char kTouches[] = "touches";
 
 inline std::string Join(std::string_view a, std::string_view b) {
   std::string k;

@@ -198,7 +198,8 @@ Status Recover(StoreState& st) {
     if (!s.ok()) return s;
     st.upload_count.store(sessions);
   }
-  return LoadBlobCounters(st);
+  // Shared records keep their counts in the database (CountedBatch).
+  return st.db->shared() ? Status::OK() : LoadBlobCounters(st);
 }
 
 }  // namespace pier::internal

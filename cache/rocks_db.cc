@@ -7,6 +7,7 @@
 
 #include <array>
 #include <atomic>
+#include <map>
 #include <mutex>
 #include <vector>
 
@@ -122,6 +123,7 @@ class RocksDb final : public Db {
   std::array<std::atomic<rocksdb::ColumnFamilyHandle*>, kMaxFamilies> by_id_{};
   size_t next_id_ = kNumCfs;  // guarded by extra_mu_
   std::mutex extra_mu_;       // guards all_handles_ growth (ExtraFamily)
+  std::mutex counter_mu_;     // held by a Write with counter ops
   // A write failed for space: no write reaches RocksDB again until Resume()
   // succeeds (see Write).
   std::atomic<bool> out_of_space_{false};
@@ -167,8 +169,23 @@ Result<std::string> RocksDb::Get(Family f, std::string_view key) const {
 
 Status RocksDb::Write(const WriteBatch& ops) {
   rocksdb::WriteBatch batch;
+  // Counter ops become Puts of the new sums, read and written under one
+  // mutex: this process is RocksDB's only writer, so no add is lost. Batches
+  // without counters do not take it.
+  std::unique_lock<std::mutex> counting;
+  std::map<std::pair<uint32_t, std::string>, int64_t> sums;
   for (const auto& op : ops.ops()) {
-    if (op.value) {
+    if (op.add) {
+      if (!counting.owns_lock()) counting = std::unique_lock(counter_mu_);
+      auto [it, fresh] = sums.try_emplace({op.family.id(), op.key}, 0);
+      if (fresh) {
+        auto v = Get(op.family, op.key);
+        if (!v.ok() && v.status().code() != Code::kNotFound) return v.status();
+        if (v.ok()) it->second = DecodeCounter(*v);
+      }
+      it->second += *op.add;
+      batch.Put(handle(op.family), ToSlice(op.key), ToSlice(EncodeCounter(it->second)));
+    } else if (op.value) {
       batch.Put(handle(op.family), ToSlice(op.key), ToSlice(*op.value));
     } else {
       batch.Delete(handle(op.family), ToSlice(op.key));

@@ -25,30 +25,26 @@ BlobInfo ToInfo(const Digest& d, const records::BlobRecord& r) { return BlobInfo
 // leaves an unreferenced link alone for the grace period after that. A link
 // new to the repository adds the blob to its project's usage (when no other
 // repository of the project holds it), refused with QuotaExceeded when
-// `enforce` and past the limit. *counted: usage was added; the caller takes
-// it back with UncountLink if the batch then fails.
-Status AddLink(StoreState& st, WriteBatch* b, std::string_view repo, const Digest& d, uint64_t size,
-               bool enforce, bool* counted) {
+// `enforce` and past the limit; the batch undoes that unless written.
+Status AddLink(StoreState& st, CountedBatch* cb, std::string_view repo, const Digest& d, uint64_t size,
+               bool enforce) {
   Db& db = *st.db;
-  *counted = false;
   st.Served();
   auto exists = db.Has(Cf::kLinks, LinkKey(repo, d));
   if (!exists.ok()) return exists.status();
   if (!*exists) {
     const std::string_view project = ProjectOf(repo);
-    if (!st.usage.Add(project, ProjectUsage::Kind::kBlob, d.str(), size, enforce ? st.quotas.Limit(project) : -1)) {
-      return QuotaRefusal(st, project, size);
+    if (Status q = cb->AddHolder(project, ProjectUsage::Kind::kBlob, d.str(), size,
+                                 enforce ? st.quotas.Limit(project) : -1);
+        !q.ok()) {
+      return q;
     }
-    *counted = true;
   }
-  b->Put(Cf::kLinks, LinkKey(repo, d), records::EncodeLinkTime(st.Now()));
-  b->Put(Cf::kBlobRepos, ReverseKey(d, repo), "");
-  b->Put(Cf::kRepos, repo, "");
+  WriteBatch& b = cb->batch();
+  b.Put(Cf::kLinks, LinkKey(repo, d), records::EncodeLinkTime(st.Now()));
+  b.Put(Cf::kBlobRepos, ReverseKey(d, repo), "");
+  b.Put(Cf::kRepos, repo, "");
   return Status::OK();
-}
-
-void UncountLink(StoreState& st, std::string_view repo, const Digest& d, bool counted) {
-  if (counted) st.usage.Remove(ProjectOf(repo), ProjectUsage::Kind::kBlob, d.str());
 }
 
 // True when some repository other than `repo` still links to `d`.
@@ -80,9 +76,8 @@ Result<BlobInfo> CommitBlob(StoreState& st, const std::string& uuid, const std::
   }
   // The quota is checked before the file moves: a refused upload leaves
   // nothing behind, its session included.
-  WriteBatch batch;
-  bool counted = false;
-  Status q = derived ? Status::OK() : AddLink(st, &batch, repo, d, size, !cached, &counted);
+  CountedBatch batch(st);
+  Status q = derived ? Status::OK() : AddLink(st, &batch, repo, d, size, !cached);
   if (!q.ok()) {
     if (q.code() == Code::kQuotaExceeded) {
       if (Status s = DropSession(st, uuid); !s.ok()) ReportInternalError("store", "dropping a refused upload failed", s);
@@ -95,25 +90,21 @@ Result<BlobInfo> CommitBlob(StoreState& st, const std::string& uuid, const std::
   bool keep_existing_file = false;
   if (!new_record) {
     auto stored = st.blobs->Stat(d);
-    if (!stored.ok()) {
-      UncountLink(st, repo, d, counted);
-      return stored.status();
-    }
+    if (!stored.ok()) return stored.status();
     keep_existing_file = stored->has_value();
   }
   if (!keep_existing_file) {
-    if (Status s = st.blobs->Promote(uuid, d); !s.ok()) {
-      UncountLink(st, repo, d, counted);
-      return s;
-    }
+    if (Status s = st.blobs->Promote(uuid, d); !s.ok()) return s;
   }
   const records::BlobRecord rec =
       new_record ? records::BlobRecord{size, st.Now(), origin}
                  : *existing;
-  if (new_record) batch.Put(Cf::kBlobs, d.str(), records::Encode(rec));
-  batch.Delete(Cf::kUploads, uuid);
-  if (Status s = db.Write(batch); !s.ok()) {
-    UncountLink(st, repo, d, counted);
+  if (new_record) {
+    batch.batch().Put(Cf::kBlobs, d.str(), records::Encode(rec));
+    batch.CountBlob(1, static_cast<int64_t>(size));
+  }
+  batch.batch().Delete(Cf::kUploads, uuid);
+  if (Status s = batch.Write(); !s.ok()) {
     // Put the bytes back in the session (its record still says so), so a
     // retried PUT commits them once the database takes writes again.
     if (!keep_existing_file) {
@@ -128,10 +119,7 @@ Result<BlobInfo> CommitBlob(StoreState& st, const std::string& uuid, const std::
     ReportInternalError("store", "removing a committed upload's bytes failed", s);
   st.sessions.DropHash(uuid);
   st.upload_count.fetch_sub(1);
-  if (new_record) {
-    st.blob_count.fetch_add(1);
-    st.blob_bytes.fetch_add(size);
-  } else if (keep_existing_file) {
+  if (!new_record && keep_existing_file) {
     st.dedup_saved_bytes.fetch_add(size);  // the upload's copy was dropped
   }
   return ToInfo(d, rec);
@@ -147,17 +135,18 @@ Status UnlinkBlobLocked(StoreState& st, std::string_view repo, const Digest& d, 
   if (!elsewhere.ok()) return elsewhere.status();
   auto rec = LoadBlobRecord(db, d);
   const bool last = !*elsewhere && rec.ok();
-  WriteBatch batch;
-  batch.Delete(Cf::kLinks, LinkKey(repo, d));
-  batch.Delete(Cf::kBlobRepos, ReverseKey(d, repo));
-  if (last) batch.Delete(Cf::kBlobs, d.str());
-  if (Status s = db.Write(batch); !s.ok()) return s;
-  st.usage.Remove(ProjectOf(repo), ProjectUsage::Kind::kBlob, d.str());
+  CountedBatch batch(st);
+  batch.batch().Delete(Cf::kLinks, LinkKey(repo, d));
+  batch.batch().Delete(Cf::kBlobRepos, ReverseKey(d, repo));
+  if (Status s = batch.RemoveHolder(ProjectOf(repo), ProjectUsage::Kind::kBlob, d.str()); !s.ok()) return s;
+  if (last) {
+    batch.batch().Delete(Cf::kBlobs, d.str());
+    batch.CountBlob(-1, -static_cast<int64_t>(rec->size));
+  }
+  if (Status s = batch.Write(); !s.ok()) return s;
   if (!last) return Status::OK();
   // Records first, file second: a crash in between leaves an orphan file,
   // which recovery removes, never a record without its file.
-  st.blob_count.fetch_sub(1);
-  st.blob_bytes.fetch_sub(rec->size);
   *freed_bytes = rec->size;
   return st.blobs->Remove(d);
 }
@@ -183,7 +172,7 @@ Result<BlobInfo> StoreImpl::StatLinkedBlob(std::string_view repo, const Digest& 
 
 Result<BlobInfo> StoreImpl::StatBlob(std::string_view repo, const Digest& d) {
   auto stat = StatLinkedBlob(repo, d);
-  if (stat.ok()) st_->touches.Touch(repo, d.str(), st_->Now());
+  if (stat.ok()) st_->NoteRead(repo, d.str());
   st_->Served();
   return stat;
 }
@@ -196,7 +185,7 @@ Result<std::unique_ptr<BlobReader>> StoreImpl::OpenBlobReader(std::string_view r
   auto reader = st_->blobs->Open(d);
   if (!reader.ok()) return reader.status();
   if (info != nullptr) *info = *stat;
-  st_->touches.Touch(repo, d.str(), st_->Now());
+  st_->NoteRead(repo, d.str());
   st_->Served();
   return reader;
 }
@@ -222,13 +211,9 @@ Result<BlobInfo> StoreImpl::MountBlob(std::string_view repo, std::string_view fr
   PIER_TRY(lock);
   auto info = StatLinkedBlob(from, d);
   if (!info.ok() || repo == from) return info;
-  WriteBatch batch;
-  bool counted = false;
-  if (Status q = AddLink(*st_, &batch, repo, d, info->size, true, &counted); !q.ok()) return q;
-  if (Status s = st_->db->Write(batch); !s.ok()) {
-    UncountLink(*st_, repo, d, counted);
-    return s;
-  }
+  CountedBatch batch(*st_);
+  if (Status q = AddLink(*st_, &batch, repo, d, info->size, true); !q.ok()) return q;
+  if (Status s = batch.Write(); !s.ok()) return s;
   st_->dedup_saved_bytes.fetch_add(info->size);
   return info;
 }
@@ -241,13 +226,9 @@ Result<BlobInfo> StoreImpl::LinkStoredBlob(std::string_view repo, const Digest& 
   if (auto linked = StatLinkedBlob(repo, d); linked.ok()) return linked;
   auto rec = LoadBlobRecord(*st_->db, d);
   if (!rec.ok()) return rec.status();
-  WriteBatch batch;
-  bool counted = false;
-  if (Status q = AddLink(*st_, &batch, repo, d, rec->size, false, &counted); !q.ok()) return q;
-  if (Status s = st_->db->Write(batch); !s.ok()) {
-    UncountLink(*st_, repo, d, counted);
-    return s;
-  }
+  CountedBatch batch(*st_);
+  if (Status q = AddLink(*st_, &batch, repo, d, rec->size, false); !q.ok()) return q;
+  if (Status s = batch.Write(); !s.ok()) return s;
   st_->dedup_saved_bytes.fetch_add(rec->size);
   return ToInfo(d, *rec);
 }

@@ -114,7 +114,9 @@ bool GcRun::Pinned(std::string_view repo, const std::string& digest) const {
 }
 
 bool GcRun::Protected(std::string_view repo, const std::string& digest, int64_t since) const {
-  return since > cutoff_ || st_.touches.LastTouch(repo, digest) > cutoff_;
+  // No grace, no protection by reads (as on one node, where a read is never
+  // later than now): SharedTouches' rows would protect a second longer.
+  return since > cutoff_ || (o_.grace_seconds > 0 && st_.LastRead(repo, digest) > cutoff_);
 }
 
 Status GcRun::Run(int workers) {
@@ -165,7 +167,12 @@ Status GcRun::Run(int workers) {
   if (Status s = SweepUploads(); !s.ok()) return s;
   if (Status s = SweepOrphanFiles(); !s.ok()) return s;
   report_.stopped = Stopping();
-  if (!o_.dry_run) st_.touches.ForgetBefore(cutoff_);
+  if (!o_.dry_run) {
+    st_.touches.ForgetBefore(cutoff_);
+    if (st_.shared_touches) {
+      if (Status f = st_.shared_touches->ForgetBefore(cutoff_); !f.ok()) Log("forgetting old reads failed: " + f.ToString());
+    }
+  }
   return Status::OK();
 }
 
@@ -187,7 +194,7 @@ Status GcRun::SweepRepository(const std::string& repo) {
     // A read or a pin since the plan keeps a manifest it meant to delete
     // (and the blobs that manifest references): plan again as well.
     const bool renewed = std::any_of(plan.manifests.begin(), plan.manifests.end(), [&](const auto& m) {
-      return st_.touches.LastTouch(repo, m.digest) > cutoff_ || Pinned(repo, m.digest);
+      return (o_.grace_seconds > 0 && st_.LastRead(repo, m.digest) > cutoff_) || Pinned(repo, m.digest);
     });
     if (renewed || !st_.manifest_locks.reliable_generations() || st_.manifest_locks.Generation(repo) != generation) {
       plan = RepoPlan();
@@ -290,16 +297,17 @@ Status GcRun::ApplyPlan(const std::string& repo, const RepoPlan& plan) {
     // As StoreImpl::DeleteManifest: the record, its referrer entry and its
     // pull time (retention must not see a pull of a manifest that is gone).
     const std::string key = keys::Join(repo, m.digest);
-    WriteBatch batch;
+    CountedBatch counted(st_);
+    if (Status r = counted.RemoveHolder(ProjectOf(repo), ProjectUsage::Kind::kManifest, m.digest); !r.ok()) return r;
+    WriteBatch& batch = counted.batch();
     batch.Delete(Cf::kManifests, key);
     if (!m.subject.empty()) batch.Delete(Cf::kReferrers, keys::Join(repo, m.subject, m.digest));
     auto pulls = db.ExtraFamily(keys::kPulls);
     if (!pulls.ok()) return pulls.status();
     batch.Delete(*pulls, key);
-    if (Status w = db.Write(batch); !w.ok()) return w;
+    if (Status w = counted.Write(); !w.ok()) return w;
     st_.manifest_locks.Bump(repo);
     st_.pulls.Forget(key);
-    st_.usage.Remove(ProjectOf(repo), ProjectUsage::Kind::kManifest, m.digest);
   }
   for (const auto& d : plan.links) {
     if (Stopping()) break;

@@ -84,11 +84,10 @@ Status GcRun::SweepUnlinkedBlobs() {
     ++report_.blobs_deleted;
     report_.blob_bytes_deleted += r.size;
     if (o_.dry_run) continue;
-    WriteBatch batch;
-    batch.Delete(Cf::kBlobs, d.str());
-    if (Status w = db.Write(batch); !w.ok()) return w;
-    st_.blob_count.fetch_sub(1);
-    st_.blob_bytes.fetch_sub(r.size);
+    CountedBatch batch(st_);
+    batch.batch().Delete(Cf::kBlobs, d.str());
+    batch.CountBlob(-1, -static_cast<int64_t>(r.size));
+    if (Status w = batch.Write(); !w.ok()) return w;
     if (Status rm = st_.blobs->Remove(d); !rm.ok()) return rm;
   }
   return Status::OK();

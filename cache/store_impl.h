@@ -21,11 +21,13 @@
 #include "base/digest.h"
 #include "cache/layout.h"
 #include "cache/local_blob_storage.h"
+#include "cache/counted_batch.h"
 #include "cache/project_usage.h"
 #include "cache/pull_times.h"
 #include "cache/quota_book.h"
 #include "cache/records.h"
 #include "cache/store.h"
+#include "cache/shared_touches.h"
 #include "cache/touches.h"
 #include "cache/warmer.h"
 
@@ -104,6 +106,7 @@ struct StoreState {
         db(std::move(d)),
         blob_locks("blob", db.get()),
         manifest_locks("manifest", db.get()),
+        usage_locks("usage", db.get()),
         sessions(db.get()),
         warmer(options.warm_upload_bytes > 0 ? std::make_unique<Warmer>(options.warm_upload_bytes) : nullptr),
         touches(options.reads_at_open ? options.clock->UnixSeconds() : 0) {}
@@ -116,15 +119,26 @@ struct StoreState {
   std::unique_ptr<Db> db;
   KeyLocks blob_locks;      // by digest: blob commit, delete and mount
   KeyLocks manifest_locks;  // by repository: manifest and tag changes
+  KeyLocks usage_locks;     // by project + digest: a holder count row (CountedBatch, shared records)
   SessionTable sessions;
   std::unique_ptr<Warmer> warmer;  // read-back of fresh O_DIRECT blobs; null when off
   TouchTable touches;              // recent reads, for garbage collection (touches.h)
+  std::unique_ptr<SharedTouches> shared_touches;  // with shared records: every replica's reads
+  // A read of (repo, digest): in `touches`, and for the other replicas' GC
+  // in `shared_touches` (a failure there is logged; the read goes on).
+  void NoteRead(std::string_view repo, std::string_view digest);
+  // The last read any replica noted (GC's grace); unknown: the far future.
+  int64_t LastRead(std::string_view repo, std::string_view digest) const;
   std::mutex gc_mu;                // one garbage collection at a time
   std::mutex evict_mu;             // one eviction pass at a time
-  ProjectUsage usage;              // bytes per project, derived from links and manifests
+  ProjectUsage usage;              // bytes per project, derived from links and manifests (private records)
+  // Shared records: the family of the usage and blob counts (CountedBatch),
+  // which then replace `usage`, blob_count and blob_bytes.
+  std::optional<Family> counts;
   QuotaBook quotas;                // limits per project (store_quotas.cc)
   PullTimes pulls;                 // last pull per manifest, batched (store_artifacts.cc)
-  // Kept in step with the blobs and uploads column families (GetStats).
+  // Kept in step with the blobs and uploads column families (GetStats;
+  // with shared records GetStats reads the database instead).
   std::atomic<uint64_t> blob_count{0};
   std::atomic<uint64_t> blob_bytes{0};
   std::atomic<uint64_t> upload_count{0};
@@ -171,7 +185,15 @@ Status ScanManifestFacts(const StoreState& st, std::string_view repo,
 Status DeleteManifestLocked(StoreState& st, std::string_view repo, const Digest& d);
 // store_quotas.cc: Harbor's quota refusal for adding `bytes` to `project`.
 Status QuotaRefusal(const StoreState& st, std::string_view project, uint64_t bytes);
-// store_quotas.cc: rebuilds `usage` from the links and manifests (startup).
+// store_quotas.cc: every holding the records imply, once per holding
+// repository: (project, kind, digest, size) for each link to a blob with a
+// record and each manifest; `blob` (may be null) first sees every blob
+// record's size.
+using HoldingVisitor =
+    std::function<void(std::string_view project, ProjectUsage::Kind kind, std::string_view digest, uint64_t size)>;
+Status ScanHoldings(const Db& db, const std::function<void(uint64_t size)>& blob, const HoldingVisitor& hold);
+// store_quotas.cc: rebuilds `usage` from the links and manifests (startup,
+// private records: LoadCounts).
 Status LoadProjectUsage(StoreState& st);
 // store_uploads.cc: deletes a session's record, file and saved hash.
 Status DropSession(StoreState& st, const std::string& uuid);

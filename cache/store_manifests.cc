@@ -71,7 +71,7 @@ Result<StoredManifest> StoreImpl::GetManifest(std::string_view repo, std::string
   if (!d.ok()) return d.status();
   auto rec = LoadManifest(*st_->db, repo, *d);
   if (!rec.ok()) return rec.status();
-  st_->touches.Touch(repo, d->str(), st_->Now());
+  st_->NoteRead(repo, d->str());
   st_->Served();
   StoredManifest out{*d, std::move(rec->media_type), std::move(rec->bytes), std::nullopt};
   if (!rec->subject.empty()) {
@@ -113,13 +113,17 @@ Result<Digest> StoreImpl::WriteManifest(std::string_view repo, std::optional<std
   auto present = db.Has(Cf::kManifests, ManifestKey(repo, d));
   if (!present.ok()) return present.status();
   const std::string_view project = ProjectOf(repo);
-  if (!*present && !st_->usage.Add(project, ProjectUsage::Kind::kManifest, d.str(), bytes.size(),
-                                   cached ? -1 : st_->quotas.Limit(project))) {
-    return QuotaRefusal(*st_, project, bytes.size());
+  CountedBatch counted(*st_);
+  if (!*present) {
+    if (Status q = counted.AddHolder(project, ProjectUsage::Kind::kManifest, d.str(), bytes.size(),
+                                     cached ? -1 : st_->quotas.Limit(project));
+        !q.ok()) {
+      return q;
+    }
   }
   records::ManifestRecord rec{std::string(mt), parsed.subject ? parsed.subject->digest.str() : "",
                               std::string(bytes), cached, st_->Now()};
-  WriteBatch batch;
+  WriteBatch& batch = counted.batch();
   batch.Put(Cf::kManifests, ManifestKey(repo, d), records::Encode(rec));
   if (tag) batch.Put(Cf::kTags, keys::Join(repo, *tag), d.str());
   if (parsed.subject) {
@@ -127,10 +131,7 @@ Result<Digest> StoreImpl::WriteManifest(std::string_view repo, std::optional<std
              ReferrerJson(d, mt, bytes.size(), parsed));
   }
   batch.Put(Cf::kRepos, repo, "");
-  if (Status s = db.Write(batch); !s.ok()) {
-    if (!*present) st_->usage.Remove(project, ProjectUsage::Kind::kManifest, d.str());
-    return s;
-  }
+  if (Status s = counted.Write(); !s.ok()) return s;
   st_->manifest_locks.Bump(repo);
   return d;
 }
@@ -172,9 +173,11 @@ Status DeleteManifestLocked(StoreState& st, std::string_view repo, const Digest&
   Db& db = *st.db;
   auto rec = LoadManifest(db, repo, d);
   if (!rec.ok()) return rec.status();
-  WriteBatch batch;
-  batch.Delete(Cf::kManifests, ManifestKey(repo, d));
   const std::string target = d.str();
+  CountedBatch counted(st);
+  if (Status s = counted.RemoveHolder(ProjectOf(repo), ProjectUsage::Kind::kManifest, target); !s.ok()) return s;
+  WriteBatch& batch = counted.batch();
+  batch.Delete(Cf::kManifests, ManifestKey(repo, d));
   Status scan = db.Scan(Cf::kTags, keys::Prefix(repo), "", [&](std::string_view key, std::string_view value) {
     if (value == target) batch.Delete(Cf::kTags, key);
     return true;
@@ -185,10 +188,9 @@ Status DeleteManifestLocked(StoreState& st, std::string_view repo, const Digest&
   auto pulls = db.ExtraFamily(keys::kPulls);
   if (!pulls.ok()) return pulls.status();
   batch.Delete(*pulls, pull_key);
-  if (Status s = db.Write(batch); !s.ok()) return s;
+  if (Status s = counted.Write(); !s.ok()) return s;
   st.manifest_locks.Bump(repo);
   st.pulls.Forget(pull_key);
-  st.usage.Remove(ProjectOf(repo), ProjectUsage::Kind::kManifest, target);
   return Status::OK();
 }
 

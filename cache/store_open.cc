@@ -1,4 +1,9 @@
+#include <algorithm>
+#include <limits>
+
+#include "base/log.h"
 #include "base/names.h"
+#include "cache/keys.h"
 #include "cache/store_impl.h"
 #include "cache/storage_marker.h"
 
@@ -16,7 +21,12 @@ Result<std::unique_ptr<Store>> Store::Open(const Options& options) {
   if (Status s = CheckStorageMarker(layout, st->blobs->identity()); !s.ok()) return s;
   if (Status s = internal::Recover(*st); !s.ok()) return s;
   if (Status s = st->quotas.Load(st->db.get()); !s.ok()) return s;
-  if (Status s = internal::LoadProjectUsage(*st); !s.ok()) return s;
+  if (Status s = internal::LoadCounts(*st); !s.ok()) return s;
+  if (st->db->shared()) {
+    auto touches = st->db->ExtraFamily(keys::kTouches);
+    if (!touches.ok()) return touches.status();
+    st->shared_touches = std::make_unique<SharedTouches>(st->db.get(), *touches);
+  }
   return std::unique_ptr<Store>(std::make_unique<internal::StoreImpl>(std::move(st)));
 }
 
@@ -41,12 +51,43 @@ Status StoreImpl::CheckHealth() {
 
 Store::Stats StoreImpl::GetStats() {
   Stats s;
-  s.blobs = st_->blob_count.load();
-  s.blob_bytes = st_->blob_bytes.load();
+  if (auto counts = BlobCounts(*st_); counts.ok()) {
+    s.blobs = counts->first;
+    s.blob_bytes = counts->second;
+  } else {
+    log::Warn("reading the blob counts failed", {{"error", counts.status().ToString()}});
+  }
   s.uploads = st_->upload_count.load();
+  if (st_->counts) {
+    // Sessions of every replica: few rows (each ends within the upload
+    // expiry), so counted when asked.
+    uint64_t sessions = 0;
+    Status scan = st_->db->Scan(Cf::kUploads, "", "", [&](std::string_view, std::string_view) {
+      ++sessions;
+      return true;
+    });
+    if (scan.ok()) s.uploads = sessions;
+  }
   s.dedup_saved_bytes = st_->dedup_saved_bytes.load();
   s.quota_refusals = st_->quota_refusals.load();
   return s;
+}
+
+void StoreState::NoteRead(std::string_view repo, std::string_view digest) {
+  touches.Touch(repo, digest, Now());
+  if (!shared_touches) return;
+  if (Status s = shared_touches->Touch(repo, digest, Now()); !s.ok()) {
+    log::Warn("recording a read for the other replicas' GC failed", {{"error", s.ToString()}});
+  }
+}
+
+int64_t StoreState::LastRead(std::string_view repo, std::string_view digest) const {
+  const int64_t local = touches.LastTouch(repo, digest);
+  if (!shared_touches) return local;
+  auto shared = shared_touches->LastTouch(repo, digest);
+  // Unknown errs on keeping.
+  if (!shared.ok()) return std::numeric_limits<int64_t>::max();
+  return std::max(local, *shared);
 }
 
 Status CheckRepo(std::string_view repo) {

@@ -13,40 +13,48 @@ namespace pier::internal {
 
 Status QuotaRefusal(const StoreState& st, std::string_view project, uint64_t bytes) {
   st.quota_refusals.fetch_add(1);
+  auto used = ProjectUsed(st, project);
   return Status::QuotaExceeded(
       "Quota exceeded when processing the request of adding " + HumanBytes(bytes) +
-      " of storage resource, which when updated to current usage of " + HumanBytes(st.usage.Used(project)) +
+      " of storage resource, which when updated to current usage of " + HumanBytes(used.ok() ? *used : 0) +
       " will exceed the configured upper limit of " +
       HumanBytes(static_cast<uint64_t>(std::max<int64_t>(0, st.quotas.Limit(project)))) + " (project " +
       std::string(project) + ")");
 }
 
-Status LoadProjectUsage(StoreState& st) {
+Status ScanHoldings(const Db& db, const std::function<void(uint64_t size)>& blob, const HoldingVisitor& hold) {
   std::unordered_map<std::string, uint64_t> sizes;
-  Status s = st.db->Scan(Cf::kBlobs, "", "", [&](std::string_view k, std::string_view v) {
+  Status s = db.Scan(Cf::kBlobs, "", "", [&](std::string_view k, std::string_view v) {
     records::BlobRecord r;
-    if (records::Decode(v, &r)) sizes.emplace(std::string(k), r.size);
+    if (!records::Decode(v, &r)) return true;
+    sizes.emplace(std::string(k), r.size);
+    if (blob) blob(r.size);
     return true;
   });
   if (!s.ok()) return s;
-  s = st.db->Scan(Cf::kLinks, "", "", [&](std::string_view k, std::string_view) {
+  s = db.Scan(Cf::kLinks, "", "", [&](std::string_view k, std::string_view) {
     const size_t sep = k.find('\0');
     if (sep == std::string_view::npos) return true;
     auto it = sizes.find(std::string(k.substr(sep + 1)));
-    if (it != sizes.end()) {
-      st.usage.Add(ProjectOf(k.substr(0, sep)), ProjectUsage::Kind::kBlob, it->first, it->second);
-    }
+    if (it != sizes.end()) hold(ProjectOf(k.substr(0, sep)), ProjectUsage::Kind::kBlob, it->first, it->second);
     return true;
   });
   if (!s.ok()) return s;
-  return st.db->Scan(Cf::kManifests, "", "", [&](std::string_view k, std::string_view v) {
+  return db.Scan(Cf::kManifests, "", "", [&](std::string_view k, std::string_view v) {
     const size_t sep = k.find('\0');
     records::ManifestRecord r;
     if (sep != std::string_view::npos && records::Decode(v, &r)) {
-      st.usage.Add(ProjectOf(k.substr(0, sep)), ProjectUsage::Kind::kManifest, k.substr(sep + 1), r.bytes.size());
+      hold(ProjectOf(k.substr(0, sep)), ProjectUsage::Kind::kManifest, k.substr(sep + 1), r.bytes.size());
     }
     return true;
   });
+}
+
+Status LoadProjectUsage(StoreState& st) {
+  return ScanHoldings(*st.db, nullptr,
+                      [&](std::string_view project, ProjectUsage::Kind kind, std::string_view digest, uint64_t size) {
+                        st.usage.Add(project, kind, digest, size);
+                      });
 }
 
 namespace {
@@ -59,7 +67,9 @@ ProjectQuota ToQuota(const std::string& project, const QuotaBook::Entry& e, uint
 
 Result<std::vector<ProjectQuota>> StoreImpl::ListQuotas() {
   // A project that holds something gets its id when first listed.
-  const auto used = st_->usage.All();
+  auto all_used = ProjectUsages(*st_);
+  if (!all_used.ok()) return all_used.status();
+  const auto& used = *all_used;
   for (const auto& [project, bytes] : used) {
     if (bytes == 0) continue;
     if (auto e = st_->quotas.Ensure(project, st_->Now()); !e.ok()) return e.status();
@@ -89,7 +99,9 @@ Result<ProjectQuota> StoreImpl::SetQuota(std::string_view project, int64_t hard)
   if (hard < -1) return Status::InvalidArgument("hard.storage: must be -1 (no limit) or a number of bytes");
   auto e = st_->quotas.SetLimit(project, hard, st_->Now());
   if (!e.ok()) return e.status();
-  return ToQuota(std::string(project), *e, st_->usage.Used(project));
+  auto used = ProjectUsed(*st_, project);
+  if (!used.ok()) return used.status();
+  return ToQuota(std::string(project), *e, *used);
 }
 
 Status StoreImpl::CheckQuota(std::string_view repo, uint64_t bytes) {
@@ -97,9 +109,10 @@ Status StoreImpl::CheckQuota(std::string_view repo, uint64_t bytes) {
   const std::string_view project = ProjectOf(repo);
   const int64_t limit = st_->quotas.Limit(project);
   if (limit < 0) return Status::OK();
+  auto used = ProjectUsed(*st_, project);
+  if (!used.ok()) return used.status();
   // Harbor refuses even an empty request once the project is over its limit.
-  if (st_->usage.Used(project) + bytes > static_cast<uint64_t>(limit) ||
-      st_->usage.Used(project) > static_cast<uint64_t>(limit)) {
+  if (*used + bytes > static_cast<uint64_t>(limit) || *used > static_cast<uint64_t>(limit)) {
     return QuotaRefusal(*st_, project, bytes);
   }
   return Status::OK();

@@ -26,7 +26,11 @@ Metrics::Metrics(const MetricsOptions& o)
       .Add({{"version", o.version}, {"revision", o.revision}})
       .Set(1);
   exposition_->Add(registry_);
-  if (o.store) exposition_->Add(std::make_shared<StoreCollector>(o.store, o.data_dir));
+  if (o.store) {
+    std::function<bool()> reports_cluster;
+    if (o.leadership) reports_cluster = [l = o.leadership] { return l->leader(); };
+    exposition_->Add(std::make_shared<StoreCollector>(o.store, o.data_dir, std::move(reports_cluster)));
+  }
   if (o.disk_space) exposition_->Add(std::make_shared<StorageCollector>(o.disk_space, o.store, o.evictor));
   if (o.transcoder) exposition_->Add(std::make_shared<TranscodeCollector>(o.transcoder));
   if (o.advisor) exposition_->Add(std::make_shared<AdvisorCollector>(o.advisor));

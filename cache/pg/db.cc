@@ -107,7 +107,7 @@ class PgDb final : public Db {
     if (batch.empty()) return Status::OK();
     std::vector<KvOp> ops;
     ops.reserve(batch.size());
-    for (const auto& op : batch.ops()) ops.push_back(KvOp{Name(op.family), op.key, op.value});
+    for (const auto& op : batch.ops()) ops.push_back(KvOp{Name(op.family), op.key, op.value, op.add});
     return kv_.Write(ops);
   }
 

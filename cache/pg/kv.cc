@@ -133,8 +133,19 @@ Status PgKv::Scan(std::string_view family, std::string_view prefix, std::string_
 
 Status PgKv::Write(const std::vector<KvOp>& batch, const std::vector<KvCondition>& conditions) const {
   // Last op per key wins (batch order), then keys in one order for locks.
-  std::map<std::pair<std::string, std::string>, const std::optional<std::string>*> ops;
-  for (const KvOp& op : batch) ops[{op.family, op.key}] = &op.value;
+  struct Effect {
+    const std::optional<std::string>* value = nullptr;
+    std::optional<int64_t> add;
+  };
+  std::map<std::pair<std::string, std::string>, Effect> ops;
+  for (const KvOp& op : batch) {
+    Effect& e = ops[{op.family, op.key}];
+    if (op.add) {
+      e.add = e.add.value_or(0) + *op.add;
+    } else {
+      e = Effect{&op.value, std::nullopt};
+    }
+  }
   std::vector<int64_t> locks;
   for (const auto& [fk, v] : ops) locks.push_back(LockId(fk.first, fk.second));
   for (const KvCondition& c : conditions) locks.push_back(LockId(c.family, c.key));
@@ -168,7 +179,19 @@ Status PgKv::Write(const std::vector<KvOp>& batch, const std::vector<KvCondition
                                           (cond->value ? " does not hold the expected value" : " exists"));
       }
     }
-    for (const auto& [fk, v] : ops) {
+    for (const auto& [fk, e] : ops) {
+      if (e.add) {
+        // bytea <-> bigint: int8send gives 8 big-endian bytes; hex through
+        // bit(64) reads them back (two's complement).
+        auto r = c.Exec(
+            "INSERT INTO pier_kv (family, key, value) VALUES ($1, $2, int8send($3::int8)) "
+            "ON CONFLICT (family, key) DO UPDATE SET value = int8send(CASE WHEN length(pier_kv.value) = 8 "
+            "THEN ('x' || encode(pier_kv.value, 'hex'))::bit(64)::int8 ELSE 0 END + $3::int8)",
+            {Param::Text(fk.first), Param::Bytes(fk.second), Param::Text(std::to_string(*e.add))});
+        if (!r.ok()) return r.status();
+        continue;
+      }
+      const std::optional<std::string>* v = e.value;
       Result<Rows> r = *v ? c.Exec("INSERT INTO pier_kv (family, key, value) VALUES ($1, $2, $3) "
                                    "ON CONFLICT (family, key) DO UPDATE SET value = excluded.value",
                                    {Param::Text(fk.first), Param::Bytes(fk.second), Param::Bytes(**v)})

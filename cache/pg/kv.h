@@ -22,7 +22,8 @@
 //    again only if the pool has another connection to give.
 //  - Write(batch): every op of the batch or none, in ONE transaction, and
 //    durable when it returns OK (as durable as the server's commit). Ops on
-//    the same key apply in batch order (the last one wins).
+//    the same key apply in batch order (the last one wins; counter adds to
+//    one key sum up, and a key takes either adds or puts/deletes).
 //  - Write(batch, conditions): the same, applied only if every condition
 //    holds at commit time (compare-and-swap); otherwise kFailedPrecondition
 //    ("condition failed: ...") and nothing is written. Writers of the same
@@ -50,7 +51,10 @@ namespace pier::pg {
 struct KvOp {
   std::string family;
   std::string key;
-  std::optional<std::string> value;  // nullopt: delete
+  std::optional<std::string> value;  // nullopt: delete (unless `add`)
+  // A counter op: adds to the 8-byte big-endian value (absent: 0) in SQL
+  // (INSERT ... ON CONFLICT DO UPDATE), so concurrent adds never lose one.
+  std::optional<int64_t> add = std::nullopt;
 };
 
 // Holds when the key's value equals `value`, or the key is absent when

@@ -1,6 +1,8 @@
 // Scrape-time collectors: the store's gauges over a real Store, process_*
 // from /proc, and the /proc parsers on tricky input.
 #include <gtest/gtest.h>
+
+#include <set>
 #include <time.h>
 #include <unistd.h>
 
@@ -115,6 +117,34 @@ TEST(StoreCollector, DiskGaugesAreLeftOutWhenTheFolderIsGone) {
   }
   EXPECT_FALSE(disk);
   EXPECT_TRUE(blobs);
+}
+
+// Replicas: the store-wide figures come from the leader only (one series
+// per cluster for sum()), a replica's own (disk, dedup) from every one.
+TEST(StoreCollector, StoreWideFiguresOnlyWhileReportingForTheCluster) {
+  pier::testing::TempDir dir;
+  Store::Options o;
+  o.root = dir.path() / "store";
+  auto opened = Store::Open(o);
+  ASSERT_TRUE(opened.ok());
+  bool leads = false;
+  StoreCollector c(std::shared_ptr<Store>(std::move(*opened)), dir.path(), [&] { return leads; });
+  auto names = [&] {
+    std::set<std::string> n;
+    for (const auto& f : c.Collect()) n.insert(f.name);
+    return n;
+  };
+  auto follower = names();
+  EXPECT_FALSE(follower.contains("pier_cache_stored_bytes"));
+  EXPECT_FALSE(follower.contains("pier_cache_uploads_in_progress"));
+  EXPECT_FALSE(follower.contains("pier_quota_used_bytes"));
+  EXPECT_TRUE(follower.contains("pier_cache_disk_free_bytes"));
+  EXPECT_TRUE(follower.contains("pier_cache_dedup_saved_bytes_total"));
+  leads = true;
+  auto leader = names();
+  EXPECT_TRUE(leader.contains("pier_cache_stored_bytes"));
+  EXPECT_TRUE(leader.contains("pier_cache_stored_blobs"));
+  EXPECT_TRUE(leader.contains("pier_quota_used_bytes"));
 }
 
 TEST(ProcStat, ParsesFieldsAfterAnAwkwardCommandName) {

@@ -9,11 +9,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <condition_variable>
 #include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "base/clock.h"
 #include "base/digest.h"
 #include "cache/leadership.h"
 #include "cache/store.h"
@@ -70,6 +72,203 @@ TEST_F(StoreReplicasTest, PushedOnOneReplicaPullsFromTheOther) {
   // A delete on B is seen by A; the blob stays while another repo links it.
   ASSERT_TRUE(b_->DeleteManifest("team/app", m).ok());
   EXPECT_EQ(a_->GetManifest("team/app", "v1").status().code(), Code::kNotFound);
+}
+
+uint64_t UsedBy(Store& s, const std::string& project) {
+  auto all = s.ListQuotas();
+  EXPECT_TRUE(all.ok()) << all.status().ToString();
+  if (!all.ok()) return 0;
+  for (const auto& q : *all) {
+    if (q.project == project) return q.used;
+  }
+  return 0;
+}
+
+// Project usage and the blob counts are the cluster's, not each replica's:
+// both replicas report the same after pushes through either, a limit holds
+// against what the other replica pushed, and deletes on one are seen by the
+// other.
+TEST_F(StoreReplicasTest, UsageAndCountsAreTheClustersAndLimitsHoldAcrossReplicas) {
+  ASSERT_TRUE(PushBlob(*a_, "team/one", std::string(1000, 'a')).ok());
+  ASSERT_TRUE(PushBlob(*b_, "team/two", std::string(2000, 'b')).ok());
+  ASSERT_TRUE(PushBlob(*b_, "team/three", std::string(1000, 'a')).ok());  // the project holds it already
+  const Digest m = PushImage(*a_, "team/app", "v1", "config-x", {"layer-x"});
+  for (Store* s : {a_.get(), b_.get()}) {
+    EXPECT_EQ(UsedBy(*s, "team"), 3000u + 8 + 7 + ImageBytes("config-x", {"layer-x"}).size());
+    EXPECT_EQ(s->GetStats().blobs, 4u);
+    EXPECT_EQ(s->GetStats().blob_bytes, 3000u + 8 + 7);
+  }
+  // A limit set through A refuses on B what would pass it, counting A's pushes.
+  const uint64_t used = UsedBy(*b_, "team");
+  ASSERT_TRUE(a_->SetQuota("team", static_cast<int64_t>(used + 500)).ok());
+  // A listing reads the limits afresh (a commit's check uses them up to 5 s
+  // old: QuotaBook).
+  ASSERT_EQ(UsedBy(*b_, "team"), used);
+  auto refused = PushBlob(*b_, "team/two", std::string(600, 'c'));
+  EXPECT_EQ(refused.status().code(), Code::kQuotaExceeded) << refused.status().ToString();
+  EXPECT_TRUE(PushBlob(*b_, "team/two", std::string(400, 'c')).ok());
+  EXPECT_EQ(UsedBy(*a_, "team"), used + 400);
+  // Deletes through either replica take the bytes back for both.
+  ASSERT_TRUE(b_->DeleteManifest("team/app", m).ok());
+  ASSERT_TRUE(a_->DeleteBlob("team/one", Sha256Of(std::string(1000, 'a'))).ok());
+  EXPECT_EQ(UsedBy(*b_, "team"), used + 400 - ImageBytes("config-x", {"layer-x"}).size());  // team/three holds 'a'
+  ASSERT_TRUE(b_->DeleteBlob("team/three", Sha256Of(std::string(1000, 'a'))).ok());
+  EXPECT_EQ(UsedBy(*a_, "team"), used + 400 - ImageBytes("config-x", {"layer-x"}).size() - 1000);
+  EXPECT_EQ(a_->GetStats().blobs, 4u);  // 'a' went; config-x, layer-x, 'b', 'c' stay
+  EXPECT_EQ(b_->GetStats().blob_bytes, 2000u + 400 + 8 + 7);
+}
+
+// Pushes on both replicas at once into one project: the usage both report
+// is the exact sum (no lost update between replicas or threads).
+TEST_F(StoreReplicasTest, ConcurrentPushesOnBothReplicasAddUpExactly) {
+  constexpr int kPerThread = 6;
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < 4; ++t) {
+    Store* s = t % 2 == 0 ? a_.get() : b_.get();
+    threads.emplace_back([&, s, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        // Each blob twice, in two repositories of the project: counted once.
+        const std::string blob = "blob-" + std::to_string(t) + "-" + std::to_string(i);
+        if (!PushBlob(*s, "team/r" + std::to_string(t), blob).ok()) failures.fetch_add(1);
+        if (!PushBlob(*s, "team/shared", blob).ok()) failures.fetch_add(1);
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  ASSERT_EQ(failures.load(), 0);
+  uint64_t want = 0;
+  for (int t = 0; t < 4; ++t)
+    for (int i = 0; i < kPerThread; ++i) want += ("blob-" + std::to_string(t) + "-" + std::to_string(i)).size();
+  EXPECT_EQ(UsedBy(*a_, "team"), want);
+  EXPECT_EQ(UsedBy(*b_, "team"), want);
+  EXPECT_EQ(a_->GetStats().blobs, 4u * kPerThread);
+  EXPECT_EQ(b_->GetStats().blob_bytes, want);
+}
+
+// A database written before the counts were kept (no "counts" rows): the
+// first replica to start derives them once from the records.
+TEST_F(StoreReplicasTest, CountsAreDerivedOnceForRecordsWrittenWithoutThem) {
+  PushImage(*a_, "team/app", "v1", "config-y", {"layer-y", "layer-z"});
+  ASSERT_TRUE(PushBlob(*b_, "other/x", "layer-y").ok());
+  const uint64_t team = UsedBy(*a_, "team"), other = UsedBy(*a_, "other");
+  const Store::Stats before = a_->GetStats();
+  ASSERT_GT(team, 0u);
+  a_.reset();
+  b_.reset();
+  {
+    auto db = metadata_();
+    ASSERT_TRUE(db.ok());
+    auto counts = (*db)->ExtraFamily("counts");
+    ASSERT_TRUE(counts.ok());
+    WriteBatch wipe;
+    ASSERT_TRUE((*db)->Scan(*counts, "", "", [&](std::string_view k, std::string_view) {
+                       wipe.Delete(*counts, k);
+                       return true;
+                     }).ok());
+    ASSERT_FALSE(wipe.empty());
+    ASSERT_TRUE((*db)->Write(wipe).ok());
+  }
+  a_ = Open();
+  ASSERT_TRUE(a_);
+  EXPECT_EQ(UsedBy(*a_, "team"), team);
+  EXPECT_EQ(UsedBy(*a_, "other"), other);
+  EXPECT_EQ(a_->GetStats().blobs, before.blobs);
+  EXPECT_EQ(a_->GetStats().blob_bytes, before.blob_bytes);
+  // And they are kept from there on.
+  ASSERT_TRUE(a_->DeleteBlob("other/x", Sha256Of("layer-y")).ok());
+  EXPECT_EQ(UsedBy(*a_, "other"), 0u);
+}
+
+// Two GC requests on two replicas at the same moment: one runs, the other
+// is refused while it does (and runs once it is over). A's run is held in
+// its first log line until B's request has been answered.
+TEST_F(StoreReplicasTest, GcRequestsOnTwoReplicasAtOnceGetOneRun) {
+  ASSERT_TRUE(PushBlob(*a_, "team/loose", "unreferenced-layer").ok());  // a link nothing references
+  std::mutex mu;
+  std::condition_variable cv;
+  bool a_running = false, b_answered = false;
+  GcOptions ga;
+  ga.grace_seconds = 0;
+  ga.log = [&](const std::string&) {
+    std::unique_lock lock(mu);
+    a_running = true;
+    cv.notify_all();
+    cv.wait_for(lock, std::chrono::seconds(20), [&] { return b_answered; });
+  };
+  Result<GcReport> ra = Status::Internal("not run");
+  std::thread ta([&] { ra = a_->CollectGarbage(ga); });
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(20), [&] { return a_running; }));
+  }
+  GcOptions gb;
+  gb.grace_seconds = 0;
+  auto rb = b_->CollectGarbage(gb);
+  {
+    std::lock_guard lock(mu);
+    b_answered = true;
+    cv.notify_all();
+  }
+  ta.join();
+  ASSERT_TRUE(ra.ok()) << ra.status().ToString();
+  EXPECT_EQ(ra->links_deleted, 1u);
+  EXPECT_EQ(ra->blobs_deleted, 1u);
+  EXPECT_EQ(rb.status().code(), Code::kFailedPrecondition) << rb.status().ToString();
+  // Once A's run is over, B may run (nothing left to collect).
+  auto again = b_->CollectGarbage(gb);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(again->blobs_deleted, 0u);
+}
+
+// GC's grace for reads is the cluster's: a blob read through replica B
+// within the grace is kept by a GC on replica A (docker HEADs a layer on one
+// replica and PUTs the manifest naming it on another), and once the grace
+// is past it goes, its read row with it.
+TEST_F(StoreReplicasTest, AReadOnOneReplicaProtectsFromGcOnAnother) {
+  FakeClock clock;
+  auto open = [&] {
+    Store::Options o;
+    o.root = shared_.path();
+    o.warm_upload_bytes = 0;
+    o.metadata = metadata_;
+    o.clock = &clock;
+    o.reads_at_open = false;
+    auto s = Store::Open(o);
+    EXPECT_TRUE(s.ok()) << s.status().ToString();
+    return s.ok() ? std::move(s).value() : nullptr;
+  };
+  a_.reset();
+  b_.reset();
+  auto a = open(), b = open();
+  ASSERT_TRUE(a && b);
+  ASSERT_TRUE(PushBlob(*a, "team/x", "read-layer").ok());
+  ASSERT_TRUE(PushBlob(*a, "team/y", "unread-layer").ok());
+  clock.Advance(std::chrono::seconds(100));
+  ASSERT_TRUE(b->StatBlob("team/x", Sha256Of("read-layer")).ok());  // a read on B
+  clock.Advance(std::chrono::seconds(10));
+  GcOptions gc;
+  gc.grace_seconds = 50;  // both links are older; only the read protects
+  auto first = a->CollectGarbage(gc);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  EXPECT_EQ(first->blobs_deleted, 1u);
+  EXPECT_TRUE(a->BlobStored(Sha256Of("read-layer")));
+  EXPECT_FALSE(a->BlobStored(Sha256Of("unread-layer")));
+  clock.Advance(std::chrono::seconds(100));
+  auto second = a->CollectGarbage(gc);
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  EXPECT_EQ(second->blobs_deleted, 1u);
+  EXPECT_FALSE(b->BlobStored(Sha256Of("read-layer")));
+  auto db = metadata_();
+  ASSERT_TRUE(db.ok());
+  auto touches = (*db)->ExtraFamily("touches");
+  ASSERT_TRUE(touches.ok());
+  size_t rows = 0;
+  ASSERT_TRUE((*db)->Scan(*touches, "", "", [&](std::string_view, std::string_view) {
+                     ++rows;
+                     return true;
+                   }).ok());
+  EXPECT_EQ(rows, 0u);  // GC forgot the read once it protected nothing
 }
 
 TEST_F(StoreReplicasTest, AChunkedUploadContinuesOnTheOtherReplica) {

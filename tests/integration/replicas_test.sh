@@ -63,40 +63,7 @@ grep -q "metadata: postgres" "$WORK/pier1.log" || fail "replica 1 does not say i
 
 # --- nginx round-robin in front of the three ---
 LB=$(free_port)
-mkdir -p "$WORK/nginx"
-cat >"$WORK/nginx/nginx.conf" <<CONF
-daemon off;
-worker_processes 1;
-pid $WORK/nginx/nginx.pid;
-error_log $WORK/nginx-error.log warn;
-events { worker_connections 256; }
-http {
-  access_log $WORK/nginx/access.log;
-  client_body_temp_path $WORK/nginx/body;
-  proxy_temp_path $WORK/nginx/proxy;
-  fastcgi_temp_path $WORK/nginx/fastcgi;
-  uwsgi_temp_path $WORK/nginx/uwsgi;
-  scgi_temp_path $WORK/nginx/scgi;
-  log_format upstream '\$request_method \$uri \$upstream_addr \$status';
-  access_log $WORK/nginx/upstream.log upstream;
-  upstream pier { server 127.0.0.1:${PORT[1]}; server 127.0.0.1:${PORT[2]}; server 127.0.0.1:${PORT[3]}; }
-  server {
-    listen 127.0.0.1:$LB;
-    client_max_body_size 0;
-    proxy_request_buffering off;
-    proxy_buffering off;
-    proxy_http_version 1.1;
-    location / {
-      proxy_pass http://pier;
-      proxy_set_header Host \$http_host;
-      proxy_next_upstream error timeout;
-    }
-  }
-}
-CONF
-spawn "$WORK/nginx.log" "$NGINX" -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf"
-NGINX_PID=$LAST_PID
-wait_http "http://127.0.0.1:$LB/healthz"
+start_nginx_rr nginx "$LB" "${PORT[1]}" "${PORT[2]}" "${PORT[3]}"
 lb="127.0.0.1:$LB"
 
 # --- skopeo through the balancer ---

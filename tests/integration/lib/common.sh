@@ -135,6 +135,53 @@ link_reset() {
   done
 }
 
+# start_nginx_rr NAME PORT UPSTREAM_PORT...: nginx ($NGINX, default nginx)
+# round-robin on 127.0.0.1:PORT over the Piers on 127.0.0.1:UPSTREAM_PORT...
+# (bodies streamed both ways, no size cap, Host passed through, the next
+# upstream on a connection error or timeout), as the Helm chart's ingress
+# runs them; its files under $WORK/NAME, one "METHOD URI UPSTREAM STATUS"
+# line per request in $WORK/NAME/upstream.log. Waits until /healthz
+# answers through it; sets NGINX_PID.
+start_nginx_rr() {
+  local name=$1 port=$2 up servers=""; shift 2
+  local dir="$WORK/$name"
+  for up in "$@"; do servers+=" server 127.0.0.1:$up;"; done
+  mkdir -p "$dir"
+  cat >"$dir/nginx.conf" <<CONF
+daemon off;
+worker_processes 1;
+pid $dir/nginx.pid;
+error_log $WORK/$name-error.log warn;
+events { worker_connections 256; }
+http {
+  access_log $dir/access.log;
+  client_body_temp_path $dir/body;
+  proxy_temp_path $dir/proxy;
+  fastcgi_temp_path $dir/fastcgi;
+  uwsgi_temp_path $dir/uwsgi;
+  scgi_temp_path $dir/scgi;
+  log_format upstream '\$request_method \$uri \$upstream_addr \$status';
+  access_log $dir/upstream.log upstream;
+  upstream pier {$servers }
+  server {
+    listen 127.0.0.1:$port;
+    client_max_body_size 0;
+    proxy_request_buffering off;
+    proxy_buffering off;
+    proxy_http_version 1.1;
+    location / {
+      proxy_pass http://pier;
+      proxy_set_header Host \$http_host;
+      proxy_next_upstream error timeout;
+    }
+  }
+}
+CONF
+  spawn "$WORK/$name.log" "${NGINX:-nginx}" -p "$dir" -c "$dir/nginx.conf"
+  NGINX_PID=$LAST_PID
+  wait_http "http://127.0.0.1:$port/healthz"
+}
+
 # start_docker_registry NAME PORT [htpasswd-file]: a registry:2 with deletes
 # on (and Basic auth when an htpasswd file is given).
 start_docker_registry() {

@@ -95,13 +95,16 @@ layout_manifest() {
 SLOWLINK_BIN=${SLOWLINK_BIN:-$(dirname "$PIER_BIN")/../../bench/slowlink/slowlink}
 
 # start_slowlink NAME TARGET_PORT [slowlink flags...]: sets LINK_ADDR and
-# LINK_PID; stats in $WORK/NAME.json.
+# LINK_PID (also kept as LINK_PIDS[NAME], so link_stat and link_reset reach
+# the right one when several links run at once); stats in $WORK/NAME.json.
+declare -gA LINK_PIDS=()
 start_slowlink() {
   local name=$1 target=$2; shift 2
   [ -x "$SLOWLINK_BIN" ] || fail "slowlink binary not found at $SLOWLINK_BIN"
   "$SLOWLINK_BIN" --listen 127.0.0.1:0 --target "127.0.0.1:$target" --stats-file "$WORK/$name.json" "$@" \
     >"$WORK/$name.out" 2>"$WORK/$name.log" &
   LINK_PID=$!
+  LINK_PIDS[$name]=$LINK_PID
   PIDS+=("$LINK_PID")
   local deadline=$((SECONDS + 10))
   until grep -q '^listening ' "$WORK/$name.out" 2>/dev/null; do
@@ -116,7 +119,7 @@ start_slowlink() {
 link_stat() {
   local f="$WORK/$1.json" before deadline=$((SECONDS + 5))
   before=$(stat -c %Y.%Z.%i "$f")
-  kill -USR1 "$LINK_PID" 2>/dev/null || true
+  kill -USR1 "${LINK_PIDS[$1]:-$LINK_PID}" 2>/dev/null || true
   while [ "$(stat -c %Y.%Z.%i "$f")" = "$before" ]; do
     [ $SECONDS -lt $deadline ] || break
     sleep 0.02
@@ -128,7 +131,7 @@ link_stat() {
 link_reset() {
   local f="$WORK/$1.json" deadline=$((SECONDS + 5)) r
   r=$(python3 -c "import json,sys;print(json.load(open(sys.argv[1]))['resets'])" "$f")
-  kill -USR2 "$LINK_PID"
+  kill -USR2 "${LINK_PIDS[$1]:-$LINK_PID}"
   until [ "$(python3 -c "import json,sys;print(json.load(open(sys.argv[1]))['resets'])" "$f")" -gt "$r" ]; do
     [ $SECONDS -lt $deadline ] || fail "slowlink $1 did not reset"
     sleep 0.02

@@ -127,6 +127,22 @@ link_stat() {
   python3 -c "import json,sys;print(json.load(open(sys.argv[1]))[sys.argv[2]])" "$f" "$2"
 }
 
+# link_rates SECONDS NAME...: the bytes_up rate (B/s) of each link over one
+# measurement window of SECONDS (a sleep, not a wait on a condition), on one
+# line in NAME order.
+link_rates() {
+  local secs=$1 n i=0 b t out=""; shift
+  local -a b0=() t0=()
+  for n in "$@"; do b0+=("$(link_stat "$n" bytes_up)"); t0+=("$(date +%s.%N)"); done
+  sleep "$secs"
+  for n in "$@"; do
+    b=$(link_stat "$n" bytes_up); t=$(date +%s.%N)
+    out+="$(python3 -c "print(int(($b - ${b0[$i]}) / ($t - ${t0[$i]})))") "
+    i=$((i + 1))
+  done
+  echo "${out% }"
+}
+
 # link_reset NAME: zeroes slowlink's counters and waits until the file shows it.
 link_reset() {
   local f="$WORK/$1.json" deadline=$((SECONDS + 5)) r

@@ -341,7 +341,7 @@ for f in "$WORK"/img/blobs/sha256/*; do
     cmp -s "$f" "$WORK/$d/blobs/sha256/$(basename "$f")" || fail "blob $(basename "$f") differs at $d"
   done
 done
-pass "leader (replica $leader) killed mid-replication to 2 destinations: replica $new_leader finished both ${resumed_in}s later, both byte-identical; Pier: killed at $at_kill_p, $sent_p bytes sent for a $image-byte image, resent $((sent_p - image)) (limit $limit_p: one $CHUNK-byte chunk per blob); docker-registry: killed at $at_kill_d, $sent_d bytes sent, resent $((sent_d - image)) (limit $limit_d: the blob in flight from 0); link rates before/after the take-over: docker-registry $rate_d1/$rate_d2, Pier $rate_p1/$rate_p2 B/s (budget 1000000 each)"
+pass "leader (replica $leader) killed mid-replication to 2 destinations: replica $new_leader finished both ${resumed_in}s later, both byte-identical; Pier: killed at $at_kill_p, $sent_p bytes sent for a $image-byte image, resent $((sent_p - image)) counting request heads (limit $limit_p: one $CHUNK-byte chunk per blob); docker-registry: killed at $at_kill_d, $sent_d bytes sent, resent $((sent_d - image)) counting request heads (limit $limit_d: the blob in flight from 0); link rates before/after the take-over: docker-registry $rate_d1/$rate_d2, Pier $rate_p1/$rate_p2 B/s (budget 1000000 each)"
 
 # --- a replica dies: the others keep serving ---
 rm -rf "$WORK/back3"

@@ -4,10 +4,12 @@
 # skopeo round trips through the balancer, the OCI conformance workflows
 # through the balancer (so consecutive requests of one push land on
 # different replicas), a chunked upload whose POST, PATCHes and PUT each go
-# to another replica, push via one replica and pull via another, a
-# replication execution that survives kill -9 of the replica running it
-# (another takes the lead and continues with at most one chunk per blob
-# sent again) within the destination's bandwidth budget before and after,
+# to another replica, push via one replica and pull via another, two
+# replication executions at once (to a Pier and to a docker-registry) that
+# survive kill -9 of the replica running them (another takes the lead and
+# continues: at most one chunk per blob sent again to the Pier, at most the
+# blob in flight from 0 to docker-registry, whose signed upload state allows
+# no better) within each destination's bandwidth budget before and after,
 # pull-through fills on S3 from three replicas at once, retention and GC
 # started through different replicas, readiness that
 # follows the database, and the cluster keeps serving after that kill.
@@ -45,7 +47,7 @@ cat >"$WORK/pier.json" <<JSON
    "prefix": "", "path_style": true, "access_key": "$RGW_ACCESS_KEY",
    "secret_key_file": "$WORK/s3-secret", "redirect": false}},
  "metadata": {"type": "postgres", "postgres": {"dsn": "$PG_DSN", "password_file": "$WORK/db-password"}},
- "replication": {"engine": {"chunk_size_bytes": 2097152, "bandwidth_bytes_per_second": 1000000}},
+ "replication": {"engine": {"chunk_size_bytes": 524288, "bandwidth_bytes_per_second": 1000000}},
  "proxy": {"upstreams": [{"name": "hub", "url": "http://127.0.0.1:$up_port", "ns": ["docker.io"]}]},
  "gc": {"grace_seconds": 0, "schedule": ""}}
 JSON
@@ -63,40 +65,7 @@ grep -q "metadata: postgres" "$WORK/pier1.log" || fail "replica 1 does not say i
 
 # --- nginx round-robin in front of the three ---
 LB=$(free_port)
-mkdir -p "$WORK/nginx"
-cat >"$WORK/nginx/nginx.conf" <<CONF
-daemon off;
-worker_processes 1;
-pid $WORK/nginx/nginx.pid;
-error_log $WORK/nginx-error.log warn;
-events { worker_connections 256; }
-http {
-  access_log $WORK/nginx/access.log;
-  client_body_temp_path $WORK/nginx/body;
-  proxy_temp_path $WORK/nginx/proxy;
-  fastcgi_temp_path $WORK/nginx/fastcgi;
-  uwsgi_temp_path $WORK/nginx/uwsgi;
-  scgi_temp_path $WORK/nginx/scgi;
-  log_format upstream '\$request_method \$uri \$upstream_addr \$status';
-  access_log $WORK/nginx/upstream.log upstream;
-  upstream pier { server 127.0.0.1:${PORT[1]}; server 127.0.0.1:${PORT[2]}; server 127.0.0.1:${PORT[3]}; }
-  server {
-    listen 127.0.0.1:$LB;
-    client_max_body_size 0;
-    proxy_request_buffering off;
-    proxy_buffering off;
-    proxy_http_version 1.1;
-    location / {
-      proxy_pass http://pier;
-      proxy_set_header Host \$http_host;
-      proxy_next_upstream error timeout;
-    }
-  }
-}
-CONF
-spawn "$WORK/nginx.log" "$NGINX" -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf"
-NGINX_PID=$LAST_PID
-wait_http "http://127.0.0.1:$LB/healthz"
+start_nginx_rr nginx "$LB" "${PORT[1]}" "${PORT[2]}" "${PORT[3]}"
 lb="127.0.0.1:$LB"
 
 # --- skopeo through the balancer ---
@@ -242,18 +211,39 @@ pass "retention through replica 2 kept ret/app:v3 only; GC through replica 3 rem
 
 # --- replication survives the loss of the replica running it ---
 # One replica leads (a lease in PostgreSQL): it runs every execution,
-# whichever replica's API started it. kill -9 it mid-transfer: another takes
-# the lease once it runs out and continues from the persisted progress, so
-# no blob sends more than one chunk (2 MiB here) twice.
+# whichever replica's API started it. Two executions of team/app:v1 run at
+# once, each to its own destination behind its own slowlink (no cap of its
+# own: it measures): a docker-registry and a single-node Pier. kill -9 the
+# leader once both links carried 4.5-5 MB, i.e. several 512 KiB chunks of the
+# 9 MB layer are acknowledged at both: another replica takes the lease once
+# it runs out and continues both from the persisted progress.
+# - Pier keeps an upload's state server-side and drops what a cut PATCH
+#   appended (GET on the upload URL reports the committed offset): at most
+#   the chunk in flight at the kill goes again, per blob.
+# - docker-registry signs the offset into its upload URL (_state): when a
+#   PATCH was cut by the kill, the session is refused at the saved offset
+#   and cancelled ("upload resumed at wrong offset"), so that blob starts
+#   again from 0 (README: "distribution's signed upload state limits
+#   resume"): at most what went over its link before the kill, again.
+CHUNK=524288  # replication.engine.chunk_size_bytes in pier.json
 dest_port=$(free_port)
 start_docker_registry dest "$dest_port"
-start_slowlink dest-link "$dest_port"  # no cap of its own: it measures
+start_slowlink dest-link "$dest_port"
+dreg_addr=$LINK_ADDR
+pdest_port=$(free_port)
+start_pier dstpier "$pdest_port" "$WORK/dstpier-data"  # local folder, no config
+start_slowlink pdest-link "$pdest_port"
+preg_addr=$LINK_ADDR
 API_BASE="http://$lb"
-api POST /registries -d "{\"name\":\"acr\",\"type\":\"docker-registry\",\"url\":\"http://$LINK_ADDR\"}" >/dev/null
-rid=$(api GET "/registries?name=acr" | json_get 'j[0]["id"]')
-api POST /replication/policies -d "{\"name\":\"to-acr\",\"dest_registry\":{\"id\":$rid},\"dest_namespace\":\"\",
-  \"trigger\":{\"type\":\"manual\"},\"filters\":[{\"type\":\"name\",\"value\":\"team/app\"}]}" >/dev/null
-pid_policy=$(api GET "/replication/policies?name=to-acr" | json_get 'j[0]["id"]')
+declare -A POL_ID=()
+for d in acr:"$dreg_addr" piers:"$preg_addr"; do
+  name=${d%%:*}
+  api POST /registries -d "{\"name\":\"$name\",\"type\":\"docker-registry\",\"url\":\"http://${d#*:}\"}" >/dev/null
+  reg_id=$(api GET "/registries?name=$name" | json_get 'j[0]["id"]')
+  api POST /replication/policies -d "{\"name\":\"to-$name\",\"dest_registry\":{\"id\":$reg_id},\"dest_namespace\":\"\",
+    \"trigger\":{\"type\":\"manual\"},\"filters\":[{\"type\":\"name\",\"value\":\"team/app\"}]}" >/dev/null
+  POL_ID[$name]=$(api GET "/replication/policies?name=to-$name" | json_get 'j[0]["id"]')
+done
 leader=""
 deadline=$((SECONDS + 20))
 while [ -z "$leader" ]; do
@@ -267,57 +257,91 @@ for i in 1 2 3; do
   curl -sf "http://127.0.0.1:${PORT[$i]}/metrics" | grep -qx "pier_cluster_leader{replica=\"pier-$i\"} $want_leader" ||
     fail "replica $i's /metrics does not say pier_cluster_leader{replica=\"pier-$i\"} $want_leader"
 done
-# Started through a replica that does not lead: the leader picks it up.
+# Both started through a replica that does not lead: the leader picks them up.
 other=$(( leader % 3 + 1 ))
-loc=$(curl -sf -D - -o /dev/null -X POST -H 'Content-Type: application/json' -d "{\"policy_id\":$pid_policy}" \
-      "http://127.0.0.1:${PORT[$other]}/api/v2.0/replication/executions" | tr -d '\r' | awk -F': ' 'tolower($1)=="location"{print $2}')
-exec_id=${loc##*/}
-[ -n "$exec_id" ] || fail "no execution started"
-deadline=$((SECONDS + 30))
-until [ "$(link_stat dest-link bytes_up)" -gt 2500000 ]; do
-  [ $SECONDS -lt $deadline ] || fail "the leader (replica $leader) did not start sending"
-  sleep 0.1
+declare -A EXEC=()
+for name in acr piers; do
+  loc=$(curl -sf -D - -o /dev/null -X POST -H 'Content-Type: application/json' -d "{\"policy_id\":${POL_ID[$name]}}" \
+        "http://127.0.0.1:${PORT[$other]}/api/v2.0/replication/executions" | tr -d '\r' | awk -F': ' 'tolower($1)=="location"{print $2}')
+  EXEC[$name]=${loc##*/}
+  [ -n "${EXEC[$name]}" ] || fail "no execution to $name started"
 done
-# The destination's budget (1 MB/s, the same on every replica) holds for
-# the cluster: measured on the link over a 1 s window while the leader sends.
-# (A measurement window, not a wait for a condition.)
-b1=$(link_stat dest-link bytes_up); t1=$(date +%s.%N)
-sleep 1
-b2=$(link_stat dest-link bytes_up); t2=$(date +%s.%N)
-rate1=$(python3 -c "print(int(($b2-$b1)/($t2-$t1)))")
-python3 -c "import sys; sys.exit(0 if $rate1 <= 1000000*1.15 else 1)" ||
-  fail "the link carried $rate1 B/s with a 1,000,000 B/s budget"
+# wait_links BYTES WHAT: until both links carried more than BYTES (30 s).
+wait_links() {
+  local deadline=$((SECONDS + 30))
+  until [ "$(link_stat dest-link bytes_up)" -gt "$1" ] && [ "$(link_stat pdest-link bytes_up)" -gt "$1" ]; do
+    [ $SECONDS -lt $deadline ] || fail "$2 did not send $1 bytes to both destinations within 30 s"
+    sleep 0.1
+  done
+}
+within_budget() {  # RATE WHAT
+  python3 -c "import sys; sys.exit(0 if $1 <= 1000000*1.15 else 1)" ||
+    fail "$2 carried $1 B/s with a 1,000,000 B/s budget"
+}
+# Each destination's budget (1 MB/s, the same on every replica) holds for
+# the cluster: measured on both links over one 1 s window while the leader
+# sends.
+wait_links 1500000 "the leader (replica $leader)"
+read -r rate_d1 rate_p1 <<<"$(link_rates 1 dest-link pdest-link)"
+within_budget "$rate_d1" "the docker-registry link"
+within_budget "$rate_p1" "the Pier link"
+wait_links 4500000 "the leader (replica $leader)"
 kill -9 "${PID[$leader]}"
 wait "${PID[$leader]}" 2>/dev/null || true
 killed_at=$(date +%s.%N)
-at_kill=$(link_stat dest-link bytes_up)
+at_kill_d=$(link_stat dest-link bytes_up)
+at_kill_p=$(link_stat pdest-link bytes_up)
+image=$(du -cb "$WORK"/img/blobs/sha256/* | tail -1 | cut -f1)
+nblobs=$(find "$WORK"/img/blobs/sha256 -type f | wc -l)
+# Pier's bound: one chunk per blob that may have been in flight at the kill
+# (in practice only the 9 MB layer's: the small blobs go in one request each
+# and were done by then), plus the heads of the requests (~18 PATCHes, HEADs,
+# GETs of the upload status, the manifest PUT: far below 64 KiB).
+limit_p=$(( image + nblobs * CHUNK + 65536 ))
+# The kill must come late enough for that bound to tell a resume from a
+# restart: a restart of the layer from 0 would send what went before the
+# kill again (all of it but the small blobs), more than the slack.
+[ $(( at_kill_p - (image - 9000000) )) -gt $(( limit_p - image )) ] ||
+  fail "killed after only $at_kill_p bytes to the Pier: a restart from 0 would pass the bound $limit_p"
 # Once the next leader sends, the budget holds for it too.
 deadline=$((SECONDS + 60))
-until [ "$(link_stat dest-link bytes_up)" -gt $((at_kill + 500000)) ]; do
-  [ $SECONDS -lt $deadline ] || fail "no replica resumed sending within 60 s"
+until [ "$(link_stat dest-link bytes_up)" -gt $((at_kill_d + 500000)) ] &&
+      [ "$(link_stat pdest-link bytes_up)" -gt $((at_kill_p + 500000)) ]; do
+  [ $SECONDS -lt $deadline ] || fail "no replica resumed sending to both destinations within 60 s"
   sleep 0.1
 done
-b3=$(link_stat dest-link bytes_up); t3=$(date +%s.%N)
-sleep 1
-b4=$(link_stat dest-link bytes_up); t4=$(date +%s.%N)
-rate2=$(python3 -c "print(int(($b4-$b3)/($t4-$t3)))")
-python3 -c "import sys; sys.exit(0 if $rate2 <= 1000000*1.15 else 1)" ||
-  fail "after the take-over the link carried $rate2 B/s with a 1,000,000 B/s budget"
-status=$(wait_execution "$exec_id" 120)
+read -r rate_d2 rate_p2 <<<"$(link_rates 1 dest-link pdest-link)"
+within_budget "$rate_d2" "after the take-over the docker-registry link"
+within_budget "$rate_p2" "after the take-over the Pier link"
+for name in acr piers; do
+  status=$(wait_execution "${EXEC[$name]}" 120)
+  [ "$status" = Succeed ] || fail "the execution to $name ended $status after the leader was killed"
+done
 resumed_in=$(python3 -c "import time;print(round(time.time()-$killed_at,1))")
-[ "$status" = Succeed ] || fail "the execution ended $status after the leader was killed"
 new_leader=""
 for i in 1 2 3; do [ "$i" != "$leader" ] && grep -q "this replica leads" "$WORK/pier$i.log" && new_leader=$i; done
 [ -n "$new_leader" ] || fail "no other replica took the lead"
-grep -q "resuming replication execution" "$WORK/pier$new_leader.log" || fail "replica $new_leader did not resume the execution"
-sent=$(link_stat dest-link bytes_up)
-image=$(du -cb "$WORK"/img/blobs/sha256/* | tail -1 | cut -f1)
-nblobs=$(ls "$WORK"/img/blobs/sha256 | wc -l)
-limit=$(( image + nblobs * 2097152 + 262144 ))  # + one chunk per blob, + HTTP headers
-[ "$sent" -le "$limit" ] || fail "sent $sent bytes for a $image-byte image: more than one chunk per blob again"
+grep -q "resuming replication execution" "$WORK/pier$new_leader.log" || fail "replica $new_leader did not resume the executions"
+sent_d=$(link_stat dest-link bytes_up)
+sent_p=$(link_stat pdest-link bytes_up)
+[ "$sent_p" -le "$limit_p" ] ||
+  fail "sent $sent_p bytes to the Pier for a $image-byte image (limit $limit_p): more than one $CHUNK-byte chunk per blob again"
+# docker-registry: at most the layer in flight from 0 again (no more than all
+# that went over its link before the kill), plus the chunk the kill cut and
+# the request heads.
+limit_d=$(( image + at_kill_d + CHUNK + 65536 ))
+[ "$sent_d" -le "$limit_d" ] ||
+  fail "sent $sent_d bytes to docker-registry for a $image-byte image (limit $limit_d): more than the blob in flight again"
 skopeo_ copy --src-tls-verify=false "docker://127.0.0.1:$dest_port/team/app:v1" "oci:$WORK/dest:v1" >/dev/null
-[ "$(layout_digest "$WORK/dest" v1)" = "$want" ] || fail "the destination's image differs"
-pass "leader (replica $leader) killed mid-replication: replica $new_leader finished it ${resumed_in}s later, $sent bytes sent for a $image-byte image (limit $limit), destination byte-identical; link rate $rate1 B/s before and $rate2 B/s after the take-over (budget 1000000)"
+[ "$(layout_digest "$WORK/dest" v1)" = "$want" ] || fail "docker-registry's image differs"
+skopeo_ copy --src-tls-verify=false "docker://127.0.0.1:$pdest_port/team/app:v1" "oci:$WORK/pdest:v1" >/dev/null
+[ "$(layout_digest "$WORK/pdest" v1)" = "$want" ] || fail "the destination Pier's image differs"
+for f in "$WORK"/img/blobs/sha256/*; do
+  for d in dest pdest; do
+    cmp -s "$f" "$WORK/$d/blobs/sha256/$(basename "$f")" || fail "blob $(basename "$f") differs at $d"
+  done
+done
+pass "leader (replica $leader) killed mid-replication to 2 destinations: replica $new_leader finished both ${resumed_in}s later, both byte-identical; Pier: killed at $at_kill_p, $sent_p bytes sent for a $image-byte image, resent $((sent_p - image)) counting request heads (limit $limit_p: one $CHUNK-byte chunk per blob); docker-registry: killed at $at_kill_d, $sent_d bytes sent, resent $((sent_d - image)) counting request heads (limit $limit_d: the blob in flight from 0); link rates before/after the take-over: docker-registry $rate_d1/$rate_d2, Pier $rate_p1/$rate_p2 B/s (budget 1000000 each)"
 
 # --- a replica dies: the others keep serving ---
 rm -rf "$WORK/back3"

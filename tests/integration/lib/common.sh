@@ -95,13 +95,16 @@ layout_manifest() {
 SLOWLINK_BIN=${SLOWLINK_BIN:-$(dirname "$PIER_BIN")/../../bench/slowlink/slowlink}
 
 # start_slowlink NAME TARGET_PORT [slowlink flags...]: sets LINK_ADDR and
-# LINK_PID; stats in $WORK/NAME.json.
+# LINK_PID (also kept as LINK_PIDS[NAME], so link_stat and link_reset reach
+# the right one when several links run at once); stats in $WORK/NAME.json.
+declare -gA LINK_PIDS=()
 start_slowlink() {
   local name=$1 target=$2; shift 2
   [ -x "$SLOWLINK_BIN" ] || fail "slowlink binary not found at $SLOWLINK_BIN"
   "$SLOWLINK_BIN" --listen 127.0.0.1:0 --target "127.0.0.1:$target" --stats-file "$WORK/$name.json" "$@" \
     >"$WORK/$name.out" 2>"$WORK/$name.log" &
   LINK_PID=$!
+  LINK_PIDS[$name]=$LINK_PID
   PIDS+=("$LINK_PID")
   local deadline=$((SECONDS + 10))
   until grep -q '^listening ' "$WORK/$name.out" 2>/dev/null; do
@@ -116,7 +119,7 @@ start_slowlink() {
 link_stat() {
   local f="$WORK/$1.json" before deadline=$((SECONDS + 5))
   before=$(stat -c %Y.%Z.%i "$f")
-  kill -USR1 "$LINK_PID" 2>/dev/null || true
+  kill -USR1 "${LINK_PIDS[$1]:-$LINK_PID}" 2>/dev/null || true
   while [ "$(stat -c %Y.%Z.%i "$f")" = "$before" ]; do
     [ $SECONDS -lt $deadline ] || break
     sleep 0.02
@@ -124,15 +127,78 @@ link_stat() {
   python3 -c "import json,sys;print(json.load(open(sys.argv[1]))[sys.argv[2]])" "$f" "$2"
 }
 
+# link_rates SECONDS NAME...: the bytes_up rate (B/s) of each link over one
+# measurement window of SECONDS (a sleep, not a wait on a condition), on one
+# line in NAME order.
+link_rates() {
+  local secs=$1 n i=0 b t out=""; shift
+  local -a b0=() t0=()
+  for n in "$@"; do b0+=("$(link_stat "$n" bytes_up)"); t0+=("$(date +%s.%N)"); done
+  sleep "$secs"
+  for n in "$@"; do
+    b=$(link_stat "$n" bytes_up); t=$(date +%s.%N)
+    out+="$(python3 -c "print(int(($b - ${b0[$i]}) / ($t - ${t0[$i]})))") "
+    i=$((i + 1))
+  done
+  echo "${out% }"
+}
+
 # link_reset NAME: zeroes slowlink's counters and waits until the file shows it.
 link_reset() {
   local f="$WORK/$1.json" deadline=$((SECONDS + 5)) r
   r=$(python3 -c "import json,sys;print(json.load(open(sys.argv[1]))['resets'])" "$f")
-  kill -USR2 "$LINK_PID"
+  kill -USR2 "${LINK_PIDS[$1]:-$LINK_PID}"
   until [ "$(python3 -c "import json,sys;print(json.load(open(sys.argv[1]))['resets'])" "$f")" -gt "$r" ]; do
     [ $SECONDS -lt $deadline ] || fail "slowlink $1 did not reset"
     sleep 0.02
   done
+}
+
+# start_nginx_rr NAME PORT UPSTREAM_PORT...: nginx ($NGINX, default nginx)
+# round-robin on 127.0.0.1:PORT over the Piers on 127.0.0.1:UPSTREAM_PORT...
+# (bodies streamed both ways, no size cap, Host passed through, the next
+# upstream on a connection error or timeout), as the Helm chart's ingress
+# runs them; its files under $WORK/NAME, one "METHOD URI UPSTREAM STATUS"
+# line per request in $WORK/NAME/upstream.log. Waits until /healthz
+# answers through it; sets NGINX_PID.
+start_nginx_rr() {
+  local name=$1 port=$2 up servers=""; shift 2
+  local dir="$WORK/$name"
+  for up in "$@"; do servers+=" server 127.0.0.1:$up;"; done
+  mkdir -p "$dir"
+  cat >"$dir/nginx.conf" <<CONF
+daemon off;
+worker_processes 1;
+pid $dir/nginx.pid;
+error_log $WORK/$name-error.log warn;
+events { worker_connections 256; }
+http {
+  access_log $dir/access.log;
+  client_body_temp_path $dir/body;
+  proxy_temp_path $dir/proxy;
+  fastcgi_temp_path $dir/fastcgi;
+  uwsgi_temp_path $dir/uwsgi;
+  scgi_temp_path $dir/scgi;
+  log_format upstream '\$request_method \$uri \$upstream_addr \$status';
+  access_log $dir/upstream.log upstream;
+  upstream pier {$servers }
+  server {
+    listen 127.0.0.1:$port;
+    client_max_body_size 0;
+    proxy_request_buffering off;
+    proxy_buffering off;
+    proxy_http_version 1.1;
+    location / {
+      proxy_pass http://pier;
+      proxy_set_header Host \$http_host;
+      proxy_next_upstream error timeout;
+    }
+  }
+}
+CONF
+  spawn "$WORK/$name.log" "${NGINX:-nginx}" -p "$dir" -c "$dir/nginx.conf"
+  NGINX_PID=$LAST_PID
+  wait_http "http://127.0.0.1:$port/healthz"
 }
 
 # start_docker_registry NAME PORT [htpasswd-file]: a registry:2 with deletes

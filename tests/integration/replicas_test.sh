@@ -257,6 +257,22 @@ for i in 1 2 3; do
   curl -sf "http://127.0.0.1:${PORT[$i]}/metrics" | grep -qx "pier_cluster_leader{replica=\"pier-$i\"} $want_leader" ||
     fail "replica $i's /metrics does not say pier_cluster_leader{replica=\"pier-$i\"} $want_leader"
 done
+# Store-wide figures are the cluster's (kept in PostgreSQL with the records):
+# every replica reports the same usage for project team, and only the
+# leader exports the store-wide gauges (one series per cluster for sum()).
+declare -A USED=()
+for i in 1 2 3; do
+  USED[$i]=$(API_BASE="http://127.0.0.1:${PORT[$i]}" api GET "/quotas?page_size=100" |
+             json_get 'sum(q["used"]["storage"] for q in j if q["ref"]["name"] == "team")')
+done
+[ "${USED[1]}" -gt 0 ] && [ "${USED[1]}" = "${USED[2]}" ] && [ "${USED[2]}" = "${USED[3]}" ] ||
+  fail "replicas disagree on project team's usage: ${USED[1]} / ${USED[2]} / ${USED[3]}"
+for i in 1 2 3; do
+  want_series=0; [ "$i" = "$leader" ] && want_series=1
+  got=$(curl -sf "http://127.0.0.1:${PORT[$i]}/metrics" | grep -c '^pier_cache_stored_blobs ' || true)
+  [ "$got" = "$want_series" ] || fail "replica $i exports pier_cache_stored_blobs $got times (leader: replica $leader)"
+done
+pass "every replica reports project team's usage as ${USED[1]} bytes; only the leader exports the store-wide gauges"
 # Both started through a replica that does not lead: the leader picks them up.
 other=$(( leader % 3 + 1 ))
 declare -A EXEC=()

@@ -15,7 +15,7 @@ namespace pier::metrics {
 Metrics::Metrics(const MetricsOptions& o)
     : registry_(std::make_shared<prometheus::Registry>()),
       http_(std::make_shared<HttpMetrics>(registry_)),
-      replication_(std::make_shared<ReplicationMetrics>(registry_)),
+      replication_(std::make_shared<ReplicationMetrics>(registry_, o.replica)),
       proxy_(std::make_shared<ProxyMetrics>(registry_)),
       gc_(std::make_shared<GcMetrics>(registry_)),
       exposition_(std::make_shared<Exposition>()) {

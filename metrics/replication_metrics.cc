@@ -13,7 +13,7 @@ std::string S(std::string_view v) { return std::string(v); }
 
 }  // namespace
 
-ReplicationMetrics::ReplicationMetrics(std::shared_ptr<prometheus::Registry> registry)
+ReplicationMetrics::ReplicationMetrics(std::shared_ptr<prometheus::Registry> registry, std::string replica)
     : registry_(std::move(registry)),
       sent_bytes_(BuildCounter()
                       .Name("pier_replication_sent_bytes_total")
@@ -85,6 +85,12 @@ ReplicationMetrics::ReplicationMetrics(std::shared_ptr<prometheus::Registry> reg
                            .Name("pier_replication_resumed_uploads_total")
                            .Help("Uploads continued from a committed offset instead of byte 0.")
                            .Register(*registry_)),
+      replica_(std::move(replica)),
+      executions_claimed_(BuildCounter()
+                              .Name("pier_replication_executions_claimed_total")
+                              .Help("Executions this process took up without starting them: left unfinished by a "
+                                    "restart or by a leader that went, or started through another replica.")
+                              .Register(*registry_)),
       resume_saved_bytes_(BuildCounter()
                               .Name("pier_replication_resume_saved_bytes_total")
                               .Help("Bytes not sent again thanks to resumed uploads.")
@@ -235,6 +241,10 @@ void ReplicationMetrics::OnTranscodeSaved(std::string_view destination, uint64_t
 void ReplicationMetrics::OnResume(std::string_view destination, uint64_t saved_bytes) {
   resumed_uploads_.Add({{"destination", S(destination)}}).Increment();
   resume_saved_bytes_.Add({{"destination", S(destination)}}).Increment(static_cast<double>(saved_bytes));
+}
+
+void ReplicationMetrics::OnExecutionClaimed(std::string_view policy) {
+  executions_claimed_.Add({{"replica", replica_}, {"policy", S(policy)}}).Increment();
 }
 
 void ReplicationMetrics::OnTransferStart(std::string_view destination) {

@@ -13,6 +13,9 @@
 //   pier_replication_eta_seconds{destination}                        gauge    see below
 //   pier_replication_executions_started_total{policy,trigger}        counter
 //   pier_replication_executions_finished_total{policy,status}        counter
+//   pier_replication_executions_claimed_total{replica,policy}        counter  taken up by this process: left by
+//                                                                             a restart or a dead leader, or
+//                                                                             started through another replica
 //   pier_replication_executions_in_progress{policy}                  gauge
 //   pier_replication_tasks_finished_total{policy,status}             counter
 //   pier_replication_tasks_in_progress{policy}                       gauge
@@ -67,7 +70,9 @@ class ReplicationMetrics : public replication::ReplicationObserver {
   static constexpr std::chrono::seconds kRateTimeConstant{15};
 
   // Registers the families in `registry`, which it keeps alive.
-  explicit ReplicationMetrics(std::shared_ptr<prometheus::Registry> registry);
+  // `replica`: this replica's name when replicas share their records (the
+  // claimed executions' label), else empty.
+  explicit ReplicationMetrics(std::shared_ptr<prometheus::Registry> registry, std::string replica = "");
   ~ReplicationMetrics() override;
   ReplicationMetrics(const ReplicationMetrics&) = delete;
   ReplicationMetrics& operator=(const ReplicationMetrics&) = delete;
@@ -86,6 +91,7 @@ class ReplicationMetrics : public replication::ReplicationObserver {
   void OnFailure(std::string_view destination, std::string_view policy,
                  replication::FailureReason reason) override;
   void OnResume(std::string_view destination, uint64_t saved_bytes) override;
+  void OnExecutionClaimed(std::string_view policy) override;
   void OnTranscodeSaved(std::string_view destination, uint64_t bytes) override;
   void OnTransferStart(std::string_view destination) override;
   void OnTransferEnd(std::string_view destination) override;
@@ -138,6 +144,8 @@ class ReplicationMetrics : public replication::ReplicationObserver {
   prometheus::Family<prometheus::Histogram>& task_duration_;
   prometheus::Family<prometheus::Histogram>& blob_transfer_duration_;
   prometheus::Family<prometheus::Counter>& resumed_uploads_;
+  const std::string replica_;
+  prometheus::Family<prometheus::Counter>& executions_claimed_;
   prometheus::Family<prometheus::Counter>& resume_saved_bytes_;
   prometheus::Family<prometheus::Gauge>& transfers_in_flight_;
   prometheus::Family<prometheus::Gauge>& destination_up_;

@@ -70,6 +70,10 @@ class ReplicationObserver {
   // status ("Succeed", "Failed", "Stopped"). `trigger` is manual|scheduled|event_based.
   virtual void OnExecutionStart(std::string_view policy, std::string_view trigger) = 0;
   virtual void OnExecutionFinish(std::string_view policy, std::string_view status) = 0;
+  // This process took up an execution it did not start: one left
+  // unfinished by a restart, by a leader that died or stepped down, or
+  // recorded through another replica's API (the leader runs them all).
+  virtual void OnExecutionClaimed(std::string_view /*policy*/) {}
   // Tasks: one start, one finish with "Succeed", "Failed" or "Stopped".
   virtual void OnTaskStart(std::string_view policy) = 0;
   virtual void OnTaskFinish(std::string_view policy, std::string_view status, double seconds) = 0;

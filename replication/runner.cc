@@ -271,6 +271,7 @@ void Runner::ResumeUnfinished() {
     log::Info("resuming replication execution", {{"execution", std::to_string(e.id)}, {"policy", p->name}});
     auto run = Launch(e, *p, /*resumed=*/true);
     if (!run) continue;
+    d_.observer->OnExecutionClaimed(p->name);
     std::unique_lock lock(run->mu);
     run->cv.wait_for(lock, kDispatchWait, [&] { return run->dispatched; });
   }

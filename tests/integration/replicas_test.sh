@@ -338,6 +338,9 @@ new_leader=""
 for i in 1 2 3; do [ "$i" != "$leader" ] && grep -q "this replica leads" "$WORK/pier$i.log" && new_leader=$i; done
 [ -n "$new_leader" ] || fail "no other replica took the lead"
 grep -q "resuming replication execution" "$WORK/pier$new_leader.log" || fail "replica $new_leader did not resume the executions"
+claimed=$(curl -sf "http://127.0.0.1:${PORT[$new_leader]}/metrics" |
+          awk -v r="replica=\"pier-$new_leader\"" '$1 ~ /^pier_replication_executions_claimed_total\{/ && index($1, r) {s += $2} END {print s+0}')
+[ "$claimed" -ge 2 ] || fail "replica $new_leader's pier_replication_executions_claimed_total says $claimed, not both executions"
 sent_d=$(link_stat dest-link bytes_up)
 sent_p=$(link_stat pdest-link bytes_up)
 [ "$sent_p" -le "$limit_p" ] ||

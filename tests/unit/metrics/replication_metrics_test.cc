@@ -26,6 +26,18 @@ class ReplicationMetricsTest : public ::testing::Test {
   const ReplicationMetrics::Clock::time_point t0_ = ReplicationMetrics::Clock::time_point() + 1000s;
 };
 
+TEST(ReplicationMetricsReplica, ClaimedExecutionsCarryTheReplica) {
+  auto registry = std::make_shared<prometheus::Registry>();
+  ReplicationMetrics m(registry, "pier-2");
+  m.OnExecutionClaimed("to-acr");
+  m.OnExecutionClaimed("to-acr");
+  m.OnExecutionClaimed("to-oss");
+  const std::string t = testing::Scrape(registry);
+  EXPECT_EQ(Value(t, R"(pier_replication_executions_claimed_total{policy="to-acr",replica="pier-2"})"), 2) << t;
+  EXPECT_EQ(Value(t, R"(pier_replication_executions_claimed_total{policy="to-oss",replica="pier-2"})"), 1);
+  EXPECT_EQ(Type(t, "pier_replication_executions_claimed_total"), "counter");
+}
+
 TEST_F(ReplicationMetricsTest, CountersAndGaugesFollowTheObserverCalls) {
   m_.OnExecutionStart("to-acr", "manual");
   m_.OnTaskStart("to-acr");

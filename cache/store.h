@@ -309,6 +309,10 @@ class Store {
   virtual Result<std::optional<int64_t>> HoldLease(std::string_view name, std::string_view holder,
                                                    std::chrono::milliseconds ttl) = 0;
   virtual Status ReleaseLease(std::string_view name, std::string_view holder) = 0;
+  // Exclusion on (space, key) among the replicas sharing the records while
+  // the returned lock lives (Db::Lock: wait=false answers FailedPrecondition
+  // at once when another replica holds it). A single node: held at once.
+  virtual Result<std::unique_ptr<HeldLock>> LockAcross(std::string_view space, std::string_view key, bool wait) = 0;
 
   // --- uploads ---
   virtual Result<UploadState> StartUpload(std::string_view repo) = 0;

@@ -252,6 +252,9 @@ class StoreImpl final : public Store {
                                            std::chrono::milliseconds ttl) override {
     return st_->db->HoldLease(name, holder, ttl);
   }
+  Result<std::unique_ptr<HeldLock>> LockAcross(std::string_view space, std::string_view key, bool wait) override {
+    return st_->db->Lock(space, key, wait);
+  }
   Status ReleaseLease(std::string_view name, std::string_view holder) override {
     return st_->db->ReleaseLease(name, holder);
   }

@@ -97,6 +97,13 @@ struct PullThroughOptions {
   // A passed-through download whose client takes nothing for this long is
   // dropped (the client went away).
   std::chrono::milliseconds pass_idle_timeout{60000};
+  // Replicas sharing their records (proxy.cluster_fill_wait_seconds): a
+  // blob another replica is downloading is waited for up to this long
+  // (its clients get their headers once it is stored here too), so the
+  // upstream sends it once for the cluster; past it, or when the other
+  // replica's fill ends without the blob, this replica downloads it itself.
+  // 0: never wait (once per replica).
+  std::chrono::milliseconds cluster_fill_wait{60000};
 };
 
 class PullThrough {
@@ -171,6 +178,10 @@ class PullThrough {
   std::shared_ptr<BlobFill> JoinFill(const Target& t, const Digest& d, bool* leader);
   // A download's thread: FillBlob, then publishes the result.
   void RunFill(std::shared_ptr<BlobFill> fill, Target t, Digest d, uint64_t id);
+  // Replicas: the cluster lock on downloading `d`, once no other replica
+  // holds it; null when the blob got stored meanwhile, or after
+  // options_.cluster_fill_wait (then this replica downloads it unlocked).
+  std::unique_ptr<HeldLock> AwaitOtherReplicasFill(const Digest& d);
   Status FillBlob(const Target& t, const Digest& d, BlobFill& fill);
   // Below the disk reserve: streams the blob to the fill's one reader
   // through a memory file, never stored (PullThroughOptions::disk_space).

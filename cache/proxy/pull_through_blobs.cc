@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <thread>
 
 #include "base/digest.h"
 #include "base/file.h"
@@ -185,6 +186,28 @@ Result<uint64_t> PullThrough::BlobSize(const Target& t, const Digest& d) {
   return UpstreamError(up, size.status());
 }
 
+std::unique_ptr<HeldLock> PullThrough::AwaitOtherReplicasFill(const Digest& d) {
+  const auto deadline = std::chrono::steady_clock::now() + options_.cluster_fill_wait;
+  bool waited = false;
+  for (;;) {
+    auto lock = store_->LockAcross("fill", d.str(), /*wait=*/false);
+    if (lock.ok()) return std::move(lock).value();
+    // Another replica downloads it (or the lock cannot be had: then this
+    // replica just downloads, as a single node would).
+    if (lock.status().code() != Code::kFailedPrecondition) return nullptr;
+    if (store_->BlobStored(d)) return nullptr;  // its fill is committed
+    if (stopping_ || std::chrono::steady_clock::now() >= deadline) {
+      if (waited) {
+        log::Info("another replica's download of a blob is still under way; downloading it here too",
+                  {{"digest", d.str()}});
+      }
+      return nullptr;
+    }
+    waited = true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+}
+
 Status PullThrough::FillBlob(const Target& t, const Digest& d, BlobFill& fill) {
   const Upstream& up = upstreams_[t.upstream];
   client::RegistryClient& c = *clients_[t.upstream];
@@ -196,8 +219,12 @@ Status PullThrough::FillBlob(const Target& t, const Digest& d, BlobFill& fill) {
     Report(t, "blob", Outcome::kError);
     return Status::Unavailable("upstream " + up.name + " is offline and blob " + d.str() + " is not cached");
   }
-  // Stored already (pushed here, or cached under another name): the
-  // upstream's HEAD confirms this name has it, then it is only linked.
+  // One download per digest across replicas too, held until the commit.
+  std::unique_ptr<HeldLock> across;
+  if (store_->shared_metadata()) across = AwaitOtherReplicasFill(d);
+  // Stored already (pushed here, cached under another name, or just filled
+  // by another replica): the upstream's HEAD confirms this name has it, then
+  // it is only linked.
   if (store_->BlobStored(d)) {
     if (Status s = ConfirmBlob(t, d); !s.ok()) {
       Report(t, "blob", Outcome::kError);

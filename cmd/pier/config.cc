@@ -177,7 +177,11 @@ Status ParseConfig(std::string_view text, Config* cfg) {
   }
   if (j.contains("proxy")) {
     const json& p = j["proxy"];
-    PIER_TRY(CheckKeys(p, "proxy", {"upstreams"}));
+    PIER_TRY(CheckKeys(p, "proxy", {"upstreams", "cluster_fill_wait_seconds"}));
+    PIER_TRY(ReadNonNegative(p, "proxy", "cluster_fill_wait_seconds", &cfg->proxy_cluster_fill_wait_seconds));
+    if (cfg->proxy_cluster_fill_wait_seconds > 3600) {
+      return Status::InvalidArgument("proxy.cluster_fill_wait_seconds: must be at most 3600");
+    }
     if (HasField(p, "upstreams")) {
       Result<std::vector<proxy::Upstream>> ups = proxy::ParseUpstreams(p["upstreams"], "proxy.upstreams");
       if (!ups.ok()) return ups.status();

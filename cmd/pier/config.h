@@ -167,6 +167,10 @@ struct Config {
   bool metrics_require_auth = false;
   // proxy.upstreams: the pull-through cache (cache/proxy/upstream.h); empty: none.
   std::vector<proxy::Upstream> proxy_upstreams;
+  // proxy.cluster_fill_wait_seconds: with replicas, how long a blob another
+  // replica is downloading is waited for before downloading it here too
+  // (PullThroughOptions::cluster_fill_wait); 0..3600.
+  int64_t proxy_cluster_fill_wait_seconds = 60;
   StorageConfig storage;
   MetadataConfig metadata;
   GcConfig gc;

@@ -361,6 +361,7 @@ int Serve(int argc, char** argv) {
   if (!cfg.proxy_upstreams.empty()) {
     pier::proxy::PullThroughOptions pto;
     pto.disk_space = disk_space;
+    pto.cluster_fill_wait = std::chrono::seconds(cfg.proxy_cluster_fill_wait_seconds);
     auto pt = pier::proxy::PullThrough::Create(shared_store, cfg.proxy_upstreams, pto);
     if (!pt.ok()) return Fail("config: " + pt.status().message());
     for (const auto& up : cfg.proxy_upstreams) {

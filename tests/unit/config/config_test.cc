@@ -366,6 +366,21 @@ TEST(ClusterConfig, PoolSizeIsBounded) {
   EXPECT_NE(s.message().find("metadata.postgres.pool_size"), std::string::npos) << s.message();
 }
 
+TEST(ClusterConfig, ClusterFillWaitDefaultsAndIsBounded) {
+  Config c;
+  ASSERT_TRUE(ParseConfig(R"({"proxy": {}})", &c).ok());
+  EXPECT_EQ(c.proxy_cluster_fill_wait_seconds, 60);
+  ASSERT_TRUE(ParseConfig(R"({"proxy": {"cluster_fill_wait_seconds": 0}})", &c).ok());
+  EXPECT_EQ(c.proxy_cluster_fill_wait_seconds, 0);
+  for (const char* bad : {R"({"proxy": {"cluster_fill_wait_seconds": 3601}})",
+                          R"({"proxy": {"cluster_fill_wait_seconds": -1}})",
+                          R"({"proxy": {"cluster_fill_wait_seconds": "10"}})"}) {
+    Status s = ParseConfig(bad, &c);
+    EXPECT_FALSE(s.ok()) << bad;
+    EXPECT_NE(s.message().find("proxy.cluster_fill_wait_seconds"), std::string::npos) << s.message();
+  }
+}
+
 TEST(ClusterConfig, PrefixIsNormalizedAndChecked) {
   Config c;
   const std::string base =

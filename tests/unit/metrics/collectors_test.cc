@@ -123,12 +123,10 @@ TEST(StoreCollector, DiskGaugesAreLeftOutWhenTheFolderIsGone) {
 // per cluster for sum()), a replica's own (disk, dedup) from every one.
 TEST(StoreCollector, StoreWideFiguresOnlyWhileReportingForTheCluster) {
   pier::testing::TempDir dir;
-  Store::Options o;
-  o.root = dir.path() / "store";
-  auto opened = Store::Open(o);
-  ASSERT_TRUE(opened.ok());
+  std::shared_ptr<Store> store = OpenStore(dir.path());
+  ASSERT_TRUE(store);
   bool leads = false;
-  StoreCollector c(std::shared_ptr<Store>(std::move(*opened)), dir.path(), [&] { return leads; });
+  StoreCollector c(store, dir.path(), [&] { return leads; });
   auto names = [&] {
     std::set<std::string> n;
     for (const auto& f : c.Collect()) n.insert(f.name);

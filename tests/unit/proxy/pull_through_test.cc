@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "base/clock.h"
+#include "tests/unit/common/test_metadata.h"
 #include "tests/unit/common/temp_dir.h"
 #include "tests/unit/common/wait.h"
 #include "tests/unit/replication/fake_client.h"
@@ -53,7 +54,9 @@ std::string Pattern(size_t n, char seed) {
 class PullThroughTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto st = Store::Open(Store::Options{dir_.path() / "data"});
+    Store::Options so{dir_.path() / "data"};
+    PIER_TEST_METADATA(so.metadata);  // proxy_pg.all: records in PostgreSQL
+    auto st = Store::Open(so);
     ASSERT_TRUE(st.ok()) << st.status().ToString();
     store_ = std::move(*st);
     Upstream up;

@@ -211,8 +211,10 @@ Status BuildCounts(StoreState& st) {
   if (Status w = flush(true); !w.ok()) return w;
   batch.Put(counts, "built", "1");
   if (Status w = flush(true); !w.ok()) return w;
-  log::Info("derived the usage and blob counts from the records",
-            {{"blobs", std::to_string(blobs)}, {"projects", std::to_string(used.size())}});
+  if (blobs > 0 || !used.empty()) {
+    log::Info("derived the usage and blob counts from the records",
+              {{"blobs", std::to_string(blobs)}, {"projects", std::to_string(used.size())}});
+  }
   return Status::OK();
 }
 

@@ -54,8 +54,9 @@ std::string Pattern(size_t n, char seed) {
 class PullThroughTest : public ::testing::Test {
  protected:
   void SetUp() override {
+    PIER_TEST_METADATA(metadata_);  // proxy_pg.all: records in PostgreSQL
     Store::Options so{dir_.path() / "data"};
-    PIER_TEST_METADATA(so.metadata);  // proxy_pg.all: records in PostgreSQL
+    so.metadata = metadata_;
     auto st = Store::Open(so);
     ASSERT_TRUE(st.ok()) << st.status().ToString();
     store_ = std::move(*st);
@@ -93,6 +94,7 @@ class PullThroughTest : public ::testing::Test {
   }
 
   testing::TempDir dir_{"pier-proxy"};
+  DbOpener metadata_;  // empty: RocksDB in the data folder
   FakeClock clock_;
   // The disk as the test says: plenty free unless a test lowers it.
   std::atomic<uint64_t> free_{uint64_t{1} << 40};
@@ -142,7 +144,7 @@ TEST_F(PullThroughTest, TagFetchedOnceRevalidatedAfterTtlAndMoved) {
   // The cached manifests do not make fsck complain about blobs not yet fetched.
   pt_.reset();
   store_.reset();
-  auto report = Fsck(dir_.path() / "data");
+  auto report = Fsck(dir_.path() / "data", FsckOptions{metadata_, nullptr});
   ASSERT_TRUE(report.ok());
   EXPECT_TRUE(report->problems.empty()) << report->problems.front();
 }

@@ -4,8 +4,10 @@
 // test can feed any stage from memory.
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string_view>
+#include <utility>
 
 #include "base/status.h"
 
@@ -27,6 +29,24 @@ class FdSource : public ByteSource {
 
  private:
   int fd_;
+  uint64_t offset_ = 0;
+};
+
+// The bytes a positional reader gives from offset 0 to its end (a remote
+// blob's ranged reads: BlobReader::ReadAt). `read` returns fewer bytes than
+// asked only at the end.
+class ReadAtSource : public ByteSource {
+ public:
+  using ReadAtFn = std::function<Result<size_t>(uint64_t offset, std::span<char> out)>;
+  explicit ReadAtSource(ReadAtFn read) : read_(std::move(read)) {}
+  Result<size_t> Read(std::span<char> out) override {
+    Result<size_t> n = read_(offset_, out);
+    if (n.ok()) offset_ += *n;
+    return n;
+  }
+
+ private:
+  ReadAtFn read_;
   uint64_t offset_ = 0;
 };
 

@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "base/file.h"
+
 namespace pier::transcode {
 namespace {
 
@@ -129,6 +131,12 @@ bool HasGzipMagic(std::span<const char> head) {
 }
 
 Result<TranscodeResult> GzipToZstd(int fd, const ZstdParams& params, const ByteSink& out, std::stop_token stop) {
+  return GzipToZstd([fd](uint64_t offset, std::span<char> data) { return ReadAt(fd, offset, data); }, params, out,
+                    stop);
+}
+
+Result<TranscodeResult> GzipToZstd(const ReadAtFn& read, const ZstdParams& params, const ByteSink& out,
+                                   std::stop_token stop) {
   Encoder enc(out);
   PIER_TRY(enc.Init(params));
   Inflater inf;
@@ -160,11 +168,9 @@ Result<TranscodeResult> GzipToZstd(int fd, const ZstdParams& params, const ByteS
   };
   for (;;) {
     if (stop.stop_requested()) return Status::Unavailable("stopped");
-    ssize_t got = ::pread(fd, in.data(), in.size(), static_cast<off_t>(offset));
-    if (got < 0) {
-      if (errno == EINTR) continue;
-      return Status::IOError(std::string("reading the gzip layer: ") + std::strerror(errno));
-    }
+    Result<size_t> n = read(offset, std::span<char>(in.data(), in.size()));
+    if (!n.ok()) return Status(n.status().code(), "reading the gzip layer: " + n.status().message());
+    const size_t got = *n;
     if (got == 0) break;
     any = true;
     zs.next_in = reinterpret_cast<Bytef*>(in.data());
@@ -184,7 +190,7 @@ Result<TranscodeResult> GzipToZstd(int fd, const ZstdParams& params, const ByteS
       if (r == Z_STREAM_END) {
         member_done = true;
       } else if (r != Z_OK && !(r == Z_BUF_ERROR && produced == 0 && zs.avail_in == 0)) {
-        const uint64_t at = chunk_start + (static_cast<uint64_t>(got) - zs.avail_in);
+        const uint64_t at = chunk_start + (got - zs.avail_in);
         return Status::Corruption("gzip stream is corrupt at byte " + std::to_string(at) + ": " +
                                   (zs.msg != nullptr ? zs.msg : "inflate error " + std::to_string(r)));
       }

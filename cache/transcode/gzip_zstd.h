@@ -50,8 +50,15 @@ struct TranscodeResult {
 // Receives the zstd bytes in order; a non-OK Status ends the transcode.
 using ByteSink = std::function<Status(std::span<const char>)>;
 
-// Reads the gzip stream from `fd` (from offset 0 with pread, so the fd may
-// be shared) to its end. A stop request ends it with Unavailable("stopped").
+// Reads up to out.size() bytes at `offset`, fewer only at the end (0 past
+// it): a local file's pread or a remote blob's ranged reads (BlobReader).
+using ReadAtFn = std::function<Result<size_t>(uint64_t offset, std::span<char> out)>;
+
+// Reads the gzip stream from offset 0 to its end, in order. A stop request
+// ends it with Unavailable("stopped").
+Result<TranscodeResult> GzipToZstd(const ReadAtFn& read, const ZstdParams& params, const ByteSink& out,
+                                   std::stop_token stop = {});
+// The same from `fd` (pread, so the fd may be shared).
 Result<TranscodeResult> GzipToZstd(int fd, const ZstdParams& params, const ByteSink& out,
                                    std::stop_token stop = {});
 

@@ -225,8 +225,11 @@ Result<std::shared_ptr<GrowingCopy>> Transcoder::Follow(const Digest& source) {
 Result<Transcoded> Transcoder::Make(std::string_view repo, const Digest& source, int level, std::stop_token stop,
                                     GrowingCopy& growing) {
   BlobInfo info;
-  auto src = store_->OpenBlob(repo, source, &info);
+  // Through the storage's reader: a local file or ranged reads of an S3
+  // object, both in order from byte 0.
+  auto src = store_->OpenBlobReader(repo, source, &info);
   if (!src.ok()) return src.status();
+  BlobReader& reader = **src;
   auto up = store_->StartUpload(repo);
   if (!up.ok()) return up.status();
   auto cancel = [&] {
@@ -259,7 +262,8 @@ Result<Transcoded> Transcoder::Make(std::string_view repo, const Digest& source,
     if (options_.on_output) options_.on_output(source, writer.size());
     return Status::OK();
   };
-  auto res = GzipToZstd(src->get(), params, sink, stop);
+  auto res = GzipToZstd([&](uint64_t offset, std::span<char> data) { return reader.ReadAt(offset, data); }, params,
+                        sink, stop);
   if (!res.ok()) {
     writer.Abort();
     w->reset();

@@ -61,11 +61,14 @@ Result<std::shared_ptr<const inspect::LayerSummary>> Advisor::Summary(std::strin
   }
   if (stop.stop_requested()) return Status::Unavailable("stopped");
   BlobInfo info;
-  auto fd = store_->OpenBlob(repo, layer, &info);
-  if (!fd.ok()) return fd.status();
+  // Through the storage's reader: a local file or an S3 object, in order.
+  auto reader = store_->OpenBlobReader(repo, layer, &info);
+  if (!reader.ok()) return reader.status();
+  inspect::ReadAtSource src(
+      [r = reader->get()](uint64_t offset, std::span<char> data) { return r->ReadAt(offset, data); });
   inspect::InspectOptions o;
   o.zstd_level = options_.zstd_level;
-  auto s = inspect::InspectLayer(fd->get(), o);
+  auto s = inspect::InspectLayer(src, o);
   if (!s.ok()) return s.status();
   auto shared = std::make_shared<const inspect::LayerSummary>(std::move(*s));
   std::lock_guard lock(mu_);

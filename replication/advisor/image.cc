@@ -31,10 +31,10 @@ std::vector<std::string> LayerSteps(Store& store, std::string_view repo, const D
   std::vector<std::string> out;
   if (config.size <= 0 || static_cast<uint64_t>(config.size) > kMaxConfig) return out;
   BlobInfo info;
-  auto fd = store.OpenBlob(repo, config.digest, &info);
-  if (!fd.ok()) return out;
+  auto reader = store.OpenBlobReader(repo, config.digest, &info);  // local or S3
+  if (!reader.ok()) return out;
   std::string text(static_cast<size_t>(config.size), '\0');
-  auto n = ReadAt(fd->get(), 0, std::span<char>(text.data(), text.size()));
+  auto n = (*reader)->ReadAt(0, std::span<char>(text.data(), text.size()));
   if (!n.ok()) return out;
   text.resize(*n);
   json c = json::parse(text, nullptr, false);

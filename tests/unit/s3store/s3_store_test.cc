@@ -12,6 +12,9 @@
 #include "base/clock.h"
 #include "base/file.h"
 #include "cache/store.h"
+#include "cache/transcode/transcoder.h"
+#include "tests/unit/cache/test_util.h"
+#include "tests/unit/transcode/gzip_util.h"
 #include "tests/unit/common/temp_dir.h"
 #include "tests/unit/s3store/s3_env.h"
 
@@ -269,6 +272,36 @@ TEST_F(S3StoreTest, GcRemovesOldOrphanObjectsAndAbandonedSessionsOnly) {
   // (links past the grace period), as on local files.
   EXPECT_EQ(r->blobs_deleted, 1u);
   EXPECT_FALSE(ObjectAt(kd));
+}
+
+// zstd transcodes read their gzip source through the storage's reader (S3
+// ranged reads here, no local file) and write the copy as a derived blob
+// in the bucket.
+TEST_F(S3StoreTest, TranscodesAGzipLayerHeldInTheBucket) {
+  const std::string tar = DocBytes(3 << 20);
+  const std::string gz = Gzip(tar);
+  auto pushed = PushBlob(*store_, "proj/app", gz);
+  ASSERT_TRUE(pushed.ok()) << pushed.status().ToString();
+  std::shared_ptr<Store> shared(store_.get(), [](Store*) {});
+  transcode::Transcoder::Options o;
+  o.clock = &clock_;
+  auto t = transcode::Transcoder::Open(shared, o);
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  auto made = (*t)->Ensure("proj/app", Sha256Of(gz), 3);
+  ASSERT_TRUE(made.ok()) << made.status().ToString();
+  EXPECT_EQ(made->diff_id, Sha256Of(tar));
+  EXPECT_EQ(made->source_size, gz.size());
+  EXPECT_TRUE(ObjectAt(made->digest));
+  BlobInfo info;
+  auto r = store_->OpenStoredBlobReader(made->digest, &info);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  std::string z(info.size, '\0');
+  auto n = (*r)->ReadAt(0, std::span<char>(z.data(), z.size()));
+  ASSERT_TRUE(n.ok());
+  z.resize(*n);
+  EXPECT_EQ(Sha256Of(z), made->digest);
+  EXPECT_EQ(Unzstd(z), tar);
+  t->reset();
 }
 
 TEST_F(S3StoreTest, RedirectUrlIsAPresignedGetOfTheBlob) {

@@ -1,6 +1,7 @@
 #include "cache/counted_batch.h"
 
 #include <functional>
+#include <utility>
 #include <thread>
 #include <vector>
 
@@ -28,10 +29,7 @@ std::string UsedPrefix(std::string_view project) { return keys::Prefix(keys::Joi
 constexpr std::string_view kBlobsPrefix{"blobs\0", 6};
 constexpr std::string_view kBlobBytesPrefix{"blob_bytes\0", 11};
 
-struct Ref {
-  int64_t holders = 0;
-  int64_t size = 0;
-};
+using Ref = HolderRef;
 std::string EncodeRef(const Ref& r) { return EncodeCounter(r.holders) + EncodeCounter(r.size); }
 Ref DecodeRef(std::string_view v) {
   if (v.size() != 16) return {};
@@ -55,31 +53,23 @@ CountedBatch::~CountedBatch() {
   if (!written_ && added_) st_.usage.Remove(added_->project, added_->kind, added_->digest);
 }
 
-Status CountedBatch::LockRef(std::string_view project, ProjectUsage::Kind kind, std::string_view digest) {
-  if (ref_lock_ || added_ || removed_) {
-    return Status::FailedPrecondition("internal: one usage change per batch");
-  }
-  std::string key(project);
-  key.push_back('\0');
-  key.push_back(static_cast<char>(kind));
-  key.append(digest);
+Result<HolderRef> CountedBatch::LockedRef(const std::string& key) {
   auto g = st_.usage_locks.Lock(key);
   if (!g.ok()) return g.status();
   ref_lock_.emplace(std::move(g).value());
-  return Status::OK();
+  return LoadRef(st_, key);
 }
 
 Status CountedBatch::AddHolder(std::string_view project, ProjectUsage::Kind kind, std::string_view digest,
                                uint64_t size, int64_t limit) {
+  if (std::exchange(holder_changed_, true)) return Status::FailedPrecondition("internal: one usage change per batch");
   if (!shared_) {
-    if (added_ || removed_) return Status::FailedPrecondition("internal: one usage change per batch");
     if (!st_.usage.Add(project, kind, digest, size, limit)) return QuotaRefusal(st_, project, size);
     added_ = Holder{std::string(project), kind, std::string(digest)};
     return Status::OK();
   }
-  if (Status s = LockRef(project, kind, digest); !s.ok()) return s;
   const std::string key = RefKey(project, kind, digest);
-  auto ref = LoadRef(st_, key);
+  auto ref = LockedRef(key);
   if (!ref.ok()) return ref.status();
   if (ref->holders == 0) {
     if (limit >= 0) {
@@ -96,14 +86,13 @@ Status CountedBatch::AddHolder(std::string_view project, ProjectUsage::Kind kind
 }
 
 Status CountedBatch::RemoveHolder(std::string_view project, ProjectUsage::Kind kind, std::string_view digest) {
+  if (std::exchange(holder_changed_, true)) return Status::FailedPrecondition("internal: one usage change per batch");
   if (!shared_) {
-    if (added_ || removed_) return Status::FailedPrecondition("internal: one usage change per batch");
     removed_ = Holder{std::string(project), kind, std::string(digest)};
     return Status::OK();
   }
-  if (Status s = LockRef(project, kind, digest); !s.ok()) return s;
   const std::string key = RefKey(project, kind, digest);
-  auto ref = LoadRef(st_, key);
+  auto ref = LockedRef(key);
   if (!ref.ok()) return ref.status();
   if (ref->holders <= 0) return Status::OK();  // never counted
   if (--ref->holders > 0) {

@@ -36,6 +36,13 @@ namespace pier::internal {
 
 struct StoreState;
 
+// A holder row (shared records): how many of the project's repositories
+// hold the digest, and its size.
+struct HolderRef {
+  int64_t holders = 0;
+  int64_t size = 0;
+};
+
 class CountedBatch {
  public:
   explicit CountedBatch(StoreState& st);
@@ -60,12 +67,14 @@ class CountedBatch {
   Status Write();
 
  private:
-  Status LockRef(std::string_view project, ProjectUsage::Kind kind, std::string_view digest);
+  // Takes the holder row's cluster lock (held until destruction), then reads it.
+  Result<HolderRef> LockedRef(const std::string& key);
 
   StoreState& st_;
   const bool shared_;
   WriteBatch batch_;
   bool written_ = false;
+  bool holder_changed_ = false;  // AddHolder or RemoveHolder was called
   // Private mode: what memory must undo or apply.
   struct Holder {
     std::string project;
